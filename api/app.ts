@@ -1,0 +1,51 @@
+/**
+ * The Koa application: request id / logging / error envelope, the queue dashboard, the body
+ * parser, the ops routes, then the API routes with their auth. Built from its dependencies so
+ * tests and benchmarks can build one in-process.
+ */
+import Router from '@koa/router';
+import Koa, { type Middleware } from 'koa';
+import { createMetrics, type Metrics } from '../platform/metrics.js';
+import type { AppDeps, AppState } from './context.js';
+import { adminAuth } from './middleware/admin-auth.js';
+import { bodyMiddleware } from './middleware/body.js';
+import { hmacAuth } from './middleware/hmac.js';
+import { requestMiddleware } from './middleware/request.js';
+import { buildOpenApi } from './openapi.js';
+import { opsRouter, queueDashboard } from './ops.js';
+import { mountRoutes, type AnyRoute, type Security } from './route.js';
+import { ROUTES } from './routes/index.js';
+
+export const API_VERSION = '0.1.0';
+
+export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: Metrics } = {}): Koa<AppState> {
+  const routes = opts.routes ?? ROUTES;
+  const metrics = opts.metrics ?? createMetrics();
+  const app = new Koa<AppState>({ proxy: deps.config.trustProxy });
+
+  const none: Middleware<AppState>[] = [];
+  const auth: Record<Security, Middleware<AppState>[]> = {
+    admin: [adminAuth(deps.config.adminApiKeys)],
+    hmac: [hmacAuth(deps)],
+    // Bearer kinds are checked by each route's own middleware (the token type decides how).
+    device: none,
+    visitor: none,
+    operator: none,
+    console: none,
+    none,
+  };
+
+  let openapi: unknown;
+  const router = new Router<AppState>();
+  mountRoutes(router, routes, deps, auth);
+
+  app.use(requestMiddleware(deps, metrics));
+  // The dashboard has its own body parser, so it goes before ours.
+  app.use(queueDashboard(deps));
+  app.use(bodyMiddleware(deps.config.bodyLimitBytes));
+  const ops = opsRouter(deps, metrics, () => (openapi ??= buildOpenApi(routes, API_VERSION)));
+  app.use(ops.routes());
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true }));
+  return app;
+}

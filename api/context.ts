@@ -1,0 +1,29 @@
+/** What every route and middleware can reach: the process's dependencies and per-request state. */
+import type { Redis } from 'ioredis';
+import type { ParameterizedContext } from 'koa';
+import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import type { Producer } from '../queues/producer.js';
+import type { TenantEntry, TenantStore } from '../models/tenant-store.js';
+
+export type AppDeps = {
+  config: Config;
+  logger: Logger;
+  /** Fail-fast connection for request-path commands. */
+  redis: Redis;
+  producer: Producer;
+  tenants: TenantStore;
+};
+
+export type AppState = {
+  requestId: string;
+  log: Logger;
+  rawBody?: Buffer;
+  body?: unknown;
+  /** Set by the HMAC gate: the authenticated calling tenant. */
+  tenant?: TenantEntry;
+  /** The matched route's template, for metrics labels. */
+  routeTemplate?: string;
+};
+
+export type AppContext = ParameterizedContext<AppState>;

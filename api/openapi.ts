@@ -1,0 +1,134 @@
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with
+ * (zod 4's JSON Schema output is draft 2020-12, which is OpenAPI 3.1's dialect).
+ */
+import { z } from 'zod';
+import { ERROR_CODES, ERROR_STATUS } from '../platform/errors.js';
+import type { AnyRoute, Security } from './route.js';
+
+type Json = Record<string, unknown>;
+
+const jsonSchema = (s: z.ZodType, io: 'input' | 'output'): Json => {
+  const out = z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Json;
+  delete out.$schema;
+  return out;
+};
+
+const SECURITY: Record<Security, Json[]> = {
+  admin: [{ AdminKey: [] }],
+  hmac: [{ TenantId: [], Timestamp: [], Signature: [] }],
+  device: [{ DeviceBearer: [] }],
+  visitor: [{ VisitorBearer: [] }],
+  operator: [{ OperatorBearer: [] }],
+  console: [{ ConsoleBearer: [] }],
+  none: [],
+};
+
+const COMMON_ERRORS: Record<Security, number[]> = {
+  admin: [400, 401, 404, 422, 503],
+  hmac: [400, 401, 403, 413, 422, 429, 503],
+  device: [400, 401, 404, 410, 422, 503],
+  visitor: [400, 401, 403, 422, 429, 503],
+  operator: [400, 401, 403, 404, 422, 503],
+  console: [400, 401, 403, 422, 503],
+  none: [400, 422, 503],
+};
+
+const HMAC_DOC = `Every /relay/* call is signed (HMAC #1): X-Bloonio-Signature = hex(hmac_sha256(tenant_secret, "{timestamp_ms}.{sha256_hex(raw_body)}")); a body-less request signs the empty string. The relay checks, in order: the three headers (401 MISSING_SIGNATURE_HEADERS), the timestamp within ±30 s (401 TIMESTAMP_OUT_OF_WINDOW), the tenant (401 UNKNOWN_TENANT, 403 TENANT_SUSPENDED), replay (401 REPLAY_DETECTED), the signature over the raw bytes (401 INVALID_SIGNATURE), then the per-tenant rate limit (429 RATE_LIMITED, with Retry-After and RateLimit-* headers). Limitation: the query string is not signed.`;
+
+export function buildOpenApi(routes: AnyRoute[], version: string): Json {
+  const paths: Record<string, Json> = {};
+  for (const r of routes) {
+    const path = `/api/v1${r.path}`;
+    const op: Json = {
+      operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
+      tags: r.tags,
+      security: SECURITY[r.security],
+    };
+    if (r.query) {
+      const qs = jsonSchema(r.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
+      op.parameters = Object.entries(qs.properties ?? {}).map(([name, schema]) => ({
+        name,
+        in: 'query',
+        required: qs.required?.includes(name) ?? false,
+        schema,
+      }));
+    }
+    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } };
+    const ok = r.successStatus ?? 200;
+    const responses: Json = {
+      [ok]: {
+        description: 'Success',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['success', 'status_code', 'message', 'data'],
+              properties: { success: { const: true }, status_code: { const: ok }, message: { type: 'string' }, data: jsonSchema(r.response, 'output') },
+            },
+          },
+        },
+      },
+    };
+    for (const status of [...new Set([...COMMON_ERRORS[r.security], ...(r.errors ?? [])])].sort()) {
+      responses[status] = { $ref: `#/components/responses/Error${status}` };
+    }
+    op.responses = responses;
+    paths[path] = { ...(paths[path] ?? {}), [r.method]: op };
+  }
+
+  const statuses = [...new Set(Object.values(ERROR_STATUS))].sort();
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Bloonio Relay API',
+      version,
+      description: `Auth Relay and Chat Relay on one platform. Success envelope: {success: true, status_code, message, data}. Error envelope: {success: false, status_code, message, error: {code, details, request_id}}, with codes from one closed list.\n\n${HMAC_DOC}`,
+    },
+    servers: [{ url: '/' }],
+    paths,
+    components: {
+      securitySchemes: {
+        AdminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key', description: 'Platform admin key (one of ADMIN_API_KEY).' },
+        TenantId: { type: 'apiKey', in: 'header', name: 'X-Bloonio-Tenant-Id' },
+        Timestamp: { type: 'apiKey', in: 'header', name: 'X-Bloonio-Timestamp', description: 'Unix milliseconds.' },
+        Signature: { type: 'apiKey', in: 'header', name: 'X-Bloonio-Signature', description: HMAC_DOC },
+        DeviceBearer: { type: 'http', scheme: 'bearer', description: 'pairing_proof or device_session_token' },
+        VisitorBearer: { type: 'http', scheme: 'bearer' },
+        OperatorBearer: { type: 'http', scheme: 'bearer' },
+        ConsoleBearer: { type: 'http', scheme: 'bearer' },
+      },
+      schemas: {
+        ErrorEnvelope: {
+          type: 'object',
+          required: ['success', 'status_code', 'message', 'error'],
+          properties: {
+            success: { const: false },
+            status_code: { type: 'integer' },
+            message: { type: 'string' },
+            error: {
+              type: 'object',
+              required: ['code', 'details', 'request_id'],
+              properties: {
+                code: { type: 'string', enum: ERROR_CODES },
+                details: { type: 'array', items: { type: 'string' }, description: 'For 422: one `path: problem` per invalid field.' },
+                request_id: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+      responses: Object.fromEntries(
+        statuses.map((s) => [
+          `Error${s}`,
+          {
+            description: `Error ${s}: ${ERROR_CODES.filter((c) => ERROR_STATUS[c] === s).join(', ')}`,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
+          },
+        ]),
+      ),
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Route definitions. Each route file declares its zod schemas, its handler and its auth in one
+ * object; `mountRoutes` turns them into Koa routes and `buildOpenApi` (api/openapi.ts) into the
+ * OpenAPI document, so the reference can never drift from what the code validates.
+ */
+import type Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { z } from 'zod';
+import { validationError } from '../platform/errors.js';
+import type { AppContext, AppDeps, AppState } from './context.js';
+
+export type Security = 'admin' | 'hmac' | 'device' | 'visitor' | 'operator' | 'console' | 'none';
+
+export type Success<T> = { status?: number; message: string; data: T };
+
+export type RouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> = {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** Path under /api/v1. */
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  security: Security;
+  body?: B;
+  query?: Q;
+  /** Schema of `data` in the success envelope. */
+  response: R;
+  successStatus?: number;
+  /** Extra error statuses worth listing in the reference, beyond the ones every route of its security kind has. */
+  errors?: number[];
+  /** Route-specific middleware run after auth (e.g. a bearer-token check). */
+  middleware?: Middleware<AppState>[];
+  handler: (ctx: AppContext, input: { body: z.infer<B>; query: z.infer<Q>; deps: AppDeps }) => Promise<Success<z.infer<R>>>;
+};
+
+/** Identity helper that keeps the generic types of one route together. */
+export function defineRoute<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, R extends z.ZodType = z.ZodType>(
+  def: RouteDef<B, Q, R>,
+): RouteDef<B, Q, R> {
+  return def;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a heterogeneous list of routes
+export type AnyRoute = RouteDef<any, any, any>;
+
+export function mountRoutes(router: Router<AppState>, routes: AnyRoute[], deps: AppDeps, auth: Record<Security, Middleware<AppState>[]>): void {
+  for (const route of routes) {
+    const validate: Middleware<AppState> = async (ctx) => {
+      ctx.state.routeTemplate = `/api/v1${route.path}`;
+      const body = route.body ? parse(route.body, ctx.state.body ?? {}, 'body') : undefined;
+      const query = route.query ? parse(route.query, ctx.query, 'query string') : undefined;
+      const result = await route.handler(ctx as AppContext, { body, query, deps });
+      const status = result.status ?? route.successStatus ?? 200;
+      ctx.status = status;
+      ctx.body = { success: true, status_code: status, message: result.message, data: result.data };
+    };
+    const path = `/api/v1${route.path}`;
+    router[route.method](path, ...auth[route.security], ...(route.middleware ?? []), validate);
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw validationError(r.error, where);
+  return r.data;
+}
+
+/** Query-string helpers: values arrive as strings. */
+export const q = {
+  int: (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt),
+  tenantId: () => z.string().regex(/^tnt_[0-9a-f]{24}$/, 'must be a tenant id (tnt_…)'),
+};

@@ -1,0 +1,74 @@
+/** Schemas shared by several routes: tenant settings, origins, URLs, the success envelope. */
+import { z } from 'zod';
+import { TENANT_SETTING_FIELDS, type TenantDoc } from '../models/tenant.js';
+
+const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+export const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .max(2048)
+  .refine((u) => !new URL(u).username && !new URL(u).password, 'must not carry credentials');
+export const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' }).max(2048);
+
+/** A web origin: scheme, host and optional port, nothing else (no path, no trailing slash). */
+export const webOrigin = z
+  .string()
+  .max(300)
+  .regex(/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i, 'must be an origin like https://example.com');
+/** Chat allowed origins also take app schemes such as app://com.example.shop. */
+export const appOrIWebOrigin = z
+  .string()
+  .max(300)
+  .regex(/^(https?:\/\/[a-z0-9.-]+(:\d{1,5})?|[a-z][a-z0-9+.-]*:\/\/[A-Za-z0-9._~-]+)$/i, 'must be a web origin or an app scheme like app://com.example');
+
+export const tenantSettings = z.object({
+  tenant_name: z.string().trim().min(1).max(120),
+  rate_limit_per_min: z.number().int().min(1).max(10_000),
+  callback_url_base: httpUrl.nullable(),
+  sudo_callback_path: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be a path starting with /').max(200),
+  branding_display_name: z.string().trim().min(1).max(120).nullable(),
+  branding_logo_url: httpsUrl.nullable(),
+  branding_primary_color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #1a2b3c').nullable(),
+  qr_login_allowed_origins: z.array(webOrigin).max(50),
+  webauthn_rp_id: z.string().toLowerCase().regex(HOST, 'must be a host name such as example.com').nullable(),
+  webauthn_origins: z.array(webOrigin).max(50),
+  passkeys_enabled: z.boolean().nullable(),
+  allowed_origins: z.array(appOrIWebOrigin).max(100),
+  bot_webhook_url: httpUrl.nullable(),
+  monthly_msg_quota: z.number().int().min(0).nullable(),
+  agent_seats: z.number().int().min(0).max(100_000).nullable(),
+  plan_tier: z.string().trim().min(1).max(40).nullable(),
+  stripe_customer_id: z.string().regex(/^cus_[A-Za-z0-9]{1,64}$/, 'must look like cus_…').nullable(),
+  feature_flags: z.record(z.string().regex(/^[a-z0-9_.-]{1,64}$/), z.boolean()),
+});
+
+export const publicTenant = tenantSettings.extend({
+  tenant_id: z.string(),
+  status: z.enum(['active', 'suspended']),
+  widget_public_key: z.string(),
+  suspended_at: z.string().nullable(),
+  secret_rotation_grace_until: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const isoDate = z.iso.datetime({ offset: true });
+
+export type PublicTenant = z.infer<typeof publicTenant>;
+
+/** The only shape of a tenant that leaves the relay: its settings, never its secret. */
+export function toPublicTenant(t: TenantDoc): PublicTenant {
+  const settings = Object.fromEntries(TENANT_SETTING_FIELDS.map((f) => [f, t[f] ?? null]));
+  return {
+    ...settings,
+    feature_flags: (t.feature_flags ?? {}) as Record<string, boolean>,
+    tenant_id: t._id,
+    status: t.status,
+    branding_display_name: t.branding_display_name ?? t.tenant_name,
+    widget_public_key: t.widget_public_key,
+    suspended_at: t.suspended_at?.toISOString() ?? null,
+    secret_rotation_grace_until: t.previous_secret_expires_at?.toISOString() ?? null,
+    created_at: t.created_at.toISOString(),
+    updated_at: t.updated_at.toISOString(),
+  } as PublicTenant;
+}

@@ -1,0 +1,141 @@
+/**
+ * Configuration, parsed once at start by one zod schema. Nothing else in the codebase reads
+ * `process.env`: entry points call `loadConfig()` and pass the typed object down, so tests can
+ * build their own configuration without touching the environment.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { parseKeyRing, type KeyRing } from './secret-box.js';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const durationList = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return v.split(',').map((s) => parseDuration(s.trim()));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(z.number()).min(1, 'needs at least one entry'));
+
+const envSchema = z.object({
+  PORT: int(0, 65535).default(3000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI'),
+  ADMIN_API_KEY: z
+    .string()
+    .transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(24, 'each key needs at least 24 characters')).min(1, 'needs at least one key')),
+  SECRETS_MASTER_KEY: z.string().transform((v, ctx): KeyRing => {
+    try {
+      return parseKeyRing(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  CALLBACK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // Beyond the operator contract: tuning knobs with production defaults, overridden by tests.
+  /** Delays before each callback attempt; the first is the initial attempt (SPEC §1.4). */
+  CALLBACK_RETRY_SCHEDULE: z.string().default('0,5s,5m,30m,2h,5h,10h,14h,20h,24h').pipe(durationList),
+  CALLBACK_TIMEOUT_MS: int(100, 60_000).default(10_000),
+  /** Concurrent deliveries one worker process runs. */
+  DELIVERY_CONCURRENCY: int(1, 1000).default(100),
+  /** In-flight deliveries one tenant may hold across all workers, so a hanging endpoint cannot take every slot. */
+  DELIVERY_TENANT_CONCURRENCY: int(1, 1000).default(10),
+  /** Consecutive network failures/timeouts that open a tenant's circuit, and how long it stays open. */
+  DELIVERY_CIRCUIT_THRESHOLD: int(1, 1000).default(5),
+  DELIVERY_CIRCUIT_COOLDOWN_MS: int(100, 3_600_000).default(30_000),
+  /** BullMQ lock duration: how long before a crashed worker's job is considered stalled and retried. */
+  JOB_LOCK_MS: int(1000, 600_000).default(30_000),
+  WORKER_SHUTDOWN_TIMEOUT_MS: int(100, 300_000).default(15_000),
+  /** Prefix of every BullMQ key, so several relays (or test runs) can share one Redis. */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('bloonio'),
+  BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
+  /** Behind a PaaS router, trust X-Forwarded-For for client IPs. */
+  TRUST_PROXY: bool.default(false),
+});
+
+export type Config = {
+  port: number;
+  redisUrl: string;
+  mongodbUri: string;
+  adminApiKeys: string[];
+  secretsMasterKey: KeyRing;
+  callbackAllowPrivateNetworks: boolean;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  callbackRetryScheduleMs: number[];
+  callbackTimeoutMs: number;
+  deliveryConcurrency: number;
+  deliveryTenantConcurrency: number;
+  deliveryCircuitThreshold: number;
+  deliveryCircuitCooldownMs: number;
+  jobLockMs: number;
+  workerShutdownTimeoutMs: number;
+  queuePrefix: string;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+};
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError with one line per bad setting, naming it and why. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => {
+      const name = i.path.join('.');
+      const problem = i.code === 'invalid_type' && env[name] === undefined ? 'is required but not set' : i.message;
+      return `${name} ${problem}`;
+    });
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = result.data;
+  return {
+    port: e.PORT,
+    redisUrl: e.REDIS_URL,
+    mongodbUri: e.MONGODB_URI,
+    adminApiKeys: e.ADMIN_API_KEY,
+    secretsMasterKey: e.SECRETS_MASTER_KEY,
+    callbackAllowPrivateNetworks: e.CALLBACK_ALLOW_PRIVATE_NETWORKS,
+    logLevel: e.LOG_LEVEL,
+    callbackRetryScheduleMs: e.CALLBACK_RETRY_SCHEDULE,
+    callbackTimeoutMs: e.CALLBACK_TIMEOUT_MS,
+    deliveryConcurrency: e.DELIVERY_CONCURRENCY,
+    deliveryTenantConcurrency: e.DELIVERY_TENANT_CONCURRENCY,
+    deliveryCircuitThreshold: e.DELIVERY_CIRCUIT_THRESHOLD,
+    deliveryCircuitCooldownMs: e.DELIVERY_CIRCUIT_COOLDOWN_MS,
+    jobLockMs: e.JOB_LOCK_MS,
+    workerShutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+    queuePrefix: e.QUEUE_PREFIX,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    trustProxy: e.TRUST_PROXY,
+  };
+}
+
+/** For entry points: parse process.env or stop the process with one clear line. */
+export function loadConfigOrExit(): Config {
+  try {
+    return parseConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`bloonio-relay: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Identifiers. Public credentials (tenant ids, secrets, widget keys) are pure randomness; record ids
+ * are prefixed and time-sortable (48-bit millisecond time + 80 random bits, Crockford base32, like
+ * a ULID) so that listing by id lists by creation time.
+ */
+import { randomBytes } from 'node:crypto';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+function base32(bytes: Buffer): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += CROCKFORD[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += CROCKFORD[(value << (5 - bits)) & 31];
+  return out.toLowerCase();
+}
+
+export type IdPrefix = 'evt' | 'dlv' | 'chg' | 'qr' | 'cnv' | 'msg' | 'tkt' | 'op' | 'dev' | 'req' | 'sud' | 'pk' | 'pair';
+
+/** `evt_01j…`: sortable by creation time, unique without coordination. */
+export function newId(prefix: IdPrefix): string {
+  const time = Buffer.alloc(6);
+  time.writeUIntBE(Date.now(), 0, 6);
+  return `${prefix}_${base32(Buffer.concat([time, randomBytes(10)]))}`;
+}
+
+export const newTenantId = (): string => `tnt_${randomBytes(12).toString('hex')}`;
+/** 256 bits of randomness, as SPEC §0 requires. */
+export const newTenantSecret = (): string => `sk_${randomBytes(32).toString('base64url')}`;
+export const newWidgetPublicKey = (): string => `pk_${randomBytes(16).toString('base64url')}`;

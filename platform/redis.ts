@@ -1,0 +1,32 @@
+/**
+ * Redis connections. API producers fail fast when Redis is down (the request gets a 503, never a
+ * hang); workers wait forever for Redis to come back, as BullMQ requires (maxRetriesPerRequest: null).
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+export function apiRedis(url: string, extra: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    commandTimeout: 2000,
+    lazyConnect: false,
+    ...extra,
+  });
+}
+
+export function workerRedis(url: string, extra: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false, ...extra });
+}
+
+/** Resolves once the connection is ready, or rejects after `ms`. */
+export async function waitReady(redis: Redis, ms = 5000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis not ready after ${ms} ms`)), ms);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * Tenant secrets at rest: AES-256-GCM under a master key from the environment. Each ciphertext
+ * carries the id of the key that sealed it, so the master key can rotate: put the new key first in
+ * SECRETS_MASTER_KEY (it seals), keep the old ones after it (they still open) until every secret
+ * has been re-sealed.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+
+export type KeyRing = { currentId: string; keys: Map<string, Buffer> };
+export type Sealed = { kid: string; iv: string; tag: string; ct: string };
+
+function decodeKey(text: string): Buffer {
+  const buf = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  if (buf.length !== 32) throw new Error('each master key must be 32 bytes, as 64 hex characters or base64');
+  return buf;
+}
+
+/** "kid:key,kid2:key2" (first seals) or a bare key, whose id is derived from its hash. */
+export function parseKeyRing(text: string): KeyRing {
+  const keys = new Map<string, Buffer>();
+  let currentId = '';
+  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const colon = entry.indexOf(':');
+    const key = decodeKey(colon > 0 ? entry.slice(colon + 1) : entry);
+    const kid = colon > 0 ? entry.slice(0, colon) : `k${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(kid)) throw new Error('a master key id may hold only letters, digits, _ and -');
+    if (keys.has(kid)) throw new Error(`master key id "${kid}" appears twice`);
+    keys.set(kid, key);
+    currentId ||= kid;
+  }
+  if (!currentId) throw new Error('needs at least one key');
+  return { currentId, keys };
+}
+
+export function seal(ring: KeyRing, plaintext: string): Sealed {
+  const key = ring.keys.get(ring.currentId);
+  if (!key) throw new Error('current master key missing');
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  // The key id is bound as additional data, so a ciphertext cannot be relabelled to another key.
+  cipher.setAAD(Buffer.from(ring.currentId));
+  const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return {
+    kid: ring.currentId,
+    iv: iv.toString('base64'),
+    tag: cipher.getAuthTag().toString('base64'),
+    ct: ct.toString('base64'),
+  };
+}
+
+export function open(ring: KeyRing, sealed: Sealed): string {
+  const key = ring.keys.get(sealed.kid);
+  if (!key) throw new Error(`master key "${sealed.kid}" is not configured`);
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'));
+  decipher.setAAD(Buffer.from(sealed.kid));
+  decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
+  return Buffer.concat([decipher.update(Buffer.from(sealed.ct, 'base64')), decipher.final()]).toString('utf8');
+}

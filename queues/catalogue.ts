@@ -1,0 +1,66 @@
+/**
+ * The one catalogue of jobs: each job name maps to its queue, its zod payload, its retry policy and
+ * its timeout. Producers (queues/producer.ts) and processors (workers/processors.ts) take their
+ * types from here, so a job without a queue, a payload schema or a processor does not compile.
+ * Job names, like queue names, are persisted in Redis: never rename them.
+ *
+ * Payloads carry ids, never secrets or message bodies: the processor loads the state it needs.
+ */
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import type { Config } from '../platform/config.js';
+import { QUEUE, type QueueName } from './names.js';
+
+/** The name of the custom backoff strategy the workers register (workers/backoff.ts). */
+export const SCHEDULE_BACKOFF = 'relay-schedule';
+
+type JobDef<S extends z.ZodType> = {
+  queue: QueueName;
+  payload: S;
+  /** Fixed job id, so enqueueing the same work twice does nothing. */
+  jobId?: (payload: z.infer<S>) => string;
+  options: (config: Config) => JobsOptions;
+  /** A processor running longer than this is aborted (its AbortSignal fires) and the attempt fails. */
+  timeoutMs: (config: Config) => number;
+};
+
+const def = <S extends z.ZodType>(d: JobDef<S>): JobDef<S> => d;
+
+// Completed jobs are only bookkeeping (the state lives in MongoDB): keep a window for the dashboard.
+const keepCompleted = { age: 3600, count: 10_000 };
+// Failed jobs are the queue-level dead letters: keep them for inspection and replay from the dashboard.
+const keepFailed = { age: 30 * 24 * 3600 };
+
+export const JOB_CATALOGUE = {
+  'webhook.deliver': def({
+    queue: QUEUE.webhookDelivery,
+    payload: z.object({ deliveryId: z.string().startsWith('dlv_'), tenantId: z.string().startsWith('tnt_'), replay: z.number().int().min(0) }),
+    // A replayed delivery gets a new job id (the old job may still sit in the failed set).
+    jobId: (p) => (p.replay === 0 ? p.deliveryId : `${p.deliveryId}-r${p.replay}`),
+    options: (c) => ({
+      attempts: c.callbackRetryScheduleMs.length,
+      backoff: { type: SCHEDULE_BACKOFF },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    }),
+    timeoutMs: (c) => c.callbackTimeoutMs + 5000,
+  }),
+  'maintenance.sweep-deliveries': def({
+    queue: QUEUE.maintenance,
+    payload: z.object({}),
+    options: () => ({ attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } }),
+    timeoutMs: () => 60_000,
+  }),
+} as const;
+
+export type JobName = keyof typeof JOB_CATALOGUE;
+export type JobPayload<N extends JobName> = z.infer<(typeof JOB_CATALOGUE)[N]['payload']>;
+
+/** Job → queue, as a total record: adding a job to the catalogue without a queue fails to compile. */
+export const JOB_QUEUE: Record<JobName, QueueName> = Object.fromEntries(
+  Object.entries(JOB_CATALOGUE).map(([name, d]) => [name, d.queue]),
+) as Record<JobName, QueueName>;
+
+export function jobsOfQueue(queue: QueueName): JobName[] {
+  return (Object.keys(JOB_CATALOGUE) as JobName[]).filter((n) => JOB_CATALOGUE[n].queue === queue);
+}

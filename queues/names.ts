@@ -1,0 +1,15 @@
+/**
+ * Queue names. These are Redis key names in production: NEVER rename one once deployed (jobs
+ * waiting under the old name would be orphaned). Add new queues; retire old ones only when empty.
+ */
+export const QUEUE = {
+  webhookDelivery: 'webhook-delivery',
+  push: 'push',
+  pairing: 'pairing',
+  sudoTimeouts: 'sudo-timeouts',
+  chat: 'chat',
+  maintenance: 'maintenance',
+} as const;
+
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+export const ALL_QUEUES: QueueName[] = Object.values(QUEUE);

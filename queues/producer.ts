@@ -1,0 +1,44 @@
+/**
+ * Typed producer over the job catalogue. Used by the API (with a fail-fast Redis connection: a
+ * Redis outage becomes a 503, not a hang) and by workers that chain jobs.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../platform/config.js';
+import { ApiError } from '../platform/errors.js';
+import { JOB_CATALOGUE, type JobName, type JobPayload } from './catalogue.js';
+import { ALL_QUEUES, type QueueName } from './names.js';
+
+export class Producer {
+  readonly queues: Map<QueueName, Queue>;
+
+  constructor(
+    private readonly config: Config,
+    connection: Redis,
+  ) {
+    this.queues = new Map(ALL_QUEUES.map((q) => [q, new Queue(q, { connection, prefix: config.queuePrefix })]));
+  }
+
+  queue(name: QueueName): Queue {
+    const q = this.queues.get(name);
+    if (!q) throw new Error(`unknown queue ${name}`);
+    return q;
+  }
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, extra: JobsOptions = {}): Promise<string> {
+    const def = JOB_CATALOGUE[name];
+    // A payload that does not match its schema is a bug in the caller: fail loudly here, not in the worker.
+    const data = def.payload.parse(payload) as JobPayload<N>;
+    const jobId = 'jobId' in def && def.jobId ? (def.jobId as (p: JobPayload<N>) => string)(data) : undefined;
+    try {
+      const job = await this.queue(def.queue).add(name, data, { ...def.options(this.config), ...(jobId ? { jobId } : {}), ...extra });
+      return job.id ?? '';
+    } catch (err) {
+      throw new ApiError('STORE_UNAVAILABLE', 'The job queue is unavailable; try again shortly.', [], { 'Retry-After': '5' });
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Fair sharing of delivery workers between tenants, in Redis so it holds across every worker process.
+ *
+ * ACQUIRE — a tenant may hold at most `cap` in-flight deliveries (a sorted set of leases scored by
+ * acquisition time; leases older than the lease time are dropped, so a crashed worker's slots come
+ * back). Also answers whether the tenant's circuit is open and the tenant's generation (for the
+ * signing-secret cache), in the same round trip.
+ *   KEYS: inflight, circuit, gen   ARGV: now, leaseMs, cap, member
+ *   → {granted, oldestLeaseAgeMs, circuitPttlMs, gen}
+ *
+ * RELEASE — frees the lease, counts the outcome for /metrics, and trips the circuit after
+ * `threshold` consecutive network failures or timeouts, so a dead endpoint stops costing anyone.
+ *   KEYS: inflight, failures, circuit, metrics   ARGV: member, outcome, failed(1/0), threshold, cooldownMs
+ */
+export const ACQUIRE_SLOT_LUA = `
+local pttl = redis.call('PTTL', KEYS[2])
+local gen = redis.call('GET', KEYS[3]) or '0'
+if pttl > 0 then return {0, 0, pttl, gen} end
+local now = tonumber(ARGV[1])
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - lease)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], lease)
+  return {1, 0, 0, gen}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, now - tonumber(oldest[2]), 0, gen}
+`;
+
+export const RELEASE_SLOT_LUA = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
+if ARGV[3] == '1' then
+  local n = redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) * 4)
+  if n >= tonumber(ARGV[4]) then
+    redis.call('SET', KEYS[3], '1', 'PX', ARGV[5])
+    redis.call('DEL', KEYS[2])
+  end
+else
+  redis.call('DEL', KEYS[2])
+end
+return 1
+`;

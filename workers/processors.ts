@@ -1,0 +1,22 @@
+/**
+ * Job name → processor, as a total record over the catalogue: a job without a processor does not
+ * compile. Each processor receives its payload already validated against the catalogue's schema.
+ */
+import type { Job } from 'bullmq';
+import type { JobName, JobPayload } from '../queues/catalogue.js';
+import { QUEUE } from '../queues/names.js';
+import type { Producer } from '../queues/producer.js';
+import { createDeliveryProcessor, type DeliveryDeps } from './delivery.js';
+import { sweepDeliveries } from './sweeper.js';
+
+export type Processor<N extends JobName> = (job: Job, token: string | undefined, payload: JobPayload<N>, signal: AbortSignal) => Promise<unknown>;
+export type Processors = { [N in JobName]: Processor<N> };
+
+export type WorkerDeps = DeliveryDeps & { producer: Producer };
+
+export function createProcessors(deps: WorkerDeps): Processors {
+  return {
+    'webhook.deliver': createDeliveryProcessor(deps),
+    'maintenance.sweep-deliveries': () => sweepDeliveries(deps, deps.producer.queue(QUEUE.webhookDelivery)),
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Builds the BullMQ workers of one worker process: one Worker per queue that has jobs in the
+ * catalogue, dispatching on the job name to its typed processor, with the job's timeout enforced
+ * through an AbortSignal. `close()` stops taking jobs and waits for the running ones, up to a deadline.
+ */
+import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import { workerRedis } from '../platform/redis.js';
+import { JOB_CATALOGUE, jobsOfQueue, type JobName } from '../queues/catalogue.js';
+import { ALL_QUEUES, QUEUE, type QueueName } from '../queues/names.js';
+import { backoffStrategy } from './backoff.js';
+import type { Processor, Processors } from './processors.js';
+
+const SWEEP_EVERY_MS = 30_000;
+
+export type WorkerFleet = { workers: Worker[]; close: () => Promise<void> };
+
+export async function startWorkers(config: Config, logger: Logger, processors: Processors, opts: { queues?: QueueName[] } = {}): Promise<WorkerFleet> {
+  const queues = (opts.queues ?? ALL_QUEUES).filter((q) => jobsOfQueue(q).length > 0);
+  const connections: Redis[] = [];
+  const workers = queues.map((queue) => {
+    const connection = workerRedis(config.redisUrl);
+    connections.push(connection);
+    const worker = new Worker(queue, (job, token) => dispatch(job, token, processors, config), {
+      connection,
+      prefix: config.queuePrefix,
+      concurrency: queue === QUEUE.webhookDelivery ? config.deliveryConcurrency : 20,
+      lockDuration: config.jobLockMs,
+      stalledInterval: Math.max(1000, Math.floor(config.jobLockMs / 2)),
+      maxStalledCount: 5,
+      settings: { backoffStrategy: backoffStrategy(config) },
+    });
+    worker.on('error', (err) => logger.error({ queue, err: String(err) }, 'worker error'));
+    worker.on('failed', (job, err) => {
+      if (job && !(err instanceof UnrecoverableError) && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        logger.error({ queue, job_id: job.id, job: job.name, err: err.message }, 'job failed for good');
+      }
+    });
+    return worker;
+  });
+
+  // The sweeper runs on a schedule; upserting the scheduler from every worker process is idempotent.
+  if (queues.includes(QUEUE.maintenance)) {
+    const { Queue } = await import('bullmq');
+    const q = new Queue(QUEUE.maintenance, { connection: workerRedis(config.redisUrl), prefix: config.queuePrefix });
+    const name: JobName = 'maintenance.sweep-deliveries';
+    await q.upsertJobScheduler('sweep-deliveries', { every: SWEEP_EVERY_MS }, { name, data: {}, opts: JOB_CATALOGUE[name].options(config) });
+    await q.close();
+  }
+
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  logger.info({ queues, concurrency: config.deliveryConcurrency }, 'workers started');
+
+  return {
+    workers,
+    close: async () => {
+      const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.workerShutdownTimeoutMs).unref());
+      const closed = Promise.all(workers.map((w) => w.close())).then(() => 'closed' as const);
+      if ((await Promise.race([closed, deadline])) === 'timeout') {
+        // Jobs still running will be picked up again as stalled by another worker: nothing is lost.
+        logger.warn('shutdown deadline reached; forcing workers closed');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}
+
+async function dispatch(job: Job, token: string | undefined, processors: Processors, config: Config): Promise<unknown> {
+  const name = job.name as JobName;
+  const def = JOB_CATALOGUE[name];
+  if (!def) throw new UnrecoverableError(`no such job ${job.name}`);
+  const parsed = def.payload.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}`);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`${job.name} timed out`)), def.timeoutMs(config));
+  try {
+    const processor = processors[name] as Processor<typeof name>;
+    return await processor(job, token, parsed.data as never, controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
