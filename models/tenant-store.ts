@@ -67,6 +67,12 @@ export class TenantStore {
     return entry;
   }
 
+  /** The entry again if its generation still holds, else a fresh load. */
+  async refresh(tenantId: string, entry: TenantEntry): Promise<TenantEntry | null> {
+    const gen = (await this.redis.get(this.genKey(tenantId))) ?? '0';
+    return gen === entry.gen ? entry : this.load(tenantId);
+  }
+
   /** Called after every admin write: other processes see the new generation on their next request. */
   async bump(tenantId: string): Promise<void> {
     this.entries.delete(tenantId);

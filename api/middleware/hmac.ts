@@ -42,9 +42,17 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
     }
     // 3. Tenant exists and is active.
     let entry = await deps.tenants.get(tenantId);
-    for (let round = 0; ; round++) {
+    for (let round = 0; ; ) {
       if (!entry) throw new ApiError('UNKNOWN_TENANT', 'Unknown tenant.');
-      if (entry.tenant.status !== 'active') throw new ApiError('TENANT_SUSPENDED', 'Inactive tenant: this tenant is suspended.');
+      if (entry.tenant.status !== 'active') {
+        // The cached copy may predate a reactivation: confirm against the generation before refusing.
+        if (round === 0) {
+          entry = await deps.tenants.refresh(tenantId, entry);
+          round++;
+          continue;
+        }
+        throw new ApiError('TENANT_SUSPENDED', 'Inactive tenant: this tenant is suspended.');
+      }
 
       // 4–6 in one round trip.
       const valid = verify(entry, timestamp, ctx.state.rawBody ?? Buffer.alloc(0), signature);
@@ -64,8 +72,9 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
         RATE_WINDOW_MS,
       );
       const [verdict, a, b] = reply;
-      if (verdict === 'STALE' && round === 0) {
+      if (verdict === 'STALE' && round < 2) {
         entry = await deps.tenants.load(tenantId); // changed by an admin call since we cached it
+        round++;
         continue;
       }
       const limit = String(entry.tenant.rate_limit_per_min);
@@ -93,6 +102,8 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
           });
           ctx.state.tenant = entry;
           return next();
+        case 'STALE': // the tenant kept changing under us: rare, and safe to retry
+          throw new ApiError('STORE_UNAVAILABLE', 'The tenant configuration is changing; try again.', [], { 'Retry-After': '1' });
         default:
           throw new Error(`hmac gate: unexpected reply ${verdict}`);
       }

@@ -1,0 +1,154 @@
+/**
+ * Runs the relay for a test, for real: the Koa app on a real port and the BullMQ workers, either in
+ * this process (fast, the default) or as separate child processes (for two-API-process and SIGKILL
+ * tests). Nothing of ours is stubbed; everything talks to the real Redis and FerretDB.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import mongoose from 'mongoose';
+import { buildApp } from '../../api/app.js';
+import { TenantStore } from '../../models/tenant-store.js';
+import { createCallbackHttp } from '../../platform/callback-http.js';
+import type { Config } from '../../platform/config.js';
+import { createLogger } from '../../platform/logger.js';
+import { connectMongo } from '../../platform/mongo.js';
+import { apiRedis, waitReady, workerRedis } from '../../platform/redis.js';
+import { Producer } from '../../queues/producer.js';
+import { createProcessors } from '../../workers/processors.js';
+import { startWorkers, type WorkerFleet } from '../../workers/runtime.js';
+import { testConfig, testEnv } from './env.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export type Relay = {
+  config: Config;
+  env: Record<string, string>;
+  baseUrl: string;
+  producer: Producer;
+  startWorker: () => Promise<WorkerFleet>;
+  stop: () => Promise<void>;
+};
+
+/** The API in this process, on a random port; workers on demand. */
+export async function startRelay(name: string, extraEnv: Record<string, string> = {}): Promise<Relay> {
+  const env = testEnv(name, extraEnv);
+  const config = testConfig(env);
+  const logger = createLogger(config.logLevel, 'test');
+  if (mongoose.connection.readyState !== 1) await connectMongo(config.mongodbUri);
+  else if (mongoose.connection.name !== new URL(config.mongodbUri).pathname.slice(1)) {
+    await mongoose.disconnect();
+    await connectMongo(config.mongodbUri);
+  }
+  const redis = apiRedis(config.redisUrl);
+  await waitReady(redis);
+  const producer = new Producer(config, redis);
+  const tenants = new TenantStore(redis, config.secretsMasterKey, config.queuePrefix);
+  const app = buildApp({ config, logger, redis, producer, tenants });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const fleets: WorkerFleet[] = [];
+  const extras: { close: () => void | Promise<unknown> }[] = [];
+
+  return {
+    config,
+    env,
+    baseUrl,
+    producer,
+    startWorker: async () => {
+      const wredis = workerRedis(config.redisUrl);
+      const whttp = createCallbackHttp({ timeoutMs: config.callbackTimeoutMs, allowPrivateNetworks: config.callbackAllowPrivateNetworks });
+      const wtenants = new TenantStore(wredis, config.secretsMasterKey, config.queuePrefix);
+      const fleet = await startWorkers(config, logger, createProcessors({ config, logger, redis: wredis, tenants: wtenants, http: whttp, producer }));
+      fleets.push(fleet);
+      extras.push({ close: () => whttp.close() }, { close: () => wredis.quit() });
+      return fleet;
+    },
+    stop: async () => {
+      await Promise.all(fleets.map((f) => f.close()));
+      for (const e of extras) await e.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      // Drop this run's queues and keys, then its database.
+      const keys = await redis.keys(`${config.queuePrefix}*`);
+      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+      await producer.close();
+      await redis.quit();
+      await mongoose.connection.dropDatabase().catch(() => undefined);
+    },
+  };
+}
+
+export type Child = { proc: ChildProcess; url: string; output: () => string; kill: (signal?: NodeJS.Signals) => Promise<void> };
+
+async function freePort(): Promise<number> {
+  const srv = http.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+function spawnTs(entry: string, env: Record<string, string>): { proc: ChildProcess; output: () => string } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  return { proc, output: () => out };
+}
+
+function killer(proc: ChildProcess) {
+  return async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    await exited;
+  };
+}
+
+/** A separate `web` process (api/server.ts) sharing the given environment; resolves once /healthz answers. */
+export async function spawnApi(env: Record<string, string>): Promise<Child> {
+  const port = await freePort();
+  const { proc, output } = spawnTs('api/server.ts', { ...env, PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    if (proc.exitCode !== null) throw new Error(`api process exited: ${output()}`);
+    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return { proc, url, output, kill: killer(proc) };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`api process did not become ready: ${output()}`);
+}
+
+/** A separate `worker` process (workers/index.ts); resolves once it logs that its workers started. */
+export async function spawnWorker(env: Record<string, string>): Promise<Child> {
+  const { proc, output } = spawnTs('workers/index.ts', { ...env, LOG_LEVEL: 'info' });
+  for (let i = 0; i < 150; i++) {
+    if (proc.exitCode !== null) throw new Error(`worker process exited: ${output()}`);
+    if (output().includes('workers started')) return { proc, url: '', output, kill: killer(proc) };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`worker process did not start: ${output()}`);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a truthy value or the time runs out. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, ms = 10_000, every = 50): Promise<T> {
+  const until = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(every);
+  }
+  throw new Error(`condition not met within ${ms} ms${last ? `: ${String(last)}` : ''}`);
+}
