@@ -66,7 +66,12 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
             schema: {
               type: 'object',
               required: ['success', 'status_code', 'message', 'data'],
-              properties: { success: { const: true }, status_code: { const: ok }, message: { type: 'string' }, data: jsonSchema(r.response, 'output') },
+              properties: {
+                success: { const: true },
+                status_code: { const: ok },
+                message: { type: 'string' },
+                data: jsonSchema(r.response, 'output'),
+              },
             },
           },
         },

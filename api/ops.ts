@@ -14,7 +14,6 @@ import type { AppDeps, AppState } from './context.js';
 import { DOCS_HTML } from './docs-page.js';
 import { adminAuth } from './middleware/admin-auth.js';
 
-
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -33,7 +32,10 @@ export function opsRouter(deps: AppDeps, metrics: Metrics, openapi: () => unknow
 
   router.get('/readyz', async (ctx) => {
     const [redis, mongodb] = await Promise.all([
-      withTimeout(deps.redis.ping(), 1000).then(() => 'ok', () => 'unavailable'),
+      withTimeout(deps.redis.ping(), 1000).then(
+        () => 'ok',
+        () => 'unavailable',
+      ),
       withTimeout(mongoose.connection.db ? mongoose.connection.db.admin().ping() : Promise.reject(new Error('down')), 1000).then(
         () => 'ok',
         () => 'unavailable',

@@ -43,7 +43,12 @@ export function defineRoute<B extends z.ZodType = z.ZodUndefined, Q extends z.Zo
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a heterogeneous list of routes
 export type AnyRoute = RouteDef<any, any, any>;
 
-export function mountRoutes(router: Router<AppState>, routes: AnyRoute[], deps: AppDeps, auth: Record<Security, Middleware<AppState>[]>): void {
+export function mountRoutes(
+  router: Router<AppState>,
+  routes: AnyRoute[],
+  deps: AppDeps,
+  auth: Record<Security, Middleware<AppState>[]>,
+): void {
   for (const route of routes) {
     const validate: Middleware<AppState> = async (ctx) => {
       ctx.state.routeTemplate = `/api/v1${route.path}`;

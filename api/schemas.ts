@@ -19,16 +19,25 @@ export const webOrigin = z
 export const appOrIWebOrigin = z
   .string()
   .max(300)
-  .regex(/^(https?:\/\/[a-z0-9.-]+(:\d{1,5})?|[a-z][a-z0-9+.-]*:\/\/[A-Za-z0-9._~-]+)$/i, 'must be a web origin or an app scheme like app://com.example');
+  .regex(
+    /^(https?:\/\/[a-z0-9.-]+(:\d{1,5})?|[a-z][a-z0-9+.-]*:\/\/[A-Za-z0-9._~-]+)$/i,
+    'must be a web origin or an app scheme like app://com.example',
+  );
 
 export const tenantSettings = z.object({
   tenant_name: z.string().trim().min(1).max(120),
   rate_limit_per_min: z.number().int().min(1).max(10_000),
   callback_url_base: httpUrl.nullable(),
-  sudo_callback_path: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be a path starting with /').max(200),
+  sudo_callback_path: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/-]*$/, 'must be a path starting with /')
+    .max(200),
   branding_display_name: z.string().trim().min(1).max(120).nullable(),
   branding_logo_url: httpsUrl.nullable(),
-  branding_primary_color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #1a2b3c').nullable(),
+  branding_primary_color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #1a2b3c')
+    .nullable(),
   qr_login_allowed_origins: z.array(webOrigin).max(50),
   webauthn_rp_id: z.string().toLowerCase().regex(HOST, 'must be a host name such as example.com').nullable(),
   webauthn_origins: z.array(webOrigin).max(50),
@@ -38,7 +47,10 @@ export const tenantSettings = z.object({
   monthly_msg_quota: z.number().int().min(0).nullable(),
   agent_seats: z.number().int().min(0).max(100_000).nullable(),
   plan_tier: z.string().trim().min(1).max(40).nullable(),
-  stripe_customer_id: z.string().regex(/^cus_[A-Za-z0-9]{1,64}$/, 'must look like cus_…').nullable(),
+  stripe_customer_id: z
+    .string()
+    .regex(/^cus_[A-Za-z0-9]{1,64}$/, 'must look like cus_…')
+    .nullable(),
   feature_flags: z.record(z.string().regex(/^[a-z0-9_.-]{1,64}$/), z.boolean()),
 });
 

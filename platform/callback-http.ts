@@ -42,8 +42,9 @@ export function createCallbackHttp(opts: CallbackHttpOptions) {
         responseType: 'buffer',
         ...(signal ? { signal } : {}),
       });
-      request.on('response', (r: { statusCode: number }) => (statusCode = r.statusCode));
-      request.on('downloadProgress', (p: { transferred: number }) => {
+      // `on` returns the request (a promise) for chaining; nothing to await here.
+      void request.on('response', (r: { statusCode: number }) => (statusCode = r.statusCode));
+      void request.on('downloadProgress', (p: { transferred: number }) => {
         if (p.transferred > RESPONSE_READ_LIMIT) request.cancel();
       });
       const res = await request.catch((err: unknown) => {

@@ -19,7 +19,10 @@ function decodeKey(text: string): Buffer {
 export function parseKeyRing(text: string): KeyRing {
   const keys = new Map<string, Buffer>();
   let currentId = '';
-  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const colon = entry.indexOf(':');
     const key = decodeKey(colon > 0 ? entry.slice(colon + 1) : entry);
     const kid = colon > 0 ? entry.slice(0, colon) : `k${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;

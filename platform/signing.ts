@@ -22,12 +22,7 @@ export function signatureMatches(expectedHex: string, givenHex: string): boolean
 }
 
 /** The three headers for a signed request or callback, over exactly these bytes. */
-export function signedHeaders(
-  tenantId: string,
-  secret: string,
-  rawBody: Buffer | string,
-  nowMs = Date.now(),
-): Record<string, string> {
+export function signedHeaders(tenantId: string, secret: string, rawBody: Buffer | string, nowMs = Date.now()): Record<string, string> {
   const ts = String(nowMs);
   return {
     'X-Bloonio-Tenant-Id': tenantId,

@@ -32,7 +32,13 @@ export async function emitEvent(
 
   const url = callbackUrl(target.callbackUrlBase, target.path);
   // These exact bytes are signed and sent on every attempt (SPEC §1.4 body shape).
-  const body = JSON.stringify({ event_id: eventId, event_type: eventType, tenant_id: target.tenantId, created_at: createdAt.toISOString(), data });
+  const body = JSON.stringify({
+    event_id: eventId,
+    event_type: eventType,
+    tenant_id: target.tenantId,
+    created_at: createdAt.toISOString(),
+    data,
+  });
   const deliveryId = newId('dlv');
   await DeliveryModel.create({
     _id: deliveryId,

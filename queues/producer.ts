@@ -33,7 +33,7 @@ export class Producer {
     try {
       const job = await this.queue(def.queue).add(name, data, { ...def.options(this.config), ...(jobId ? { jobId } : {}), ...extra });
       return job.id ?? '';
-    } catch (err) {
+    } catch {
       throw new ApiError('STORE_UNAVAILABLE', 'The job queue is unavailable; try again shortly.', [], { 'Retry-After': '5' });
     }
   }

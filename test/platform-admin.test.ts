@@ -136,7 +136,8 @@ describe('admin API: tenant lifecycle', () => {
     assert.equal(r.status, 422);
     assert.equal(r.body.error.code, 'VALIDATION_FAILED');
     const fields = r.body.error.details.map((d: string) => d.split(':')[0]);
-    for (const f of ['tenant_name', 'rate_limit_per_min', 'branding_logo_url', '(body)']) assert.ok(fields.includes(f), `${f} in ${fields}`);
+    for (const f of ['tenant_name', 'rate_limit_per_min', 'branding_logo_url', '(body)'])
+      assert.ok(fields.includes(f), `${f} in ${fields}`);
   });
 
   it('never writes a secret to the logs', async () => {
@@ -145,7 +146,13 @@ describe('admin API: tenant lifecycle', () => {
     const sink = new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) });
     const logger = createLogger('trace', 'test', sink);
     const redis = apiRedis(relay.config.redisUrl);
-    const app = buildApp({ config: relay.config, logger, redis, producer: relay.producer, tenants: new TenantStore(redis, relay.config.secretsMasterKey, relay.config.queuePrefix) });
+    const app = buildApp({
+      config: relay.config,
+      logger,
+      redis,
+      producer: relay.producer,
+      tenants: new TenantStore(redis, relay.config.secretsMasterKey, relay.config.queuePrefix),
+    });
     const server = http.createServer(app.callback());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

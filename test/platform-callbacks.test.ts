@@ -23,7 +23,9 @@ async function verifyWithSeedRecipe(secret: string, reqs: { headers: Record<stri
   let out = '';
   py.stdout.on('data', (d: Buffer) => (out += d.toString()));
   for (const r of reqs) {
-    py.stdin.write(`${JSON.stringify({ secret, timestamp: r.headers['x-bloonio-timestamp'], signature: r.headers['x-bloonio-signature'], body: r.body })}\n`);
+    py.stdin.write(
+      `${JSON.stringify({ secret, timestamp: r.headers['x-bloonio-timestamp'], signature: r.headers['x-bloonio-signature'], body: r.body })}\n`,
+    );
   }
   py.stdin.end();
   await new Promise((r) => py.on('close', r));
@@ -114,7 +116,9 @@ describe('platform: signed callbacks', () => {
       );
 
       receiver.always({ status: 200 });
-      const replay = await admin(relay.baseUrl, 'POST', `/replay/dead-letters?tenant_id=${creds.tenantId}`, { delivery_id: sent.delivery_id });
+      const replay = await admin(relay.baseUrl, 'POST', `/replay/dead-letters?tenant_id=${creds.tenantId}`, {
+        delivery_id: sent.delivery_id,
+      });
       assert.equal(replay.status, 200, JSON.stringify(replay.body));
       const done = await eventually(async () => {
         const x = await delivery(sent.delivery_id);
@@ -122,7 +126,9 @@ describe('platform: signed callbacks', () => {
       });
       assert.equal(done.replay_count, 1);
       assert.deepEqual(new Set(receiver.eventIds()), new Set([sent.event_id]));
-      const again = await admin(relay.baseUrl, 'POST', `/replay/dead-letters?tenant_id=${creds.tenantId}`, { delivery_id: sent.delivery_id });
+      const again = await admin(relay.baseUrl, 'POST', `/replay/dead-letters?tenant_id=${creds.tenantId}`, {
+        delivery_id: sent.delivery_id,
+      });
       assert.equal(again.status, 409, 'a delivered one is no longer a dead letter');
     });
 
@@ -134,7 +140,10 @@ describe('platform: signed callbacks', () => {
       await eventually(async () => (await DeliveryModel.countDocuments({ tenant_id: creds.tenantId, status: 'dead' })) === 2);
       assert.equal(receiver.received.length, 2, 'not retried');
       receiver.always({ status: 200 });
-      const r = await admin(relay.baseUrl, 'POST', `/replay/dead-letters?tenant_id=${creds.tenantId}`, { from, to: new Date().toISOString() });
+      const r = await admin(relay.baseUrl, 'POST', `/replay/dead-letters?tenant_id=${creds.tenantId}`, {
+        from,
+        to: new Date().toISOString(),
+      });
       assert.equal(r.body.data.replayed, 2);
       await eventually(async () => (await DeliveryModel.countDocuments({ tenant_id: creds.tenantId, status: 'succeeded' })) === 2);
       assert.deepEqual(new Set(receiver.eventIds()), new Set([a.event_id, b.event_id]));
@@ -198,7 +207,9 @@ describe('platform: signed callbacks', () => {
     });
 
     it('refuses a host name that resolves to loopback (localhost)', async () => {
-      await admin(relay.baseUrl, 'POST', `/update/tenant?tenant_id=${creds.tenantId}`, { callback_url_base: receiver.url.replace('127.0.0.1', 'localhost') });
+      await admin(relay.baseUrl, 'POST', `/update/tenant?tenant_id=${creds.tenantId}`, {
+        callback_url_base: receiver.url.replace('127.0.0.1', 'localhost'),
+      });
       const sent = await sendTest(relay, creds);
       const d = await eventually(async () => {
         const x = await delivery(sent.delivery_id);
@@ -233,7 +244,10 @@ describe('platform: signed callbacks', () => {
         await second.kill();
       }
       const ids = receiver.eventIds();
-      assert.ok(ids.every((id) => sent.has(id)), 'only our events, each with its own id');
+      assert.ok(
+        ids.every((id) => sent.has(id)),
+        'only our events, each with its own id',
+      );
       assert.equal(new Set(ids).size, sent.size, 'every event delivered at least once');
       const states = await DeliveryModel.countDocuments({ tenant_id: creds.tenantId, status: 'succeeded' });
       assert.equal(states, sent.size);

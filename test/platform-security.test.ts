@@ -74,19 +74,31 @@ describe('platform: signed routes and the error envelope', () => {
     const r = await signed(relay.baseUrl, creds, 'POST', '/relay/send/test-callback', { note: 'x'.repeat(600), extra: 1 });
     assert.equal(r.status, 422);
     assert.equal(r.body.error.code, 'VALIDATION_FAILED');
-    assert.ok(r.body.error.details.some((d: string) => d.startsWith('note:')), JSON.stringify(r.body.error.details));
-    assert.ok(r.body.error.details.some((d: string) => d.includes('extra')), JSON.stringify(r.body.error.details));
+    assert.ok(
+      r.body.error.details.some((d: string) => d.startsWith('note:')),
+      JSON.stringify(r.body.error.details),
+    );
+    assert.ok(
+      r.body.error.details.some((d: string) => d.includes('extra')),
+      JSON.stringify(r.body.error.details),
+    );
   });
 
   it('413 for an oversized body, before any signature work', async () => {
     const big = JSON.stringify({ note: 'x'.repeat(300 * 1024) });
-    const r = await call(relay.baseUrl, 'POST', '/api/v1/relay/send/test-callback', { headers: { 'Content-Type': 'application/json' }, body: big });
+    const r = await call(relay.baseUrl, 'POST', '/api/v1/relay/send/test-callback', {
+      headers: { 'Content-Type': 'application/json' },
+      body: big,
+    });
     assert.equal(r.status, 413);
     assert.equal(r.body.error.code, 'PAYLOAD_TOO_LARGE');
   });
 
   it('415 for a body that is not JSON', async () => {
-    const r = await call(relay.baseUrl, 'POST', '/api/v1/relay/send/test-callback', { headers: { 'Content-Type': 'text/plain' }, body: 'hello' });
+    const r = await call(relay.baseUrl, 'POST', '/api/v1/relay/send/test-callback', {
+      headers: { 'Content-Type': 'text/plain' },
+      body: 'hello',
+    });
     assert.equal(r.status, 415);
     assert.equal(r.body.error.code, 'UNSUPPORTED_MEDIA_TYPE');
   });

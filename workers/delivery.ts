@@ -49,7 +49,12 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
   const prefix = config.queuePrefix;
   const leaseMs = config.callbackTimeoutMs + 5000;
 
-  return async function deliver(job: Job, token: string | undefined, payload: JobPayload<'webhook.deliver'>, signal: AbortSignal): Promise<string> {
+  return async function deliver(
+    job: Job,
+    token: string | undefined,
+    payload: JobPayload<'webhook.deliver'>,
+    signal: AbortSignal,
+  ): Promise<string> {
     const { deliveryId, tenantId } = payload;
     // 1. State first: a job for a finished delivery does nothing.
     const delivery = await DeliveryModel.findOne({ _id: deliveryId, tenant_id: tenantId }).lean<DeliveryDoc>();
@@ -71,7 +76,8 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
     if (!granted) {
       // Circuit open: come back when it closes. Slots busy with slow requests: come back later;
       // busy with fast ones: come back soon. Either way the worker slot goes to another tenant.
-      const wait = circuitPttl > 0 ? circuitPttl + jitter(500, 1) : oldestAge > 1000 ? jitter(Math.min(oldestAge, leaseMs), 0.5) : jitter(100, 1.5);
+      const wait =
+        circuitPttl > 0 ? circuitPttl + jitter(500, 1) : oldestAge > 1000 ? jitter(Math.min(oldestAge, leaseMs), 0.5) : jitter(100, 1.5);
       await job.moveToDelayed(Date.now() + wait, token);
       throw new DelayedError();
     }
@@ -130,7 +136,12 @@ async function recordAttempt(deps: DeliveryDeps, job: Job, delivery: DeliveryDoc
   };
   const guard = { _id: delivery._id, tenant_id: delivery.tenant_id, status: 'pending' as const };
   const push = { $push: { attempts: attempt }, $inc: { attempt_count: 1 } };
-  const log = deps.logger.child({ delivery_id: delivery._id, event_id: delivery.event_id, tenant_id: delivery.tenant_id, attempt: attempt.n });
+  const log = deps.logger.child({
+    delivery_id: delivery._id,
+    event_id: delivery.event_id,
+    tenant_id: delivery.tenant_id,
+    attempt: attempt.n,
+  });
 
   if (result.outcome === 'success') {
     await DeliveryModel.updateOne(guard, { ...push, $set: { status: 'succeeded', delivered_at: now, next_attempt_at: null } });
@@ -151,7 +162,9 @@ async function recordAttempt(deps: DeliveryDeps, job: Job, delivery: DeliveryDoc
   }
 
   // Permanent refusal or retries exhausted: the delivery goes to the dead-letter store.
-  const reason = retryable ? `retries exhausted after ${attempt.n} attempts (last: ${result.outcome}${code ? ` ${code}` : ''})` : `${result.outcome}${code ? ` ${code}` : ''}: not retryable`;
+  const reason = retryable
+    ? `retries exhausted after ${attempt.n} attempts (last: ${result.outcome}${code ? ` ${code}` : ''})`
+    : `${result.outcome}${code ? ` ${code}` : ''}: not retryable`;
   await DeliveryModel.updateOne(guard, { ...push, $set: { status: 'dead', dead_at: now, dead_reason: reason, next_attempt_at: null } });
   log.warn({ reason }, 'callback dead-lettered');
   // Failing the job (not completing it) keeps it in BullMQ's failed set, visible on the dashboard.

@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const producer = new Producer(config, apiRedis(config.redisUrl));
   const tenants = new TenantStore(redis, config.secretsMasterKey, config.queuePrefix);
   const http = createCallbackHttp({ timeoutMs: config.callbackTimeoutMs, allowPrivateNetworks: config.callbackAllowPrivateNetworks });
-  if (config.callbackAllowPrivateNetworks) logger.warn('CALLBACK_ALLOW_PRIVATE_NETWORKS=true: callbacks may reach private addresses (development only)');
+  if (config.callbackAllowPrivateNetworks)
+    logger.warn('CALLBACK_ALLOW_PRIVATE_NETWORKS=true: callbacks may reach private addresses (development only)');
   const fleet = await startWorkers(config, logger, createProcessors({ config, logger, redis, tenants, http, producer }));
 
   let stopping = false;

@@ -17,7 +17,12 @@ const SWEEP_EVERY_MS = 30_000;
 
 export type WorkerFleet = { workers: Worker[]; close: () => Promise<void> };
 
-export async function startWorkers(config: Config, logger: Logger, processors: Processors, opts: { queues?: QueueName[] } = {}): Promise<WorkerFleet> {
+export async function startWorkers(
+  config: Config,
+  logger: Logger,
+  processors: Processors,
+  opts: { queues?: QueueName[] } = {},
+): Promise<WorkerFleet> {
   const queues = (opts.queues ?? ALL_QUEUES).filter((q) => jobsOfQueue(q).length > 0);
   const connections: Redis[] = [];
   const workers = queues.map((queue) => {
@@ -46,7 +51,11 @@ export async function startWorkers(config: Config, logger: Logger, processors: P
     const { Queue } = await import('bullmq');
     const q = new Queue(QUEUE.maintenance, { connection: workerRedis(config.redisUrl), prefix: config.queuePrefix });
     const name: JobName = 'maintenance.sweep-deliveries';
-    await q.upsertJobScheduler('sweep-deliveries', { every: SWEEP_EVERY_MS }, { name, data: {}, opts: JOB_CATALOGUE[name].options(config) });
+    await q.upsertJobScheduler(
+      'sweep-deliveries',
+      { every: SWEEP_EVERY_MS },
+      { name, data: {}, opts: JOB_CATALOGUE[name].options(config) },
+    );
     await q.close();
   }
 

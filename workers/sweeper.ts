@@ -24,7 +24,8 @@ export async function sweepDeliveries(deps: { producer: Producer; logger: Logger
     const jobId = d.replay_count === 0 ? d._id : `${d._id}-r${d.replay_count}`;
     const job = await queue.getJob(jobId);
     const state = job ? await job.getState() : 'missing';
-    if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') continue;
+    if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children')
+      continue;
     if (job) await job.remove();
     const name: JobName = 'webhook.deliver';
     await deps.producer.enqueue(name, { deliveryId: d._id, tenantId: d.tenant_id, replay: d.replay_count });

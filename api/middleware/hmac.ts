@@ -38,11 +38,14 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
     // 2. Timestamp window (milliseconds).
     const ts = /^\d{1,16}$/.test(timestamp) ? Number(timestamp) : NaN;
     if (!Number.isFinite(ts) || Math.abs(Date.now() - ts) > TIMESTAMP_WINDOW_MS) {
-      throw new ApiError('TIMESTAMP_OUT_OF_WINDOW', 'Timestamp out of window: X-Bloonio-Timestamp must be Unix milliseconds within ±30 s of the relay clock.');
+      throw new ApiError(
+        'TIMESTAMP_OUT_OF_WINDOW',
+        'Timestamp out of window: X-Bloonio-Timestamp must be Unix milliseconds within ±30 s of the relay clock.',
+      );
     }
     // 3. Tenant exists and is active.
     let entry = await deps.tenants.get(tenantId);
-    for (let round = 0; ; ) {
+    for (let round = 0; ;) {
       if (!entry) throw new ApiError('UNKNOWN_TENANT', 'Unknown tenant.');
       if (entry.tenant.status !== 'active') {
         // The cached copy may predate a reactivation: confirm against the generation before refusing.

@@ -62,7 +62,10 @@ export const fetchDeliveries = defineRoute({
       DeliveryModel.find(filter).sort({ _id: -1 }).skip(query.offset).limit(query.limit).lean<DeliveryDoc[]>(),
       DeliveryModel.countDocuments(filter),
     ]);
-    return { message: `${rows.length} deliver${rows.length === 1 ? 'y' : 'ies'}.`, data: { deliveries: rows.map(toPublicDelivery), total } };
+    return {
+      message: `${rows.length} deliver${rows.length === 1 ? 'y' : 'ies'}.`,
+      data: { deliveries: rows.map(toPublicDelivery), total },
+    };
   },
 });
 
@@ -83,7 +86,8 @@ export const fetchDeadLetters = defineRoute({
   method: 'get',
   path: '/fetch/dead-letters',
   summary: "List a tenant's dead-lettered callback deliveries",
-  description: 'Deliveries whose retry schedule ran out, or that the endpoint refused for good (a 4xx other than 408/429, or a refused address).',
+  description:
+    'Deliveries whose retry schedule ran out, or that the endpoint refused for good (a 4xx other than 408/429, or a refused address).',
   tags,
   security: 'admin',
   query: rangeQuery,
@@ -138,7 +142,10 @@ export const replayDeadLetters = defineRoute({
       .lean<{ _id: string }[]>();
     const replayed: string[] = [];
     for (const r of rows) if (await replayOne(deps, query.tenant_id, r._id)) replayed.push(r._id);
-    return { message: `${replayed.length} deliver${replayed.length === 1 ? 'y' : 'ies'} replayed.`, data: { replayed: replayed.length, delivery_ids: replayed } };
+    return {
+      message: `${replayed.length} deliver${replayed.length === 1 ? 'y' : 'ies'} replayed.`,
+      data: { replayed: replayed.length, delivery_ids: replayed },
+    };
   },
 });
 

@@ -167,7 +167,10 @@ export const listTenants = defineRoute({
       TenantModel.find().sort({ created_at: -1, _id: 1 }).skip(query.offset).limit(query.limit).lean<TenantDoc[]>(),
       TenantModel.countDocuments(),
     ]);
-    return { message: `${rows.length} tenant(s).`, data: { tenants: rows.map(toPublicTenant), total, limit: query.limit, offset: query.offset } };
+    return {
+      message: `${rows.length} tenant(s).`,
+      data: { tenants: rows.map(toPublicTenant), total, limit: query.limit, offset: query.offset },
+    };
   },
 });
 
@@ -181,4 +184,3 @@ export const adminTenantRoutes = [
   fetchTenant,
   listTenants,
 ];
-

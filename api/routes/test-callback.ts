@@ -20,12 +20,22 @@ export const sendTestCallback = defineRoute({
   handler: async (ctx, { body, deps }) => {
     const tenant = ctx.state.tenant!.tenant; // set by the HMAC gate, which runs before every hmac route
     if (!tenant.callback_url_base) throw new ApiError('CONFLICT', 'Set callback_url_base on the tenant before asking for a test callback.');
-    const emitted = await emitEvent(deps, { tenantId: tenant._id, callbackUrlBase: tenant.callback_url_base, path: TEST_CALLBACK_PATH }, 'platform.test', {
-      note: body.note ?? 'Test callback from Bloonio Relay.',
-    });
+    const emitted = await emitEvent(
+      deps,
+      { tenantId: tenant._id, callbackUrlBase: tenant.callback_url_base, path: TEST_CALLBACK_PATH },
+      'platform.test',
+      {
+        note: body.note ?? 'Test callback from Bloonio Relay.',
+      },
+    );
     return {
       message: 'Test callback queued.',
-      data: { event_id: emitted.eventId, delivery_id: emitted.deliveryId ?? '', url: emitted.url ?? '', created_at: emitted.createdAt.toISOString() },
+      data: {
+        event_id: emitted.eventId,
+        delivery_id: emitted.deliveryId ?? '',
+        url: emitted.url ?? '',
+        created_at: emitted.createdAt.toISOString(),
+      },
     };
   },
 });

@@ -2,9 +2,18 @@
 import { sign } from '../../platform/signing.js';
 import { ADMIN_KEY } from './env.js';
 
-export type Res<T = Record<string, unknown>> = { status: number; headers: Headers; body: T & { success: boolean; message: string; error?: { code: string; details: string[]; request_id: string } } };
+export type Res<T = Record<string, unknown>> = {
+  status: number;
+  headers: Headers;
+  body: T & { success: boolean; message: string; error?: { code: string; details: string[]; request_id: string } };
+};
 
-export async function call(baseUrl: string, method: string, path: string, init: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Res<any>> {
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<Res<any>> {
   const r = await fetch(`${baseUrl}${path}`, { method, headers: init.headers, body: init.body });
   const text = await r.text();
   let body: unknown;
@@ -31,7 +40,14 @@ export async function provision(baseUrl: string, settings: Record<string, unknow
   return { tenantId: r.body.data.tenant_id, secret: r.body.data.tenant_secret, widgetKey: r.body.data.widget_public_key };
 }
 
-export type SignOpts = { timestampMs?: number; signature?: string; omit?: ('tenant' | 'timestamp' | 'signature')[]; tamperBody?: string; tenantId?: string; secret?: string };
+export type SignOpts = {
+  timestampMs?: number;
+  signature?: string;
+  omit?: ('tenant' | 'timestamp' | 'signature')[];
+  tamperBody?: string;
+  tenantId?: string;
+  secret?: string;
+};
 
 /** The three HMAC #1 headers over `raw`, with knobs for the security suite to break each part. */
 export function signedHeaders(creds: TenantCreds, raw: string, o: SignOpts = {}): Record<string, string> {
@@ -47,7 +63,14 @@ export function signedHeaders(creds: TenantCreds, raw: string, o: SignOpts = {})
   return h;
 }
 
-export async function signed(baseUrl: string, creds: TenantCreds, method: string, path: string, body?: unknown, o: SignOpts = {}): Promise<Res<any>> {
+export async function signed(
+  baseUrl: string,
+  creds: TenantCreds,
+  method: string,
+  path: string,
+  body?: unknown,
+  o: SignOpts = {},
+): Promise<Res<any>> {
   const raw = body === undefined ? '' : JSON.stringify(body);
   const headers = { ...signedHeaders(creds, raw, o), ...(raw ? { 'Content-Type': 'application/json' } : {}) };
   return call(baseUrl, method, `/api/v1${path}`, { headers, ...(raw ? { body: o.tamperBody ?? raw } : {}) });

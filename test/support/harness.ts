@@ -61,7 +61,11 @@ export async function startRelay(name: string, extraEnv: Record<string, string> 
       const wredis = workerRedis(config.redisUrl);
       const whttp = createCallbackHttp({ timeoutMs: config.callbackTimeoutMs, allowPrivateNetworks: config.callbackAllowPrivateNetworks });
       const wtenants = new TenantStore(wredis, config.secretsMasterKey, config.queuePrefix);
-      const fleet = await startWorkers(config, logger, createProcessors({ config, logger, redis: wredis, tenants: wtenants, http: whttp, producer }));
+      const fleet = await startWorkers(
+        config,
+        logger,
+        createProcessors({ config, logger, redis: wredis, tenants: wtenants, http: whttp, producer }),
+      );
       fleets.push(fleet);
       extras.push({ close: () => whttp.close() }, { close: () => wredis.quit() });
       return fleet;
@@ -92,7 +96,11 @@ async function freePort(): Promise<number> {
 }
 
 function spawnTs(entry: string, env: Record<string, string>): { proc: ChildProcess; output: () => string } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
@@ -115,7 +123,10 @@ export async function spawnApi(env: Record<string, string>): Promise<Child> {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 150; i++) {
     if (proc.exitCode !== null) throw new Error(`api process exited: ${output()}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { proc, url, output, kill: killer(proc) };
     await new Promise((r) => setTimeout(r, 100));
   }

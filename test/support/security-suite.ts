@@ -21,7 +21,8 @@ export function signedRouteSecurity(title: string, ctx: () => SuiteContext, rout
   describe(`HMAC security suite: ${route.method} ${route.path} (${title})`, () => {
     let creds: TenantCreds;
     const body = async () => (route.body ? route.body(creds) : undefined);
-    const send = async (o: Parameters<typeof signed>[5] = {}, c = creds, url = ctx().baseUrl) => signed(url, c, route.method, route.path, await body(), o);
+    const send = async (o: Parameters<typeof signed>[5] = {}, c = creds, url = ctx().baseUrl) =>
+      signed(url, c, route.method, route.path, await body(), o);
     const expectError = (r: Awaited<ReturnType<typeof send>>, status: number, code: string) => {
       assert.equal(r.status, status, JSON.stringify(r.body));
       assert.equal(r.body.success, false);
@@ -38,10 +39,12 @@ export function signedRouteSecurity(title: string, ctx: () => SuiteContext, rout
       assert.equal(r.status, route.okStatus, JSON.stringify(r.body));
     });
     for (const header of ['tenant', 'timestamp', 'signature'] as const) {
-      it(`401 when the ${header} header is missing`, async () => expectError(await send({ omit: [header] }), 401, 'MISSING_SIGNATURE_HEADERS'));
+      it(`401 when the ${header} header is missing`, async () =>
+        expectError(await send({ omit: [header] }), 401, 'MISSING_SIGNATURE_HEADERS'));
     }
     it('401 for a bad signature', async () => expectError(await send({ signature: 'ab'.repeat(32) }), 401, 'INVALID_SIGNATURE'));
-    it('401 for a signature made with another secret', async () => expectError(await send({ secret: 'sk_wrong' }), 401, 'INVALID_SIGNATURE'));
+    it('401 for a signature made with another secret', async () =>
+      expectError(await send({ secret: 'sk_wrong' }), 401, 'INVALID_SIGNATURE'));
     if (route.method === 'POST') {
       it('401 when the body is changed after signing', async () => {
         const original = JSON.stringify(await body());
@@ -49,8 +52,10 @@ export function signedRouteSecurity(title: string, ctx: () => SuiteContext, rout
         expectError(await send({ tamperBody: tampered }), 401, 'INVALID_SIGNATURE');
       });
     }
-    it('401 for a timestamp 31 s old', async () => expectError(await send({ timestampMs: Date.now() - 31_000 }), 401, 'TIMESTAMP_OUT_OF_WINDOW'));
-    it('401 for a timestamp 31 s ahead', async () => expectError(await send({ timestampMs: Date.now() + 31_000 }), 401, 'TIMESTAMP_OUT_OF_WINDOW'));
+    it('401 for a timestamp 31 s old', async () =>
+      expectError(await send({ timestampMs: Date.now() - 31_000 }), 401, 'TIMESTAMP_OUT_OF_WINDOW'));
+    it('401 for a timestamp 31 s ahead', async () =>
+      expectError(await send({ timestampMs: Date.now() + 31_000 }), 401, 'TIMESTAMP_OUT_OF_WINDOW'));
     it('accepts a timestamp 29 s old', async () => {
       const r = await send({ timestampMs: Date.now() - 29_000 });
       assert.equal(r.status, route.okStatus, JSON.stringify(r.body));

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the npm dependencies when node_modules is missing or older than package-lock.json, so
+# `npm start` and `npm test` work on a fresh clone with nothing but Node, Go and Debian packages.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+stamp=node_modules/.package-lock.json
+if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
+	echo "installing npm dependencies (npm ci)…"
+	npm ci --no-audit --no-fund --loglevel=error
+fi

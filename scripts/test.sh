@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole check, in CI order: lint → typecheck → tests (mocha against the real Redis and FerretDB
+# that scripts/with-services.sh started). Ends with one summary line "tests: N passed, N failed".
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+
+echo "== lint"
+npx eslint . || exit 1
+npx prettier --check --log-level warn . || exit 1
+echo "== typecheck"
+npx tsc --noEmit || exit 1
+echo "== circular imports"
+npx madge --circular --extensions ts --ts-config tsconfig.json api workers queues models platform scripts >/tmp/madge.$$ 2>&1 || {
+	cat /tmp/madge.$$
+	exit 1
+}
+echo "== tests"
+log="$(mktemp)"
+npx mocha ${MOCHA_ARGS:-'test/**/*.test.ts'} 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+passed=$(grep -Eo '^ +[0-9]+ passing' "$log" | grep -Eo '[0-9]+' | tail -1)
+failed=$(grep -Eo '^ +[0-9]+ failing' "$log" | grep -Eo '[0-9]+' | tail -1)
+pending=$(grep -Eo '^ +[0-9]+ pending' "$log" | grep -Eo '[0-9]+' | tail -1)
+rm -f "$log" /tmp/madge.$$
+echo "tests: ${passed:-0} passed, ${failed:-0} failed${pending:+, $pending skipped}"
+if [[ $status -eq 0 && -z "${passed:-}" ]]; then
+	echo "no test ran" >&2
+	exit 1
+fi
+exit "$status"
