@@ -7,10 +7,7 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
 import type { Sealed } from '../platform/secret-box.js';
 import { baseSchemaOptions } from './common.js';
 
-const sealedSchema = new Schema<Sealed>(
-  { kid: { type: String, required: true }, iv: String, tag: String, ct: String },
-  { _id: false },
-);
+const sealedSchema = new Schema<Sealed>({ kid: { type: String, required: true }, iv: String, tag: String, ct: String }, { _id: false });
 
 const tenantSchema = new Schema(
   {
@@ -72,4 +69,3 @@ export const TENANT_SETTING_FIELDS = [
   'stripe_customer_id',
   'feature_flags',
 ] as const;
-
