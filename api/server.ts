@@ -32,8 +32,11 @@ async function main(): Promise<void> {
   redis.on('error', (err) => logger.warn({ err: String(err) }, 'redis error'));
   const producer = new Producer(config, redis);
   const tenants = new TenantStore(redis, config.secretsMasterKey, config.queuePrefix);
-  await connectWithRetry();
+  // Listen at once, even while MongoDB is unreachable: requests then get a quick 503, /readyz says
+  // not ready, and the PaaS router keeps the process instead of crash-looping it.
+  void connectWithRetry();
   const app = buildApp({ config, logger, redis, producer, tenants });
+  if (!config.fcmServiceAccountJson) logger.warn('FCM_SERVICE_ACCOUNT_JSON is not set: Auth Relay push is off; devices get approval requests by polling GET /device/requests');
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000; // longer than common PaaS router idle timeouts
   server.listen(config.port, () => {

@@ -25,6 +25,6 @@ export function isStoreUnavailable(err: unknown): boolean {
     err.name === 'MongoNetworkError' ||
     err.name === 'MongoNotConnectedError' ||
     err.name === 'MongoTopologyClosedError' ||
-    /buffering timed out|Client must be connected|connection .* closed/i.test(err.message)
+    /buffering timed out|Client must be connected|before initial connection is complete|connection .* closed/i.test(err.message)
   );
 }

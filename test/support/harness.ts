@@ -117,13 +117,13 @@ function killer(proc: ChildProcess) {
 }
 
 /** A separate `web` process (api/server.ts) sharing the given environment; resolves once /healthz answers. */
-export async function spawnApi(env: Record<string, string>): Promise<Child> {
+export async function spawnApi(env: Record<string, string>, opts: { waitFor?: '/readyz' | '/healthz' } = {}): Promise<Child> {
   const port = await freePort();
   const { proc, output } = spawnTs('api/server.ts', { ...env, PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 150; i++) {
     if (proc.exitCode !== null) throw new Error(`api process exited: ${output()}`);
-    const ok = await fetch(`${url}/readyz`).then(
+    const ok = await fetch(`${url}${opts.waitFor ?? '/readyz'}`).then(
       (r) => r.ok,
       () => false,
     );
