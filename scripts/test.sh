@@ -16,6 +16,7 @@ npx madge --circular --extensions ts --ts-config tsconfig.json api workers queue
 	exit 1
 }
 echo "== tests"
+bash scripts/ensure-browser.sh || exit 1
 log="$(mktemp)"
 npx mocha ${MOCHA_ARGS:-'test/**/*.test.ts'} 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
