@@ -68,6 +68,8 @@ process.on('SIGTERM', () => void stop(0));
 
 console.log(`Bloonio Relay (development): API on http://localhost:${env.PORT}, worker alongside.`);
 console.log(`  admin key: ADMIN_API_KEY in ${LOCAL_ENV}`);
-console.log(`  docs: http://localhost:${env.PORT}/docs · queues: http://localhost:${env.PORT}/admin/queues (any user, admin key as password)`);
+console.log(
+  `  docs: http://localhost:${env.PORT}/docs · queues: http://localhost:${env.PORT}/admin/queues (any user, admin key as password)`,
+);
 run('web', 'api/server.ts');
 run('worker', 'workers/index.ts');

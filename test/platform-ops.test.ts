@@ -63,9 +63,13 @@ describe('platform: ops surface', () => {
     const anon = await fetch(`${relay.baseUrl}/admin/queues`);
     assert.equal(anon.status, 401);
     assert.match(anon.headers.get('www-authenticate') ?? '', /^Basic/);
-    const wrong = await fetch(`${relay.baseUrl}/admin/queues`, { headers: { Authorization: `Basic ${Buffer.from('ops:nope').toString('base64')}` } });
+    const wrong = await fetch(`${relay.baseUrl}/admin/queues`, {
+      headers: { Authorization: `Basic ${Buffer.from('ops:nope').toString('base64')}` },
+    });
     assert.equal(wrong.status, 401);
-    const ok = await fetch(`${relay.baseUrl}/admin/queues`, { headers: { Authorization: `Basic ${Buffer.from(`ops:${relay.env.ADMIN_API_KEY}`).toString('base64')}` } });
+    const ok = await fetch(`${relay.baseUrl}/admin/queues`, {
+      headers: { Authorization: `Basic ${Buffer.from(`ops:${relay.env.ADMIN_API_KEY}`).toString('base64')}` },
+    });
     assert.equal(ok.status, 200);
     const api = await fetch(`${relay.baseUrl}/admin/queues/api/queues`, { headers: { 'X-Admin-Key': relay.env.ADMIN_API_KEY ?? '' } });
     assert.equal(api.status, 200);
