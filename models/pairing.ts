@@ -65,19 +65,27 @@ export async function findPairingById(tenantId: string, pairingId: string): Prom
 }
 
 /** Creates the pairing of (tenant, user_socket_hash) or refreshes its user fields; safe under concurrency. */
-export async function upsertPairing(
-  tenantId: string,
-  newId: string,
-  user: Omit<PairingDoc, '_id' | 'tenant_id' | 'created_at' | 'updated_at'>,
-): Promise<PairingDoc> {
+export type PairingUser = {
+  user_socket_hash: string;
+  backend_user_id: string;
+  display_name: string;
+  user_email: string | null;
+  user_phone: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  display_logo_url: string | null;
+  relay_user_linked_id: string;
+};
+
+export async function upsertPairing(tenantId: string, newId: string, user: PairingUser): Promise<PairingDoc> {
   const filter = { tenant_id: tenantId, user_socket_hash: user.user_socket_hash };
   const update = { $setOnInsert: { _id: newId, tenant_id: tenantId }, $set: user };
   try {
-    return (await PairingModel.findOneAndUpdate(filter, update, { upsert: true, new: true }).lean()) as PairingDoc;
+    return (await PairingModel.findOneAndUpdate(filter, update, { upsert: true, new: true }).lean<PairingDoc>()) as PairingDoc;
   } catch (err) {
     // Two devices redeeming proofs for one user at once: one insert wins the unique index.
     if ((err as { code?: number }).code === 11000) {
-      return (await PairingModel.findOneAndUpdate(filter, { $set: user }, { new: true }).lean()) as PairingDoc;
+      return (await PairingModel.findOneAndUpdate(filter, { $set: user }, { new: true }).lean<PairingDoc>()) as PairingDoc;
     }
     throw err;
   }

@@ -68,6 +68,19 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
   /** Behind a PaaS router, trust X-Forwarded-For for client IPs. */
   TRUST_PROXY: bool.default(false),
+
+  // Auth Relay (pairing, devices, push challenges).
+  /** Google service-account key file (JSON) for FCM HTTP v1; absent → delivery by device polling only. */
+  FCM_SERVICE_ACCOUNT_JSON: z.string().min(2).optional(),
+  PAIRING_PROOF_TTL_SECONDS: int(30, 3600).default(300),
+  DEVICE_SESSION_TTL_SECONDS: int(3600, 365 * 86400).default(30 * 86400),
+  /** How long send/auth-challenge waits for the push jobs before answering 202 instead of 200. */
+  PUSH_SYNC_WAIT_MS: int(0, 10_000).default(1500),
+  /** Push fatigue: at most PUSH_FATIGUE_MAX challenges per user per PUSH_FATIGUE_WINDOW_SECONDS. */
+  PUSH_FATIGUE_MAX: int(1, 100_000).default(5),
+  PUSH_FATIGUE_WINDOW_SECONDS: int(1, 86400).default(60),
+  /** FCM sends per second across all workers (FCM's default project quota is 600,000 per minute). */
+  FCM_MAX_SENDS_PER_SECOND: int(1, 100_000).default(10_000),
 });
 
 export type Config = {
@@ -89,6 +102,13 @@ export type Config = {
   queuePrefix: string;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  fcmServiceAccountJson: string | undefined;
+  pairingProofTtlSeconds: number;
+  deviceSessionTtlSeconds: number;
+  pushSyncWaitMs: number;
+  pushFatigueMax: number;
+  pushFatigueWindowSeconds: number;
+  fcmMaxSendsPerSecond: number;
 };
 
 export class ConfigError extends Error {}
@@ -124,6 +144,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     queuePrefix: e.QUEUE_PREFIX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,
+    fcmServiceAccountJson: e.FCM_SERVICE_ACCOUNT_JSON,
+    pairingProofTtlSeconds: e.PAIRING_PROOF_TTL_SECONDS,
+    deviceSessionTtlSeconds: e.DEVICE_SESSION_TTL_SECONDS,
+    pushSyncWaitMs: e.PUSH_SYNC_WAIT_MS,
+    pushFatigueMax: e.PUSH_FATIGUE_MAX,
+    pushFatigueWindowSeconds: e.PUSH_FATIGUE_WINDOW_SECONDS,
+    fcmMaxSendsPerSecond: e.FCM_MAX_SENDS_PER_SECOND,
   };
 }
 

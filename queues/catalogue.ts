@@ -51,6 +51,28 @@ export const JOB_CATALOGUE = {
     options: () => ({ attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } }),
     timeoutMs: () => 60_000,
   }),
+  // Auth Relay: one FCM push of one approval request (challenge or alert) to one device (workers/push.ts).
+  'push.send': def({
+    queue: QUEUE.push,
+    payload: z.object({ tenantId: z.string().startsWith('tnt_'), requestId: z.string().min(4), deviceId: z.string().startsWith('dev_') }),
+    jobId: (p) => `push.${p.requestId}.${p.deviceId}`,
+    // Transient FCM failures (UNAVAILABLE, INTERNAL, QUOTA_EXCEEDED) retry with backoff; the error carries Retry-After.
+    options: () => ({ attempts: 5, backoff: { type: 'push-backoff' }, removeOnComplete: keepCompleted, removeOnFail: keepFailed }),
+    timeoutMs: () => 30_000,
+  }),
+  // Auth Relay: a pending approval request reaching its expiry (delayed job) → expired + callback.
+  'push.expire-request': def({
+    queue: QUEUE.push,
+    payload: z.object({ tenantId: z.string().startsWith('tnt_'), requestId: z.string().min(4) }),
+    jobId: (p) => `expire.${p.requestId}`,
+    options: () => ({
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    }),
+    timeoutMs: () => 30_000,
+  }),
 } as const;
 
 export type JobName = keyof typeof JOB_CATALOGUE;

@@ -8,15 +8,19 @@ import { QUEUE } from '../queues/names.js';
 import type { Producer } from '../queues/producer.js';
 import { createDeliveryProcessor, type DeliveryDeps } from './delivery.js';
 import { sweepDeliveries } from './sweeper.js';
+import { createPushProcessors, type PushDeps } from './push.js';
 
 export type Processor<N extends JobName> = (job: Job, token: string | undefined, payload: JobPayload<N>, signal: AbortSignal) => Promise<unknown>;
 export type Processors = { [N in JobName]: Processor<N> };
 
-export type WorkerDeps = DeliveryDeps & { producer: Producer };
+export type WorkerDeps = DeliveryDeps & { producer: Producer } & Pick<PushDeps, 'fcmHttpAgent' | 'fcmSender'>;
 
 export function createProcessors(deps: WorkerDeps): Processors {
+  const push = createPushProcessors(deps);
   return {
     'webhook.deliver': createDeliveryProcessor(deps),
     'maintenance.sweep-deliveries': () => sweepDeliveries(deps, deps.producer.queue(QUEUE.webhookDelivery)),
+    'push.send': push.send,
+    'push.expire-request': push.expire,
   };
 }

@@ -3,5 +3,6 @@ import type { AnyRoute } from '../route.js';
 import { adminDeliveryRoutes } from './admin-deliveries.js';
 import { adminTenantRoutes } from './admin-tenants.js';
 import { sendTestCallback } from './test-callback.js';
+import { authRoutes } from './auth/index.js';
 
-export const ROUTES: AnyRoute[] = [...adminTenantRoutes, ...adminDeliveryRoutes, sendTestCallback];
+export const ROUTES: AnyRoute[] = [...adminTenantRoutes, ...adminDeliveryRoutes, sendTestCallback, ...authRoutes];

@@ -1,0 +1,5 @@
+/** Every Auth Relay route (pairing, devices, challenges, the device protocol), for api/routes/index.ts. */
+import type { AnyRoute } from '../../route.js';
+import { pairingRoutes } from './pairing.js';
+
+export const authRoutes: AnyRoute[] = [...pairingRoutes];

@@ -1,0 +1,197 @@
+/**
+ * The life of a device approval request, shared by the API (create, answer) and the push worker
+ * (deliver, expire):
+ *   1. create: store the request and one push_delivery per device, enqueue one `push.send` job per
+ *      device with an FCM token (devices without one are `no_token`: they poll), and, for an
+ *      answerable request, a delayed `push.expire-request` at its expiry;
+ *   2. the worker settles each delivery and bumps a per-request Redis counter, which is what the
+ *      API watches while it waits (bounded) to answer send/auth-challenge synchronously;
+ *   3. resolve: pending → approved | denied | expired by one guarded update; only the winner emits
+ *      the signed callback to `{callback_url_base}/relay-callbacks/{kind}`.
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from '../platform/config.js';
+import { newId } from '../platform/ids.js';
+import type { Logger } from '../platform/logger.js';
+import { emitEvent } from '../queues/emit-event.js';
+import type { Producer } from '../queues/producer.js';
+import { ApprovalRequestModel, PushDeliveryModel, pushDeliveryId, type ApprovalRequestDoc, type RequestKind } from './challenge.js';
+import type { DeviceDoc } from './device.js';
+import type { PairingDoc } from './pairing.js';
+
+export type FlowDeps = { config: Config; logger: Logger; redis: Redis; producer: Producer };
+
+export class DuplicateInstructionError extends Error {}
+
+/**
+ * "Exactly once" decisions (a proof consumed, a request resolved) are claimed in Redis with SET NX
+ * before the guarded MongoDB update. The guarded update alone is atomic on MongoDB, but FerretDB v1
+ * (SQLite backend) runs findAndModify as a read then a write without a transaction
+ * (FerretDB/FerretDB#3040), so two concurrent guarded updates can both win there; our test showed it.
+ * The Redis claim decides the race everywhere; the guarded update still refuses any later attempt
+ * should the claim key be gone.
+ */
+export async function claimOnce(redis: Redis, prefix: string, what: string, ttlMs: number): Promise<boolean> {
+  return (await redis.set(`${prefix}:claim:${what}`, '1', 'PX', Math.max(1000, Math.ceil(ttlMs)), 'NX')) === 'OK';
+}
+
+export const settledKey = (prefix: string, requestId: string): string => `${prefix}:push-settled:${requestId}`;
+const SETTLED_TTL_S = 900;
+
+/** Called by the worker (and by create, for devices it settles itself) once a device's delivery is final. */
+export async function markSettled(redis: Redis, prefix: string, requestId: string, n = 1): Promise<void> {
+  const key = settledKey(prefix, requestId);
+  await redis.multi().incrby(key, n).expire(key, SETTLED_TTL_S).exec();
+}
+
+export type NewRequest = {
+  tenantId: string;
+  kind: RequestKind;
+  pairing: PairingDoc;
+  devices: DeviceDoc[];
+  instructionId?: string;
+  content: Record<string, unknown>;
+  expectedNumber?: string | null;
+  ttlSeconds: number;
+};
+
+export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Promise<{ request: ApprovalRequestDoc; pushed: number }> {
+  const answerable = r.kind !== 'security-alert';
+  const id = newId(answerable ? 'chg' : 'alr');
+  const now = new Date();
+  let request: ApprovalRequestDoc;
+  try {
+    const doc = await ApprovalRequestModel.create({
+      _id: id,
+      tenant_id: r.tenantId,
+      kind: r.kind,
+      pairing_id: r.pairing._id,
+      user_socket_hash: r.pairing.user_socket_hash,
+      relay_user_linked_id: r.pairing.relay_user_linked_id,
+      instruction_id: r.instructionId ?? id,
+      content: r.content,
+      expected_number: r.expectedNumber ?? null,
+      status: answerable ? 'pending' : 'informational',
+      device_ids: r.devices.map((d) => d._id),
+      expires_at: new Date(now.getTime() + r.ttlSeconds * 1000),
+    });
+    request = doc.toObject() as ApprovalRequestDoc;
+  } catch (err) {
+    if ((err as { code?: number }).code === 11000) throw new DuplicateInstructionError('instruction_id already used');
+    throw err;
+  }
+
+  const withToken = r.devices.filter((d) => d.fcm_token);
+  if (r.devices.length) {
+    await PushDeliveryModel.insertMany(
+      r.devices.map((d) => ({
+        _id: pushDeliveryId(id, d._id),
+        tenant_id: r.tenantId,
+        request_id: id,
+        device_id: d._id,
+        status: d.fcm_token ? 'queued' : 'no_token',
+        settled_at: d.fcm_token ? null : now,
+      })),
+    );
+  }
+  const noToken = r.devices.length - withToken.length;
+  if (noToken > 0) await markSettled(deps.redis, deps.config.queuePrefix, id, noToken);
+  // A failed enqueue surfaces as 503 to the caller; the request stays pollable by the devices.
+  await Promise.all(withToken.map((d) => deps.producer.enqueue('push.send', { tenantId: r.tenantId, requestId: id, deviceId: d._id })));
+  if (answerable) {
+    await deps.producer.enqueue('push.expire-request', { tenantId: r.tenantId, requestId: id }, { delay: r.ttlSeconds * 1000 + 250 });
+  }
+  return { request, pushed: withToken.length };
+}
+
+/** Waits until `count` deliveries of the request are settled, or `maxMs` passes. True when all settled. */
+export async function waitForSettled(deps: FlowDeps, requestId: string, count: number, maxMs: number): Promise<boolean> {
+  if (count === 0) return true;
+  const key = settledKey(deps.config.queuePrefix, requestId);
+  const until = Date.now() + maxMs;
+  for (let delay = 2; ; delay = Math.min(25, delay * 2)) {
+    if (Number((await deps.redis.get(key)) ?? 0) >= count) return true;
+    if (Date.now() + delay > until) return false;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+export type Resolution =
+  | {
+      status: 'approved' | 'denied';
+      deviceId: string;
+      decision: 'approve' | 'deny';
+      answer: string | null;
+      numberMatched: boolean | null;
+      reason: string | null;
+      signature: string;
+      signedAtMs: number;
+    }
+  | { status: 'expired' };
+
+/**
+ * Moves a pending request to its final state, once. Returns the updated request, or null when it
+ * was not pending any more (already resolved, or expired) — the caller tells which from a re-read.
+ */
+export async function resolveRequest(
+  deps: FlowDeps & { tenants: { get(id: string): Promise<{ tenant: { _id: string; callback_url_base?: string | null } } | null> } },
+  tenantId: string,
+  requestId: string,
+  res: Resolution,
+): Promise<ApprovalRequestDoc | null> {
+  const now = new Date();
+  if (!(await claimOnce(deps.redis, deps.config.queuePrefix, `request:${requestId}`, 3_600_000))) return null;
+  const filter: Record<string, unknown> = { _id: requestId, tenant_id: tenantId, status: 'pending' };
+  // An answer must land before the expiry; the expiry job only fires after it.
+  filter.expires_at = res.status === 'expired' ? { $lte: now } : { $gt: now };
+  const set: Record<string, unknown> = { status: res.status, resolved_at: now };
+  if (res.status !== 'expired') {
+    set.resolution = {
+      device_id: res.deviceId,
+      decision: res.decision,
+      answer: res.answer,
+      number_matched: res.numberMatched,
+      reason: res.reason,
+      device_signature: res.signature,
+      signed_at_ms: res.signedAtMs,
+    };
+  }
+  const updated = await ApprovalRequestModel.findOneAndUpdate(filter, { $set: set }, { new: true }).lean<ApprovalRequestDoc>();
+  if (!updated) return null;
+
+  const entry = await deps.tenants.get(tenantId);
+  const emitted = await emitEvent(
+    deps,
+    { tenantId, callbackUrlBase: entry?.tenant.callback_url_base, path: `/relay-callbacks/${updated.kind}` },
+    `${updated.kind.replace('-', '_')}.${updated.status}`,
+    resolutionEventData(updated),
+  );
+  await ApprovalRequestModel.updateOne({ _id: requestId, tenant_id: tenantId }, { $set: { event_id: emitted.eventId } });
+  updated.event_id = emitted.eventId;
+  return updated;
+}
+
+/** The callback body's `data`, also what fetch/delivery-status reports as the outcome. */
+export function resolutionEventData(r: ApprovalRequestDoc): Record<string, unknown> {
+  const c = r.content as Record<string, unknown>;
+  return {
+    request_id: r._id,
+    kind: r.kind,
+    instruction_id: r.instruction_id,
+    status: r.status,
+    user_socket_hash: r.user_socket_hash,
+    relay_user_linked_id: r.relay_user_linked_id,
+    custom_type: c.custom_type ?? null,
+    expected_action: c.expected_action ?? null,
+    resolved_at: r.resolved_at?.toISOString() ?? null,
+    device_id: r.resolution?.device_id ?? null,
+    decision: r.resolution?.decision ?? null,
+    answer: r.resolution?.answer ?? null,
+    number_matched: r.resolution?.number_matched ?? null,
+    reason: r.resolution?.reason ?? null,
+    // Lets the tenant check the device's own signature: ECDSA over
+    // "BLOONIO-ANSWER-V1\n{request_id}\n{decision}\n{answer}\n{signed_at_ms}" with the device's public key.
+    device_signature: r.resolution?.device_signature ?? null,
+    signed_at_ms: r.resolution?.signed_at_ms ?? null,
+  };
+}
