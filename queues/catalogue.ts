@@ -14,6 +14,9 @@ import { QUEUE, type QueueName } from './names.js';
 /** The name of the custom backoff strategy the workers register (workers/backoff.ts). */
 export const SCHEDULE_BACKOFF = 'relay-schedule';
 
+/** A delivery's job id: fixed per (delivery, replay), so enqueueing twice does nothing. */
+export const deliveryJobId = (deliveryId: string, replay: number): string => (replay === 0 ? deliveryId : `${deliveryId}-r${replay}`);
+
 type JobDef<S extends z.ZodType> = {
   queue: QueueName;
   payload: S;
@@ -34,9 +37,13 @@ const keepFailed = { age: 30 * 24 * 3600 };
 export const JOB_CATALOGUE = {
   'webhook.deliver': def({
     queue: QUEUE.webhookDelivery,
-    payload: z.object({ deliveryId: z.string().startsWith('dlv_'), tenantId: z.string().startsWith('tnt_'), replay: z.number().int().min(0) }),
+    payload: z.object({
+      deliveryId: z.string().startsWith('dlv_'),
+      tenantId: z.string().startsWith('tnt_'),
+      replay: z.number().int().min(0),
+    }),
     // A replayed delivery gets a new job id (the old job may still sit in the failed set).
-    jobId: (p) => (p.replay === 0 ? p.deliveryId : `${p.deliveryId}-r${p.replay}`),
+    jobId: (p) => deliveryJobId(p.deliveryId, p.replay),
     options: (c) => ({
       attempts: c.callbackRetryScheduleMs.length,
       backoff: { type: SCHEDULE_BACKOFF },

@@ -132,6 +132,25 @@ describe('platform: signed callbacks', () => {
       assert.equal(again.status, 409, 'a delivered one is no longer a dead letter');
     });
 
+    it('a dead letter retried from the queue dashboard is attempted once more and delivered', async () => {
+      receiver.always({ status: 500 });
+      const sent = await sendTest(relay, creds);
+      await eventually(async () => (await delivery(sent.delivery_id))?.status === 'dead');
+      receiver.always({ status: 200 });
+      // What the "retry" button of bull-board's failed tab sends:
+      const r = await fetch(`${relay.baseUrl}/admin/queues/api/queues/webhook-delivery/${sent.delivery_id}/retry`, {
+        method: 'PUT',
+        headers: { 'X-Admin-Key': relay.env.ADMIN_API_KEY ?? '' },
+      });
+      assert.equal(r.status, 204);
+      const done = await eventually(async () => {
+        const x = await delivery(sent.delivery_id);
+        return x?.status === 'succeeded' ? x : null;
+      });
+      assert.equal(done.attempts.length, 4, 'three scheduled attempts, then the dashboard retry');
+      assert.deepEqual(new Set(receiver.eventIds()), new Set([sent.event_id]));
+    });
+
     it('replays every dead letter of a tenant in a time range', async () => {
       receiver.always({ status: 410 }); // 4xx: permanent, dead at the first attempt (410 is recorded, disables nothing)
       const from = new Date().toISOString();

@@ -18,7 +18,7 @@ import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { deliveryCounterKey } from '../platform/metrics.js';
 import { signedHeaders } from '../platform/signing.js';
-import type { JobPayload } from '../queues/catalogue.js';
+import { deliveryJobId, type JobPayload } from '../queues/catalogue.js';
 import { ACQUIRE_SLOT_LUA, RELEASE_SLOT_LUA } from './delivery-slots.lua.js';
 
 export type DeliveryDeps = { config: Config; logger: Logger; redis: Redis; tenants: TenantStore; http: CallbackHttp };
@@ -57,8 +57,18 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
   ): Promise<string> {
     const { deliveryId, tenantId } = payload;
     // 1. State first: a job for a finished delivery does nothing.
-    const delivery = await DeliveryModel.findOne({ _id: deliveryId, tenant_id: tenantId }).lean<DeliveryDoc>();
+    let delivery = await DeliveryModel.findOne({ _id: deliveryId, tenant_id: tenantId }).lean<DeliveryDoc>();
     if (!delivery) return 'missing';
+    if (delivery.status === 'dead' && job.id === deliveryJobId(delivery._id, delivery.replay_count)) {
+      // The dead letter's own failed job was retried from the dashboard (bull-board "retry"): one
+      // more attempt, as a replay through the admin API would give, recorded on the same delivery.
+      delivery = await DeliveryModel.findOneAndUpdate(
+        { _id: deliveryId, tenant_id: tenantId, status: 'dead' },
+        { $set: { status: 'pending', dead_at: null, dead_reason: null, next_attempt_at: new Date() } },
+        { new: true },
+      ).lean<DeliveryDoc>();
+      if (!delivery) return 'already-replayed';
+    }
     if (delivery.status !== 'pending') return `already-${delivery.status}`;
 
     // 2. A slot for this tenant, or step aside without spending an attempt.

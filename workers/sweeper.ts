@@ -6,7 +6,7 @@
 import type { Queue } from 'bullmq';
 import { DeliveryModel } from '../models/delivery.js';
 import type { Logger } from '../platform/logger.js';
-import type { JobName } from '../queues/catalogue.js';
+import { deliveryJobId, type JobName } from '../queues/catalogue.js';
 import type { Producer } from '../queues/producer.js';
 
 const GRACE_MS = 2 * 60_000;
@@ -21,7 +21,7 @@ export async function sweepDeliveries(deps: { producer: Producer; logger: Logger
     .lean<{ _id: string; tenant_id: string; replay_count: number }[]>();
   let requeued = 0;
   for (const d of overdue) {
-    const jobId = d.replay_count === 0 ? d._id : `${d._id}-r${d.replay_count}`;
+    const jobId = deliveryJobId(d._id, d.replay_count);
     const job = await queue.getJob(jobId);
     const state = job ? await job.getState() : 'missing';
     if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children')
