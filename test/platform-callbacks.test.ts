@@ -245,6 +245,20 @@ describe('platform: signed callbacks', () => {
     });
     after(async () => relay.stop());
 
+    it('SIGTERM lets the running deliveries finish, then exits 0 within the shutdown deadline', async () => {
+      receiver.always({ status: 200, delayMs: 800 });
+      const worker = await spawnWorker({ ...relay.env, DELIVERY_CONCURRENCY: '2' });
+      const sent = [await sendTest(relay, creds, 'x'), await sendTest(relay, creds, 'y')];
+      await eventually(async () => receiver.received.length === 2, 5000); // both in flight now
+      const started = Date.now();
+      const exited = new Promise<number | null>((r) => worker.proc.once('exit', (code) => r(code)));
+      worker.proc.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.ok(Date.now() - started < 3000 + 1500, 'within WORKER_SHUTDOWN_TIMEOUT_MS');
+      for (const s of sent) assert.equal((await delivery(s.delivery_id))?.status, 'succeeded', 'finished, not abandoned');
+      assert.match(worker.output(), /worker stopped/);
+    });
+
     it('still delivers every event after a restart; duplicates carry the same event id', async () => {
       receiver.always({ status: 200, delayMs: 40 }); // slow enough that the kill lands mid-batch
       const sent = new Set<string>();
