@@ -27,8 +27,11 @@ export async function emitEvent(
 ): Promise<Emitted> {
   const eventId = newId('evt');
   const createdAt = new Date();
-  await EventModel.create({ _id: eventId, tenant_id: target.tenantId, event_type: eventType, data, created_at: createdAt });
-  if (!target.callbackUrlBase) return { eventId, deliveryId: null, url: null, createdAt };
+  const event = { _id: eventId, tenant_id: target.tenantId, event_type: eventType, data, created_at: createdAt };
+  if (!target.callbackUrlBase) {
+    await EventModel.create(event);
+    return { eventId, deliveryId: null, url: null, createdAt };
+  }
 
   const url = callbackUrl(target.callbackUrlBase, target.path);
   // These exact bytes are signed and sent on every attempt (SPEC §1.4 body shape).
@@ -40,16 +43,20 @@ export async function emitEvent(
     data,
   });
   const deliveryId = newId('dlv');
-  await DeliveryModel.create({
-    _id: deliveryId,
-    tenant_id: target.tenantId,
-    event_id: eventId,
-    event_type: eventType,
-    url,
-    body,
-    status: 'pending',
-    next_attempt_at: createdAt,
-  });
+  // The two documents are independent: write them side by side (one round trip of latency, not two).
+  await Promise.all([
+    EventModel.create(event),
+    DeliveryModel.create({
+      _id: deliveryId,
+      tenant_id: target.tenantId,
+      event_id: eventId,
+      event_type: eventType,
+      url,
+      body,
+      status: 'pending',
+      next_attempt_at: createdAt,
+    }),
+  ]);
   try {
     await deps.producer.enqueue('webhook.deliver', { deliveryId, tenantId: target.tenantId, replay: 0 });
   } catch (err) {
