@@ -18,6 +18,7 @@ import type { Producer } from '../queues/producer.js';
 import { ApprovalRequestModel, PushDeliveryModel, pushDeliveryId, type ApprovalRequestDoc, type RequestKind } from './challenge.js';
 import type { DeviceDoc } from './device.js';
 import type { PairingDoc } from './pairing.js';
+import { ensureAuthIndexes } from './auth-indexes.js';
 
 export type FlowDeps = { config: Config; logger: Logger; redis: Redis; producer: Producer };
 
@@ -59,6 +60,7 @@ export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Prom
   const answerable = r.kind !== 'security-alert';
   const id = newId(answerable ? 'chg' : 'alr');
   const now = new Date();
+  await ensureAuthIndexes();
   let request: ApprovalRequestDoc;
   try {
     const doc = await ApprovalRequestModel.create({
@@ -140,7 +142,8 @@ export async function resolveRequest(
   res: Resolution,
 ): Promise<ApprovalRequestDoc | null> {
   const now = new Date();
-  if (!(await claimOnce(deps.redis, deps.config.queuePrefix, `request:${requestId}`, 3_600_000))) return null;
+  const claim = `request:${requestId}`;
+  if (!(await claimOnce(deps.redis, deps.config.queuePrefix, claim, 3_600_000))) return null;
   const filter: Record<string, unknown> = { _id: requestId, tenant_id: tenantId, status: 'pending' };
   // An answer must land before the expiry; the expiry job only fires after it.
   filter.expires_at = res.status === 'expired' ? { $lte: now } : { $gt: now };
@@ -157,7 +160,12 @@ export async function resolveRequest(
     };
   }
   const updated = await ApprovalRequestModel.findOneAndUpdate(filter, { $set: set }, { new: true }).lean<ApprovalRequestDoc>();
-  if (!updated) return null;
+  if (!updated) {
+    // Not ours to resolve (too early for the expiry, too late for an answer): free the claim so the
+    // rightful resolution (usually the expiry job) can still take it.
+    await deps.redis.del(`${deps.config.queuePrefix}:claim:${claim}`);
+    return null;
+  }
 
   const entry = await deps.tenants.get(tenantId);
   const emitted = await emitEvent(

@@ -9,6 +9,7 @@ import { claimOnce, createApprovalRequest } from '../../../models/approval-flow.
 import { DeviceModel, activeDevicesOfPairing, hashSessionToken, toPublicDevice, type DeviceDoc } from '../../../models/device.js';
 import { PairingIntentModel, findPairing, upsertPairing, type PairingIntentDoc } from '../../../models/pairing.js';
 import { upsertRelayUserLink } from '../../../models/relay-user-link.js';
+import { ensureAuthIndexes } from '../../../models/auth-indexes.js';
 import { ApiError, notFound } from '../../../platform/errors.js';
 import { newId } from '../../../platform/ids.js';
 import { emitEvent } from '../../../queues/emit-event.js';
@@ -54,6 +55,7 @@ export const preparePairing = defineRoute({
   handler: async (ctx, { body, deps }) => {
     const tenantId = ctx.state.tenant!.tenant._id; // set by the HMAC gate
     const ttl = deps.config.pairingProofTtlSeconds;
+    await ensureAuthIndexes();
     const intentId = newId('pin');
     const { token, expiresAt } = issueProof(deps.config.secretsMasterKey, tenantId, intentId, ttl);
     await PairingIntentModel.create({
@@ -138,6 +140,7 @@ export const registerToken = defineRoute({
     }
 
     // 4. The link, the pairing, the device.
+    await ensureAuthIndexes();
     const tenantId = intent.tenant_id;
     const link = await upsertRelayUserLink(tenantId, intent.backend_user_id, 'pairing', intent.display_name);
     const pairing = await upsertPairing(tenantId, newId('pair'), {
