@@ -6,6 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 stamp=node_modules/.package-lock.json
 if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
-	echo "installing npm dependencies (npm ci)…"
-	npm ci --no-audit --no-fund --loglevel=error
+	echo "installing npm dependencies…"
+	# `npm install` (which keeps the locked versions), not `npm ci`: the lock records optional
+	# per-platform binaries (e.g. msgpackr-extract for darwin) that this machine's registry does not
+	# serve, and `npm ci` refuses a lock it cannot fully resolve.
+	npm install --no-audit --no-fund --loglevel=error
 fi
