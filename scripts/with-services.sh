@@ -22,7 +22,10 @@
 # <run> is "dev" with LOCAL_SERVICES_PERSIST=1 and "test-<pid>" otherwise.
 #
 # The command is not exec'ed: this script stays around to stop what it started. Its exit code is
-# the command's exit code (128+N if the command died from signal N).
+# the command's exit code (128+N if the command died from signal N). SIGINT/SIGTERM/SIGHUP are
+# forwarded to the command; Redis/FerretDB are stopped only after it has exited. (A script started
+# with SIGINT already ignored, e.g. as `cmd &` from another non-interactive script, cannot trap it;
+# use SIGTERM there.)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -304,7 +307,10 @@ build_ferretdb() {
 		# CGO off: FerretDB's SQLite is pure Go (modernc.org/sqlite), so no C compiler is needed.
 		# -buildvcs=false: the source sits inside this git repo; VCS stamping is noise (and fails
 		# when git is missing or the repo is owned by another user).
-		if ! (cd "$FERRETDB_SRC" && CGO_ENABLED=0 "$go_bin" build -buildvcs=false -trimpath -o "$tmp" .) >&2; then
+		# The ~55 "go: downloading ..." lines of a fresh machine are noise; real errors still show.
+		# (sed, unlike grep -v, succeeds on empty input, so pipefail reports only go's failure.)
+		if ! (cd "$FERRETDB_SRC" && CGO_ENABLED=0 "$go_bin" build -buildvcs=false -trimpath -o "$tmp" .) 2>&1 |
+			sed '/^go: downloading /d' >&2; then
 			rm -f "$tmp"
 			die "building FerretDB failed (see the Go output above); or set MONGODB_URI to use another MongoDB"
 		fi
