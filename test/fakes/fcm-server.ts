@@ -55,7 +55,7 @@ export interface TestServiceAccount {
 
 /** A fresh RSA-2048 service account in Google's JSON key-file format. Never valid anywhere real. */
 export function createTestServiceAccount(projectId = 'bloonio-test'): TestServiceAccount {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const clientEmail = `relay-fcm@${projectId}.iam.gserviceaccount.com`;
   const json = JSON.stringify({
