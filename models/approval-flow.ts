@@ -11,13 +11,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.js';
+import type { FcmMessage } from '../platform/fcm.js';
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import { emitEvent } from '../queues/emit-event.js';
 import type { Producer } from '../queues/producer.js';
-import { ApprovalRequestModel, PushDeliveryModel, pushDeliveryId, type ApprovalRequestDoc, type RequestKind } from './challenge.js';
-import type { DeviceDoc } from './device.js';
-import type { PairingDoc } from './pairing.js';
+import { ApprovalRequestModel, PushDeliveryModel, pushDeliveryId, type ApprovalRequestDoc, type PushStatus, type RequestKind } from './challenge.js';
+import type { FanoutDevice, FanoutPairing } from './fanout-cache.js';
 import { ensureAuthIndexes } from './auth-indexes.js';
 
 export type FlowDeps = { config: Config; logger: Logger; redis: Redis; producer: Producer };
@@ -39,17 +39,80 @@ export async function claimOnce(redis: Redis, prefix: string, what: string, ttlM
 export const settledKey = (prefix: string, requestId: string): string => `${prefix}:push-settled:${requestId}`;
 const SETTLED_TTL_S = 900;
 
-/** Called by the worker (and by create, for devices it settles itself) once a device's delivery is final. */
-export async function markSettled(redis: Redis, prefix: string, requestId: string, n = 1): Promise<void> {
+/** A device's final push outcome, as the worker recorded it (mirrors its push_delivery document). */
+export type SettledOutcome = { status: PushStatus; fcm_message_id?: string | null; error_code?: string | null };
+
+/**
+ * Called by the worker (and by create, for devices it settles itself) once a device's delivery is
+ * final: one hash field per device. The API's bounded wait reads only this hash (HLEN, then
+ * HGETALL), so the synchronous answer costs no extra MongoDB read. MongoDB stays the record.
+ */
+export async function markSettled(redis: Redis, prefix: string, requestId: string, outcomes: Record<string, SettledOutcome>): Promise<void> {
   const key = settledKey(prefix, requestId);
-  await redis.multi().incrby(key, n).expire(key, SETTLED_TTL_S).exec();
+  const flat = Object.entries(outcomes).flatMap(([deviceId, o]) => [deviceId, JSON.stringify(o)]);
+  if (flat.length) await redis.multi().hset(key, ...flat).expire(key, SETTLED_TTL_S).exec();
+}
+
+export async function settledOutcomes(redis: Redis, prefix: string, requestId: string): Promise<Map<string, SettledOutcome>> {
+  const all = await redis.hgetall(settledKey(prefix, requestId));
+  return new Map(Object.entries(all).map(([k, v]) => [k, JSON.parse(v) as SettledOutcome]));
+}
+
+export const ticketKey = (prefix: string, requestId: string): string => `${prefix}:push-ticket:${requestId}`;
+
+/** A push_delivery record in its final state (the worker inserts it once; its _id makes that idempotent). */
+export function deliveryRecord(
+  tenantId: string,
+  requestId: string,
+  deviceId: string,
+  status: PushStatus,
+  o: { fcm_message_id?: string | null; error_code?: string | null },
+  attempts: number,
+) {
+  const now = new Date();
+  return {
+    _id: pushDeliveryId(requestId, deviceId),
+    tenant_id: tenantId,
+    request_id: requestId,
+    device_id: deviceId,
+    status,
+    fcm_message_id: o.fcm_message_id ?? null,
+    error_code: o.error_code ?? null,
+    attempts,
+    sent_at: status === 'sent' ? now : null,
+    settled_at: now,
+  };
+}
+
+/** What FCM carries: ids and a short notice only; the device fetches the details over its signed channel. */
+export function pushMessage(r: ApprovalRequestDoc): FcmMessage {
+  const c = r.content as Record<string, unknown>;
+  const display = (c.display ?? {}) as { title?: string; subtitle?: string };
+  const title = r.kind === 'security-alert' ? String(c.title ?? 'Security alert') : (display.title ?? 'Approve this request?');
+  const body = r.kind === 'security-alert' ? String(c.body ?? '') : String(display.subtitle ?? c.description ?? '');
+  const ttlSeconds = Math.max(0, Math.floor((r.expires_at.getTime() - Date.now()) / 1000));
+  return {
+    data: {
+      type: 'bloonio.approval_request',
+      kind: r.kind,
+      request_id: r._id,
+      instruction_id: r.instruction_id,
+      expires_at: r.expires_at.toISOString(),
+      ...(typeof c.custom_type === 'string' ? { custom_type: c.custom_type } : {}),
+    },
+    notification: { title: title.slice(0, 120), body: body.slice(0, 240) },
+    android: { priority: 'high' },
+    apns: { headers: { 'apns-priority': '10' } },
+    ttlSeconds: r.kind === 'security-alert' ? Math.min(ttlSeconds, 86400) : ttlSeconds,
+    collapseKey: r._id,
+  };
 }
 
 export type NewRequest = {
   tenantId: string;
   kind: RequestKind;
-  pairing: PairingDoc;
-  devices: DeviceDoc[];
+  pairing: FanoutPairing;
+  devices: FanoutDevice[];
   instructionId?: string;
   content: Record<string, unknown>;
   expectedNumber?: string | null;
@@ -61,44 +124,55 @@ export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Prom
   const id = newId(answerable ? 'chg' : 'alr');
   const now = new Date();
   await ensureAuthIndexes();
-  let request: ApprovalRequestDoc;
-  try {
-    const doc = await ApprovalRequestModel.create({
-      _id: id,
-      tenant_id: r.tenantId,
-      kind: r.kind,
-      pairing_id: r.pairing._id,
-      user_socket_hash: r.pairing.user_socket_hash,
-      relay_user_linked_id: r.pairing.relay_user_linked_id,
-      instruction_id: r.instructionId ?? id,
-      content: r.content,
-      expected_number: r.expectedNumber ?? null,
-      status: answerable ? 'pending' : 'informational',
-      device_ids: r.devices.map((d) => d._id),
-      expires_at: new Date(now.getTime() + r.ttlSeconds * 1000),
-    });
-    request = doc.toObject() as ApprovalRequestDoc;
-  } catch (err) {
-    if ((err as { code?: number }).code === 11000) throw new DuplicateInstructionError('instruction_id already used');
-    throw err;
-  }
-
+  const doc = {
+    _id: id,
+    tenant_id: r.tenantId,
+    kind: r.kind,
+    pairing_id: r.pairing._id,
+    user_socket_hash: r.pairing.user_socket_hash,
+    relay_user_linked_id: r.pairing.relay_user_linked_id,
+    instruction_id: r.instructionId ?? id,
+    content: r.content,
+    expected_number: r.expectedNumber ?? null,
+    status: answerable ? 'pending' : 'informational',
+    device_ids: r.devices.map((d) => d._id),
+    expires_at: new Date(now.getTime() + r.ttlSeconds * 1000),
+    resolved_at: null,
+    resolution: null,
+    event_id: null,
+    created_at: now,
+    updated_at: now,
+  };
   const withToken = r.devices.filter((d) => d.fcm_token);
-  if (r.devices.length) {
-    await PushDeliveryModel.insertMany(
-      r.devices.map((d) => ({
-        _id: pushDeliveryId(id, d._id),
-        tenant_id: r.tenantId,
-        request_id: id,
-        device_id: d._id,
-        status: d.fcm_token ? 'queued' : 'no_token',
-        settled_at: d.fcm_token ? null : now,
-      })),
-    );
+  const noToken = r.devices.filter((d) => !d.fcm_token);
+  // 1. The request, and the final delivery record of each device without a push token, concurrently.
+  //    Devices with a token get their record from the worker, once settled (insert, _id unique).
+  const results = await Promise.allSettled([
+    ApprovalRequestModel.collection.insertOne(doc as never),
+    noToken.length
+      ? PushDeliveryModel.collection.insertMany(
+          noToken.map((d) => ({ ...deliveryRecord(r.tenantId, id, d._id, 'no_token', {}, 0), created_at: now, updated_at: now })) as never[],
+        )
+      : Promise.resolve(null),
+  ]);
+  const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) {
+    await PushDeliveryModel.deleteMany({ tenant_id: r.tenantId, request_id: id }).catch(() => undefined);
+    await ApprovalRequestModel.deleteOne({ _id: id, tenant_id: r.tenantId }).catch(() => undefined);
+    if ((failed.reason as { code?: number }).code === 11000) throw new DuplicateInstructionError('instruction_id already used');
+    throw failed.reason;
   }
-  const noToken = r.devices.length - withToken.length;
-  if (noToken > 0) await markSettled(deps.redis, deps.config.queuePrefix, id, noToken);
-  // A failed enqueue surfaces as 503 to the caller; the request stays pollable by the devices.
+  const request = doc as unknown as ApprovalRequestDoc;
+
+  // 2. The push ticket: what the worker sends, so a push costs it no MongoDB read. Deleted when
+  //    the request resolves; without it the worker falls back to reading (and re-checking) MongoDB.
+  if (withToken.length > 0) {
+    const tk = ticketKey(deps.config.queuePrefix, id);
+    const fields = ['message', JSON.stringify(pushMessage(request)), 'user', r.pairing.user_socket_hash, ...withToken.flatMap((d) => [`token:${d._id}`, d.fcm_token ?? ''])];
+    await deps.redis.multi().hset(tk, ...fields).expire(tk, r.ttlSeconds + 5).exec();
+  }
+  if (noToken.length > 0) await markSettled(deps.redis, deps.config.queuePrefix, id, Object.fromEntries(noToken.map((d) => [d._id, { status: 'no_token' as const }])));
+  // 3. One push job per device with a token. A failed enqueue surfaces as 503; the request stays pollable.
   await Promise.all(withToken.map((d) => deps.producer.enqueue('push.send', { tenantId: r.tenantId, requestId: id, deviceId: d._id })));
   if (answerable) {
     await deps.producer.enqueue('push.expire-request', { tenantId: r.tenantId, requestId: id }, { delay: r.ttlSeconds * 1000 + 250 });
@@ -112,7 +186,7 @@ export async function waitForSettled(deps: FlowDeps, requestId: string, count: n
   const key = settledKey(deps.config.queuePrefix, requestId);
   const until = Date.now() + maxMs;
   for (let delay = 2; ; delay = Math.min(25, delay * 2)) {
-    if (Number((await deps.redis.get(key)) ?? 0) >= count) return true;
+    if ((await deps.redis.hlen(key)) >= count) return true;
     if (Date.now() + delay > until) return false;
     await new Promise((r) => setTimeout(r, delay));
   }
@@ -176,6 +250,7 @@ export async function resolveRequest(
   );
   await ApprovalRequestModel.updateOne({ _id: requestId, tenant_id: tenantId }, { $set: { event_id: emitted.eventId } });
   updated.event_id = emitted.eventId;
+  await deps.redis.del(ticketKey(deps.config.queuePrefix, requestId)); // no more pushes for it
   return updated;
 }
 

@@ -40,6 +40,8 @@ const deviceSchema = new Schema(
 deviceSchema.index({ session_token_hash: 1 }, { unique: true });
 // Serves the fan-out of a challenge and the backend's device list (a pairing's devices).
 deviceSchema.index({ tenant_id: 1, pairing_id: 1, status: 1 });
+// Serves send/auth-challenge, which looks the devices up by user in parallel with the pairing.
+deviceSchema.index({ tenant_id: 1, user_socket_hash: 1, status: 1 });
 
 export type DeviceDoc = InferSchemaType<typeof deviceSchema> & { _id: string; created_at: Date; updated_at: Date };
 export const DeviceModel = model('Device', deviceSchema);
@@ -48,6 +50,10 @@ export const hashSessionToken = (token: string): string => createHash('sha256').
 
 export async function activeDevicesOfPairing(tenantId: string, pairingId: string): Promise<DeviceDoc[]> {
   return DeviceModel.find({ tenant_id: tenantId, pairing_id: pairingId, status: 'active' }).sort({ _id: 1 }).lean<DeviceDoc[]>();
+}
+
+export async function activeDevicesOfUser(tenantId: string, userSocketHash: string): Promise<DeviceDoc[]> {
+  return DeviceModel.find({ tenant_id: tenantId, user_socket_hash: userSocketHash, status: 'active' }).sort({ _id: 1 }).lean<DeviceDoc[]>();
 }
 
 export async function findDevice(tenantId: string, deviceId: string): Promise<DeviceDoc | null> {

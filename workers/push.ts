@@ -2,9 +2,12 @@
  * Where a push gets sent. Processors of the `push` queue:
  *
  * `push.send` — one approval request (auth challenge or security alert) to one device, through FCM
- * HTTP v1 (platform/fcm.ts, firebase-admin). The push_delivery record is the state:
- *   1. load the delivery; return early unless it is still `queued` (duplicate job, retry after success);
- *   2. skip it when the request is no longer pending, or the device was revoked or lost its token;
+ * HTTP v1 (platform/fcm.ts, firebase-admin). The push_delivery record is written once, when the
+ * push is settled (its _id, request:device, makes a second settle a no-op):
+ *   1. what to send: the push ticket the API wrote in Redis (message + token; deleted when the
+ *      request resolves), so the hot path reads no MongoDB; without a ticket, the request and device
+ *      are read from MongoDB and checked (still pending, device active, token present);
+ *   2. otherwise settle as `skipped` / `no_token` without sending;
  *   3. respect the project-wide FCM send rate (a per-second counter in Redis shared by all workers):
  *      over it, the job is moved to the next second without spending an attempt;
  *   4. send, and settle by FCM's documented outcome:
@@ -15,7 +18,8 @@
  *                        FCM sent one, at least 60 s after a quota error, as FCM asks), `failed` after
  *                        the last attempt;
  *        permanent     → `failed` at once (SENDER_ID_MISMATCH, auth errors, bad payload).
- *   5. bump the request's settled counter (the API's bounded wait in send/auth-challenge watches it).
+ *   5. record the outcome in MongoDB and in the request's Redis outcome hash, which the API's bounded
+ *      wait in send/auth-challenge watches.
  *
  * `push.expire-request` — the delayed job at a request's expiry: pending → expired (guarded), and the
  * tenant gets the `…expired` callback. An answer that won the race leaves nothing to do.
@@ -25,8 +29,9 @@
  */
 import type https from 'node:https';
 import { DelayedError, type Job } from 'bullmq';
-import { markSettled, resolveRequest, type FlowDeps } from '../models/approval-flow.js';
-import { ApprovalRequestModel, PushDeliveryModel, pushDeliveryId, type ApprovalRequestDoc, type PushDeliveryDoc, type PushStatus } from '../models/challenge.js';
+import { deliveryRecord, markSettled, pushMessage, resolveRequest, ticketKey, type FlowDeps } from '../models/approval-flow.js';
+import { invalidateFanout } from '../models/fanout-cache.js';
+import { ApprovalRequestModel, PushDeliveryModel, type ApprovalRequestDoc, type PushStatus } from '../models/challenge.js';
 import { DeviceModel, type DeviceDoc } from '../models/device.js';
 import type { TenantStore } from '../models/tenant-store.js';
 import { createFcmSender, type FcmMessage, type FcmSender } from '../platform/fcm.js';
@@ -61,42 +66,41 @@ export function buildSender(deps: PushDeps): FcmSender | null {
   return createFcmSender({ serviceAccountJson: deps.config.fcmServiceAccountJson, ...(deps.fcmHttpAgent ? { httpAgent: deps.fcmHttpAgent } : {}) });
 }
 
-/** What FCM carries: ids and a short notice only; the device fetches the details over its signed channel. */
-export function pushMessage(r: ApprovalRequestDoc): FcmMessage {
-  const c = r.content as Record<string, unknown>;
-  const display = (c.display ?? {}) as { title?: string; subtitle?: string };
-  const title = r.kind === 'security-alert' ? String(c.title ?? 'Security alert') : (display.title ?? 'Approve this request?');
-  const body = r.kind === 'security-alert' ? String(c.body ?? '') : String(display.subtitle ?? c.description ?? '');
-  const ttlSeconds = Math.max(0, Math.floor((r.expires_at.getTime() - Date.now()) / 1000));
-  return {
-    data: {
-      type: 'bloonio.approval_request',
-      kind: r.kind,
-      request_id: r._id,
-      instruction_id: r.instruction_id,
-      expires_at: r.expires_at.toISOString(),
-      ...(typeof c.custom_type === 'string' ? { custom_type: c.custom_type } : {}),
-    },
-    notification: { title: title.slice(0, 120), body: body.slice(0, 240) },
-    android: { priority: 'high' },
-    apns: { headers: { 'apns-priority': '10' } },
-    ttlSeconds: r.kind === 'security-alert' ? Math.min(ttlSeconds, 86400) : ttlSeconds,
-    collapseKey: r._id,
-  };
-}
-
 export function createPushProcessors(deps: PushDeps) {
   const sender = buildSender(deps);
   const prefix = deps.config.queuePrefix;
 
-  async function settle(d: PushDeliveryDoc, status: PushStatus, set: Record<string, unknown> = {}): Promise<PushStatus> {
-    const now = new Date();
-    const moved = await PushDeliveryModel.updateOne(
-      { _id: d._id, tenant_id: d.tenant_id, status: 'queued' },
-      { $set: { status, settled_at: now, ...(status === 'sent' ? { sent_at: now } : {}), ...set } },
-    );
-    if (moved.modifiedCount === 1) await markSettled(deps.redis, prefix, d.request_id);
+  /** Records the final outcome once (insert; the _id makes a second settle a no-op), then tells the API's wait. */
+  async function settle(p: JobPayload<'push.send'>, status: PushStatus, o: { fcm_message_id?: string; error_code?: string | null } = {}, attempts = 0): Promise<PushStatus> {
+    try {
+      await PushDeliveryModel.create(deliveryRecord(p.tenantId, p.requestId, p.deviceId, status, o, attempts));
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return status; // settled before (a stalled job run twice)
+      throw err;
+    }
+    await markSettled(deps.redis, prefix, p.requestId, { [p.deviceId]: { status, fcm_message_id: o.fcm_message_id ?? null, error_code: o.error_code ?? null } });
     return status;
+  }
+
+  /** What to send, from the push ticket (fast path) or, when it is gone, from MongoDB with every check. */
+  async function target(p: JobPayload<'push.send'>): Promise<{ token: string; message: FcmMessage; userHash: string } | { skip: PushStatus; code: string | null }> {
+    const [message, token, userHash] = await deps.redis.hmget(ticketKey(prefix, p.requestId), 'message', `token:${p.deviceId}`, 'user');
+    if (message && token && userHash) {
+      const m = JSON.parse(message) as FcmMessage;
+      // The lifetime left, as of now (a retry comes later than the ticket was written).
+      m.ttlSeconds = Math.min(m.ttlSeconds ?? 0, Math.max(0, Math.floor((Date.parse(m.data.expires_at ?? '') - Date.now()) / 1000)));
+      return { token, message: m, userHash };
+    }
+    const [request, device] = await Promise.all([
+      ApprovalRequestModel.findOne({ _id: p.requestId, tenant_id: p.tenantId }).lean<ApprovalRequestDoc>(),
+      DeviceModel.findOne({ _id: p.deviceId, tenant_id: p.tenantId }).lean<DeviceDoc>(),
+    ]);
+    if (!request || (request.status !== 'pending' && request.status !== 'informational') || request.expires_at.getTime() <= Date.now()) {
+      return { skip: 'skipped', code: 'REQUEST_CLOSED' };
+    }
+    if (!device || device.status !== 'active') return { skip: 'skipped', code: 'DEVICE_REVOKED' };
+    if (!device.fcm_token) return { skip: 'no_token', code: null };
+    return { token: device.fcm_token, message: pushMessage(request), userHash: device.user_socket_hash };
   }
 
   async function underSendRate(job: Job, token: string | undefined): Promise<void> {
@@ -110,41 +114,33 @@ export function createPushProcessors(deps: PushDeps) {
   }
 
   const send = async (job: Job, token: string | undefined, p: JobPayload<'push.send'>): Promise<string> => {
-    // 1. State first.
-    const delivery = await PushDeliveryModel.findOne({ _id: pushDeliveryId(p.requestId, p.deviceId), tenant_id: p.tenantId }).lean<PushDeliveryDoc>();
-    if (!delivery || delivery.status !== 'queued') return `already-${delivery?.status ?? 'missing'}`;
-    // 2. Still worth sending?
-    const request = await ApprovalRequestModel.findOne({ _id: p.requestId, tenant_id: p.tenantId }).lean<ApprovalRequestDoc>();
-    if (!request || (request.status !== 'pending' && request.status !== 'informational') || request.expires_at.getTime() <= Date.now()) {
-      return settle(delivery, 'skipped', { error_code: 'REQUEST_CLOSED' });
-    }
-    const device = await DeviceModel.findOne({ _id: p.deviceId, tenant_id: p.tenantId }).lean<DeviceDoc>();
-    if (!device || device.status !== 'active') return settle(delivery, 'skipped', { error_code: 'DEVICE_REVOKED' });
-    if (!device.fcm_token) return settle(delivery, 'no_token');
-    if (!sender) return settle(delivery, 'skipped', { error_code: 'PUSH_NOT_CONFIGURED' });
+    // 1–2. What to send, or why not.
+    const t = await target(p);
+    if ('skip' in t) return settle(p, t.skip, { error_code: t.code });
+    if (!sender) return settle(p, 'skipped', { error_code: 'PUSH_NOT_CONFIGURED' });
 
     // 3–4.
     await underSendRate(job, token);
-    const result = await sender.send(device.fcm_token, pushMessage(request));
-    await PushDeliveryModel.updateOne({ _id: delivery._id, tenant_id: p.tenantId }, { $inc: { attempts: 1 } });
-    if (result.ok) return settle(delivery, 'sent', { fcm_message_id: result.messageId, error_code: null });
+    const attempts = job.attemptsMade + 1;
+    const result = await sender.send(t.token, t.message);
+    if (result.ok) return settle(p, 'sent', { fcm_message_id: result.messageId, error_code: null }, attempts);
     if (result.kind === 'invalid_token') {
       // Only the token FCM refused: the device may have reported a new one meanwhile.
       await DeviceModel.updateOne(
-        { _id: device._id, tenant_id: p.tenantId, fcm_token: device.fcm_token },
+        { _id: p.deviceId, tenant_id: p.tenantId, fcm_token: t.token },
         { $set: { fcm_token: null, fcm_token_pruned_reason: result.code, fcm_token_pruned_at: new Date() } },
       );
-      deps.logger.info({ device_id: device._id, code: result.code }, 'FCM token pruned');
-      return settle(delivery, 'invalid_token', { error_code: result.code });
+      await invalidateFanout(deps.redis, prefix, p.tenantId, t.userHash);
+      deps.logger.info({ device_id: p.deviceId, code: result.code }, 'FCM token pruned');
+      return settle(p, 'invalid_token', { error_code: result.code }, attempts);
     }
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const lastAttempt = attempts >= (job.opts.attempts ?? 1);
     if (result.kind === 'transient' && !lastAttempt) {
       const delay = result.code === 'QUOTA_EXCEEDED' ? Math.max(QUOTA_MIN_BACKOFF_MS, result.retryAfterMs ?? 0) : result.retryAfterMs;
-      await PushDeliveryModel.updateOne({ _id: delivery._id, tenant_id: p.tenantId }, { $set: { error_code: result.code } });
       throw new PushRetryError(`FCM ${result.code}`, delay);
     }
-    deps.logger.warn({ device_id: device._id, code: result.code, kind: result.kind }, 'FCM push failed');
-    return settle(delivery, 'failed', { error_code: result.code });
+    deps.logger.warn({ device_id: p.deviceId, code: result.code, kind: result.kind }, 'FCM push failed');
+    return settle(p, 'failed', { error_code: result.code }, attempts);
   };
 
   const expire = async (_job: Job, _token: string | undefined, p: JobPayload<'push.expire-request'>): Promise<string> => {

@@ -6,10 +6,9 @@
  * it can give the documented synchronous answer, and answers 202 with the same shape otherwise.
  */
 import { z } from 'zod';
-import { DuplicateInstructionError, createApprovalRequest, resolutionEventData, waitForSettled } from '../../../models/approval-flow.js';
+import { DuplicateInstructionError, createApprovalRequest, resolutionEventData, settledOutcomes, waitForSettled } from '../../../models/approval-flow.js';
 import { findRequestByInstruction, pushDeliveriesOf, type ApprovalRequestDoc, type PushDeliveryDoc, type RequestKind } from '../../../models/challenge.js';
-import { activeDevicesOfPairing } from '../../../models/device.js';
-import { findPairing } from '../../../models/pairing.js';
+import { loadFanout } from '../../../models/fanout-cache.js';
 import { ApiError, notFound } from '../../../platform/errors.js';
 import type { AppContext, AppDeps } from '../../context.js';
 import { defineRoute, type Success } from '../../route.js';
@@ -102,7 +101,9 @@ const deliverySummary = z.object({
 });
 type DeliverySummary = z.infer<typeof deliverySummary>;
 
-function summarize(r: ApprovalRequestDoc, ds: PushDeliveryDoc[]): DeliverySummary {
+type DeliveryView = Pick<PushDeliveryDoc, 'device_id' | 'status' | 'fcm_message_id' | 'error_code'>;
+
+function summarize(r: ApprovalRequestDoc, ds: DeliveryView[]): DeliverySummary {
   const sent = ds.filter((d) => d.status === 'sent');
   const failed = ds.filter((d) => d.status === 'failed' || d.status === 'invalid_token');
   return {
@@ -139,10 +140,10 @@ async function dispatch(
   a: { userHash: string; kind: RequestKind; instructionId?: string; content: Record<string, unknown>; expectedNumber?: string | null; ttlSeconds: number },
 ): Promise<Success<DeliverySummary>> {
   const tenantId = ctx.state.tenant!.tenant._id; // set by the HMAC gate
-  // 1. The user's pairing and active devices (another tenant's user is simply not found).
-  const pairing = await findPairing(tenantId, a.userHash);
-  if (!pairing) throw notFound('Pairing for this user_socket_hash');
-  const devices = await activeDevicesOfPairing(tenantId, pairing._id);
+  // 1. The user's pairing and active devices (cached; another tenant's user is simply not found).
+  const fanout = await loadFanout(deps.redis, deps.config.queuePrefix, tenantId, a.userHash);
+  if (!fanout) throw notFound('Pairing for this user_socket_hash');
+  const { pairing, devices } = fanout;
   if (devices.length === 0) throw new ApiError('CONFLICT', 'This user has no active device; pair one first.');
   // 2. Fatigue cap (challenges only: alerts are passive).
   if (a.kind === 'auth-challenge') await checkFatigue(deps, tenantId, a.userHash);
@@ -154,9 +155,14 @@ async function dispatch(
     if (err instanceof DuplicateInstructionError) throw new ApiError('CONFLICT', 'This instruction_id was already used; use a fresh one per challenge.');
     throw err;
   }
-  // 4. Wait (bounded) for the pushes, then report.
+  // 4. Wait (bounded) for the pushes, then report from the outcomes the worker recorded in Redis.
   const settled = await waitForSettled(deps, created.request._id, devices.length, deps.config.pushSyncWaitMs);
-  const summary = summarize(created.request, await pushDeliveriesOf(tenantId, created.request._id));
+  const outcomes = await settledOutcomes(deps.redis, deps.config.queuePrefix, created.request._id);
+  const views: DeliveryView[] = devices.map((d) => {
+    const o = outcomes.get(d._id);
+    return { device_id: d._id, status: o?.status ?? 'queued', fcm_message_id: o?.fcm_message_id ?? null, error_code: o?.error_code ?? null };
+  });
+  const summary = summarize(created.request, views);
   const noun = a.kind === 'auth-challenge' ? 'Challenge' : 'Security alert';
   if (!settled || summary.pending_count > 0) {
     return {
@@ -251,7 +257,12 @@ export const fetchDeliveryStatus = defineRoute({
     const tenantId = ctx.state.tenant!.tenant._id;
     const r = await findRequestByInstruction(tenantId, query.instruction_id);
     if (!r) throw notFound('Instruction');
-    const ds = await pushDeliveriesOf(tenantId, r._id);
+    // A device with a push token gets its delivery record once its push settles: until then it is queued.
+    const recorded = await pushDeliveriesOf(tenantId, r._id);
+    const byDevice = new Map(recorded.map((d) => [d.device_id, d]));
+    const ds = r.device_ids.map(
+      (id) => byDevice.get(id) ?? { device_id: id, status: 'queued' as const, fcm_message_id: null, error_code: null, attempts: 0, sent_at: null },
+    );
     return {
       message: `Request ${r.status}.`,
       data: {

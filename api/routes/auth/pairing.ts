@@ -10,6 +10,7 @@ import { DeviceModel, activeDevicesOfPairing, hashSessionToken, toPublicDevice, 
 import { PairingIntentModel, findPairing, upsertPairing, type PairingIntentDoc } from '../../../models/pairing.js';
 import { upsertRelayUserLink } from '../../../models/relay-user-link.js';
 import { ensureAuthIndexes } from '../../../models/auth-indexes.js';
+import { invalidateFanout } from '../../../models/fanout-cache.js';
 import { ApiError, notFound } from '../../../platform/errors.js';
 import { newId } from '../../../platform/ids.js';
 import { emitEvent } from '../../../queues/emit-event.js';
@@ -172,6 +173,8 @@ export const registerToken = defineRoute({
       last_seen_at: now,
     });
 
+    await invalidateFanout(deps.redis, deps.config.queuePrefix, tenantId, pairing.user_socket_hash);
+
     // 5. Tell the user's other devices, and the tenant.
     if (others.length > 0) {
       await createApprovalRequest(deps, {
@@ -260,6 +263,7 @@ export const updatePushToken = defineRoute({
       { _id: device._id, tenant_id: device.tenant_id, status: 'active' },
       { $set: { fcm_token: body.fcm_token, fcm_token_updated_at: new Date(), fcm_token_pruned_reason: null, fcm_token_pruned_at: null, last_seen_at: new Date() } },
     );
+    await invalidateFanout(deps.redis, deps.config.queuePrefix, device.tenant_id, device.user_socket_hash);
     return { message: body.fcm_token ? 'Push token updated.' : 'Push token cleared; poll for requests.', data: { device_id: device._id, push_enabled: Boolean(body.fcm_token) } };
   },
 });
@@ -272,6 +276,7 @@ async function revoke(deps: AppDeps, device: DeviceDoc, by: 'device' | 'backend'
     { new: true },
   ).lean<DeviceDoc>();
   if (!updated) return device; // already revoked: idempotent
+  await invalidateFanout(deps.redis, deps.config.queuePrefix, device.tenant_id, device.user_socket_hash);
   const entry = await deps.tenants.get(device.tenant_id);
   await emitEvent(deps, { tenantId: device.tenant_id, callbackUrlBase: entry?.tenant.callback_url_base, path: PAIRING_CALLBACK_PATH }, 'pairing.device_removed', {
     user_socket_hash: device.user_socket_hash,
