@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from '../platform/metrics.js';
 import type { AppDeps, AppState } from './context.js';
 import { adminAuth } from './middleware/admin-auth.js';
 import { bodyMiddleware } from './middleware/body.js';
+import { chatCors } from './middleware/chat-cors.js';
 import { hmacAuth } from './middleware/hmac.js';
 import { requestMiddleware } from './middleware/request.js';
 import { buildOpenApi } from './openapi.js';
@@ -40,6 +41,8 @@ export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: M
   mountRoutes(router, routes, deps, auth);
 
   app.use(requestMiddleware(deps, metrics));
+  // Public chat routes answer browsers' CORS preflights (api/middleware/chat-cors.ts).
+  app.use(chatCors());
   // The dashboard has its own body parser, so it goes before ours.
   app.use(queueDashboard(deps));
   app.use(bodyMiddleware(deps.config.bodyLimitBytes));

@@ -10,6 +10,7 @@ import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { apiRedis } from '../platform/redis.js';
 import { Producer } from '../queues/producer.js';
 import { buildApp } from './app.js';
+import { attachChatSockets } from './ws/chat-sockets.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, 'web');
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   if (!config.fcmServiceAccountJson) logger.warn('FCM_SERVICE_ACCOUNT_JSON is not set: Auth Relay push is off; devices get approval requests by polling GET /device/requests');
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000; // longer than common PaaS router idle timeouts
+  const chatSockets = attachChatSockets(server, { config, logger, redis, producer, tenants });
   server.listen(config.port, () => {
     const addr = server.address();
     logger.info({ port: typeof addr === 'object' && addr ? addr.port : config.port }, 'web listening');
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'web stopping');
+    await chatSockets.close();
     server.close();
     server.closeIdleConnections();
     const deadline = setTimeout(() => process.exit(0), config.workerShutdownTimeoutMs).unref();

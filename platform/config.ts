@@ -69,6 +69,19 @@ const envSchema = z.object({
   /** Behind a PaaS router, trust X-Forwarded-For for client IPs. */
   TRUST_PROXY: bool.default(false),
 
+  // Chat Relay (visitor sessions, WebSockets, abuse limits).
+  CHAT_VISITOR_TOKEN_TTL_SECONDS: int(60, 86400).default(3600),
+  CHAT_OPERATOR_TOKEN_TTL_SECONDS: int(60, 7 * 86400).default(12 * 3600),
+  CHAT_MESSAGE_MAX_CHARS: int(1, 100_000).default(4000),
+  /** A socket that answers no ping (and sends nothing) for this long is closed with 4408. */
+  CHAT_WS_IDLE_MS: int(200, 3_600_000).default(120_000),
+  CHAT_SESSIONS_PER_IP_PER_HOUR: int(1, 1_000_000).default(60),
+  CHAT_MESSAGES_PER_SESSION_PER_MIN: int(1, 100_000).default(60),
+  /** Open chat sockets one tenant may hold on one API process, and new connections per tenant per minute (all processes). */
+  CHAT_CONNECTIONS_PER_TENANT: int(1, 1_000_000).default(5000),
+  CHAT_CONNECTS_PER_TENANT_PER_MIN: int(1, 10_000_000).default(6000),
+  CHAT_BOT_TIMEOUT_MS: int(100, 60_000).default(5000),
+
   // Auth Relay (pairing, devices, push challenges).
   /** Google service-account key file (JSON) for FCM HTTP v1; absent → delivery by device polling only. */
   FCM_SERVICE_ACCOUNT_JSON: z.string().min(2).optional(),
@@ -102,6 +115,15 @@ export type Config = {
   queuePrefix: string;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  chatVisitorTokenTtlSeconds: number;
+  chatOperatorTokenTtlSeconds: number;
+  chatMessageMaxChars: number;
+  chatWsIdleMs: number;
+  chatSessionsPerIpPerHour: number;
+  chatMessagesPerSessionPerMin: number;
+  chatConnectionsPerTenant: number;
+  chatConnectsPerTenantPerMin: number;
+  chatBotTimeoutMs: number;
   fcmServiceAccountJson: string | undefined;
   pairingProofTtlSeconds: number;
   deviceSessionTtlSeconds: number;
@@ -144,6 +166,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     queuePrefix: e.QUEUE_PREFIX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,
+    chatVisitorTokenTtlSeconds: e.CHAT_VISITOR_TOKEN_TTL_SECONDS,
+    chatOperatorTokenTtlSeconds: e.CHAT_OPERATOR_TOKEN_TTL_SECONDS,
+    chatMessageMaxChars: e.CHAT_MESSAGE_MAX_CHARS,
+    chatWsIdleMs: e.CHAT_WS_IDLE_MS,
+    chatSessionsPerIpPerHour: e.CHAT_SESSIONS_PER_IP_PER_HOUR,
+    chatMessagesPerSessionPerMin: e.CHAT_MESSAGES_PER_SESSION_PER_MIN,
+    chatConnectionsPerTenant: e.CHAT_CONNECTIONS_PER_TENANT,
+    chatConnectsPerTenantPerMin: e.CHAT_CONNECTS_PER_TENANT_PER_MIN,
+    chatBotTimeoutMs: e.CHAT_BOT_TIMEOUT_MS,
     fcmServiceAccountJson: e.FCM_SERVICE_ACCOUNT_JSON,
     pairingProofTtlSeconds: e.PAIRING_PROOF_TTL_SECONDS,
     deviceSessionTtlSeconds: e.DEVICE_SESSION_TTL_SECONDS,

@@ -8,6 +8,7 @@ import { QUEUE } from '../queues/names.js';
 import type { Producer } from '../queues/producer.js';
 import { createDeliveryProcessor, type DeliveryDeps } from './delivery.js';
 import { sweepDeliveries } from './sweeper.js';
+import { createBotTurnProcessor } from './chat.js';
 import { createPushProcessors, type PushDeps } from './push.js';
 
 export type Processor<N extends JobName> = (job: Job, token: string | undefined, payload: JobPayload<N>, signal: AbortSignal) => Promise<unknown>;
@@ -22,5 +23,6 @@ export function createProcessors(deps: WorkerDeps): Processors {
     'maintenance.sweep-deliveries': () => sweepDeliveries(deps, deps.producer.queue(QUEUE.webhookDelivery)),
     'push.send': push.send,
     'push.expire-request': push.expire,
+    'chat.bot-turn': createBotTurnProcessor(deps),
   };
 }

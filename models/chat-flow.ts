@@ -1,0 +1,319 @@
+/**
+ * The one place a conversation changes (SPEC §3.2–3.4, §3.6), shared by the REST routes, the
+ * WebSockets and the chat worker. Each change follows the same order:
+ *   1. one guarded write in MongoDB (the state we expect is part of the filter, so a race has one winner);
+ *   2. publish to the tenant's fan-out channel (Redis pub/sub), which every API process relays to its
+ *      own sockets;
+ *   3. the signed callback, through emitEvent (stored, then delivered by the worker).
+ * Messages are stored with their sequence number before anyone hears about them, so a socket that
+ * misses a publication (or reconnects) reads exactly the missing range from MongoDB.
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from '../platform/config.js';
+import { ApiError } from '../platform/errors.js';
+import { newId } from '../platform/ids.js';
+import type { Logger } from '../platform/logger.js';
+import { emitEvent } from '../queues/emit-event.js';
+import type { Producer } from '../queues/producer.js';
+import { ConversationModel, allocateSeq, conversationView, routingFilter, type ConversationDoc, type ConversationView } from './conversation.js';
+import { MessageModel, messageView, type MessageDoc, type MessageView, type SenderType } from './message.js';
+import type { OperatorDoc } from './operator.js';
+import type { TenantDoc } from './tenant.js';
+import { TicketModel, type TicketDoc } from './ticket.js';
+import { VisitorSessionModel, type VisitorSessionDoc } from './visitor-session.js';
+
+export type FlowDeps = { config: Config; logger: Logger; redis: Redis; producer: Producer };
+
+/** The nine chat callbacks (SPEC §3.6), sent to `{callback_url_base}/api/v1/chat-callbacks/{event}`. */
+export const CHAT_EVENTS = [
+  'conversation-started',
+  'message-received',
+  'ticket-created',
+  'ticket-assigned',
+  'ticket-resolved',
+  'escalation-triggered',
+  'agent-assigned',
+  'agent-released',
+  'agent-resolved',
+] as const;
+export type ChatEvent = (typeof CHAT_EVENTS)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Fan-out bus
+// ---------------------------------------------------------------------------------------------
+
+/** What travels on the bus: routing facts (who may see it) plus one neutral event. */
+export type BusEvent = {
+  tenant_id: string;
+  session_id: string;
+  conversation_id: string;
+  routing_key: string | null;
+  assignee: string | null;
+  /** Sender side, for typing/read (who must not get an echo). */
+  from?: 'visitor' | 'operator' | 'bot' | 'system';
+} & (
+  | { kind: 'message'; message: MessageView }
+  | { kind: 'conversation'; change: ConversationChange; conversation: ConversationView; operator?: { id: string; display_name: string } | null }
+  | { kind: 'typing'; on: boolean; operator_id?: string }
+  | { kind: 'read'; seq: number }
+);
+export type ConversationChange = 'started' | 'escalated' | 'assigned' | 'released' | 'resolved' | 'reopened';
+
+/** One channel per tenant: an API process subscribes to the tenants it has sockets for. */
+export function chatChannel(prefix: string, tenantId: string): string {
+  return `${prefix}:chat:{${tenantId}}`;
+}
+
+export async function publish(deps: FlowDeps, ev: BusEvent): Promise<void> {
+  try {
+    await deps.redis.publish(chatChannel(deps.config.queuePrefix, ev.tenant_id), JSON.stringify(ev));
+  } catch (err) {
+    // The change is stored: sockets catch up from MongoDB on their next message or reconnect.
+    deps.logger.warn({ conversation_id: ev.conversation_id, err: String(err) }, 'chat publish failed');
+  }
+}
+
+function busBase(c: ConversationDoc) {
+  return { tenant_id: c.tenant_id, session_id: c.session_id, conversation_id: c._id, routing_key: c.routing_key ?? null, assignee: c.assignee_operator_id ?? null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-conversation lock
+// ---------------------------------------------------------------------------------------------
+
+const UNLOCK_LUA = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const LOCK_TTL_MS = 5000;
+const LOCK_WAIT_MS = 3000;
+
+/**
+ * Serialises the writes of one conversation across every process. Why, on top of the guarded
+ * updates: FerretDB (our MongoDB stand-in) runs findOneAndUpdate as a read then a write, so two
+ * concurrent guarded updates (or `$inc`s) can both succeed — observed in test/chat-core's take race.
+ * Under this lock each guarded update reads the previous one's result, on MongoDB and FerretDB alike.
+ * The lock expires by itself (LOCK_TTL_MS) if its holder dies; release is compare-and-delete.
+ */
+export async function withConversationLock<T>(deps: FlowDeps, tenantId: string, conversationId: string, fn: () => Promise<T>): Promise<T> {
+  const key = `${deps.config.queuePrefix}:chat:{${tenantId}}:lock:${conversationId}`;
+  const token = newId('req');
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (let wait = 2; ; wait = Math.min(wait * 2, 25)) {
+    if ((await deps.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') break;
+    if (Date.now() > until) throw new ApiError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], { 'Retry-After': '1' });
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  try {
+    return await fn();
+  } finally {
+    await deps.redis.eval(UNLOCK_LUA, 1, key, token).catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Callbacks
+// ---------------------------------------------------------------------------------------------
+
+/** Emits one chat callback; every payload names the conversation, its session and its sequence. */
+export async function chatCallback(deps: FlowDeps, tenant: TenantDoc, event: ChatEvent, c: ConversationDoc, extra: Record<string, unknown> = {}): Promise<void> {
+  const data = {
+    conversation_id: c._id,
+    session_id: c.session_id,
+    ticket_id: c.ticket_id ?? null,
+    routing_key: c.routing_key ?? null,
+    status: c.status,
+    assignee_operator_id: c.assignee_operator_id ?? null,
+    seq: c.last_seq,
+    ...extra,
+  };
+  try {
+    await emitEvent(deps, { tenantId: tenant._id, callbackUrlBase: tenant.callback_url_base, path: `/api/v1/chat-callbacks/${event}` }, `chat.${event}`, data);
+  } catch (err) {
+    deps.logger.error({ conversation_id: c._id, event, err: String(err) }, 'chat callback could not be stored');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversations
+// ---------------------------------------------------------------------------------------------
+
+/** The session's conversation, created on first use (bot lane when a bot is configured and asked for, else human lane). */
+export async function ensureConversation(deps: FlowDeps, tenant: TenantDoc, session: VisitorSessionDoc): Promise<ConversationDoc> {
+  if (session.conversation_id) {
+    const existing = await ConversationModel.findOne({ _id: session.conversation_id, tenant_id: tenant._id }).lean<ConversationDoc>();
+    if (existing) return existing;
+  }
+  const botLane = session.mode === 'bot' && !!tenant.bot_webhook_url;
+  const now = new Date();
+  let conv: ConversationDoc;
+  try {
+    const created = await ConversationModel.create({
+      _id: newId('cnv'),
+      tenant_id: tenant._id,
+      session_id: session._id,
+      routing_key: session.routing_key ?? null,
+      status: botLane ? 'bot' : 'pending',
+      queued_at: botLane ? null : now,
+      last_seq: 0,
+    });
+    conv = created.toObject() as unknown as ConversationDoc;
+  } catch (err) {
+    // Two first messages racing: the unique (tenant, session) index lets one conversation exist.
+    if ((err as { code?: number }).code !== 11000) throw err;
+    const other = await ConversationModel.findOne({ tenant_id: tenant._id, session_id: session._id }).lean<ConversationDoc>();
+    if (!other) throw err;
+    return other;
+  }
+  await VisitorSessionModel.updateOne({ _id: session._id, tenant_id: tenant._id }, { $set: { conversation_id: conv._id } });
+  await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'started', conversation: conversationView(conv) });
+  await chatCallback(deps, tenant, 'conversation-started', conv, { lane: botLane ? 'bot' : 'human' });
+  return conv;
+}
+
+/** Stores a message (sequence allocated atomically), then fans it out, then calls back. */
+export async function appendMessage(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  conversationId: string,
+  sender: { type: SenderType; id: string | null },
+  text: string,
+): Promise<{ message: MessageView; conversation: ConversationDoc }> {
+  const conv = await withConversationLock(deps, tenant._id, conversationId, () => allocateSeq(tenant._id, conversationId));
+  const doc = await MessageModel.create({
+    _id: newId('msg'),
+    tenant_id: tenant._id,
+    conversation_id: conv._id,
+    seq: conv.last_seq,
+    sender_type: sender.type,
+    sender_id: sender.id,
+    text,
+  });
+  const message = messageView(doc.toObject() as unknown as MessageDoc);
+  await publish(deps, { ...busBase(conv), kind: 'message', message });
+  // After the fan-out: the callback's bookkeeping never delays delivery to the sockets.
+  await chatCallback(deps, tenant, 'message-received', conv, { message });
+  return { message, conversation: conv };
+}
+
+/**
+ * A visitor's message: create or reopen the conversation, store the message, and hand it to the bot
+ * when the conversation is in the bot lane.
+ */
+export async function visitorMessage(deps: FlowDeps, tenant: TenantDoc, session: VisitorSessionDoc, text: string): Promise<MessageView> {
+  let conv = await ensureConversation(deps, tenant, session);
+  if (conv.status === 'resolved') {
+    const reopened = await withConversationLock(deps, tenant._id, conv._id, () => ConversationModel.findOneAndUpdate(
+      { _id: conv._id, tenant_id: tenant._id, status: 'resolved' },
+      { $set: { status: 'pending', assignee_operator_id: null, queued_at: new Date(), resolved_at: null } },
+      { new: true },
+    ).lean<ConversationDoc>());
+    if (reopened) {
+      conv = reopened;
+      await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'reopened', conversation: conversationView(conv) });
+    }
+  }
+  const { message, conversation } = await appendMessage(deps, tenant, conv._id, { type: 'visitor', id: session._id }, text);
+  if (conversation.status === 'bot') {
+    await deps.producer.enqueue('chat.bot-turn', { tenantId: tenant._id, conversationId: conversation._id, messageId: message.id });
+  }
+  return message;
+}
+
+/** Bot → human lane: queue it (pending), open a ticket. Only a conversation still in the bot lane escalates. */
+export async function escalate(deps: FlowDeps, tenant: TenantDoc, conversationId: string, reason: string): Promise<ConversationDoc | null> {
+  const ticketId = newId('tkt');
+  const conv = await withConversationLock(deps, tenant._id, conversationId, () => ConversationModel.findOneAndUpdate(
+    { _id: conversationId, tenant_id: tenant._id, status: 'bot' },
+    { $set: { status: 'pending', queued_at: new Date(), ticket_id: ticketId } },
+    { new: true },
+  ).lean<ConversationDoc>());
+  if (!conv) return null;
+  await TicketModel.create({ _id: ticketId, tenant_id: tenant._id, conversation_id: conv._id, routing_key: conv.routing_key ?? null, status: 'open', reason });
+  await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'escalated', conversation: conversationView(conv) });
+  await chatCallback(deps, tenant, 'escalation-triggered', conv, { reason });
+  await chatCallback(deps, tenant, 'ticket-created', conv, { reason });
+  return conv;
+}
+
+const opRef = (op: OperatorDoc) => ({ id: op._id, display_name: op.display_name });
+
+/** Which conversations an operator may see: its tenant and its routing keys (admins: the whole tenant). */
+export function operatorScope(op: OperatorDoc, role: string): Record<string, unknown> {
+  return { tenant_id: op.tenant_id, ...(role === 'admin' ? {} : routingFilter(op.routing_keys)) };
+}
+
+async function notVisibleOrConflict(op: OperatorDoc, role: string, conversationId: string, conflict: string): Promise<never> {
+  const visible = await ConversationModel.exists({ _id: conversationId, ...operatorScope(op, role) });
+  if (!visible) throw new ApiError('NOT_FOUND', 'Conversation not found.');
+  throw new ApiError('CONFLICT', conflict);
+}
+
+/** Take: one guarded update from pending to assigned; the loser of a race gets 409. */
+export async function takeConversation(deps: FlowDeps, tenant: TenantDoc, op: OperatorDoc, role: string, conversationId: string): Promise<ConversationDoc> {
+  const conv = await withConversationLock(deps, tenant._id, conversationId, () => ConversationModel.findOneAndUpdate(
+    { _id: conversationId, ...operatorScope(op, role), status: 'pending' },
+    { $set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: new Date() } },
+    { new: true },
+  ).lean<ConversationDoc>());
+  if (!conv) return notVisibleOrConflict(op, role, conversationId, 'This conversation is not waiting in the queue (already taken, in the bot lane or resolved).');
+  await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'assigned', conversation: conversationView(conv), operator: opRef(op) });
+  await chatCallback(deps, tenant, 'agent-assigned', conv, { operator_id: op._id });
+  if (conv.ticket_id) {
+    const t = await TicketModel.findOneAndUpdate(
+      { _id: conv.ticket_id, tenant_id: tenant._id, status: 'open' },
+      { $set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: new Date() } },
+      { new: true },
+    ).lean<TicketDoc>();
+    if (t) await chatCallback(deps, tenant, 'ticket-assigned', conv, { operator_id: op._id });
+  }
+  return conv;
+}
+
+/** Release: back to the queue (pending); only the assignee can release. */
+export async function releaseConversation(deps: FlowDeps, tenant: TenantDoc, op: OperatorDoc, role: string, conversationId: string): Promise<ConversationDoc> {
+  const conv = await withConversationLock(deps, tenant._id, conversationId, () => ConversationModel.findOneAndUpdate(
+    { _id: conversationId, ...operatorScope(op, role), status: 'assigned', assignee_operator_id: op._id },
+    { $set: { status: 'pending', assignee_operator_id: null, assigned_at: null, queued_at: new Date() } },
+    { new: true },
+  ).lean<ConversationDoc>());
+  if (!conv) return notVisibleOrConflict(op, role, conversationId, 'Only the operator assigned to this conversation can release it.');
+  if (conv.ticket_id) {
+    await TicketModel.updateOne({ _id: conv.ticket_id, tenant_id: tenant._id, status: 'assigned' }, { $set: { status: 'open', assignee_operator_id: null, assigned_at: null } });
+  }
+  await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'released', conversation: conversationView(conv), operator: opRef(op) });
+  await chatCallback(deps, tenant, 'agent-released', conv, { operator_id: op._id });
+  return conv;
+}
+
+/** Resolve: the assignee (or a tenant admin) closes it; its ticket is resolved with it. */
+export async function resolveConversation(deps: FlowDeps, tenant: TenantDoc, op: OperatorDoc, role: string, conversationId: string): Promise<ConversationDoc> {
+  const who = role === 'admin' ? { status: { $in: ['bot', 'pending', 'assigned'] } } : { status: 'assigned', assignee_operator_id: op._id };
+  const conv = await withConversationLock(deps, tenant._id, conversationId, () => ConversationModel.findOneAndUpdate(
+    { _id: conversationId, ...operatorScope(op, role), ...who },
+    { $set: { status: 'resolved', resolved_at: new Date() } },
+    { new: true },
+  ).lean<ConversationDoc>());
+  if (!conv) return notVisibleOrConflict(op, role, conversationId, 'Only the operator assigned to this conversation can resolve it (or it is already resolved).');
+  await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'resolved', conversation: conversationView(conv), operator: opRef(op) });
+  await chatCallback(deps, tenant, 'agent-resolved', conv, { operator_id: op._id });
+  if (conv.ticket_id) {
+    const t = await TicketModel.findOneAndUpdate(
+      { _id: conv.ticket_id, tenant_id: tenant._id, status: { $in: ['open', 'assigned'] } },
+      { $set: { status: 'resolved', resolved_at: new Date() } },
+      { new: true },
+    ).lean<TicketDoc>();
+    if (t) await chatCallback(deps, tenant, 'ticket-resolved', conv, { operator_id: op._id });
+  }
+  return conv;
+}
+
+/** An operator may write to a conversation assigned to it (admins: any in the tenant that is not resolved). */
+export async function operatorReply(deps: FlowDeps, tenant: TenantDoc, op: OperatorDoc, role: string, conversationId: string, text: string): Promise<MessageView> {
+  const who = role === 'admin' ? { status: { $ne: 'resolved' } } : { status: 'assigned', assignee_operator_id: op._id };
+  const ok = await ConversationModel.exists({ _id: conversationId, ...operatorScope(op, role), ...who });
+  if (!ok) return notVisibleOrConflict(op, role, conversationId, 'Take this conversation before replying to it.');
+  return (await appendMessage(deps, tenant, conversationId, { type: 'operator', id: op._id }, text)).message;
+}
+
+/** Typing and read receipts: not stored, only fanned out. */
+export async function signal(deps: FlowDeps, conv: ConversationDoc, from: 'visitor' | 'operator', ev: { kind: 'typing'; on: boolean; operator_id?: string } | { kind: 'read'; seq: number }): Promise<void> {
+  await publish(deps, { ...busBase(conv), from, ...ev });
+}
