@@ -10,7 +10,18 @@ mongoose.set('strictQuery', true);
 
 export async function connectMongo(uri: string): Promise<typeof mongoose> {
   await mongoose.connect(uri, { serverSelectionTimeoutMS: 5000, maxPoolSize: 50 });
+  await ensureIndexes();
   return mongoose;
+}
+
+/**
+ * Builds every registered model's indexes before the process serves anything. Mongoose would
+ * otherwise build them in the background, and correctness depends on some of them (the unique
+ * index behind an idempotent upsert): a request racing the build could create duplicates.
+ */
+export async function ensureIndexes(): Promise<void> {
+  // createIndexes, not init(): init() is memoised per model, and would skip a database connected later.
+  await Promise.all(mongoose.modelNames().map((name) => mongoose.model(name).createIndexes()));
 }
 
 export async function disconnectMongo(): Promise<void> {

@@ -272,7 +272,15 @@ describe('platform: signed callbacks', () => {
 
       const second = await spawnWorker(env);
       try {
-        await eventually(async () => [...sent].every((id) => receiver.eventIds().includes(id)), 40_000, 200);
+        // Every event reaches the receiver, and every delivery is recorded as delivered: the ones the
+        // killed worker had sent but not recorded are sent again once their lock expires (stalled).
+        await eventually(
+          async () =>
+            [...sent].every((id) => receiver.eventIds().includes(id)) &&
+            (await DeliveryModel.countDocuments({ tenant_id: creds.tenantId, status: 'succeeded' })) === sent.size,
+          40_000,
+          200,
+        );
       } finally {
         await second.kill();
       }

@@ -1,6 +1,6 @@
 /** relay_user links (SPEC §1.3): one link per (tenant, backend user), isolated between tenants. */
 import assert from 'node:assert/strict';
-import { findRelayUserLink, findRelayUserLinkByBackendUser, upsertRelayUserLink } from '../models/relay-user-link.js';
+import { RelayUserLinkModel, findRelayUserLink, findRelayUserLinkByBackendUser, upsertRelayUserLink } from '../models/relay-user-link.js';
 import { startRelay, type Relay } from './support/harness.js';
 import { provision } from './support/client.js';
 
@@ -21,6 +21,11 @@ describe('platform: relay_user links', () => {
     const again = await upsertRelayUserLink(t.tenantId, 'user-42', 'operator', 'Jane');
     assert.equal(String(again._id), id);
     assert.deepEqual([...again.sources].sort(), ['operator', 'pairing']);
+    // The unique index behind that idempotence is really there (built before serving, not lazily).
+    await assert.rejects(
+      RelayUserLinkModel.create({ tenant_id: t.tenantId, backend_user_id: 'user-42' }),
+      (err: { code?: number }) => err.code === 11000,
+    );
   });
 
   it('links the same person to two tenants with two unrelated ids, each invisible to the other tenant', async () => {
