@@ -253,16 +253,22 @@ export const fetchDeliveryStatus = defineRoute({
     ),
   }),
   errors: [404],
-  handler: async (ctx, { query }) => {
+  handler: async (ctx, { query, deps }) => {
     const tenantId = ctx.state.tenant!.tenant._id;
     const r = await findRequestByInstruction(tenantId, query.instruction_id);
     if (!r) throw notFound('Instruction');
     // A device with a push token gets its delivery record once its push settles: until then it is queued.
     const recorded = await pushDeliveriesOf(tenantId, r._id);
     const byDevice = new Map(recorded.map((d) => [d.device_id, d]));
-    const ds = r.device_ids.map(
-      (id) => byDevice.get(id) ?? { device_id: id, status: 'queued' as const, fcm_message_id: null, error_code: null, attempts: 0, sent_at: null },
-    );
+    // The worker writes the Redis outcome a few ms before the MongoDB record (batched): use it meanwhile.
+    const missing = r.device_ids.some((id) => !byDevice.has(id));
+    const outcomes = missing ? await settledOutcomes(deps.redis, deps.config.queuePrefix, r._id) : new Map();
+    const ds = r.device_ids.map((id) => {
+      const o = outcomes.get(id);
+      return (
+        byDevice.get(id) ?? { device_id: id, status: o?.status ?? ('queued' as const), fcm_message_id: o?.fcm_message_id ?? null, error_code: o?.error_code ?? null, attempts: 0, sent_at: null }
+      );
+    });
     return {
       message: `Request ${r.status}.`,
       data: {
