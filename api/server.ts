@@ -37,7 +37,10 @@ async function main(): Promise<void> {
   // not ready, and the PaaS router keeps the process instead of crash-looping it.
   void connectWithRetry();
   const app = buildApp({ config, logger, redis, producer, tenants });
-  if (!config.fcmServiceAccountJson) logger.warn('FCM_SERVICE_ACCOUNT_JSON is not set: Auth Relay push is off; devices get approval requests by polling GET /device/requests');
+  if (!config.fcmServiceAccountJson)
+    logger.warn(
+      'FCM_SERVICE_ACCOUNT_JSON is not set: Auth Relay push is off; devices get approval requests by polling GET /device/requests',
+    );
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000; // longer than common PaaS router idle timeouts
   const chatSockets = attachChatSockets(server, { config, logger, redis, producer, tenants });

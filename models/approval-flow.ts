@@ -16,7 +16,14 @@ import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import { emitEvent } from '../queues/emit-event.js';
 import type { Producer } from '../queues/producer.js';
-import { ApprovalRequestModel, PushDeliveryModel, pushDeliveryId, type ApprovalRequestDoc, type PushStatus, type RequestKind } from './challenge.js';
+import {
+  ApprovalRequestModel,
+  PushDeliveryModel,
+  pushDeliveryId,
+  type ApprovalRequestDoc,
+  type PushStatus,
+  type RequestKind,
+} from './challenge.js';
 import type { FanoutDevice, FanoutPairing } from './fanout-cache.js';
 import { ensureAuthIndexes } from './auth-indexes.js';
 
@@ -47,10 +54,20 @@ export type SettledOutcome = { status: PushStatus; fcm_message_id?: string | nul
  * final: one hash field per device. The API's bounded wait reads only this hash (HLEN, then
  * HGETALL), so the synchronous answer costs no extra MongoDB read. MongoDB stays the record.
  */
-export async function markSettled(redis: Redis, prefix: string, requestId: string, outcomes: Record<string, SettledOutcome>): Promise<void> {
+export async function markSettled(
+  redis: Redis,
+  prefix: string,
+  requestId: string,
+  outcomes: Record<string, SettledOutcome>,
+): Promise<void> {
   const key = settledKey(prefix, requestId);
   const flat = Object.entries(outcomes).flatMap(([deviceId, o]) => [deviceId, JSON.stringify(o)]);
-  if (flat.length) await redis.multi().hset(key, ...flat).expire(key, SETTLED_TTL_S).exec();
+  if (flat.length)
+    await redis
+      .multi()
+      .hset(key, ...flat)
+      .expire(key, SETTLED_TTL_S)
+      .exec();
 }
 
 export async function settledOutcomes(redis: Redis, prefix: string, requestId: string): Promise<Map<string, SettledOutcome>> {
@@ -151,7 +168,11 @@ export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Prom
     ApprovalRequestModel.collection.insertOne(doc as never),
     noToken.length
       ? PushDeliveryModel.collection.insertMany(
-          noToken.map((d) => ({ ...deliveryRecord(r.tenantId, id, d._id, 'no_token', {}, 0), created_at: now, updated_at: now })) as never[],
+          noToken.map((d) => ({
+            ...deliveryRecord(r.tenantId, id, d._id, 'no_token', {}, 0),
+            created_at: now,
+            updated_at: now,
+          })) as never[],
         )
       : Promise.resolve(null),
   ]);
@@ -168,10 +189,26 @@ export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Prom
   //    the request resolves; without it the worker falls back to reading (and re-checking) MongoDB.
   if (withToken.length > 0) {
     const tk = ticketKey(deps.config.queuePrefix, id);
-    const fields = ['message', JSON.stringify(pushMessage(request)), 'user', r.pairing.user_socket_hash, ...withToken.flatMap((d) => [`token:${d._id}`, d.fcm_token ?? ''])];
-    await deps.redis.multi().hset(tk, ...fields).expire(tk, r.ttlSeconds + 5).exec();
+    const fields = [
+      'message',
+      JSON.stringify(pushMessage(request)),
+      'user',
+      r.pairing.user_socket_hash,
+      ...withToken.flatMap((d) => [`token:${d._id}`, d.fcm_token ?? '']),
+    ];
+    await deps.redis
+      .multi()
+      .hset(tk, ...fields)
+      .expire(tk, r.ttlSeconds + 5)
+      .exec();
   }
-  if (noToken.length > 0) await markSettled(deps.redis, deps.config.queuePrefix, id, Object.fromEntries(noToken.map((d) => [d._id, { status: 'no_token' as const }])));
+  if (noToken.length > 0)
+    await markSettled(
+      deps.redis,
+      deps.config.queuePrefix,
+      id,
+      Object.fromEntries(noToken.map((d) => [d._id, { status: 'no_token' as const }])),
+    );
   // 3. One push job per device with a token. A failed enqueue surfaces as 503; the request stays pollable.
   await Promise.all(withToken.map((d) => deps.producer.enqueue('push.send', { tenantId: r.tenantId, requestId: id, deviceId: d._id })));
   if (answerable) {

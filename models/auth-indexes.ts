@@ -18,7 +18,9 @@ export function ensureAuthIndexes(): Promise<void> {
   if (!db) return Promise.resolve(); // not connected: the write itself will report the outage
   let p = ready.get(db);
   if (!p) {
-    p = Promise.all([ApprovalRequestModel, PushDeliveryModel, DeviceModel, PairingIntentModel, PairingModel].map((m) => m.createIndexes())).then(() => undefined);
+    p = Promise.all(
+      [ApprovalRequestModel, PushDeliveryModel, DeviceModel, PairingIntentModel, PairingModel].map((m) => m.createIndexes()),
+    ).then(() => undefined);
     p.catch(() => ready.delete(db)); // retry on the next write
     ready.set(db, p);
   }

@@ -91,7 +91,15 @@ async function main(): Promise<void> {
   const fleet = await startWorkers(
     config,
     logger,
-    createProcessors({ config, logger, redis: wredis, tenants: new TenantStore(wredis, config.secretsMasterKey, config.queuePrefix), http: cbHttp, producer, fcmHttpAgent: agent }),
+    createProcessors({
+      config,
+      logger,
+      redis: wredis,
+      tenants: new TenantStore(wredis, config.secretsMasterKey, config.queuePrefix),
+      http: cbHttp,
+      producer,
+      fcmHttpAgent: agent,
+    }),
     { queues: ['push'] },
   );
 
@@ -102,22 +110,40 @@ async function main(): Promise<void> {
       s.close(() => resolve(p));
     });
   });
-  const api = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const api = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   process.on('exit', () => api.kill('SIGKILL')); // never leave the web process behind
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 200) throw new Error('api did not become ready');
     await new Promise((r) => setTimeout(r, 100));
   }
   const agentPool = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const post = (path: string, headers: Record<string, string>, body: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(`${base}${path}`, { method: 'POST', agent: agentPool, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      });
+      const req = http.request(
+        `${base}${path}`,
+        {
+          method: 'POST',
+          agent: agentPool,
+          headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -125,7 +151,11 @@ async function main(): Promise<void> {
   // 3. Tenants, users, 2 devices per user.
   const tenants: { tenantId: string; secret: string }[] = [];
   for (let t = 0; t < TENANTS; t++) {
-    const r = await post('/api/v1/provision/tenant', { 'X-Admin-Key': env.ADMIN_API_KEY! }, JSON.stringify({ tenant_name: `bench-${t}`, rate_limit_per_min: 10_000 }));
+    const r = await post(
+      '/api/v1/provision/tenant',
+      { 'X-Admin-Key': env.ADMIN_API_KEY! },
+      JSON.stringify({ tenant_name: `bench-${t}`, rate_limit_per_min: 10_000 }),
+    );
     const d = JSON.parse(r.body).data;
     tenants.push({ tenantId: d.tenant_id, secret: d.tenant_secret });
   }
@@ -139,7 +169,12 @@ async function main(): Promise<void> {
     await Promise.all(
       users.slice(i, i + 20).flatMap((u) =>
         [0, 1].map(async (d) => {
-          const prep = await signedPost(u.tenant, '/relay/prepare-pairing', { user_socket_hash: u.hash, backend_user_id: u.hash, user_email: 'bench@example.com', display_name: `Bench device ${d}` });
+          const prep = await signedPost(u.tenant, '/relay/prepare-pairing', {
+            user_socket_hash: u.hash,
+            backend_user_id: u.hash,
+            user_email: 'bench@example.com',
+            display_name: `Bench device ${d}`,
+          });
           if (prep.status !== 201) throw new Error(`prepare-pairing failed: ${prep.status} ${prep.body}`);
           const proof = JSON.parse(prep.body).data.pairing_proof as string;
           const dev = DeviceClient.create(base);
@@ -160,7 +195,14 @@ async function main(): Promise<void> {
   const fire = async (): Promise<number> => {
     const u = users[seq++ % users.length]!;
     const instruction = `bench_${suffix}_${seq}`;
-    const body = { user_socket_hash: u.hash, instruction_id: instruction, custom_type: 'localAuth', expected_action: 'bench', description: 'Benchmark challenge', ttl_seconds: 60 };
+    const body = {
+      user_socket_hash: u.hash,
+      instruction_id: instruction,
+      custom_type: 'localAuth',
+      expected_action: 'bench',
+      description: 'Benchmark challenge',
+      ttl_seconds: 60,
+    };
     const start = process.hrtime.bigint();
     sentAt.set(instruction, start);
     const r = await signedPost(u.tenant, '/relay/send/auth-challenge', body).catch(() => ({ status: 0, body: '' }));
@@ -190,7 +232,9 @@ async function main(): Promise<void> {
   }
   log(`  requests: ${total}, statuses: ${JSON.stringify(Object.fromEntries(statuses))}`);
   log(`  pushes received by the fake FCM: ${pushMs.length} of ${total * 2}`);
-  log(`  push latency (request sent → FCM received): p50 ${ms(pct(pushMs, 50))}, p99 ${ms(pct(pushMs, 99))}, max ${ms(Math.max(...pushMs))}`);
+  log(
+    `  push latency (request sent → FCM received): p50 ${ms(pct(pushMs, 50))}, p99 ${ms(pct(pushMs, 99))}, max ${ms(Math.max(...pushMs))}`,
+  );
   log(`  API answer latency (incl. the bounded wait for the pushes): p50 ${ms(pct(apiMs, 50))}, p99 ${ms(pct(apiMs, 99))}`);
 
   // 5. Closed loop at saturation.
@@ -211,7 +255,9 @@ async function main(): Promise<void> {
   );
   const satSecs = (Date.now() - satStart) / 1000;
   log(`  statuses: ${JSON.stringify(Object.fromEntries(statuses))}`);
-  log(`  accepted: ${accepted} in ${satSecs.toFixed(1)} s = ${(accepted / satSecs).toFixed(0)} challenges/s; API p50 ${ms(pct(apiMs, 50))}, p99 ${ms(pct(apiMs, 99))}`);
+  log(
+    `  accepted: ${accepted} in ${satSecs.toFixed(1)} s = ${(accepted / satSecs).toFixed(0)} challenges/s; API p50 ${ms(pct(apiMs, 50))}, p99 ${ms(pct(apiMs, 99))}`,
+  );
   log(`  pushes received during the phase: ${fake.received.length}`);
 
   // 6. Clean up.

@@ -36,7 +36,8 @@ describe('auth relay: push challenges answered by polling devices', function () 
     assert.equal(r.body.error?.code, code, JSON.stringify(r.body));
   };
   const challenge = (body: Record<string, unknown>, c = creds) => signed(relay.baseUrl, c, 'POST', '/relay/send/auth-challenge', body);
-  const status = (instructionId: string) => signed(relay.baseUrl, creds, 'GET', `/relay/fetch/delivery-status?instruction_id=${instructionId}`);
+  const status = (instructionId: string) =>
+    signed(relay.baseUrl, creds, 'GET', `/relay/fetch/delivery-status?instruction_id=${instructionId}`);
 
   it('end to end: challenge → device polls → approves → signed callback → delivery-status approved', async () => {
     const hash = newUserHash();
@@ -54,7 +55,10 @@ describe('auth relay: push challenges answered by polling devices', function () 
     const open = polled.body.data.requests.find((r: any) => r.instruction_id === body.instruction_id);
     assert.ok(open, 'the challenge is in the poll');
     assert.equal(open.content.expected_action, 'transfer_funds');
-    assert.deepEqual(open.content.display.fields.map((f: any) => f.data_type), ['CURRENCY_USD', 'PARTY_NAME']);
+    assert.deepEqual(
+      open.content.display.fields.map((f: any) => f.data_type),
+      ['CURRENCY_USD', 'PARTY_NAME'],
+    );
 
     const answered = await device.answer(open.request_id, 'approve');
     assert.equal(answered.status, 200, JSON.stringify(answered.body));
@@ -72,8 +76,15 @@ describe('auth relay: push challenges answered by polling devices', function () 
     assert.equal(st.status, 200, JSON.stringify(st.body));
     assert.equal(st.body.data.status, 'approved');
     assert.equal(st.body.data.outcome.decision, 'approve');
-    assert.deepEqual(st.body.data.deliveries.map((d: any) => [d.device_id, d.status]), [[device.state.deviceId, 'no_token']]);
-    assert.equal((await device.poll()).body.data.requests.some((r: any) => r.instruction_id === body.instruction_id), false, 'no longer open');
+    assert.deepEqual(
+      st.body.data.deliveries.map((d: any) => [d.device_id, d.status]),
+      [[device.state.deviceId, 'no_token']],
+    );
+    assert.equal(
+      (await device.poll()).body.data.requests.some((r: any) => r.instruction_id === body.instruction_id),
+      false,
+      'no longer open',
+    );
   });
 
   it('refusals: wrong answer signature 401, replayed answer 401, second answer 409 (from another device too)', async () => {
@@ -94,7 +105,11 @@ describe('auth relay: push challenges answered by polling devices', function () 
     // The very same HTTP request twice: the second is a replay (even on another API process).
     const raw = JSON.stringify(a.answerBody(id, 'deny'));
     const { deviceRequestHeaders } = await import('../api/routes/auth/device-protocol.js');
-    const headers = { ...deviceRequestHeaders(a.state.privateKeyPem, 'POST', '/api/v1/device/answer', raw), Authorization: `Bearer ${a.state.sessionToken}`, 'Content-Type': 'application/json' };
+    const headers = {
+      ...deviceRequestHeaders(a.state.privateKeyPem, 'POST', '/api/v1/device/answer', raw),
+      Authorization: `Bearer ${a.state.sessionToken}`,
+      'Content-Type': 'application/json',
+    };
     const first = await fetch(`${relay.baseUrl}/api/v1/device/answer`, { method: 'POST', headers, body: raw });
     assert.equal(first.status, 200);
     const replay = await fetch(`${second.url}/api/v1/device/answer`, { method: 'POST', headers, body: raw });
@@ -139,7 +154,10 @@ describe('auth relay: push challenges answered by polling devices', function () 
     assert.equal(wrong.status, 200, JSON.stringify(wrong.body));
     expectError(await device.answer(wrong.body.data.request_id, 'approve', '99'), 422, 'VALIDATION_FAILED');
     const r1 = await device.answer(wrong.body.data.request_id, 'approve', '12');
-    assert.deepEqual([r1.status, r1.body.data.status, r1.body.data.number_matched, r1.body.data.reason], [200, 'denied', false, 'number_mismatch']);
+    assert.deepEqual(
+      [r1.status, r1.body.data.status, r1.body.data.number_matched, r1.body.data.reason],
+      [200, 'denied', false, 'number_mismatch'],
+    );
 
     const right = await challenge(challengeBody(hash, { custom_type: 'goldenNumber', numbers: [12, 47, 83], expected_number: 47 }));
     const r2 = await device.answer(right.body.data.request_id, 'approve', '47');
@@ -154,10 +172,19 @@ describe('auth relay: push challenges answered by polling devices', function () 
     for (const ttl of [9, 601]) {
       const r = await challenge(challengeBody(hash, { ttl_seconds: ttl }));
       expectError(r, 422, 'VALIDATION_FAILED');
-      assert.ok(r.body.error.details.some((d: string) => d.startsWith('ttl_seconds:')), JSON.stringify(r.body.error.details));
+      assert.ok(
+        r.body.error.details.some((d: string) => d.startsWith('ttl_seconds:')),
+        JSON.stringify(r.body.error.details),
+      );
     }
     expectError(await challenge(challengeBody(hash, { custom_type: 'goldenNumber' })), 422, 'VALIDATION_FAILED');
-    expectError(await challenge(challengeBody(hash, { display: { title: 'x', fields: [{ key: 'a', title: 'A', value: '1', data_type: 'BITCOIN' }] } })), 422, 'VALIDATION_FAILED');
+    expectError(
+      await challenge(
+        challengeBody(hash, { display: { title: 'x', fields: [{ key: 'a', title: 'A', value: '1', data_type: 'BITCOIN' }] } }),
+      ),
+      422,
+      'VALIDATION_FAILED',
+    );
   });
 
   it("404 for another tenant's user_socket_hash (send and delivery-status); 409 for a reused instruction_id", async () => {
@@ -167,7 +194,11 @@ describe('auth relay: push challenges answered by polling devices', function () 
     expectError(await challenge(challengeBody(hash), other), 404, 'NOT_FOUND');
     const body = challengeBody(hash);
     assert.equal((await challenge(body)).status, 200);
-    expectError(await signed(relay.baseUrl, other, 'GET', `/relay/fetch/delivery-status?instruction_id=${body.instruction_id}`), 404, 'NOT_FOUND');
+    expectError(
+      await signed(relay.baseUrl, other, 'GET', `/relay/fetch/delivery-status?instruction_id=${body.instruction_id}`),
+      404,
+      'NOT_FOUND',
+    );
     expectError(await challenge(body), 409, 'CONFLICT');
   });
 
@@ -185,7 +216,7 @@ describe('auth relay: push challenges answered by polling devices', function () 
     assert.ok(Number(last!.headers.get('retry-after')) >= 1);
   });
 
-  it('a new device raises a new_device security alert on the user\'s other devices', async () => {
+  it("a new device raises a new_device security alert on the user's other devices", async () => {
     const hash = newUserHash();
     const first = await pairDevice(relay.baseUrl, creds, hash);
     const second = await pairDevice(relay.baseUrl, creds, hash, { deviceName: 'Unknown tablet' });
@@ -200,7 +231,11 @@ describe('auth relay: push challenges answered by polling devices', function () 
   it('send/security-alert reaches every device and takes no answer', async () => {
     const hash = newUserHash();
     const device = await pairDevice(relay.baseUrl, creds, hash);
-    const r = await signed(relay.baseUrl, creds, 'POST', '/relay/send/security-alert', { user_socket_hash: hash, title: 'Password changed', body: 'Your password was changed from Paris.' });
+    const r = await signed(relay.baseUrl, creds, 'POST', '/relay/send/security-alert', {
+      user_socket_hash: hash,
+      title: 'Password changed',
+      body: 'Your password was changed from Paris.',
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.data.status, 'informational');
     const alert = (await device.poll()).body.data.requests.find((x: any) => x.request_id === r.body.data.request_id);

@@ -40,7 +40,11 @@ describe('auth relay: the reference device CLI', function () {
   /** Runs `tsx scripts/device.ts …` in its own process; resolves with exit code and parsed stdout. */
   const device = async (state: string, ...args: string[]) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/device.ts', ...args, '--relay', relay.baseUrl, '--state', state], { cwd: ROOT });
+      const { stdout, stderr } = await run(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/device.ts', ...args, '--relay', relay.baseUrl, '--state', state],
+        { cwd: ROOT },
+      );
       return { code: 0, out: JSON.parse(stdout), stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };

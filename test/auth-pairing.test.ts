@@ -37,9 +37,16 @@ describe('auth relay: pairing and devices', () => {
     // The seed's Python: body = json.dumps(..., separators=(",", ":")); sig = hmac(secret, f"{ts}.{sha256(body)}").
     const body = JSON.stringify(seedPairingBody(newUserHash()));
     const ts = String(Date.now());
-    const sig = createHmac('sha256', creds.secret).update(`${ts}.${createHash('sha256').update(body).digest('hex')}`).digest('hex');
+    const sig = createHmac('sha256', creds.secret)
+      .update(`${ts}.${createHash('sha256').update(body).digest('hex')}`)
+      .digest('hex');
     const r = await call(relay.baseUrl, 'POST', '/api/v1/relay/prepare-pairing', {
-      headers: { 'X-Bloonio-Tenant-Id': creds.tenantId, 'X-Bloonio-Timestamp': ts, 'X-Bloonio-Signature': sig, 'Content-Type': 'application/json' },
+      headers: {
+        'X-Bloonio-Tenant-Id': creds.tenantId,
+        'X-Bloonio-Timestamp': ts,
+        'X-Bloonio-Signature': sig,
+        'Content-Type': 'application/json',
+      },
       body,
     });
     assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -49,17 +56,31 @@ describe('auth relay: pairing and devices', () => {
   });
 
   it('422 without user_email and user_phone, and for a bad email, listing the fields', async () => {
-    const r = await signed(relay.baseUrl, creds, 'POST', '/relay/prepare-pairing', { user_socket_hash: newUserHash(), backend_user_id: 'u1', display_name: 'X' });
+    const r = await signed(relay.baseUrl, creds, 'POST', '/relay/prepare-pairing', {
+      user_socket_hash: newUserHash(),
+      backend_user_id: 'u1',
+      display_name: 'X',
+    });
     expectError(r, 422, 'VALIDATION_FAILED');
-    assert.ok(r.body.error.details.some((d: string) => d.startsWith('user_email:')), JSON.stringify(r.body.error.details));
-    const r2 = await signed(relay.baseUrl, creds, 'POST', '/relay/prepare-pairing', { ...seedPairingBody(newUserHash()), user_email: 'not-an-email' });
+    assert.ok(
+      r.body.error.details.some((d: string) => d.startsWith('user_email:')),
+      JSON.stringify(r.body.error.details),
+    );
+    const r2 = await signed(relay.baseUrl, creds, 'POST', '/relay/prepare-pairing', {
+      ...seedPairingBody(newUserHash()),
+      user_email: 'not-an-email',
+    });
     expectError(r2, 422, 'VALIDATION_FAILED');
   });
 
   it('a device redeems the proof: session token, pairing and relay_user link; the backend lists it', async () => {
     const hash = newUserHash();
     const device = DeviceClient.create(relay.baseUrl);
-    const r = await device.pair(await prepareProof(relay.baseUrl, creds, hash), { deviceName: 'Jane phone', platform: 'android', fcmToken: 'fcm-token-jane-phone-0001' });
+    const r = await device.pair(await prepareProof(relay.baseUrl, creds, hash), {
+      deviceName: 'Jane phone',
+      platform: 'android',
+      fcmToken: 'fcm-token-jane-phone-0001',
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.match(r.body.data.device_session_token, /^dst_[\w-]{43}$/);
     assert.match(r.body.data.pairing.relay_user_linked_id, /^[0-9a-f]{24}$/);
@@ -138,15 +159,31 @@ describe('auth relay: pairing and devices', () => {
     const path = '/api/v1/device/update-push-token';
     const raw = JSON.stringify({ fcm_token: 'fcm-token-replay-test-0001' });
     const { deviceRequestHeaders } = await import('../api/routes/auth/device-protocol.js');
-    const headers = { ...deviceRequestHeaders(device.state.privateKeyPem, 'POST', path, raw), Authorization: `Bearer ${device.state.sessionToken}`, 'Content-Type': 'application/json' };
+    const headers = {
+      ...deviceRequestHeaders(device.state.privateKeyPem, 'POST', path, raw),
+      Authorization: `Bearer ${device.state.sessionToken}`,
+      'Content-Type': 'application/json',
+    };
     assert.equal((await call(relay.baseUrl, 'POST', path, { headers, body: raw })).status, 200);
     expectError(await call(relay.baseUrl, 'POST', path, { headers, body: raw }), 401, 'REPLAY_DETECTED');
     expectError(await call(second.url, 'POST', path, { headers, body: raw }), 401, 'REPLAY_DETECTED');
-    const stale = { ...deviceRequestHeaders(device.state.privateKeyPem, 'POST', path, raw, Date.now() - 61_000), Authorization: headers.Authorization, 'Content-Type': 'application/json' };
+    const stale = {
+      ...deviceRequestHeaders(device.state.privateKeyPem, 'POST', path, raw, Date.now() - 61_000),
+      Authorization: headers.Authorization,
+      'Content-Type': 'application/json',
+    };
     expectError(await call(relay.baseUrl, 'POST', path, { headers: stale, body: raw }), 401, 'TIMESTAMP_OUT_OF_WINDOW');
-    const fresh = { ...deviceRequestHeaders(device.state.privateKeyPem, 'POST', path, raw), Authorization: headers.Authorization, 'Content-Type': 'application/json' };
+    const fresh = {
+      ...deviceRequestHeaders(device.state.privateKeyPem, 'POST', path, raw),
+      Authorization: headers.Authorization,
+      'Content-Type': 'application/json',
+    };
     expectError(await call(relay.baseUrl, 'POST', path, { headers: fresh, body: raw.replace('0001', '0002') }), 401, 'INVALID_SIGNATURE');
-    expectError(await device.request('POST', '/device/update-push-token', { fcm_token: null }, { bearer: 'dst_' + 'A'.repeat(43) }), 401, 'INVALID_TOKEN');
+    expectError(
+      await device.request('POST', '/device/update-push-token', { fcm_token: null }, { bearer: 'dst_' + 'A'.repeat(43) }),
+      401,
+      'INVALID_TOKEN',
+    );
     // Another device's key with this device's token.
     const thief = DeviceClient.create(relay.baseUrl);
     thief.state.sessionToken = device.state.sessionToken;
@@ -179,14 +216,26 @@ describe('auth relay: pairing and devices', () => {
     const device = await pairDevice(relay.baseUrl, creds, hash);
     const other = await provision(relay.baseUrl, { rate_limit_per_min: 10_000 });
     expectError(await signed(relay.baseUrl, other, 'GET', `/relay/fetch/devices?user_socket_hash=${hash}`), 404, 'NOT_FOUND');
-    expectError(await signed(relay.baseUrl, other, 'POST', '/relay/revoke/device', { user_socket_hash: hash, device_id: device.state.deviceId }), 404, 'NOT_FOUND');
+    expectError(
+      await signed(relay.baseUrl, other, 'POST', '/relay/revoke/device', { user_socket_hash: hash, device_id: device.state.deviceId }),
+      404,
+      'NOT_FOUND',
+    );
     assert.equal((await device.refresh()).status, 200, 'untouched by the other tenant');
 
-    const r = await signed(relay.baseUrl, creds, 'POST', '/relay/revoke/device', { user_socket_hash: hash, device_id: device.state.deviceId });
+    const r = await signed(relay.baseUrl, creds, 'POST', '/relay/revoke/device', {
+      user_socket_hash: hash,
+      device_id: device.state.deviceId,
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.data.status, 'revoked');
     expectError(await device.refresh(), 401, 'INVALID_TOKEN');
-    assert.equal((await signed(relay.baseUrl, creds, 'POST', '/relay/revoke/device', { user_socket_hash: hash, device_id: device.state.deviceId })).status, 200, 'idempotent');
+    assert.equal(
+      (await signed(relay.baseUrl, creds, 'POST', '/relay/revoke/device', { user_socket_hash: hash, device_id: device.state.deviceId }))
+        .status,
+      200,
+      'idempotent',
+    );
   });
 
   // ----- the shared HMAC suite on every new /relay/* route of this file -----
@@ -195,7 +244,12 @@ describe('auth relay: pairing and devices', () => {
   // "signed and accepted" then shows as the route's own 404 (the platform suite does the same
   // with a 409), while every HMAC refusal still comes first. The 200 paths are tested above.
   const suiteCtx = () => ({ baseUrl: relay.baseUrl, secondBaseUrl: second.url });
-  signedRouteSecurity('prepare-pairing', suiteCtx, { method: 'POST', path: '/relay/prepare-pairing', body: () => seedPairingBody(newUserHash()), okStatus: 201 });
+  signedRouteSecurity('prepare-pairing', suiteCtx, {
+    method: 'POST',
+    path: '/relay/prepare-pairing',
+    body: () => seedPairingBody(newUserHash()),
+    okStatus: 201,
+  });
   signedRouteSecurity('fetch/devices (unpaired user → 404 once signed)', suiteCtx, {
     method: 'GET',
     path: '/relay/fetch/devices?user_socket_hash=ush_never_paired_user',

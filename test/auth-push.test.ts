@@ -38,9 +38,21 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
     const wredis = workerRedis(config.redisUrl);
     const http = createCallbackHttp({ timeoutMs: config.callbackTimeoutMs, allowPrivateNetworks: true });
     const tenants = new TenantStore(wredis, config.secretsMasterKey, config.queuePrefix);
-    const deps = { config, logger: createLogger(config.logLevel, 'test'), redis: wredis, tenants, http, producer: relay.producer, fcmHttpAgent: agent };
+    const deps = {
+      config,
+      logger: createLogger(config.logLevel, 'test'),
+      redis: wredis,
+      tenants,
+      http,
+      producer: relay.producer,
+      fcmHttpAgent: agent,
+    };
     fleet = await startWorkers(config, deps.logger, createProcessors(deps));
-    closers.push(() => fleet.close(), () => http.close(), () => wredis.quit());
+    closers.push(
+      () => fleet.close(),
+      () => http.close(),
+      () => wredis.quit(),
+    );
     receiver = await startReceiver();
     creds = await provision(relay.baseUrl, { rate_limit_per_min: 10_000, callback_url_base: receiver.url });
     receiver.setSecret(creds.secret);
@@ -61,9 +73,16 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
     const pair = async (name: string, fcmToken: string) => {
       const raw = JSON.stringify(seedPairingBody(hash));
       const ts = String(Date.now());
-      const sig = createHmac('sha256', creds.secret).update(`${ts}.${createHash('sha256').update(raw).digest('hex')}`).digest('hex');
+      const sig = createHmac('sha256', creds.secret)
+        .update(`${ts}.${createHash('sha256').update(raw).digest('hex')}`)
+        .digest('hex');
       const prep = await call(relay.baseUrl, 'POST', '/api/v1/relay/prepare-pairing', {
-        headers: { 'X-Bloonio-Tenant-Id': creds.tenantId, 'X-Bloonio-Timestamp': ts, 'X-Bloonio-Signature': sig, 'Content-Type': 'application/json' },
+        headers: {
+          'X-Bloonio-Tenant-Id': creds.tenantId,
+          'X-Bloonio-Timestamp': ts,
+          'X-Bloonio-Signature': sig,
+          'Content-Type': 'application/json',
+        },
         body: raw,
       });
       assert.equal(prep.status, 201, JSON.stringify(prep.body));
@@ -94,7 +113,14 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
       assert.equal(m.project, 'bloonio-push-test');
       assert.deepEqual(
         { ...m.data, expires_at: undefined },
-        { type: 'bloonio.approval_request', kind: 'auth-challenge', request_id: sent.body.data.request_id, instruction_id: body.instruction_id, custom_type: 'localAuth', expires_at: undefined },
+        {
+          type: 'bloonio.approval_request',
+          kind: 'auth-challenge',
+          request_id: sent.body.data.request_id,
+          instruction_id: body.instruction_id,
+          custom_type: 'localAuth',
+          expires_at: undefined,
+        },
       );
       assert.deepEqual(m.notification, { title: 'Confirm the transfer', body: 'Confirm the transfer of 120.00 USD to ACME Ltd' });
       assert.equal((m.android as any)?.priority, 'high');
@@ -116,7 +142,10 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
 
     const st = await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/delivery-status?instruction_id=${body.instruction_id}`);
     assert.equal(st.body.data.status, 'approved');
-    assert.deepEqual(st.body.data.deliveries.map((d: any) => d.status), ['sent', 'sent']);
+    assert.deepEqual(
+      st.body.data.deliveries.map((d: any) => d.status),
+      ['sent', 'sent'],
+    );
     assert.deepEqual(st.body.data.deliveries.map((d: any) => d.fcm_message_id).sort(), [...sent.body.data.fcm_message_ids].sort());
     void tablet;
   });
@@ -156,10 +185,14 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
     assert.equal(sent.status, 202, JSON.stringify(sent.body));
     assert.equal(sent.body.data.pending_count, 1);
     assert.match(sent.body.message, /delivery-status/);
-    const st = await eventually(async () => {
-      const r = await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/delivery-status?instruction_id=${sent.body.data.instruction_id}`);
-      return r.body.data.deliveries[0].status === 'sent' ? r : null;
-    }, 15_000, 200);
+    const st = await eventually(
+      async () => {
+        const r = await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/delivery-status?instruction_id=${sent.body.data.instruction_id}`);
+        return r.body.data.deliveries[0].status === 'sent' ? r : null;
+      },
+      15_000,
+      200,
+    );
     assert.equal(st.body.data.deliveries[0].attempts, 3);
     assert.equal(st.body.data.delivered_count, 1);
   });
@@ -171,7 +204,10 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
     fake.script(token, [fcmError('SENDER_ID_MISMATCH')]);
     const sent = await signed(relay.baseUrl, creds, 'POST', '/relay/send/auth-challenge', challengeBody(hash));
     assert.equal(sent.status, 200, JSON.stringify(sent.body));
-    assert.deepEqual(sent.body.data.failed_tokens_sample.map((f: any) => [f.error_code, f.pruned]), [['SENDER_ID_MISMATCH', false]]);
+    assert.deepEqual(
+      sent.body.data.failed_tokens_sample.map((f: any) => [f.error_code, f.pruned]),
+      [['SENDER_ID_MISMATCH', false]],
+    );
     const list = await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/devices?user_socket_hash=${hash}`);
     assert.equal(list.body.data.devices[0].push_enabled, true);
   });

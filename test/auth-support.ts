@@ -30,16 +30,23 @@ export async function pairDevice(
   o: { fcmToken?: string | null; deviceName?: string } = {},
 ): Promise<DeviceClient> {
   const device = DeviceClient.create(baseUrl);
-  const r = await device.pair(await prepareProof(baseUrl, creds, userSocketHash), { fcmToken: o.fcmToken ?? null, deviceName: o.deviceName ?? 'test device' });
+  const r = await device.pair(await prepareProof(baseUrl, creds, userSocketHash), {
+    fcmToken: o.fcmToken ?? null,
+    deviceName: o.deviceName ?? 'test device',
+  });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return device;
 }
 
-
 export type ReceivedCallback = { path: string; headers: http.IncomingHttpHeaders; raw: string; body: any; signatureValid: boolean };
 
 /** A tenant's callback receiver on a real socket; checks each callback's HMAC #1 signature with the tenant secret. */
-export async function startReceiver(): Promise<{ url: string; received: ReceivedCallback[]; setSecret: (s: string) => void; close: () => Promise<void> }> {
+export async function startReceiver(): Promise<{
+  url: string;
+  received: ReceivedCallback[];
+  setSecret: (s: string) => void;
+  close: () => Promise<void>;
+}> {
   const received: ReceivedCallback[] = [];
   let secret = '';
   const server = http.createServer((req, res) => {

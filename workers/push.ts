@@ -63,7 +63,10 @@ export function buildSender(deps: PushDeps): FcmSender | null {
     deps.logger.warn('FCM_SERVICE_ACCOUNT_JSON is not set: no push is sent; devices get their requests by polling GET /device/requests');
     return null;
   }
-  return createFcmSender({ serviceAccountJson: deps.config.fcmServiceAccountJson, ...(deps.fcmHttpAgent ? { httpAgent: deps.fcmHttpAgent } : {}) });
+  return createFcmSender({
+    serviceAccountJson: deps.config.fcmServiceAccountJson,
+    ...(deps.fcmHttpAgent ? { httpAgent: deps.fcmHttpAgent } : {}),
+  });
 }
 
 /**
@@ -96,7 +99,10 @@ class DeliveryRecorder {
     this.batch = [];
     if (!batch.length) return;
     try {
-      await PushDeliveryModel.collection.insertMany(batch.map((b) => ({ ...b.doc, created_at: new Date(), updated_at: new Date() })) as never[], { ordered: false });
+      await PushDeliveryModel.collection.insertMany(
+        batch.map((b) => ({ ...b.doc, created_at: new Date(), updated_at: new Date() })) as never[],
+        { ordered: false },
+      );
       for (const b of batch) b.resolve();
     } catch (err) {
       // Duplicates only (code 11000 on every failed write): those records exist already.
@@ -117,14 +123,23 @@ export function createPushProcessors(deps: PushDeps) {
    * wait reads, so it is not held up), then in MongoDB through the batched recorder; the job ends
    * once the record is written. The record's _id (request:device) makes a second settle a no-op.
    */
-  async function settle(p: JobPayload<'push.send'>, status: PushStatus, o: { fcm_message_id?: string; error_code?: string | null } = {}, attempts = 0): Promise<PushStatus> {
-    await markSettled(deps.redis, prefix, p.requestId, { [p.deviceId]: { status, fcm_message_id: o.fcm_message_id ?? null, error_code: o.error_code ?? null } });
+  async function settle(
+    p: JobPayload<'push.send'>,
+    status: PushStatus,
+    o: { fcm_message_id?: string; error_code?: string | null } = {},
+    attempts = 0,
+  ): Promise<PushStatus> {
+    await markSettled(deps.redis, prefix, p.requestId, {
+      [p.deviceId]: { status, fcm_message_id: o.fcm_message_id ?? null, error_code: o.error_code ?? null },
+    });
     await recorder.add(deliveryRecord(p.tenantId, p.requestId, p.deviceId, status, o, attempts));
     return status;
   }
 
   /** What to send, from the push ticket (fast path) or, when it is gone, from MongoDB with every check. */
-  async function target(p: JobPayload<'push.send'>): Promise<{ token: string; message: FcmMessage; userHash: string } | { skip: PushStatus; code: string | null }> {
+  async function target(
+    p: JobPayload<'push.send'>,
+  ): Promise<{ token: string; message: FcmMessage; userHash: string } | { skip: PushStatus; code: string | null }> {
     const [message, token, userHash] = await deps.redis.hmget(ticketKey(prefix, p.requestId), 'message', `token:${p.deviceId}`, 'user');
     if (message && token && userHash) {
       const m = JSON.parse(message) as FcmMessage;

@@ -6,8 +6,20 @@
  * it can give the documented synchronous answer, and answers 202 with the same shape otherwise.
  */
 import { z } from 'zod';
-import { DuplicateInstructionError, createApprovalRequest, resolutionEventData, settledOutcomes, waitForSettled } from '../../../models/approval-flow.js';
-import { findRequestByInstruction, pushDeliveriesOf, type ApprovalRequestDoc, type PushDeliveryDoc, type RequestKind } from '../../../models/challenge.js';
+import {
+  DuplicateInstructionError,
+  createApprovalRequest,
+  resolutionEventData,
+  settledOutcomes,
+  waitForSettled,
+} from '../../../models/approval-flow.js';
+import {
+  findRequestByInstruction,
+  pushDeliveriesOf,
+  type ApprovalRequestDoc,
+  type PushDeliveryDoc,
+  type RequestKind,
+} from '../../../models/challenge.js';
 import { loadFanout } from '../../../models/fanout-cache.js';
 import { ApiError, notFound } from '../../../platform/errors.js';
 import type { AppContext, AppDeps } from '../../context.js';
@@ -69,16 +81,22 @@ const challengeBody = z
     description: z.string().trim().max(500).optional(),
     ttl_seconds: z.number().int().min(10).max(600).default(180),
     numbers: z.array(goldenNumber).min(2).max(9).optional(),
-    expected_number: goldenNumber.optional().describe('goldenNumber: when given, the relay itself checks the number the user picked; a wrong pick resolves the challenge as denied (reason number_mismatch).'),
+    expected_number: goldenNumber
+      .optional()
+      .describe(
+        'goldenNumber: when given, the relay itself checks the number the user picked; a wrong pick resolves the challenge as denied (reason number_mismatch).',
+      ),
     display: displayBlock.optional(),
   })
   .strict()
   .superRefine((b, ctx) => {
-    if (b.custom_type === 'goldenNumber' && !b.numbers) ctx.addIssue({ code: 'custom', path: ['numbers'], message: 'required for goldenNumber' });
+    if (b.custom_type === 'goldenNumber' && !b.numbers)
+      ctx.addIssue({ code: 'custom', path: ['numbers'], message: 'required for goldenNumber' });
     if (b.custom_type !== 'goldenNumber' && (b.numbers || b.expected_number !== undefined)) {
       ctx.addIssue({ code: 'custom', path: ['numbers'], message: 'only for goldenNumber' });
     }
-    if (b.numbers && new Set(b.numbers).size !== b.numbers.length) ctx.addIssue({ code: 'custom', path: ['numbers'], message: 'must be distinct' });
+    if (b.numbers && new Set(b.numbers).size !== b.numbers.length)
+      ctx.addIssue({ code: 'custom', path: ['numbers'], message: 'must be distinct' });
     if (b.expected_number !== undefined && b.numbers && !b.numbers.includes(b.expected_number)) {
       ctx.addIssue({ code: 'custom', path: ['expected_number'], message: 'must be one of numbers' });
     }
@@ -115,7 +133,9 @@ function summarize(r: ApprovalRequestDoc, ds: DeliveryView[]): DeliverySummary {
     polling_count: ds.filter((d) => d.status === 'no_token' || d.status === 'skipped').length,
     pending_count: ds.filter((d) => d.status === 'queued').length,
     fcm_message_ids: sent.map((d) => d.fcm_message_id ?? '').filter(Boolean),
-    failed_tokens_sample: failed.slice(0, 5).map((d) => ({ device_id: d.device_id, error_code: d.error_code ?? null, pruned: d.status === 'invalid_token' })),
+    failed_tokens_sample: failed
+      .slice(0, 5)
+      .map((d) => ({ device_id: d.device_id, error_code: d.error_code ?? null, pruned: d.status === 'invalid_token' })),
     sent_at: r.created_at.toISOString(),
     expires_at: r.expires_at.toISOString(),
   };
@@ -126,10 +146,16 @@ async function checkFatigue(deps: AppDeps, tenantId: string, userHash: string): 
   const windowS = deps.config.pushFatigueWindowSeconds;
   const bucket = Math.floor(Date.now() / 1000 / windowS);
   const key = `${deps.config.queuePrefix}:{${tenantId}}:fatigue:${userHash}:${bucket}`;
-  const [[, count]] = (await deps.redis.multi().incr(key).expire(key, windowS + 5).exec()) as [[unknown, number]];
+  const [[, count]] = (await deps.redis
+    .multi()
+    .incr(key)
+    .expire(key, windowS + 5)
+    .exec()) as [[unknown, number]];
   if (count > deps.config.pushFatigueMax) {
     const retryAfter = String(Math.max(1, (bucket + 1) * windowS - Math.floor(Date.now() / 1000)));
-    throw new ApiError('RATE_LIMITED', `Too many challenges for this user: at most ${deps.config.pushFatigueMax} per ${windowS} s.`, [], { 'Retry-After': retryAfter });
+    throw new ApiError('RATE_LIMITED', `Too many challenges for this user: at most ${deps.config.pushFatigueMax} per ${windowS} s.`, [], {
+      'Retry-After': retryAfter,
+    });
   }
 }
 
@@ -137,7 +163,14 @@ async function checkFatigue(deps: AppDeps, tenantId: string, userHash: string): 
 async function dispatch(
   ctx: AppContext,
   deps: AppDeps,
-  a: { userHash: string; kind: RequestKind; instructionId?: string; content: Record<string, unknown>; expectedNumber?: string | null; ttlSeconds: number },
+  a: {
+    userHash: string;
+    kind: RequestKind;
+    instructionId?: string;
+    content: Record<string, unknown>;
+    expectedNumber?: string | null;
+    ttlSeconds: number;
+  },
 ): Promise<Success<DeliverySummary>> {
   const tenantId = ctx.state.tenant!.tenant._id; // set by the HMAC gate
   // 1. The user's pairing and active devices (cached; another tenant's user is simply not found).
@@ -150,9 +183,19 @@ async function dispatch(
   // 3. Store and enqueue.
   let created;
   try {
-    created = await createApprovalRequest(deps, { tenantId, kind: a.kind, pairing, devices, instructionId: a.instructionId, content: a.content, expectedNumber: a.expectedNumber ?? null, ttlSeconds: a.ttlSeconds });
+    created = await createApprovalRequest(deps, {
+      tenantId,
+      kind: a.kind,
+      pairing,
+      devices,
+      instructionId: a.instructionId,
+      content: a.content,
+      expectedNumber: a.expectedNumber ?? null,
+      ttlSeconds: a.ttlSeconds,
+    });
   } catch (err) {
-    if (err instanceof DuplicateInstructionError) throw new ApiError('CONFLICT', 'This instruction_id was already used; use a fresh one per challenge.');
+    if (err instanceof DuplicateInstructionError)
+      throw new ApiError('CONFLICT', 'This instruction_id was already used; use a fresh one per challenge.');
     throw err;
   }
   // 4. Wait (bounded) for the pushes, then report from the outcomes the worker recorded in Redis.
@@ -160,7 +203,12 @@ async function dispatch(
   const outcomes = await settledOutcomes(deps.redis, deps.config.queuePrefix, created.request._id);
   const views: DeliveryView[] = devices.map((d) => {
     const o = outcomes.get(d._id);
-    return { device_id: d._id, status: o?.status ?? 'queued', fcm_message_id: o?.fcm_message_id ?? null, error_code: o?.error_code ?? null };
+    return {
+      device_id: d._id,
+      status: o?.status ?? 'queued',
+      fcm_message_id: o?.fcm_message_id ?? null,
+      error_code: o?.error_code ?? null,
+    };
   });
   const summary = summarize(created.request, views);
   const noun = a.kind === 'auth-challenge' ? 'Challenge' : 'Security alert';
@@ -220,9 +268,17 @@ export const sendSecurityAlert = defineRoute({
       user_socket_hash: userSocketHash,
       title: z.string().trim().min(1).max(120),
       body: z.string().trim().min(1).max(500),
-      alert_type: z.string().regex(/^[a-z0-9_.-]{1,40}$/, 'must be 1–40 characters of a-z 0-9 _ . -').default('custom'),
+      alert_type: z
+        .string()
+        .regex(/^[a-z0-9_.-]{1,40}$/, 'must be 1–40 characters of a-z 0-9 _ . -')
+        .default('custom'),
       instruction_id: instructionId.optional(),
-      ttl_seconds: z.number().int().min(10).max(7 * 86400).default(86400),
+      ttl_seconds: z
+        .number()
+        .int()
+        .min(10)
+        .max(7 * 86400)
+        .default(86400),
     })
     .strict(),
   response: deliverySummary,
@@ -241,7 +297,8 @@ export const fetchDeliveryStatus = defineRoute({
   method: 'get',
   path: '/relay/fetch/delivery-status',
   summary: 'Delivery and outcome of a challenge or alert, by instruction_id',
-  description: 'Per-device push delivery (queued, sent, failed, invalid_token, no_token, skipped) and the request state (pending, approved, denied, expired; informational for alerts), with the outcome once resolved. 404 for an instruction_id this tenant never used.',
+  description:
+    'Per-device push delivery (queued, sent, failed, invalid_token, no_token, skipped) and the request state (pending, approved, denied, expired; informational for alerts), with the outcome once resolved. 404 for an instruction_id this tenant never used.',
   tags,
   security: 'hmac',
   query: z.object({ instruction_id: instructionId }),
@@ -249,7 +306,14 @@ export const fetchDeliveryStatus = defineRoute({
     kind: z.string(),
     outcome: z.record(z.string(), z.unknown()).nullable(),
     deliveries: z.array(
-      z.object({ device_id: z.string(), status: z.string(), fcm_message_id: z.string().nullable(), error_code: z.string().nullable(), attempts: z.number().int(), sent_at: z.string().nullable() }),
+      z.object({
+        device_id: z.string(),
+        status: z.string(),
+        fcm_message_id: z.string().nullable(),
+        error_code: z.string().nullable(),
+        attempts: z.number().int(),
+        sent_at: z.string().nullable(),
+      }),
     ),
   }),
   errors: [404],
@@ -266,7 +330,14 @@ export const fetchDeliveryStatus = defineRoute({
     const ds = r.device_ids.map((id) => {
       const o = outcomes.get(id);
       return (
-        byDevice.get(id) ?? { device_id: id, status: o?.status ?? ('queued' as const), fcm_message_id: o?.fcm_message_id ?? null, error_code: o?.error_code ?? null, attempts: 0, sent_at: null }
+        byDevice.get(id) ?? {
+          device_id: id,
+          status: o?.status ?? ('queued' as const),
+          fcm_message_id: o?.fcm_message_id ?? null,
+          error_code: o?.error_code ?? null,
+          attempts: 0,
+          sent_at: null,
+        }
       );
     });
     return {

@@ -97,21 +97,34 @@ export const answerRequest = defineRoute({
       signature: z.string().min(16).max(200),
     })
     .strict(),
-  response: z.object({ request_id: z.string(), status: z.enum(['approved', 'denied']), number_matched: z.boolean().nullable(), reason: z.string().nullable() }),
+  response: z.object({
+    request_id: z.string(),
+    status: z.enum(['approved', 'denied']),
+    number_matched: z.boolean().nullable(),
+    reason: z.string().nullable(),
+  }),
   errors: [409],
   handler: async (ctx, { body, deps }) => {
     // 1. The device, and the request addressed to it.
     const device = await authenticateDevice(ctx, deps);
-    const request = await ApprovalRequestModel.findOne({ _id: body.request_id, tenant_id: device.tenant_id, pairing_id: device.pairing_id }).lean<ApprovalRequestDoc>();
+    const request = await ApprovalRequestModel.findOne({
+      _id: body.request_id,
+      tenant_id: device.tenant_id,
+      pairing_id: device.pairing_id,
+    }).lean<ApprovalRequestDoc>();
     if (!request || !request.device_ids.includes(device._id)) throw notFound('Request');
     if (request.kind === 'security-alert') throw new ApiError('CONFLICT', 'A security alert takes no answer.');
 
     // 2. The answer's own signature and freshness.
     const key = importDeviceKey(device.public_key_jwk);
-    if (!key || !verifyDeviceSignature(key, answerSigningString(body.request_id, body.decision, body.answer ?? null, body.timestamp), body.signature)) {
+    if (
+      !key ||
+      !verifyDeviceSignature(key, answerSigningString(body.request_id, body.decision, body.answer ?? null, body.timestamp), body.signature)
+    ) {
       throw new ApiError('INVALID_SIGNATURE', 'Invalid answer signature.');
     }
-    if (Math.abs(Date.now() - body.timestamp) > DEVICE_WINDOW_MS) throw new ApiError('TIMESTAMP_OUT_OF_WINDOW', 'Answer timestamp out of window (±60 s).');
+    if (Math.abs(Date.now() - body.timestamp) > DEVICE_WINDOW_MS)
+      throw new ApiError('TIMESTAMP_OUT_OF_WINDOW', 'Answer timestamp out of window (±60 s).');
 
     // 3. Still open?
     const stateError = (r: ApprovalRequestDoc | null) =>
@@ -149,8 +162,12 @@ export const answerRequest = defineRoute({
       signature: body.signature,
       signedAtMs: body.timestamp,
     });
-    if (!resolved) throw stateError(await ApprovalRequestModel.findOne({ _id: request._id, tenant_id: device.tenant_id }).lean<ApprovalRequestDoc>());
-    return { message: status === 'approved' ? 'Approved.' : 'Denied.', data: { request_id: request._id, status, number_matched: numberMatched, reason } };
+    if (!resolved)
+      throw stateError(await ApprovalRequestModel.findOne({ _id: request._id, tenant_id: device.tenant_id }).lean<ApprovalRequestDoc>());
+    return {
+      message: status === 'approved' ? 'Approved.' : 'Denied.',
+      data: { request_id: request._id, status, number_matched: numberMatched, reason },
+    };
   },
 });
 

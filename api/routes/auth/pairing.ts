@@ -44,13 +44,19 @@ export const preparePairing = defineRoute({
       backend_user_id: z.string().min(1).max(128),
       display_name: z.string().trim().min(1).max(120),
       user_email: z.email().max(254).nullish(),
-      user_phone: z.string().regex(/^\+?[0-9 ().-]{5,32}$/, 'must be a phone number').nullish(),
+      user_phone: z
+        .string()
+        .regex(/^\+?[0-9 ().-]{5,32}$/, 'must be a phone number')
+        .nullish(),
       first_name: z.string().trim().max(80).nullish(),
       last_name: z.string().trim().max(80).nullish(),
       display_logo_url: httpsUrl.nullish(),
     })
     .strict()
-    .refine((b) => Boolean(b.user_email || b.user_phone), { message: 'give at least one of user_email / user_phone', path: ['user_email'] }),
+    .refine((b) => Boolean(b.user_email || b.user_phone), {
+      message: 'give at least one of user_email / user_phone',
+      path: ['user_email'],
+    }),
   response: z.object({ pairing_proof: z.string(), expires_in: z.number().int(), expires_at: z.string() }),
   successStatus: 201,
   handler: async (ctx, { body, deps }) => {
@@ -72,7 +78,10 @@ export const preparePairing = defineRoute({
       display_logo_url: body.display_logo_url ?? null,
       expires_at: expiresAt,
     });
-    return { message: 'Pairing prepared. Forward pairing_proof to the device.', data: { pairing_proof: token, expires_in: ttl, expires_at: expiresAt.toISOString() } };
+    return {
+      message: 'Pairing prepared. Forward pairing_proof to the device.',
+      data: { pairing_proof: token, expires_in: ttl, expires_at: expiresAt.toISOString() },
+    };
   },
 });
 
@@ -110,7 +119,8 @@ export const registerToken = defineRoute({
   handler: async (ctx, { body, deps }) => {
     // 1. The proof: authentic, for this tenant, not expired.
     const claims = verifyProof(deps.config.secretsMasterKey, bearerToken(ctx));
-    if (!claims || (body.tenant_id !== undefined && body.tenant_id !== claims.tid)) throw new ApiError('INVALID_TOKEN', 'Invalid pairing proof.');
+    if (!claims || (body.tenant_id !== undefined && body.tenant_id !== claims.tid))
+      throw new ApiError('INVALID_TOKEN', 'Invalid pairing proof.');
     if (claims.exp * 1000 <= Date.now()) throw new ApiError('EXPIRED', 'This pairing proof has expired; ask for a new one.');
     const entry = await deps.tenants.get(claims.tid);
     if (!entry) throw new ApiError('INVALID_TOKEN', 'Invalid pairing proof.');
@@ -191,16 +201,21 @@ export const registerToken = defineRoute({
         ttlSeconds: 7 * 86400,
       });
     }
-    await emitEvent(deps, { tenantId, callbackUrlBase: entry.tenant.callback_url_base, path: PAIRING_CALLBACK_PATH }, 'pairing.device_added', {
-      user_socket_hash: pairing.user_socket_hash,
-      backend_user_id: pairing.backend_user_id,
-      relay_user_linked_id: pairing.relay_user_linked_id,
-      pairing_id: pairing._id,
-      device_id: deviceId,
-      platform: body.platform,
-      device_name: body.device_name,
-      device_count: others.length + 1,
-    });
+    await emitEvent(
+      deps,
+      { tenantId, callbackUrlBase: entry.tenant.callback_url_base, path: PAIRING_CALLBACK_PATH },
+      'pairing.device_added',
+      {
+        user_socket_hash: pairing.user_socket_hash,
+        backend_user_id: pairing.backend_user_id,
+        relay_user_linked_id: pairing.relay_user_linked_id,
+        pairing_id: pairing._id,
+        device_id: deviceId,
+        platform: body.platform,
+        device_name: body.device_name,
+        device_count: others.length + 1,
+      },
+    );
 
     return {
       message: 'Device paired.',
@@ -244,7 +259,10 @@ export const refreshToken = defineRoute({
       { new: true },
     ).lean();
     if (!ok) throw new ApiError('INVALID_TOKEN', 'The device session token is invalid, expired or revoked; pair the device again.');
-    return { message: 'Device session token rotated.', data: { device_session_token: token, expires_at: expiresAt.toISOString(), device_id: device._id } };
+    return {
+      message: 'Device session token rotated.',
+      data: { device_session_token: token, expires_at: expiresAt.toISOString(), device_id: device._id },
+    };
   },
 });
 
@@ -261,10 +279,21 @@ export const updatePushToken = defineRoute({
     const device = await authenticateDevice(ctx, deps);
     await DeviceModel.updateOne(
       { _id: device._id, tenant_id: device.tenant_id, status: 'active' },
-      { $set: { fcm_token: body.fcm_token, fcm_token_updated_at: new Date(), fcm_token_pruned_reason: null, fcm_token_pruned_at: null, last_seen_at: new Date() } },
+      {
+        $set: {
+          fcm_token: body.fcm_token,
+          fcm_token_updated_at: new Date(),
+          fcm_token_pruned_reason: null,
+          fcm_token_pruned_at: null,
+          last_seen_at: new Date(),
+        },
+      },
     );
     await invalidateFanout(deps.redis, deps.config.queuePrefix, device.tenant_id, device.user_socket_hash);
-    return { message: body.fcm_token ? 'Push token updated.' : 'Push token cleared; poll for requests.', data: { device_id: device._id, push_enabled: Boolean(body.fcm_token) } };
+    return {
+      message: body.fcm_token ? 'Push token updated.' : 'Push token cleared; poll for requests.',
+      data: { device_id: device._id, push_enabled: Boolean(body.fcm_token) },
+    };
   },
 });
 
@@ -278,12 +307,17 @@ async function revoke(deps: AppDeps, device: DeviceDoc, by: 'device' | 'backend'
   if (!updated) return device; // already revoked: idempotent
   await invalidateFanout(deps.redis, deps.config.queuePrefix, device.tenant_id, device.user_socket_hash);
   const entry = await deps.tenants.get(device.tenant_id);
-  await emitEvent(deps, { tenantId: device.tenant_id, callbackUrlBase: entry?.tenant.callback_url_base, path: PAIRING_CALLBACK_PATH }, 'pairing.device_removed', {
-    user_socket_hash: device.user_socket_hash,
-    pairing_id: device.pairing_id,
-    device_id: device._id,
-    removed_by: by,
-  });
+  await emitEvent(
+    deps,
+    { tenantId: device.tenant_id, callbackUrlBase: entry?.tenant.callback_url_base, path: PAIRING_CALLBACK_PATH },
+    'pairing.device_removed',
+    {
+      user_socket_hash: device.user_socket_hash,
+      pairing_id: device.pairing_id,
+      device_id: device._id,
+      removed_by: by,
+    },
+  );
   return updated;
 }
 
@@ -308,11 +342,17 @@ export const fetchDevices = defineRoute({
   method: 'get',
   path: '/relay/fetch/devices',
   summary: "List a user's paired devices",
-  description: 'Every device of the pairing of `user_socket_hash`, active and revoked, newest last. Never shows tokens or keys. A user_socket_hash this tenant has not paired (including another tenant\'s) answers 404.',
+  description:
+    "Every device of the pairing of `user_socket_hash`, active and revoked, newest last. Never shows tokens or keys. A user_socket_hash this tenant has not paired (including another tenant's) answers 404.",
   tags: backendTags,
   security: 'hmac',
   query: z.object({ user_socket_hash: userSocketHash }),
-  response: z.object({ user_socket_hash: z.string(), pairing_id: z.string(), relay_user_linked_id: z.string(), devices: z.array(publicDevice) }),
+  response: z.object({
+    user_socket_hash: z.string(),
+    pairing_id: z.string(),
+    relay_user_linked_id: z.string(),
+    devices: z.array(publicDevice),
+  }),
   errors: [404],
   handler: async (ctx, { query }) => {
     const tenantId = ctx.state.tenant!.tenant._id;
@@ -321,7 +361,12 @@ export const fetchDevices = defineRoute({
     const devices = await DeviceModel.find({ tenant_id: tenantId, pairing_id: pairing._id }).sort({ _id: 1 }).lean<DeviceDoc[]>();
     return {
       message: `${devices.filter((d) => d.status === 'active').length} active device(s).`,
-      data: { user_socket_hash: pairing.user_socket_hash, pairing_id: pairing._id, relay_user_linked_id: pairing.relay_user_linked_id, devices: devices.map(toPublicDevice) },
+      data: {
+        user_socket_hash: pairing.user_socket_hash,
+        pairing_id: pairing._id,
+        relay_user_linked_id: pairing.relay_user_linked_id,
+        devices: devices.map(toPublicDevice),
+      },
     };
   },
 });
@@ -330,15 +375,22 @@ export const revokeDevice = defineRoute({
   method: 'post',
   path: '/relay/revoke/device',
   summary: "Revoke one of a user's devices",
-  description: 'The device stops working at once (session, key, pushes). Idempotent: revoking a revoked device answers 200. A device that is not one of this user\'s devices in this tenant answers 404.',
+  description:
+    "The device stops working at once (session, key, pushes). Idempotent: revoking a revoked device answers 200. A device that is not one of this user's devices in this tenant answers 404.",
   tags: backendTags,
   security: 'hmac',
-  body: z.object({ user_socket_hash: userSocketHash, device_id: z.string().regex(/^dev_[0-9a-z]{26}$/, 'must be a device id (dev_…)') }).strict(),
+  body: z
+    .object({ user_socket_hash: userSocketHash, device_id: z.string().regex(/^dev_[0-9a-z]{26}$/, 'must be a device id (dev_…)') })
+    .strict(),
   response: publicDevice,
   errors: [404],
   handler: async (ctx, { body, deps }) => {
     const tenantId = ctx.state.tenant!.tenant._id;
-    const device = await DeviceModel.findOne({ _id: body.device_id, tenant_id: tenantId, user_socket_hash: body.user_socket_hash }).lean<DeviceDoc>();
+    const device = await DeviceModel.findOne({
+      _id: body.device_id,
+      tenant_id: tenantId,
+      user_socket_hash: body.user_socket_hash,
+    }).lean<DeviceDoc>();
     if (!device) throw notFound('Device');
     const revoked = await revoke(deps, device, 'backend');
     return { message: 'Device revoked.', data: toPublicDevice(revoked) };
@@ -346,4 +398,3 @@ export const revokeDevice = defineRoute({
 });
 
 export const pairingRoutes = [preparePairing, fetchDevices, revokeDevice, registerToken, refreshToken, updatePushToken, unpair];
-

@@ -8,7 +8,11 @@ export const userSocketHash = z
   .max(128)
   .regex(/^[A-Za-z0-9_.:=+/-]+$/, 'must be the opaque hash your backend keeps for this user (8–128 URL-safe characters)');
 
-export const instructionId = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'must be 1–128 characters of A-Z a-z 0-9 _ . : -');
+export const instructionId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'must be 1–128 characters of A-Z a-z 0-9 _ . : -');
 
 export const p256Jwk = z
   .object({
@@ -19,7 +23,11 @@ export const p256Jwk = z
   })
   .describe('The device public key as a JWK (ECDSA P-256); the private key never leaves the device.');
 
-export const fcmToken = z.string().min(16).max(4096).regex(/^[A-Za-z0-9_:.-]+$/, 'must be an FCM registration token');
+export const fcmToken = z
+  .string()
+  .min(16)
+  .max(4096)
+  .regex(/^[A-Za-z0-9_:.-]+$/, 'must be an FCM registration token');
 
 export const platform = z.enum(DEVICE_PLATFORMS);
 
