@@ -26,6 +26,7 @@ import {
 } from './challenge.js';
 import type { FanoutDevice, FanoutPairing } from './fanout-cache.js';
 import { ensureAuthIndexes } from './auth-indexes.js';
+import { BatchInserter, DuplicateKeyError } from './batch-insert.js';
 
 export type FlowDeps = { config: Config; logger: Logger; redis: Redis; producer: Producer };
 
@@ -47,7 +48,7 @@ export const settledKey = (prefix: string, requestId: string): string => `${pref
 const SETTLED_TTL_S = 900;
 
 /** A device's final push outcome, as the worker recorded it (mirrors its push_delivery document). */
-export type SettledOutcome = { status: PushStatus; fcm_message_id?: string | null; error_code?: string | null };
+export type SettledOutcome = { status: PushStatus; fcm_message_id?: string | null; error_code?: string | null; attempts?: number };
 
 /**
  * Called by the worker (and by create, for devices it settles itself) once a device's delivery is
@@ -125,6 +126,9 @@ export function pushMessage(r: ApprovalRequestDoc): FcmMessage {
   };
 }
 
+/** Approval requests are group-committed (a few ms): the insert is on every challenge's path. */
+const requestInserts = new BatchInserter(() => ApprovalRequestModel.collection, 3);
+
 export type NewRequest = {
   tenantId: string;
   kind: RequestKind;
@@ -165,7 +169,7 @@ export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Prom
   // 1. The request, and the final delivery record of each device without a push token, concurrently.
   //    Devices with a token get their record from the worker, once settled (insert, _id unique).
   const results = await Promise.allSettled([
-    ApprovalRequestModel.collection.insertOne(doc as never),
+    requestInserts.insert(doc),
     noToken.length
       ? PushDeliveryModel.collection.insertMany(
           noToken.map((d) => ({
@@ -180,7 +184,9 @@ export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Prom
   if (failed) {
     await PushDeliveryModel.deleteMany({ tenant_id: r.tenantId, request_id: id }).catch(() => undefined);
     await ApprovalRequestModel.deleteOne({ _id: id, tenant_id: r.tenantId }).catch(() => undefined);
-    if ((failed.reason as { code?: number }).code === 11000) throw new DuplicateInstructionError('instruction_id already used');
+    if (failed.reason instanceof DuplicateKeyError || (failed.reason as { code?: number }).code === 11000) {
+      throw new DuplicateInstructionError('instruction_id already used');
+    }
     throw failed.reason;
   }
   const request = doc as unknown as ApprovalRequestDoc;

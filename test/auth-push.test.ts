@@ -190,7 +190,7 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
         const r = await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/delivery-status?instruction_id=${sent.body.data.instruction_id}`);
         return r.body.data.deliveries[0].status === 'sent' ? r : null;
       },
-      15_000,
+      25_000,
       200,
     );
     assert.equal(st.body.data.deliveries[0].attempts, 3);

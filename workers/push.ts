@@ -31,6 +31,7 @@ import type https from 'node:https';
 import { DelayedError, type Job } from 'bullmq';
 import { deliveryRecord, markSettled, pushMessage, resolveRequest, ticketKey, type FlowDeps } from '../models/approval-flow.js';
 import { invalidateFanout } from '../models/fanout-cache.js';
+import { BatchInserter, DuplicateKeyError } from '../models/batch-insert.js';
 import { ApprovalRequestModel, PushDeliveryModel, type ApprovalRequestDoc, type PushStatus } from '../models/challenge.js';
 import { DeviceModel, type DeviceDoc } from '../models/device.js';
 import type { TenantStore } from '../models/tenant-store.js';
@@ -69,58 +70,19 @@ export function buildSender(deps: PushDeps): FcmSender | null {
   });
 }
 
-/**
- * Batches push_delivery inserts: under load one SQLite-backed insert per push was the bottleneck
- * (FerretDB at ~75% CPU for ~300 inserts/s), one insertMany per ~20 ms costs a fraction of it.
- * Each caller's promise settles when its batch is written, so no job completes before its record
- * exists; a batch that fails rejects every caller, whose job then retries (and re-records: a
- * duplicate _id is ignored, the record was already there).
- */
-class DeliveryRecorder {
-  private batch: { doc: object; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  constructor(
-    private readonly everyMs = 20,
-    private readonly maxBatch = 200,
-  ) {}
-
-  add(doc: object): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.batch.push({ doc, resolve, reject });
-      if (this.batch.length >= this.maxBatch) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), this.everyMs);
-    });
-  }
-
-  async flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.batch;
-    this.batch = [];
-    if (!batch.length) return;
-    try {
-      await PushDeliveryModel.collection.insertMany(
-        batch.map((b) => ({ ...b.doc, created_at: new Date(), updated_at: new Date() })) as never[],
-        { ordered: false },
-      );
-      for (const b of batch) b.resolve();
-    } catch (err) {
-      // Duplicates only (code 11000 on every failed write): those records exist already.
-      const writeErrors = (err as { writeErrors?: { code?: number }[] }).writeErrors;
-      if (writeErrors?.length && writeErrors.every((w) => w.code === 11000)) for (const b of batch) b.resolve();
-      else for (const b of batch) b.reject(err);
-    }
-  }
-}
-
 export function createPushProcessors(deps: PushDeps) {
   const sender = buildSender(deps);
-  const recorder = new DeliveryRecorder();
+  // push_delivery records are group-committed (models/batch-insert.ts); a duplicate means already recorded.
+  const records = new BatchInserter(() => PushDeliveryModel.collection, 20);
+  const record = (doc: Record<string, unknown>) =>
+    records.insert({ ...doc, created_at: new Date(), updated_at: new Date() }).catch((err: unknown) => {
+      if (!(err instanceof DuplicateKeyError)) throw err;
+    });
   const prefix = deps.config.queuePrefix;
 
   /**
    * Records the final outcome: first in the request's Redis outcome hash (what the API's bounded
-   * wait reads, so it is not held up), then in MongoDB through the batched recorder; the job ends
+   * wait reads, so it is not held up), then in MongoDB, group-committed; the job ends
    * once the record is written. The record's _id (request:device) makes a second settle a no-op.
    */
   async function settle(
@@ -130,9 +92,9 @@ export function createPushProcessors(deps: PushDeps) {
     attempts = 0,
   ): Promise<PushStatus> {
     await markSettled(deps.redis, prefix, p.requestId, {
-      [p.deviceId]: { status, fcm_message_id: o.fcm_message_id ?? null, error_code: o.error_code ?? null },
+      [p.deviceId]: { status, fcm_message_id: o.fcm_message_id ?? null, error_code: o.error_code ?? null, attempts },
     });
-    await recorder.add(deliveryRecord(p.tenantId, p.requestId, p.deviceId, status, o, attempts));
+    await record(deliveryRecord(p.tenantId, p.requestId, p.deviceId, status, o, attempts));
     return status;
   }
 
@@ -211,7 +173,7 @@ export function createPushProcessors(deps: PushDeps) {
     send,
     expire,
     close: async () => {
-      await recorder.flush();
+      await records.flush();
       await sender?.close();
     },
   };

@@ -335,7 +335,7 @@ export const fetchDeliveryStatus = defineRoute({
           status: o?.status ?? ('queued' as const),
           fcm_message_id: o?.fcm_message_id ?? null,
           error_code: o?.error_code ?? null,
-          attempts: 0,
+          attempts: o?.attempts ?? 0,
           sent_at: null,
         }
       );
