@@ -83,6 +83,11 @@ async function main(): Promise<void> {
   const fake = new FakeFcmServer(account);
   const { agent } = await fake.start();
   await connectMongo(config.mongodbUri);
+  // MongoDB operations issued by the push workers (this process), per collection and method.
+  const mongoOps = new Map<string, number>();
+  mongoose.set('debug', (coll: string, method: string) => {
+    mongoOps.set(`${coll}.${method}`, (mongoOps.get(`${coll}.${method}`) ?? 0) + 1);
+  });
   const logger = createLogger('warn', 'bench');
   const wredis = workerRedis(redisUrl);
   const producerRedis = apiRedis(redisUrl);
@@ -236,6 +241,9 @@ async function main(): Promise<void> {
     `  push latency (request sent → FCM received): p50 ${ms(pct(pushMs, 50))}, p99 ${ms(pct(pushMs, 99))}, max ${ms(Math.max(...pushMs))}`,
   );
   log(`  API answer latency (incl. the bounded wait for the pushes): p50 ${ms(pct(apiMs, 50))}, p99 ${ms(pct(apiMs, 99))}`);
+
+  log(`  MongoDB operations by the push workers: ${JSON.stringify(Object.fromEntries(mongoOps))}`);
+  mongoOps.clear();
 
   // 5. Closed loop at saturation.
   log(`\nphase 2: saturation, ${SAT_CONCURRENCY} concurrent clients for ${SAT_SECONDS} s`);
