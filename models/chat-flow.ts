@@ -188,8 +188,9 @@ export async function appendMessage(
   });
   const message = messageView(doc.toObject() as unknown as MessageDoc);
   await publish(deps, { ...busBase(conv), kind: 'message', message });
-  // After the fan-out: the callback's bookkeeping never delays delivery to the sockets.
-  await chatCallback(deps, tenant, 'message-received', conv, { message });
+  // After the fan-out: the callback's bookkeeping never delays delivery to the sockets. A tenant
+  // without a receiver gets no per-message event record (the message itself is the record).
+  if (tenant.callback_url_base) await chatCallback(deps, tenant, 'message-received', conv, { message });
   return { message, conversation: conv };
 }
 
@@ -198,19 +199,20 @@ export async function appendMessage(
  * when the conversation is in the bot lane.
  */
 export async function visitorMessage(deps: FlowDeps, tenant: TenantDoc, session: VisitorSessionDoc, text: string): Promise<MessageView> {
-  let conv = await ensureConversation(deps, tenant, session);
-  if (conv.status === 'resolved') {
-    const reopened = await withConversationLock(deps, tenant._id, conv._id, () => ConversationModel.findOneAndUpdate(
-      { _id: conv._id, tenant_id: tenant._id, status: 'resolved' },
-      { $set: { status: 'pending', assignee_operator_id: null, queued_at: new Date(), resolved_at: null } },
-      { new: true },
-    ).lean<ConversationDoc>());
-    if (reopened) {
-      conv = reopened;
-      await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'reopened', conversation: conversationView(conv) });
-    }
+  // Hot path: a session that already has its conversation goes straight to the append (no read first);
+  // the conversation as it is after the sequence allocation tells whether it must reopen or go to the bot.
+  const conversationId = session.conversation_id ?? (await ensureConversation(deps, tenant, session))._id;
+  const { message, conversation } = await appendMessage(deps, tenant, conversationId, { type: 'visitor', id: session._id }, text);
+  if (conversation.status === 'resolved') {
+    const reopened = await withConversationLock(deps, tenant._id, conversation._id, () =>
+      ConversationModel.findOneAndUpdate(
+        { _id: conversation._id, tenant_id: tenant._id, status: 'resolved' },
+        { $set: { status: 'pending', assignee_operator_id: null, queued_at: new Date(), resolved_at: null } },
+        { new: true },
+      ).lean<ConversationDoc>(),
+    );
+    if (reopened) await publish(deps, { ...busBase(reopened), kind: 'conversation', change: 'reopened', conversation: conversationView(reopened) });
   }
-  const { message, conversation } = await appendMessage(deps, tenant, conv._id, { type: 'visitor', id: session._id }, text);
   if (conversation.status === 'bot') {
     await deps.producer.enqueue('chat.bot-turn', { tenantId: tenant._id, conversationId: conversation._id, messageId: message.id });
   }

@@ -1,0 +1,199 @@
+/**
+ * Chat Relay benchmark (issue 4): 2,000 visitor sockets and 50 operator sockets on 2 API processes
+ * (api/server.ts, real Redis + MongoDB/FerretDB); each visitor's conversation is assigned to an
+ * operator connected to the *other* API process, so every message crosses the Redis fan-out. Then
+ * visitors send BENCH_RATE messages/s for BENCH_SECONDS; the figure is visitor → operator delivery
+ * latency (visitor's send → the operator's socket receives the stored, sequenced message), p50/p99.
+ * Also: the added memory (RSS) of the API processes per idle visitor socket.
+ *
+ *   bash scripts/with-services.sh npx tsx scripts/bench-chat.ts
+ *
+ * Knobs (env): BENCH_VISITORS (2000), BENCH_OPERATORS (50), BENCH_RATE (500), BENCH_SECONDS (20).
+ * Targets from the issue: p99 ≤ 25 ms, ≤ 20 KB per idle visitor socket. The clients run in this one
+ * process (on the same machine as the relay), so the figures include their own event-loop delays.
+ */
+import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { mintToken, widgetKeyHash } from '../api/middleware/chat-auth.js';
+import { ConversationModel } from '../models/conversation.js';
+import { SESSION_LIFETIME_MS, VisitorSessionModel } from '../models/visitor-session.js';
+import { parseConfig } from '../platform/config.js';
+import { newId } from '../platform/ids.js';
+import { connectMongo, disconnectMongo } from '../platform/mongo.js';
+import { sign } from '../platform/signing.js';
+import { ADMIN_KEY, benchEnv, cleanUp, fmt, machine, provisionTenants, sleep, startApi, table } from './bench/common.js';
+
+const VISITORS = Number(process.env.BENCH_VISITORS ?? 2000);
+const OPERATORS = Number(process.env.BENCH_OPERATORS ?? 50);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const ORIGIN = 'https://bench.example.com';
+
+function rssKb(pid: number | undefined): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? NaN);
+}
+
+async function pool<T>(n: number, parallel: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      for (let i = next++; i < n; i = next++) out[i] = await fn(i);
+    }),
+  );
+  return out;
+}
+
+async function main(): Promise<void> {
+  const env = benchEnv('chat', {
+    LOG_LEVEL: 'warn',
+    CHAT_SESSIONS_PER_IP_PER_HOUR: '1000000',
+    CHAT_MESSAGES_PER_SESSION_PER_MIN: '100000',
+    CHAT_CONNECTIONS_PER_TENANT: '1000000',
+    CHAT_CONNECTS_PER_TENANT_PER_MIN: '10000000',
+  });
+  const apis = await Promise.all([startApi(env), startApi(env)]);
+  const sockets: WebSocket[] = [];
+  try {
+    const [tenant] = await provisionTenants(apis[0].url, 1, { rate_limit_per_min: 10_000, allowed_origins: [ORIGIN] });
+    if (!tenant) throw new Error('no tenant');
+    const widgetKey = (await (await fetch(`${apis[0].url}/api/v1/fetch/tenant?tenant_id=${tenant.tenantId}`, { headers: { 'X-Admin-Key': ADMIN_KEY } })).json()) as { data: { widget_public_key: string } };
+    const signedPost = async (url: string, path: string, body: unknown) => {
+      const raw = JSON.stringify(body);
+      const ts = String(Date.now());
+      const r = await fetch(`${url}/api/v1${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Bloonio-Tenant-Id': tenant.tenantId, 'X-Bloonio-Timestamp': ts, 'X-Bloonio-Signature': sign(tenant.secret, ts, raw) },
+        body: raw,
+      });
+      const j = (await r.json()) as { data: Record<string, any> };
+      if (r.status >= 300) throw new Error(`${path}: ${r.status} ${JSON.stringify(j)}`);
+      return j.data;
+    };
+
+    // 1. Operators, sessions, conversations, assignments (visitor i ↔ operator i % OPERATORS).
+    console.error(`bench: setting up ${OPERATORS} operators (API) and ${VISITORS} visitor sessions (MongoDB)`);
+    const ops = await pool(OPERATORS, 10, async (j) => {
+      const p = await signedPost(apis[0].url, '/relay/provision/operator', { email: `op${j}@bench.example.com`, display_name: `Op ${j}` });
+      const t = await signedPost(apis[0].url, '/relay/mint/operator-token', { operator_id: p.operator_id });
+      return { id: p.operator_id as string, token: t.operator_token as string };
+    });
+    // Sessions and assigned conversations are written straight to MongoDB and the visitor tokens minted
+    // with the relay's own key (a setup shortcut: 6,000 HTTP calls against FerretDB take minutes; the
+    // routes themselves are covered by test/chat-*.test.ts). The measured path is all sockets + API.
+    const config = parseConfig(env);
+    await connectMongo(config.mongodbUri);
+    const expires = new Date(Date.now() + SESSION_LIFETIME_MS);
+    const rows = Array.from({ length: VISITORS }, (_, i) => ({ sid: newId('vs'), cid: newId('cnv'), op: ops[i % OPERATORS]!.id }));
+    await VisitorSessionModel.insertMany(rows.map((r) => ({ _id: r.sid, tenant_id: tenant.tenantId, origin: ORIGIN, mode: 'human', conversation_id: r.cid, expires_at: expires })));
+    await ConversationModel.insertMany(
+      rows.map((r) => ({ _id: r.cid, tenant_id: tenant.tenantId, session_id: r.sid, status: 'assigned', assignee_operator_id: r.op, assigned_at: new Date(), last_seq: 0 })),
+    );
+    const wkh = widgetKeyHash(widgetKey.data.widget_public_key);
+    const visitors = rows.map((r) => ({ token: mintToken(config, { typ: 'visitor', tid: tenant.tenantId, sid: r.sid, wkh, org: ORIGIN }, 3600).token, conversationId: r.cid }));
+
+    // 2. Operator sockets: operator j on API j % 2; its visitors on the other API.
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let dupes = 0;
+    const seen = new Set<string>();
+    await Promise.all(
+      ops.map(
+        (op, j) =>
+          new Promise<void>((resolve, reject) => {
+            const ws = new WebSocket(`${apis[j % 2]!.url.replace('http', 'ws')}/api/v1/ws/operator?token=${op.token}`);
+            sockets.push(ws);
+            ws.on('message', (d) => {
+              const f = JSON.parse(String(d));
+              if (f.type === 'welcome') return resolve();
+              if (f.type !== 'message' || f.message.sender_type !== 'visitor') return;
+              const id = f.message.text as string;
+              const t0 = sentAt.get(id);
+              if (t0 === undefined) return;
+              if (seen.has(id)) dupes++;
+              else latencies.push(performance.now() - t0);
+              seen.add(id);
+            });
+            ws.on('error', reject);
+          }),
+      ),
+    );
+
+    // 3. Visitor sockets, with the API processes' memory before and after.
+    await sleep(2000);
+    const rssBefore = apis.map((a) => rssKb(a.proc.pid));
+    console.error(`bench: opening ${VISITORS} visitor sockets`);
+    const vws = await pool(VISITORS, 100, (i) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`${apis[(i + 1) % 2]!.url.replace('http', 'ws')}/api/v1/ws/widget?token=${visitors[i]!.token}`, { origin: ORIGIN });
+        sockets.push(ws);
+        ws.on('message', (d) => {
+          if (JSON.parse(String(d)).type === 'welcome') resolve(ws);
+        });
+        ws.on('error', reject);
+        ws.on('close', (code) => code >= 4000 && reject(new Error(`visitor socket closed ${code}`)));
+      }),
+    );
+    await sleep(5000);
+    const rssAfter = apis.map((a) => rssKb(a.proc.pid));
+    const perSocketKb = (rssAfter.reduce((a, b) => a + b, 0) - rssBefore.reduce((a, b) => a + b, 0)) / VISITORS;
+
+    // 4. Load: RATE messages per second for SECONDS, from random visitors, in 10 ms ticks.
+    console.error(`bench: ${RATE} msg/s for ${SECONDS} s`);
+    const total = RATE * SECONDS;
+    let sent = 0;
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      const tick = setInterval(() => {
+        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
+        for (; sent < due; sent++) {
+          const id = `b${sent}`;
+          const ws = vws[Math.floor(Math.random() * vws.length)]!;
+          sentAt.set(id, performance.now());
+          ws.send(JSON.stringify({ type: 'message', text: id }));
+        }
+        if (sent >= total) {
+          clearInterval(tick);
+          resolve();
+        }
+      }, 10);
+    });
+    const until = Date.now() + 10_000;
+    while (latencies.length < total && Date.now() < until) await sleep(100);
+
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+    console.log(JSON.stringify({ machine: await machine(), visitors: VISITORS, operators: OPERATORS, rate: RATE, seconds: SECONDS }));
+    console.log(
+      table(
+        ['metric', 'value'],
+        [
+          ['messages sent', sent],
+          ['delivered to the operator', latencies.length],
+          ['duplicates', dupes],
+          ['latency p50 (ms)', fmt(pct(50), 1)],
+          ['latency p90 (ms)', fmt(pct(90), 1)],
+          ['latency p99 (ms)', fmt(pct(99), 1)],
+          ['latency max (ms)', fmt(latencies.at(-1) ?? NaN, 1)],
+          ['API RSS before visitors (MB)', rssBefore.map((k) => fmt(k / 1024, 0)).join(' + ')],
+          ['API RSS with idle visitors (MB)', rssAfter.map((k) => fmt(k / 1024, 0)).join(' + ')],
+          ['added RSS per idle visitor socket (KB)', fmt(perSocketKb, 1)],
+        ],
+      ),
+    );
+  } finally {
+    for (const ws of sockets) ws.terminate();
+    await Promise.all(apis.map((a) => a.stop()));
+    await disconnectMongo().catch(() => undefined);
+    await cleanUp(env);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
