@@ -21,13 +21,86 @@ import { parseConfig } from '../platform/config.js';
 import { newId } from '../platform/ids.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { sign } from '../platform/signing.js';
-import { ADMIN_KEY, benchEnv, cleanUp, fmt, machine, provisionTenants, sleep, startApi, table } from './bench/common.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { Redis } from 'ioredis';
+import mongoose from 'mongoose';
 
 const VISITORS = Number(process.env.BENCH_VISITORS ?? 2000);
 const OPERATORS = Number(process.env.BENCH_OPERATORS ?? 50);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ORIGIN = 'https://bench.example.com';
+
+
+// ---------------------------------------------------------------------------------------------
+// Plumbing (self-contained: own database and queue prefix, child processes always stopped).
+// ---------------------------------------------------------------------------------------------
+const ROOT = new URL('..', import.meta.url).pathname;
+const ADMIN_KEY = `bench-admin-key-${randomBytes(12).toString('hex')}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const children = new Set<ChildProcess>();
+process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+function benchEnv(extra: Record<string, string>): Record<string, string> {
+  const redis = process.env.REDIS_URL;
+  const mongo = process.env.MONGODB_URI;
+  if (!redis || !mongo) throw new Error('REDIS_URL and MONGODB_URI must be set: run under `bash scripts/with-services.sh`');
+  const suffix = `chat_${randomBytes(3).toString('hex')}`;
+  const uri = new URL(mongo);
+  uri.pathname = `/bench_${suffix}`;
+  return {
+    REDIS_URL: redis,
+    MONGODB_URI: uri.toString(),
+    ADMIN_API_KEY: ADMIN_KEY,
+    SECRETS_MASTER_KEY: `bench:${randomBytes(32).toString('hex')}`,
+    CALLBACK_ALLOW_PRIVATE_NETWORKS: 'true',
+    QUEUE_PREFIX: `bench:${suffix}`,
+    ...extra,
+  };
+}
+
+type Api = { proc: ChildProcess; url: string; stop: () => Promise<void> };
+
+async function startApi(env: Record<string, string>, port: number): Promise<Api> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.add(proc);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  };
+  for (let i = 0; i < 300; i++) {
+    if (proc.exitCode !== null) throw new Error('api process exited');
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { proc, url, stop };
+    await sleep(100);
+  }
+  await stop();
+  throw new Error('api process not ready');
+}
+
+async function cleanUp(env: Record<string, string>): Promise<void> {
+  const redis = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: 1 });
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.QUEUE_PREFIX}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+  if (mongoose.connection.readyState === 1) await mongoose.connection.dropDatabase().catch(() => undefined);
+}
+
+function table(rows: (string | number)[][]): string {
+  const w = [Math.max(...rows.map((r) => String(r[0]).length)), Math.max(...rows.map((r) => String(r[1]).length))];
+  return rows.map((r) => `${String(r[0]).padEnd(w[0]!)}  ${String(r[1]).padStart(w[1]!)}`).join('\n');
+}
 
 function rssKb(pid: number | undefined): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -46,19 +119,25 @@ async function pool<T>(n: number, parallel: number, fn: (i: number) => Promise<T
 }
 
 async function main(): Promise<void> {
-  const env = benchEnv('chat', {
+  const env = benchEnv({
     LOG_LEVEL: 'warn',
     CHAT_SESSIONS_PER_IP_PER_HOUR: '1000000',
     CHAT_MESSAGES_PER_SESSION_PER_MIN: '100000',
     CHAT_CONNECTIONS_PER_TENANT: '1000000',
     CHAT_CONNECTS_PER_TENANT_PER_MIN: '10000000',
   });
-  const apis = await Promise.all([startApi(env), startApi(env)]);
+  const base = 20_000 + Math.floor(Math.random() * 20_000);
+  const apis = await Promise.all([startApi(env, base), startApi(env, base + 1)]);
   const sockets: WebSocket[] = [];
   try {
-    const [tenant] = await provisionTenants(apis[0].url, 1, { rate_limit_per_min: 10_000, allowed_origins: [ORIGIN] });
-    if (!tenant) throw new Error('no tenant');
-    const widgetKey = (await (await fetch(`${apis[0].url}/api/v1/fetch/tenant?tenant_id=${tenant.tenantId}`, { headers: { 'X-Admin-Key': ADMIN_KEY } })).json()) as { data: { widget_public_key: string } };
+    const prov = await fetch(`${apis[0]!.url}/api/v1/provision/tenant`, {
+      method: 'POST',
+      headers: { 'X-Admin-Key': ADMIN_KEY, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ tenant_name: 'bench-chat', rate_limit_per_min: 10_000, allowed_origins: [ORIGIN] }),
+    });
+    const pd = ((await prov.json()) as { data: { tenant_id: string; tenant_secret: string; widget_public_key: string } }).data;
+    const tenant = { tenantId: pd.tenant_id, secret: pd.tenant_secret };
+    const widgetKey = { data: { widget_public_key: pd.widget_public_key } };
     const signedPost = async (url: string, path: string, body: unknown) => {
       const raw = JSON.stringify(body);
       const ts = String(Date.now());
@@ -164,11 +243,11 @@ async function main(): Promise<void> {
 
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-    console.log(JSON.stringify({ machine: await machine(), visitors: VISITORS, operators: OPERATORS, rate: RATE, seconds: SECONDS }));
+    console.log(JSON.stringify({ machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, node: process.version, load1: os.loadavg()[0] }, visitors: VISITORS, operators: OPERATORS, rate: RATE, seconds: SECONDS }));
     console.log(
       table(
-        ['metric', 'value'],
         [
+          ['metric', 'value'],
           ['messages sent', sent],
           ['delivered to the operator', latencies.length],
           ['duplicates', dupes],
