@@ -203,17 +203,25 @@ async function main(): Promise<void> {
     await sleep(2000);
     const rssBefore = apis.map((a) => rssKb(a.proc.pid));
     console.error(`bench: opening ${VISITORS} visitor sockets`);
+    let opened = 0;
+    const openStarted = Date.now();
+    const progress = setInterval(() => console.error(`bench: ${opened}/${VISITORS} visitor sockets open after ${Math.round((Date.now() - openStarted) / 1000)} s`), 10_000);
     const vws = await pool(VISITORS, 100, (i) =>
       new Promise<WebSocket>((resolve, reject) => {
         const ws = new WebSocket(`${apis[(i + 1) % 2]!.url.replace('http', 'ws')}/api/v1/ws/widget?token=${visitors[i]!.token}`, { origin: ORIGIN });
         sockets.push(ws);
         ws.on('message', (d) => {
-          if (JSON.parse(String(d)).type === 'welcome') resolve(ws);
+          if (JSON.parse(String(d)).type === 'welcome') {
+            opened++;
+            resolve(ws);
+          }
         });
         ws.on('error', reject);
         ws.on('close', (code) => code >= 4000 && reject(new Error(`visitor socket closed ${code}`)));
       }),
     );
+    clearInterval(progress);
+    console.error(`bench: ${VISITORS} visitor sockets open in ${Math.round((Date.now() - openStarted) / 1000)} s`);
     await sleep(5000);
     const rssAfter = apis.map((a) => rssKb(a.proc.pid));
     const perSocketKb = (rssAfter.reduce((a, b) => a + b, 0) - rssBefore.reduce((a, b) => a + b, 0)) / VISITORS;

@@ -98,7 +98,7 @@ export const mintOperatorToken = defineRoute({
   path: '/relay/mint/operator-token',
   summary: 'Mint an operator token',
   description:
-    'Returns an HS256 JWT (key derived by HKDF from the relay master key) with `sub` = operator id and `tids: {<calling tenant_id>: role}` — the calling tenant only. Use it as `Authorization: Bearer` on /operator/* routes and as `?token=` on `/api/v1/ws/operator`. Name the operator by `operator_id` or `email` (404 when not in this tenant).',
+    'Returns an HS256 JWT (key derived by HKDF from the relay master key) with `sub` = operator id and `tids: {<calling tenant_id>: role}` — the calling tenant only. Use it as `Authorization: Bearer` on /operator/* routes and as `?token=` on `/api/v1/ws/operator` (frames in: `take`/`release`/`resolve` `{conversation_id, ref?}` → `result {ok, status?, code?}`, `message {conversation_id, text, client_id?}` → `ack`, `typing`, `read`, `sync {conversation_id, last_seq}` (replays what was missed), `ping`; frames out: `welcome`, `conversation {change, conversation}` for every conversation within the routing keys, `message {conversation_id, message}` for conversations assigned to the operator or still unassigned, `typing`, `read`, `error`). Name the operator by `operator_id` or `email` (404 when not in this tenant).',
   tags: ['Chat: operators'],
   security: 'hmac',
   body: z

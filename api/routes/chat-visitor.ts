@@ -96,6 +96,7 @@ export const createVisitorSession = defineRoute({
     'Returns a visitor token: an HS256 JWT signed with a key derived (HKDF) from the relay master key, valid ~1 h (CHAT_VISITOR_TOKEN_TTL_SECONDS), bound to the tenant, the current widget key (rotating it invalidates the token) and the origin.',
     'The session lives 30 days; `POST /refresh/visitor-token` resumes it. Connect to `/api/v1/ws/widget?token=<visitor_token>&last_seq=<last seen>`.',
     'Abuse limit: CHAT_SESSIONS_PER_IP_PER_HOUR new sessions per client IP and tenant (429 with Retry-After).',
+    'Widget socket protocol (JSON frames). Client → relay: `{type:"message", text, client_id?}` (plain text, ≤ 4,000 characters, never rendered as HTML), `{type:"typing", on}`, `{type:"read", seq}`, `{type:"ping"}`. Relay → client: `welcome` `{session_id, conversation, resume_after_seq}`, then `message` `{message: {id, conversation_id, seq, sender_type, sender_id, text, created_at}}` (each `seq` once, in order; after a reconnect with `last_seq=n`, exactly the messages with seq > n), `ack` `{client_id, message_id, seq}`, `typing`, `read`, `agent_joined` / `agent_left` `{operator: {id, display_name}}`, `status` `{conversation}`, `error` `{code, status, message}`, `pong`. Close codes: 4401 bad/expired token (refresh, then reconnect with last_seq), 4403 origin or tenant refused, 4408 idle (no pong), 4429 rate limited (CHAT_MESSAGES_PER_SESSION_PER_MIN, connections per tenant).',
   ].join('\n\n'),
   tags: ['Chat: visitors'],
   security: 'none',
