@@ -9,7 +9,7 @@
  *   3. resolve: pending → approved | denied | expired by one guarded update; only the winner emits
  *      the signed callback to `{callback_url_base}/relay-callbacks/{kind}`.
  */
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Config } from '../platform/config.js';
 import type { FcmMessage } from '../platform/fcm.js';
 import { newId } from '../platform/ids.js';
@@ -68,7 +68,42 @@ export async function markSettled(
       .multi()
       .hset(key, ...flat)
       .expire(key, SETTLED_TTL_S)
+      .publish(settledChannel(prefix), requestId)
       .exec();
+}
+
+const settledChannel = (prefix: string) => `${prefix}:push-settled`;
+
+/**
+ * One pub/sub subscriber per API process wakes the requests waiting on their pushes. (Polling
+ * each request's hash collapsed under load: hundreds of waiting requests polling every few ms
+ * took the CPU the pushes needed.) A slow safety poll covers a notification lost to a reconnect.
+ */
+class SettleNotifier {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly sub: Redis;
+  constructor(url: string, prefix: string) {
+    this.sub = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false });
+    this.sub.on('error', () => undefined); // the safety poll keeps waits bounded meanwhile
+    void this.sub.subscribe(settledChannel(prefix)).catch(() => undefined);
+    this.sub.on('message', (_ch: string, requestId: string) => this.waiters.get(requestId)?.forEach((fn) => fn()));
+  }
+  on(requestId: string, fn: () => void): () => void {
+    let set = this.waiters.get(requestId);
+    if (!set) this.waiters.set(requestId, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.waiters.delete(requestId);
+    };
+  }
+}
+const notifiers = new Map<string, SettleNotifier>();
+function notifier(config: Config): SettleNotifier {
+  const k = `${config.redisUrl}|${config.queuePrefix}`;
+  let n = notifiers.get(k);
+  if (!n) notifiers.set(k, (n = new SettleNotifier(config.redisUrl, config.queuePrefix)));
+  return n;
 }
 
 export async function settledOutcomes(redis: Redis, prefix: string, requestId: string): Promise<Map<string, SettledOutcome>> {
@@ -227,12 +262,40 @@ export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Prom
 export async function waitForSettled(deps: FlowDeps, requestId: string, count: number, maxMs: number): Promise<boolean> {
   if (count === 0) return true;
   const key = settledKey(deps.config.queuePrefix, requestId);
-  const until = Date.now() + maxMs;
-  for (let delay = 2; ; delay = Math.min(25, delay * 2)) {
-    if ((await deps.redis.hlen(key)) >= count) return true;
-    if (Date.now() + delay > until) return false;
-    await new Promise((r) => setTimeout(r, delay));
-  }
+  return new Promise<boolean>((resolve) => {
+    let finished = false;
+    let checking = false;
+    const finish = (v: boolean) => {
+      if (finished) return;
+      finished = true;
+      off();
+      clearTimeout(deadline);
+      clearInterval(safety);
+      resolve(v);
+    };
+    const check = () => {
+      if (checking || finished) return;
+      checking = true;
+      deps.redis.hlen(key).then(
+        (n) => {
+          checking = false;
+          if (n >= count) finish(true);
+          else if (pendingRecheck) {
+            pendingRecheck = false;
+            check();
+          }
+        },
+        () => (checking = false),
+      );
+    };
+    let pendingRecheck = false;
+    const notify = () => (checking ? (pendingRecheck = true) : check());
+    // Subscribe first, then look: a push settling in between is seen either way.
+    const off = notifier(deps.config).on(requestId, notify);
+    const deadline = setTimeout(() => finish(false), maxMs);
+    const safety = setInterval(check, 250);
+    check();
+  });
 }
 
 export type Resolution =
