@@ -15,7 +15,14 @@ import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import { emitEvent } from '../queues/emit-event.js';
 import type { Producer } from '../queues/producer.js';
-import { ConversationModel, allocateSeq, conversationView, routingFilter, type ConversationDoc, type ConversationView } from './conversation.js';
+import {
+  ConversationModel,
+  allocateSeq,
+  conversationView,
+  routingFilter,
+  type ConversationDoc,
+  type ConversationView,
+} from './conversation.js';
 import { MessageModel, messageView, type MessageDoc, type MessageView, type SenderType } from './message.js';
 import type { OperatorDoc } from './operator.js';
 import type { TenantDoc } from './tenant.js';
@@ -53,7 +60,12 @@ export type BusEvent = {
   from?: 'visitor' | 'operator' | 'bot' | 'system';
 } & (
   | { kind: 'message'; message: MessageView }
-  | { kind: 'conversation'; change: ConversationChange; conversation: ConversationView; operator?: { id: string; display_name: string } | null }
+  | {
+      kind: 'conversation';
+      change: ConversationChange;
+      conversation: ConversationView;
+      operator?: { id: string; display_name: string } | null;
+    }
   | { kind: 'typing'; on: boolean; operator_id?: string }
   | { kind: 'read'; seq: number }
 );
@@ -74,7 +86,13 @@ export async function publish(deps: FlowDeps, ev: BusEvent): Promise<void> {
 }
 
 function busBase(c: ConversationDoc) {
-  return { tenant_id: c.tenant_id, session_id: c.session_id, conversation_id: c._id, routing_key: c.routing_key ?? null, assignee: c.assignee_operator_id ?? null };
+  return {
+    tenant_id: c.tenant_id,
+    session_id: c.session_id,
+    conversation_id: c._id,
+    routing_key: c.routing_key ?? null,
+    assignee: c.assignee_operator_id ?? null,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -98,7 +116,8 @@ export async function withConversationLock<T>(deps: FlowDeps, tenantId: string, 
   const until = Date.now() + LOCK_WAIT_MS;
   for (let wait = 2; ; wait = Math.min(wait * 2, 25)) {
     if ((await deps.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') break;
-    if (Date.now() > until) throw new ApiError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], { 'Retry-After': '1' });
+    if (Date.now() > until)
+      throw new ApiError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], { 'Retry-After': '1' });
     await new Promise((r) => setTimeout(r, wait));
   }
   try {
@@ -113,7 +132,13 @@ export async function withConversationLock<T>(deps: FlowDeps, tenantId: string, 
 // ---------------------------------------------------------------------------------------------
 
 /** Emits one chat callback; every payload names the conversation, its session and its sequence. */
-export async function chatCallback(deps: FlowDeps, tenant: TenantDoc, event: ChatEvent, c: ConversationDoc, extra: Record<string, unknown> = {}): Promise<void> {
+export async function chatCallback(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  event: ChatEvent,
+  c: ConversationDoc,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const data = {
     conversation_id: c._id,
     session_id: c.session_id,
@@ -125,7 +150,12 @@ export async function chatCallback(deps: FlowDeps, tenant: TenantDoc, event: Cha
     ...extra,
   };
   try {
-    await emitEvent(deps, { tenantId: tenant._id, callbackUrlBase: tenant.callback_url_base, path: `/api/v1/chat-callbacks/${event}` }, `chat.${event}`, data);
+    await emitEvent(
+      deps,
+      { tenantId: tenant._id, callbackUrlBase: tenant.callback_url_base, path: `/api/v1/chat-callbacks/${event}` },
+      `chat.${event}`,
+      data,
+    );
   } catch (err) {
     deps.logger.error({ conversation_id: c._id, event, err: String(err) }, 'chat callback could not be stored');
   }
@@ -211,7 +241,8 @@ export async function visitorMessage(deps: FlowDeps, tenant: TenantDoc, session:
         { new: true },
       ).lean<ConversationDoc>(),
     );
-    if (reopened) await publish(deps, { ...busBase(reopened), kind: 'conversation', change: 'reopened', conversation: conversationView(reopened) });
+    if (reopened)
+      await publish(deps, { ...busBase(reopened), kind: 'conversation', change: 'reopened', conversation: conversationView(reopened) });
   }
   if (conversation.status === 'bot') {
     await deps.producer.enqueue('chat.bot-turn', { tenantId: tenant._id, conversationId: conversation._id, messageId: message.id });
@@ -222,13 +253,22 @@ export async function visitorMessage(deps: FlowDeps, tenant: TenantDoc, session:
 /** Bot → human lane: queue it (pending), open a ticket. Only a conversation still in the bot lane escalates. */
 export async function escalate(deps: FlowDeps, tenant: TenantDoc, conversationId: string, reason: string): Promise<ConversationDoc | null> {
   const ticketId = newId('tkt');
-  const conv = await withConversationLock(deps, tenant._id, conversationId, () => ConversationModel.findOneAndUpdate(
-    { _id: conversationId, tenant_id: tenant._id, status: 'bot' },
-    { $set: { status: 'pending', queued_at: new Date(), ticket_id: ticketId } },
-    { new: true },
-  ).lean<ConversationDoc>());
+  const conv = await withConversationLock(deps, tenant._id, conversationId, () =>
+    ConversationModel.findOneAndUpdate(
+      { _id: conversationId, tenant_id: tenant._id, status: 'bot' },
+      { $set: { status: 'pending', queued_at: new Date(), ticket_id: ticketId } },
+      { new: true },
+    ).lean<ConversationDoc>(),
+  );
   if (!conv) return null;
-  await TicketModel.create({ _id: ticketId, tenant_id: tenant._id, conversation_id: conv._id, routing_key: conv.routing_key ?? null, status: 'open', reason });
+  await TicketModel.create({
+    _id: ticketId,
+    tenant_id: tenant._id,
+    conversation_id: conv._id,
+    routing_key: conv.routing_key ?? null,
+    status: 'open',
+    reason,
+  });
   await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'escalated', conversation: conversationView(conv) });
   await chatCallback(deps, tenant, 'escalation-triggered', conv, { reason });
   await chatCallback(deps, tenant, 'ticket-created', conv, { reason });
@@ -249,14 +289,34 @@ async function notVisibleOrConflict(op: OperatorDoc, role: string, conversationI
 }
 
 /** Take: one guarded update from pending to assigned; the loser of a race gets 409. */
-export async function takeConversation(deps: FlowDeps, tenant: TenantDoc, op: OperatorDoc, role: string, conversationId: string): Promise<ConversationDoc> {
-  const conv = await withConversationLock(deps, tenant._id, conversationId, () => ConversationModel.findOneAndUpdate(
-    { _id: conversationId, ...operatorScope(op, role), status: 'pending' },
-    { $set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: new Date() } },
-    { new: true },
-  ).lean<ConversationDoc>());
-  if (!conv) return notVisibleOrConflict(op, role, conversationId, 'This conversation is not waiting in the queue (already taken, in the bot lane or resolved).');
-  await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'assigned', conversation: conversationView(conv), operator: opRef(op) });
+export async function takeConversation(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+): Promise<ConversationDoc> {
+  const conv = await withConversationLock(deps, tenant._id, conversationId, () =>
+    ConversationModel.findOneAndUpdate(
+      { _id: conversationId, ...operatorScope(op, role), status: 'pending' },
+      { $set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: new Date() } },
+      { new: true },
+    ).lean<ConversationDoc>(),
+  );
+  if (!conv)
+    return notVisibleOrConflict(
+      op,
+      role,
+      conversationId,
+      'This conversation is not waiting in the queue (already taken, in the bot lane or resolved).',
+    );
+  await publish(deps, {
+    ...busBase(conv),
+    kind: 'conversation',
+    change: 'assigned',
+    conversation: conversationView(conv),
+    operator: opRef(op),
+  });
   await chatCallback(deps, tenant, 'agent-assigned', conv, { operator_id: op._id });
   if (conv.ticket_id) {
     const t = await TicketModel.findOneAndUpdate(
@@ -270,31 +330,68 @@ export async function takeConversation(deps: FlowDeps, tenant: TenantDoc, op: Op
 }
 
 /** Release: back to the queue (pending); only the assignee can release. */
-export async function releaseConversation(deps: FlowDeps, tenant: TenantDoc, op: OperatorDoc, role: string, conversationId: string): Promise<ConversationDoc> {
-  const conv = await withConversationLock(deps, tenant._id, conversationId, () => ConversationModel.findOneAndUpdate(
-    { _id: conversationId, ...operatorScope(op, role), status: 'assigned', assignee_operator_id: op._id },
-    { $set: { status: 'pending', assignee_operator_id: null, assigned_at: null, queued_at: new Date() } },
-    { new: true },
-  ).lean<ConversationDoc>());
+export async function releaseConversation(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+): Promise<ConversationDoc> {
+  const conv = await withConversationLock(deps, tenant._id, conversationId, () =>
+    ConversationModel.findOneAndUpdate(
+      { _id: conversationId, ...operatorScope(op, role), status: 'assigned', assignee_operator_id: op._id },
+      { $set: { status: 'pending', assignee_operator_id: null, assigned_at: null, queued_at: new Date() } },
+      { new: true },
+    ).lean<ConversationDoc>(),
+  );
   if (!conv) return notVisibleOrConflict(op, role, conversationId, 'Only the operator assigned to this conversation can release it.');
   if (conv.ticket_id) {
-    await TicketModel.updateOne({ _id: conv.ticket_id, tenant_id: tenant._id, status: 'assigned' }, { $set: { status: 'open', assignee_operator_id: null, assigned_at: null } });
+    await TicketModel.updateOne(
+      { _id: conv.ticket_id, tenant_id: tenant._id, status: 'assigned' },
+      { $set: { status: 'open', assignee_operator_id: null, assigned_at: null } },
+    );
   }
-  await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'released', conversation: conversationView(conv), operator: opRef(op) });
+  await publish(deps, {
+    ...busBase(conv),
+    kind: 'conversation',
+    change: 'released',
+    conversation: conversationView(conv),
+    operator: opRef(op),
+  });
   await chatCallback(deps, tenant, 'agent-released', conv, { operator_id: op._id });
   return conv;
 }
 
 /** Resolve: the assignee (or a tenant admin) closes it; its ticket is resolved with it. */
-export async function resolveConversation(deps: FlowDeps, tenant: TenantDoc, op: OperatorDoc, role: string, conversationId: string): Promise<ConversationDoc> {
+export async function resolveConversation(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+): Promise<ConversationDoc> {
   const who = role === 'admin' ? { status: { $in: ['bot', 'pending', 'assigned'] } } : { status: 'assigned', assignee_operator_id: op._id };
-  const conv = await withConversationLock(deps, tenant._id, conversationId, () => ConversationModel.findOneAndUpdate(
-    { _id: conversationId, ...operatorScope(op, role), ...who },
-    { $set: { status: 'resolved', resolved_at: new Date() } },
-    { new: true },
-  ).lean<ConversationDoc>());
-  if (!conv) return notVisibleOrConflict(op, role, conversationId, 'Only the operator assigned to this conversation can resolve it (or it is already resolved).');
-  await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'resolved', conversation: conversationView(conv), operator: opRef(op) });
+  const conv = await withConversationLock(deps, tenant._id, conversationId, () =>
+    ConversationModel.findOneAndUpdate(
+      { _id: conversationId, ...operatorScope(op, role), ...who },
+      { $set: { status: 'resolved', resolved_at: new Date() } },
+      { new: true },
+    ).lean<ConversationDoc>(),
+  );
+  if (!conv)
+    return notVisibleOrConflict(
+      op,
+      role,
+      conversationId,
+      'Only the operator assigned to this conversation can resolve it (or it is already resolved).',
+    );
+  await publish(deps, {
+    ...busBase(conv),
+    kind: 'conversation',
+    change: 'resolved',
+    conversation: conversationView(conv),
+    operator: opRef(op),
+  });
   await chatCallback(deps, tenant, 'agent-resolved', conv, { operator_id: op._id });
   if (conv.ticket_id) {
     const t = await TicketModel.findOneAndUpdate(
@@ -308,7 +405,14 @@ export async function resolveConversation(deps: FlowDeps, tenant: TenantDoc, op:
 }
 
 /** An operator may write to a conversation assigned to it (admins: any in the tenant that is not resolved). */
-export async function operatorReply(deps: FlowDeps, tenant: TenantDoc, op: OperatorDoc, role: string, conversationId: string, text: string): Promise<MessageView> {
+export async function operatorReply(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+  text: string,
+): Promise<MessageView> {
   const who = role === 'admin' ? { status: { $ne: 'resolved' } } : { status: 'assigned', assignee_operator_id: op._id };
   const ok = await ConversationModel.exists({ _id: conversationId, ...operatorScope(op, role), ...who });
   if (!ok) return notVisibleOrConflict(op, role, conversationId, 'Take this conversation before replying to it.');
@@ -316,6 +420,11 @@ export async function operatorReply(deps: FlowDeps, tenant: TenantDoc, op: Opera
 }
 
 /** Typing and read receipts: not stored, only fanned out. */
-export async function signal(deps: FlowDeps, conv: ConversationDoc, from: 'visitor' | 'operator', ev: { kind: 'typing'; on: boolean; operator_id?: string } | { kind: 'read'; seq: number }): Promise<void> {
+export async function signal(
+  deps: FlowDeps,
+  conv: ConversationDoc,
+  from: 'visitor' | 'operator',
+  ev: { kind: 'typing'; on: boolean; operator_id?: string } | { kind: 'read'; seq: number },
+): Promise<void> {
   await publish(deps, { ...busBase(conv), from, ...ev });
 }

@@ -33,7 +33,6 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ORIGIN = 'https://bench.example.com';
 
-
 // ---------------------------------------------------------------------------------------------
 // Plumbing (self-contained: own database and queue prefix, child processes always stopped).
 // ---------------------------------------------------------------------------------------------
@@ -67,7 +66,11 @@ function benchEnv(extra: Record<string, string>): Record<string, string> {
 type Api = { proc: ChildProcess; url: string; stop: () => Promise<void> };
 
 async function startApi(env: Record<string, string>, port: number): Promise<Api> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.add(proc);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
@@ -78,7 +81,13 @@ async function startApi(env: Record<string, string>, port: number): Promise<Api>
   };
   for (let i = 0; i < 300; i++) {
     if (proc.exitCode !== null) throw new Error('api process exited');
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { proc, url, stop };
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { proc, url, stop };
     await sleep(100);
   }
   await stop();
@@ -143,7 +152,12 @@ async function main(): Promise<void> {
       const ts = String(Date.now());
       const r = await fetch(`${url}/api/v1${path}`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Bloonio-Tenant-Id': tenant.tenantId, 'X-Bloonio-Timestamp': ts, 'X-Bloonio-Signature': sign(tenant.secret, ts, raw) },
+        headers: {
+          'Content-Type': 'application/json',
+          'X-Bloonio-Tenant-Id': tenant.tenantId,
+          'X-Bloonio-Timestamp': ts,
+          'X-Bloonio-Signature': sign(tenant.secret, ts, raw),
+        },
         body: raw,
       });
       const j = (await r.json()) as { data: Record<string, any> };
@@ -165,12 +179,32 @@ async function main(): Promise<void> {
     await connectMongo(config.mongodbUri);
     const expires = new Date(Date.now() + SESSION_LIFETIME_MS);
     const rows = Array.from({ length: VISITORS }, (_, i) => ({ sid: newId('vs'), cid: newId('cnv'), op: ops[i % OPERATORS]!.id }));
-    await VisitorSessionModel.insertMany(rows.map((r) => ({ _id: r.sid, tenant_id: tenant.tenantId, origin: ORIGIN, mode: 'human', conversation_id: r.cid, expires_at: expires })));
+    await VisitorSessionModel.insertMany(
+      rows.map((r) => ({
+        _id: r.sid,
+        tenant_id: tenant.tenantId,
+        origin: ORIGIN,
+        mode: 'human',
+        conversation_id: r.cid,
+        expires_at: expires,
+      })),
+    );
     await ConversationModel.insertMany(
-      rows.map((r) => ({ _id: r.cid, tenant_id: tenant.tenantId, session_id: r.sid, status: 'assigned', assignee_operator_id: r.op, assigned_at: new Date(), last_seq: 0 })),
+      rows.map((r) => ({
+        _id: r.cid,
+        tenant_id: tenant.tenantId,
+        session_id: r.sid,
+        status: 'assigned',
+        assignee_operator_id: r.op,
+        assigned_at: new Date(),
+        last_seq: 0,
+      })),
     );
     const wkh = widgetKeyHash(widgetKey.data.widget_public_key);
-    const visitors = rows.map((r) => ({ token: mintToken(config, { typ: 'visitor', tid: tenant.tenantId, sid: r.sid, wkh, org: ORIGIN }, 3600).token, conversationId: r.cid }));
+    const visitors = rows.map((r) => ({
+      token: mintToken(config, { typ: 'visitor', tid: tenant.tenantId, sid: r.sid, wkh, org: ORIGIN }, 3600).token,
+      conversationId: r.cid,
+    }));
 
     // 2. Operator sockets: operator j on API j % 2; its visitors on the other API.
     const sentAt = new Map<string, number>();
@@ -205,20 +239,28 @@ async function main(): Promise<void> {
     console.error(`bench: opening ${VISITORS} visitor sockets`);
     let opened = 0;
     const openStarted = Date.now();
-    const progress = setInterval(() => console.error(`bench: ${opened}/${VISITORS} visitor sockets open after ${Math.round((Date.now() - openStarted) / 1000)} s`), 10_000);
-    const vws = await pool(VISITORS, 100, (i) =>
-      new Promise<WebSocket>((resolve, reject) => {
-        const ws = new WebSocket(`${apis[(i + 1) % 2]!.url.replace('http', 'ws')}/api/v1/ws/widget?token=${visitors[i]!.token}`, { origin: ORIGIN });
-        sockets.push(ws);
-        ws.on('message', (d) => {
-          if (JSON.parse(String(d)).type === 'welcome') {
-            opened++;
-            resolve(ws);
-          }
-        });
-        ws.on('error', reject);
-        ws.on('close', (code) => code >= 4000 && reject(new Error(`visitor socket closed ${code}`)));
-      }),
+    const progress = setInterval(
+      () => console.error(`bench: ${opened}/${VISITORS} visitor sockets open after ${Math.round((Date.now() - openStarted) / 1000)} s`),
+      10_000,
+    );
+    const vws = await pool(
+      VISITORS,
+      100,
+      (i) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(`${apis[(i + 1) % 2]!.url.replace('http', 'ws')}/api/v1/ws/widget?token=${visitors[i]!.token}`, {
+            origin: ORIGIN,
+          });
+          sockets.push(ws);
+          ws.on('message', (d) => {
+            if (JSON.parse(String(d)).type === 'welcome') {
+              opened++;
+              resolve(ws);
+            }
+          });
+          ws.on('error', reject);
+          ws.on('close', (code) => code >= 4000 && reject(new Error(`visitor socket closed ${code}`)));
+        }),
     );
     clearInterval(progress);
     console.error(`bench: ${VISITORS} visitor sockets open in ${Math.round((Date.now() - openStarted) / 1000)} s`);
@@ -251,23 +293,29 @@ async function main(): Promise<void> {
 
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-    console.log(JSON.stringify({ machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, node: process.version, load1: os.loadavg()[0] }, visitors: VISITORS, operators: OPERATORS, rate: RATE, seconds: SECONDS }));
     console.log(
-      table(
-        [
-          ['metric', 'value'],
-          ['messages sent', sent],
-          ['delivered to the operator', latencies.length],
-          ['duplicates', dupes],
-          ['latency p50 (ms)', fmt(pct(50), 1)],
-          ['latency p90 (ms)', fmt(pct(90), 1)],
-          ['latency p99 (ms)', fmt(pct(99), 1)],
-          ['latency max (ms)', fmt(latencies.at(-1) ?? NaN, 1)],
-          ['API RSS before visitors (MB)', rssBefore.map((k) => fmt(k / 1024, 0)).join(' + ')],
-          ['API RSS with idle visitors (MB)', rssAfter.map((k) => fmt(k / 1024, 0)).join(' + ')],
-          ['added RSS per idle visitor socket (KB)', fmt(perSocketKb, 1)],
-        ],
-      ),
+      JSON.stringify({
+        machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, node: process.version, load1: os.loadavg()[0] },
+        visitors: VISITORS,
+        operators: OPERATORS,
+        rate: RATE,
+        seconds: SECONDS,
+      }),
+    );
+    console.log(
+      table([
+        ['metric', 'value'],
+        ['messages sent', sent],
+        ['delivered to the operator', latencies.length],
+        ['duplicates', dupes],
+        ['latency p50 (ms)', fmt(pct(50), 1)],
+        ['latency p90 (ms)', fmt(pct(90), 1)],
+        ['latency p99 (ms)', fmt(pct(99), 1)],
+        ['latency max (ms)', fmt(latencies.at(-1) ?? NaN, 1)],
+        ['API RSS before visitors (MB)', rssBefore.map((k) => fmt(k / 1024, 0)).join(' + ')],
+        ['API RSS with idle visitors (MB)', rssAfter.map((k) => fmt(k / 1024, 0)).join(' + ')],
+        ['added RSS per idle visitor socket (KB)', fmt(perSocketKb, 1)],
+      ]),
     );
   } finally {
     for (const ws of sockets) ws.terminate();

@@ -17,7 +17,9 @@ type Received = { path: string; headers: http.IncomingHttpHeaders; raw: string; 
 function seedVerify(secret: string, headers: http.IncomingHttpHeaders, raw: string): boolean {
   const ts = String(headers['x-bloonio-timestamp'] ?? '');
   const sig = String(headers['x-bloonio-signature'] ?? '');
-  const expected = createHmac('sha256', secret).update(`${ts}.${createHash('sha256').update(raw).digest('hex')}`).digest('hex');
+  const expected = createHmac('sha256', secret)
+    .update(`${ts}.${createHash('sha256').update(raw).digest('hex')}`)
+    .digest('hex');
   return /^\d{13}$/.test(ts) && Math.abs(Date.now() - Number(ts)) < 30_000 && sig === expected;
 }
 
@@ -27,7 +29,13 @@ async function receiver(handler: (r: Received) => { status?: number; body?: unkn
     let raw = '';
     req.on('data', (d: Buffer) => (raw += d.toString()));
     req.on('end', () => {
-      const r: Received = { path: req.url ?? '', headers: req.headers, raw, body: JSON.parse(raw || '{}'), verified: seedVerify(secret(), req.headers, raw) };
+      const r: Received = {
+        path: req.url ?? '',
+        headers: req.headers,
+        raw,
+        body: JSON.parse(raw || '{}'),
+        verified: seedVerify(secret(), req.headers, raw),
+      };
       got.push(r);
       const out = handler(r) ?? {};
       setTimeout(() => {
@@ -38,7 +46,11 @@ async function receiver(handler: (r: Received) => { status?: number; body?: unkn
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got, close: () => new Promise((r) => server.close(r)).then(() => server.closeAllConnections()) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    got,
+    close: () => new Promise((r) => server.close(r)).then(() => server.closeAllConnections()),
+  };
 }
 
 describe('chat lanes, tickets and callbacks', function () {
@@ -51,15 +63,26 @@ describe('chat lanes, tickets and callbacks', function () {
   before(async () => {
     relay = await startRelay('chat_cb', { CHAT_BOT_TIMEOUT_MS: '800' });
     await relay.startWorker();
-    hooks = await receiver(() => undefined, () => creds.secret);
-    bot = await receiver((r) => {
-      const text: string = r.body?.message?.text ?? '';
-      if (text === 'hang') return { delayMs: 3000, body: { reply: 'too late' } };
-      if (text === 'crash') return { status: 500 };
-      if (text === 'human please') return { body: { reply: 'Connecting you to a human.', escalate: true } };
-      return { body: { reply: `Bot: ${text}` } };
-    }, () => creds.secret);
-    creds = await provision(relay.baseUrl, { callback_url_base: hooks.url, bot_webhook_url: bot.url, allowed_origins: ['https://shop.example.com'], rate_limit_per_min: 10_000 });
+    hooks = await receiver(
+      () => undefined,
+      () => creds.secret,
+    );
+    bot = await receiver(
+      (r) => {
+        const text: string = r.body?.message?.text ?? '';
+        if (text === 'hang') return { delayMs: 3000, body: { reply: 'too late' } };
+        if (text === 'crash') return { status: 500 };
+        if (text === 'human please') return { body: { reply: 'Connecting you to a human.', escalate: true } };
+        return { body: { reply: `Bot: ${text}` } };
+      },
+      () => creds.secret,
+    );
+    creds = await provision(relay.baseUrl, {
+      callback_url_base: hooks.url,
+      bot_webhook_url: bot.url,
+      allowed_origins: ['https://shop.example.com'],
+      rate_limit_per_min: 10_000,
+    });
   });
   after(async () => {
     await relay?.stop();
@@ -68,18 +91,25 @@ describe('chat lanes, tickets and callbacks', function () {
   });
 
   const events = (cid: string) => hooks.got.filter((r) => r.body?.data?.conversation_id === cid);
-  const eventOf = (cid: string, name: string) => eventually(async () => events(cid).find((r) => r.path === `/api/v1/chat-callbacks/${name}`));
+  const eventOf = (cid: string, name: string) =>
+    eventually(async () => events(cid).find((r) => r.path === `/api/v1/chat-callbacks/${name}`));
 
   async function botConversation(visitor: string) {
-    const minted = await signed(relay.baseUrl, creds, 'POST', '/relay/mint/visitor-token', { visitor_user_id: visitor, mode: 'bot', routing_key: 'store-1' });
+    const minted = await signed(relay.baseUrl, creds, 'POST', '/relay/mint/visitor-token', {
+      visitor_user_id: visitor,
+      mode: 'bot',
+      routing_key: 'store-1',
+    });
     assert.equal(minted.status, 201, JSON.stringify(minted.body));
     const conv = await signed(relay.baseUrl, creds, 'POST', '/relay/create/conversation', { session_id: minted.body.data.session_id });
     assert.equal(conv.status, 201, JSON.stringify(conv.body));
     assert.equal(conv.body.data.conversation.status, 'bot');
     return conv.body.data.conversation.id as string;
   }
-  const say = (cid: string, text: string) => signed(relay.baseUrl, creds, 'POST', '/relay/send/chat-message', { conversation_id: cid, sender_type: 'visitor', text });
-  const read = async (cid: string) => (await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/conversation?conversation_id=${cid}`)).body.data;
+  const say = (cid: string, text: string) =>
+    signed(relay.baseUrl, creds, 'POST', '/relay/send/chat-message', { conversation_id: cid, sender_type: 'visitor', text });
+  const read = async (cid: string) =>
+    (await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/conversation?conversation_id=${cid}`)).body.data;
 
   it('bot lane: the signed bot answers; escalation opens a ticket and queues the conversation; take, release, take, resolve — all nine callbacks arrive signed, each with the conversation, ticket and sequence', async () => {
     const cid = await botConversation('visitor-nine');
@@ -113,16 +143,35 @@ describe('chat lanes, tickets and callbacks', function () {
     const a = await provisionOperator(relay.baseUrl, creds, 'cb-a@example.com', ['store-1']);
     const b = await provisionOperator(relay.baseUrl, creds, 'cb-b@example.com');
     assert.equal((await asOperator(relay.baseUrl, a.token, 'POST', '/operator/take/conversation', { conversation_id: cid })).status, 200);
-    assert.equal((await asOperator(relay.baseUrl, a.token, 'POST', '/operator/release/conversation', { conversation_id: cid })).status, 200);
+    assert.equal(
+      (await asOperator(relay.baseUrl, a.token, 'POST', '/operator/release/conversation', { conversation_id: cid })).status,
+      200,
+    );
     assert.equal((await asOperator(relay.baseUrl, b.token, 'POST', '/operator/take/conversation', { conversation_id: cid })).status, 200);
-    assert.equal((await asOperator(relay.baseUrl, b.token, 'POST', '/operator/send/message', { conversation_id: cid, text: 'Solved?' })).status, 201);
-    assert.equal((await asOperator(relay.baseUrl, b.token, 'POST', '/operator/resolve/conversation', { conversation_id: cid })).status, 200);
+    assert.equal(
+      (await asOperator(relay.baseUrl, b.token, 'POST', '/operator/send/message', { conversation_id: cid, text: 'Solved?' })).status,
+      201,
+    );
+    assert.equal(
+      (await asOperator(relay.baseUrl, b.token, 'POST', '/operator/resolve/conversation', { conversation_id: cid })).status,
+      200,
+    );
     const t = await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/ticket?ticket_id=${ticketId}`);
     assert.equal(t.body.data.ticket.status, 'resolved');
     assert.equal(t.body.data.ticket.assignee_operator_id, b.id);
 
     // 4. The nine callbacks, each signed and carrying ids and sequence.
-    const names = ['conversation-started', 'message-received', 'escalation-triggered', 'ticket-created', 'agent-assigned', 'ticket-assigned', 'agent-released', 'agent-resolved', 'ticket-resolved'];
+    const names = [
+      'conversation-started',
+      'message-received',
+      'escalation-triggered',
+      'ticket-created',
+      'agent-assigned',
+      'ticket-assigned',
+      'agent-released',
+      'agent-resolved',
+      'ticket-resolved',
+    ];
     for (const name of names) {
       const ev = await eventOf(cid, name);
       assert.ok(ev.verified, `${name} verifies with the seed recipe`);
@@ -132,12 +181,20 @@ describe('chat lanes, tickets and callbacks', function () {
       assert.equal(ev.body.data.conversation_id, cid);
       assert.match(ev.body.data.session_id, /^vs_/);
       assert.equal(typeof ev.body.data.seq, 'number');
-      if (name.startsWith('ticket') || name.startsWith('agent') || name === 'escalation-triggered') assert.equal(ev.body.data.ticket_id, ticketId, name);
+      if (name.startsWith('ticket') || name.startsWith('agent') || name === 'escalation-triggered')
+        assert.equal(ev.body.data.ticket_id, ticketId, name);
     }
-    const assigned = events(cid).filter((r) => r.path.endsWith('/agent-assigned')).map((r) => r.body.data.operator_id);
+    const assigned = events(cid)
+      .filter((r) => r.path.endsWith('/agent-assigned'))
+      .map((r) => r.body.data.operator_id);
     assert.deepEqual(assigned.sort(), [a.id, b.id].sort());
-    const msgs = events(cid).filter((r) => r.path.endsWith('/message-received')).map((r) => r.body.data.message.seq);
-    assert.deepEqual([...new Set(msgs)].sort((x, y) => x - y), [1, 2, 3, 4, 5]);
+    const msgs = events(cid)
+      .filter((r) => r.path.endsWith('/message-received'))
+      .map((r) => r.body.data.message.seq);
+    assert.deepEqual(
+      [...new Set(msgs)].sort((x, y) => x - y),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal((await eventOf(cid, 'escalation-triggered')).body.data.reason, 'bot_escalated');
   });
 

@@ -25,7 +25,8 @@ describe('chat relay core', function () {
   };
   const visitorWs = (base: string, token: string, extra: Record<string, string | number> = {}, origin = ORIGIN) =>
     open(wsUrl(base, '/api/v1/ws/widget', { token, ...extra }), { origin });
-  const operatorWs = (base: string, token: string, extra: Record<string, string> = {}) => open(wsUrl(base, '/api/v1/ws/operator', { token, ...extra }));
+  const operatorWs = (base: string, token: string, extra: Record<string, string> = {}) =>
+    open(wsUrl(base, '/api/v1/ws/operator', { token, ...extra }));
 
   before(async () => {
     relay = await startRelay('chat_core');
@@ -87,14 +88,24 @@ describe('chat relay core', function () {
 
     it('refreshes an expired visitor token for the same session; refuses a forged one (401)', async () => {
       const s = await createSession(api1.url, creds, ORIGIN);
-      const expired = mintToken(relay.config, { typ: 'visitor', tid: creds.tenantId, sid: s.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: ORIGIN }, -10).token;
-      const r = await fetch(`${api2.url}/api/v1/refresh/visitor-token`, { method: 'POST', headers: { Authorization: `Bearer ${expired}`, Origin: ORIGIN } });
+      const expired = mintToken(
+        relay.config,
+        { typ: 'visitor', tid: creds.tenantId, sid: s.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: ORIGIN },
+        -10,
+      ).token;
+      const r = await fetch(`${api2.url}/api/v1/refresh/visitor-token`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${expired}`, Origin: ORIGIN },
+      });
       const body = (await r.json()) as any;
       assert.equal(r.status, 200, JSON.stringify(body));
       assert.equal(body.data.session_id, s.sessionId);
       assert.notEqual(body.data.visitor_token, expired);
       const forged = `${expired.slice(0, -4)}AAAA`;
-      const bad = await fetch(`${api2.url}/api/v1/refresh/visitor-token`, { method: 'POST', headers: { Authorization: `Bearer ${forged}` } });
+      const bad = await fetch(`${api2.url}/api/v1/refresh/visitor-token`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${forged}` },
+      });
       assert.equal(bad.status, 401);
     });
   });
@@ -192,7 +203,11 @@ describe('chat relay core', function () {
       assert.equal(a.body.data.created, true);
       assert.equal(a.body.data.email, 'bob@example.com');
       assert.match(a.body.data.relay_user_linked_id, /^[0-9a-f]{24}$/);
-      const b = await signed(relay.baseUrl, creds, 'POST', '/relay/provision/operator', { ...body, email: 'bob@example.com', routing_keys: ['store-2'] });
+      const b = await signed(relay.baseUrl, creds, 'POST', '/relay/provision/operator', {
+        ...body,
+        email: 'bob@example.com',
+        routing_keys: ['store-2'],
+      });
       assert.equal(b.status, 200);
       assert.equal(b.body.data.created, false);
       assert.equal(b.body.data.operator_id, a.body.data.operator_id);
@@ -208,7 +223,10 @@ describe('chat relay core', function () {
     });
 
     it('two operators racing to take one conversation: exactly one wins, the other gets 409 (10 rounds, two API processes)', async () => {
-      const [a, b] = await Promise.all([provisionOperator(relay.baseUrl, creds, 'race-a@example.com'), provisionOperator(relay.baseUrl, creds, 'race-b@example.com')]);
+      const [a, b] = await Promise.all([
+        provisionOperator(relay.baseUrl, creds, 'race-a@example.com'),
+        provisionOperator(relay.baseUrl, creds, 'race-b@example.com'),
+      ]);
       for (let round = 0; round < 10; round++) {
         const s = await createSession(api1.url, creds, ORIGIN, { mode: 'human', routing_key: 'race' });
         const conv = await signed(relay.baseUrl, creds, 'POST', '/relay/create/conversation', { session_id: s.sessionId });
@@ -229,20 +247,31 @@ describe('chat relay core', function () {
 
     it('release puts it back in the queue, resolve closes it; a later visitor message reopens it', async () => {
       const s = await createSession(api1.url, creds, ORIGIN, { mode: 'human', routing_key: 'cycle' });
-      const cid = (await signed(relay.baseUrl, creds, 'POST', '/relay/create/conversation', { session_id: s.sessionId })).body.data.conversation.id;
+      const cid = (await signed(relay.baseUrl, creds, 'POST', '/relay/create/conversation', { session_id: s.sessionId })).body.data
+        .conversation.id;
       const op = await provisionOperator(relay.baseUrl, creds, 'cycle@example.com', ['cycle']);
       const other = await provisionOperator(relay.baseUrl, creds, 'cycle2@example.com', ['cycle']);
       const queue = await asOperator(api1.url, op.token, 'GET', '/operator/fetch/queue');
       assert.ok(queue.body.data.conversations.some((c: Frame) => c.id === cid));
       assert.equal((await asOperator(api1.url, op.token, 'POST', '/operator/take/conversation', { conversation_id: cid })).status, 200);
-      assert.equal((await asOperator(api1.url, other.token, 'POST', '/operator/release/conversation', { conversation_id: cid })).status, 409);
-      assert.equal((await asOperator(api1.url, other.token, 'POST', '/operator/send/message', { conversation_id: cid, text: 'hi' })).status, 409);
+      assert.equal(
+        (await asOperator(api1.url, other.token, 'POST', '/operator/release/conversation', { conversation_id: cid })).status,
+        409,
+      );
+      assert.equal(
+        (await asOperator(api1.url, other.token, 'POST', '/operator/send/message', { conversation_id: cid, text: 'hi' })).status,
+        409,
+      );
       const rel = await asOperator(api1.url, op.token, 'POST', '/operator/release/conversation', { conversation_id: cid });
       assert.equal(rel.body.data.conversation.status, 'pending');
       assert.equal((await asOperator(api1.url, other.token, 'POST', '/operator/take/conversation', { conversation_id: cid })).status, 200);
       const res = await asOperator(api1.url, other.token, 'POST', '/operator/resolve/conversation', { conversation_id: cid });
       assert.equal(res.body.data.conversation.status, 'resolved');
-      const again = await signed(relay.baseUrl, creds, 'POST', '/relay/send/chat-message', { conversation_id: cid, sender_type: 'visitor', text: 'one more thing' });
+      const again = await signed(relay.baseUrl, creds, 'POST', '/relay/send/chat-message', {
+        conversation_id: cid,
+        sender_type: 'visitor',
+        text: 'one more thing',
+      });
       assert.equal(again.status, 201);
       const read = await asOperator(api1.url, op.token, 'GET', `/operator/fetch/conversation?conversation_id=${cid}`);
       assert.equal(read.body.data.conversation.status, 'pending');
@@ -254,7 +283,8 @@ describe('chat relay core', function () {
     let limited: { id: string; token: string };
     before(async () => {
       const s = await createSession(api1.url, creds, ORIGIN, { mode: 'human', routing_key: 'store-2' });
-      store2 = (await signed(relay.baseUrl, creds, 'POST', '/relay/create/conversation', { session_id: s.sessionId })).body.data.conversation.id;
+      store2 = (await signed(relay.baseUrl, creds, 'POST', '/relay/create/conversation', { session_id: s.sessionId })).body.data
+        .conversation.id;
       limited = await provisionOperator(relay.baseUrl, creds, 'limited@example.com', ['store-1']);
       const s1 = await createSession(api1.url, creds, ORIGIN, { mode: 'human', routing_key: 'store-1' });
       assert.equal((await signed(relay.baseUrl, creds, 'POST', '/relay/create/conversation', { session_id: s1.sessionId })).status, 201);
@@ -265,8 +295,14 @@ describe('chat relay core', function () {
       assert.equal(list.status, 200);
       assert.ok(list.body.data.conversations.length > 0);
       assert.ok(list.body.data.conversations.every((c: Frame) => c.routing_key === 'store-1'));
-      assert.equal((await asOperator(api1.url, limited.token, 'GET', `/operator/fetch/conversation?conversation_id=${store2}`)).status, 404);
-      assert.equal((await asOperator(api1.url, limited.token, 'POST', '/operator/take/conversation', { conversation_id: store2 })).status, 404);
+      assert.equal(
+        (await asOperator(api1.url, limited.token, 'GET', `/operator/fetch/conversation?conversation_id=${store2}`)).status,
+        404,
+      );
+      assert.equal(
+        (await asOperator(api1.url, limited.token, 'POST', '/operator/take/conversation', { conversation_id: store2 })).status,
+        404,
+      );
       const ws = operatorWs(api2.url, limited.token);
       await ws.next((f) => f.type === 'welcome');
       ws.send({ type: 'take', conversation_id: store2, ref: 'x' });
@@ -274,7 +310,11 @@ describe('chat relay core', function () {
       assert.equal(r.status, 404);
       ws.send({ type: 'sync', conversation_id: store2, last_seq: 0 });
       assert.equal((await ws.next((f) => f.type === 'error')).status, 404);
-      await signed(relay.baseUrl, creds, 'POST', '/relay/send/chat-message', { conversation_id: store2, sender_type: 'visitor', text: 'store-2 secret' });
+      await signed(relay.baseUrl, creds, 'POST', '/relay/send/chat-message', {
+        conversation_id: store2,
+        sender_type: 'visitor',
+        text: 'store-2 secret',
+      });
       await sleep(400);
       assert.ok(!ws.frames.some((f) => JSON.stringify(f).includes('store-2 secret') || f.conversation?.id === store2));
     });
@@ -282,8 +322,14 @@ describe('chat relay core', function () {
     it("another tenant's operator gets 404 on REST and 4403 on this tenant's socket; its visitor token gets 4403 here", async () => {
       const otherCreds = await provision(relay.baseUrl, { allowed_origins: [ORIGIN], rate_limit_per_min: 10_000 });
       const stranger = await provisionOperator(relay.baseUrl, otherCreds, 'stranger@example.com');
-      assert.equal((await asOperator(api1.url, stranger.token, 'GET', `/operator/fetch/conversation?conversation_id=${store2}`)).status, 404);
-      assert.equal((await asOperator(api1.url, stranger.token, 'POST', '/operator/take/conversation', { conversation_id: store2 })).status, 404);
+      assert.equal(
+        (await asOperator(api1.url, stranger.token, 'GET', `/operator/fetch/conversation?conversation_id=${store2}`)).status,
+        404,
+      );
+      assert.equal(
+        (await asOperator(api1.url, stranger.token, 'POST', '/operator/take/conversation', { conversation_id: store2 })).status,
+        404,
+      );
       assert.equal((await signed(relay.baseUrl, otherCreds, 'GET', `/relay/fetch/conversation?conversation_id=${store2}`)).status, 404);
       const ws = operatorWs(api1.url, stranger.token, { tenant_id: creds.tenantId });
       assert.equal((await ws.closed).code, 4403);
@@ -294,7 +340,11 @@ describe('chat relay core', function () {
 
     it('an expired visitor token gets 4401, a forged one 4401, a foreign Origin 4403; a rotated widget key invalidates tokens (4401)', async () => {
       const s = await createSession(api1.url, creds, ORIGIN);
-      const expired = mintToken(relay.config, { typ: 'visitor', tid: creds.tenantId, sid: s.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: ORIGIN }, -1).token;
+      const expired = mintToken(
+        relay.config,
+        { typ: 'visitor', tid: creds.tenantId, sid: s.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: ORIGIN },
+        -1,
+      ).token;
       assert.equal((await visitorWs(api1.url, expired).closed).code, 4401);
       assert.equal((await visitorWs(api1.url, `${s.token}x`).closed).code, 4401);
       assert.equal((await visitorWs(api1.url, s.token, {}, 'https://evil.example').closed).code, 4403);

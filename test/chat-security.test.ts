@@ -24,7 +24,13 @@ describe('chat relay security', function () {
     relay = await startRelay('chat_sec');
     [api2, limited] = await Promise.all([
       spawnApi(relay.env),
-      spawnApi({ ...relay.env, CHAT_SESSIONS_PER_IP_PER_HOUR: '3', CHAT_MESSAGES_PER_SESSION_PER_MIN: '5', CHAT_CONNECTIONS_PER_TENANT: '2', CHAT_WS_IDLE_MS: '600' }),
+      spawnApi({
+        ...relay.env,
+        CHAT_SESSIONS_PER_IP_PER_HOUR: '3',
+        CHAT_MESSAGES_PER_SESSION_PER_MIN: '5',
+        CHAT_CONNECTIONS_PER_TENANT: '2',
+        CHAT_WS_IDLE_MS: '600',
+      }),
     ]);
   });
   after(async () => {
@@ -36,12 +42,42 @@ describe('chat relay security', function () {
   const ctx = () => ({ baseUrl: relay.baseUrl, secondBaseUrl: api2.url });
   // Routes whose success needs the tenant's own records are exercised with ids of nothing: once the
   // signature passes they answer 404 (masked), which the suite treats as "accepted".
-  signedRouteSecurity('chat', ctx, { method: 'POST', path: '/relay/provision/operator', body: () => ({ email: `op-${rnd()}@example.com`, display_name: 'Op' }), okStatus: 201 });
-  signedRouteSecurity('chat', ctx, { method: 'POST', path: '/relay/mint/visitor-token', body: () => ({ visitor_user_id: `v-${rnd()}` }), okStatus: 201 });
-  signedRouteSecurity('chat', ctx, { method: 'POST', path: '/relay/mint/operator-token', body: () => ({ email: 'nobody@example.com' }), okStatus: 404 });
-  signedRouteSecurity('chat', ctx, { method: 'POST', path: '/relay/create/conversation', body: () => ({ session_id: 'vs_unknown' }), okStatus: 404 });
-  signedRouteSecurity('chat', ctx, { method: 'POST', path: '/relay/send/chat-message', body: () => ({ conversation_id: 'cnv_unknown', sender_type: 'system', text: 'x' }), okStatus: 404 });
-  signedRouteSecurity('chat', ctx, { method: 'POST', path: '/relay/escalate/conversation', body: () => ({ conversation_id: 'cnv_unknown' }), okStatus: 404 });
+  signedRouteSecurity('chat', ctx, {
+    method: 'POST',
+    path: '/relay/provision/operator',
+    body: () => ({ email: `op-${rnd()}@example.com`, display_name: 'Op' }),
+    okStatus: 201,
+  });
+  signedRouteSecurity('chat', ctx, {
+    method: 'POST',
+    path: '/relay/mint/visitor-token',
+    body: () => ({ visitor_user_id: `v-${rnd()}` }),
+    okStatus: 201,
+  });
+  signedRouteSecurity('chat', ctx, {
+    method: 'POST',
+    path: '/relay/mint/operator-token',
+    body: () => ({ email: 'nobody@example.com' }),
+    okStatus: 404,
+  });
+  signedRouteSecurity('chat', ctx, {
+    method: 'POST',
+    path: '/relay/create/conversation',
+    body: () => ({ session_id: 'vs_unknown' }),
+    okStatus: 404,
+  });
+  signedRouteSecurity('chat', ctx, {
+    method: 'POST',
+    path: '/relay/send/chat-message',
+    body: () => ({ conversation_id: 'cnv_unknown', sender_type: 'system', text: 'x' }),
+    okStatus: 404,
+  });
+  signedRouteSecurity('chat', ctx, {
+    method: 'POST',
+    path: '/relay/escalate/conversation',
+    body: () => ({ conversation_id: 'cnv_unknown' }),
+    okStatus: 404,
+  });
   signedRouteSecurity('chat', ctx, { method: 'GET', path: '/relay/fetch/conversation?conversation_id=cnv_unknown', okStatus: 404 });
   signedRouteSecurity('chat', ctx, { method: 'GET', path: '/relay/fetch/ticket?ticket_id=tkt_unknown', okStatus: 404 });
 

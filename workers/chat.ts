@@ -24,7 +24,14 @@ const botAnswer = z.object({ reply: z.string().trim().min(1).optional(), escalat
 const BOT_ANSWER_LIMIT = 64 * 1024;
 
 /** POSTs the signed turn to the bot; returns its parsed answer or throws (transient: retried). */
-async function callBot(deps: ChatWorkerDeps, url: string, tenantId: string, secret: string, body: string, signal: AbortSignal): Promise<z.infer<typeof botAnswer>> {
+async function callBot(
+  deps: ChatWorkerDeps,
+  url: string,
+  tenantId: string,
+  secret: string,
+  body: string,
+  signal: AbortSignal,
+): Promise<z.infer<typeof botAnswer>> {
   const allowPrivate = deps.config.callbackAllowPrivateNetworks;
   if (!allowPrivate) assertPublicUrl(new URL(url));
   const res = await got.post(url, {

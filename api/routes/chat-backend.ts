@@ -56,7 +56,10 @@ export const provisionOperator = defineRoute({
   security: 'hmac',
   body: z
     .object({
-      email: z.email().max(254).transform((e) => e.toLowerCase()),
+      email: z
+        .email()
+        .max(254)
+        .transform((e) => e.toLowerCase()),
       display_name: z.string().trim().min(1).max(120),
       routing_keys: z.array(z.string().min(1).max(100)).max(200).nullable().default(null),
       role: z.enum(OPERATOR_ROLES).default('agent'),
@@ -71,7 +74,8 @@ export const provisionOperator = defineRoute({
     const set = { display_name: body.display_name, routing_keys: body.routing_keys ?? [], role: body.role };
     const filter = { tenant_id: tenant._id, email: body.email };
     const existing = await OperatorModel.findOneAndUpdate(filter, { $set: set }, { new: true }).lean<OperatorDoc>();
-    if (existing) return { status: 200, message: 'Operator already provisioned; settings refreshed.', data: toOperatorView(existing, false) };
+    if (existing)
+      return { status: 200, message: 'Operator already provisioned; settings refreshed.', data: toOperatorView(existing, false) };
     const salt = randomBytes(16);
     const hash = scryptSync(randomBytes(32), salt, 32);
     try {
@@ -104,8 +108,17 @@ export const mintOperatorToken = defineRoute({
   body: z
     .object({
       operator_id: z.string().startsWith('op_').optional(),
-      email: z.email().max(254).transform((e) => e.toLowerCase()).optional(),
-      ttl_seconds: z.number().int().min(60).max(7 * 86400).optional(),
+      email: z
+        .email()
+        .max(254)
+        .transform((e) => e.toLowerCase())
+        .optional(),
+      ttl_seconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(7 * 86400)
+        .optional(),
     })
     .strict()
     .refine((b) => !!b.operator_id !== !!b.email, 'give exactly one of operator_id or email'),
@@ -114,11 +127,22 @@ export const mintOperatorToken = defineRoute({
   errors: [404],
   handler: async (ctx, { body, deps }) => {
     const tenant = tenantOf(ctx);
-    const op = await OperatorModel.findOne({ tenant_id: tenant._id, ...(body.operator_id ? { _id: body.operator_id } : { email: body.email }), status: 'active' }).lean<OperatorDoc>();
+    const op = await OperatorModel.findOne({
+      tenant_id: tenant._id,
+      ...(body.operator_id ? { _id: body.operator_id } : { email: body.email }),
+      status: 'active',
+    }).lean<OperatorDoc>();
     if (!op) throw notFound('Operator');
-    const minted = mintToken(deps.config, { typ: 'operator', sub: op._id, tids: { [tenant._id]: op.role } }, body.ttl_seconds ?? deps.config.chatOperatorTokenTtlSeconds);
+    const minted = mintToken(
+      deps.config,
+      { typ: 'operator', sub: op._id, tids: { [tenant._id]: op.role } },
+      body.ttl_seconds ?? deps.config.chatOperatorTokenTtlSeconds,
+    );
     const { created: _c, ...view } = toOperatorView(op, false);
-    return { message: 'Operator token minted.', data: { operator_token: minted.token, expires_at: minted.expiresAt.toISOString(), operator: view } };
+    return {
+      message: 'Operator token minted.',
+      data: { operator_token: minted.token, expires_at: minted.expiresAt.toISOString(), operator: view },
+    };
   },
 });
 
@@ -127,13 +151,17 @@ export const mintVisitorToken = defineRoute({
   path: '/relay/mint/visitor-token',
   summary: 'Mint a visitor token for an identified visitor (in-app SDKs)',
   description:
-    'mint_visitor_token: like Intercom\'s identity verification, the tenant\'s backend vouches for `visitor_user_id`. Reuses that visitor\'s live session (same conversation) or opens one. `origin` (optional) binds the token to a web origin or app scheme in `allowed_origins`; without it the token is not origin-bound (for native SDKs). Token: HS256 JWT, `ttl_seconds` (default 3600).',
+    "mint_visitor_token: like Intercom's identity verification, the tenant's backend vouches for `visitor_user_id`. Reuses that visitor's live session (same conversation) or opens one. `origin` (optional) binds the token to a web origin or app scheme in `allowed_origins`; without it the token is not origin-bound (for native SDKs). Token: HS256 JWT, `ttl_seconds` (default 3600).",
   tags: ['Chat: visitors'],
   security: 'hmac',
   body: z
     .object({
       visitor_user_id: z.string().min(1).max(200),
-      visitor_email_hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest').nullable().default(null),
+      visitor_email_hash: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest')
+        .nullable()
+        .default(null),
       ttl_seconds: z.number().int().min(60).max(86400).default(3600),
       origin: appOrIWebOrigin.nullable().default(null),
       routing_key: z.string().min(1).max(100).nullable().default(null),
@@ -141,13 +169,24 @@ export const mintVisitorToken = defineRoute({
       locale: z.string().max(20).default('fr'),
     })
     .strict(),
-  response: z.object({ session_id: z.string(), visitor_token: z.string(), expires_at: z.string(), conversation_id: z.string().nullable(), created: z.boolean() }),
+  response: z.object({
+    session_id: z.string(),
+    visitor_token: z.string(),
+    expires_at: z.string(),
+    conversation_id: z.string().nullable(),
+    created: z.boolean(),
+  }),
   successStatus: 201,
   errors: [403],
   handler: async (ctx, { body, deps }) => {
     const tenant = tenantOf(ctx);
-    if (body.origin && !originAllowed(tenant, body.origin)) throw new ApiError('ORIGIN_NOT_ALLOWED', 'This origin is not in the tenant\'s allowed_origins.');
-    let session = await VisitorSessionModel.findOne({ tenant_id: tenant._id, visitor_user_id: body.visitor_user_id, expires_at: { $gt: new Date() } })
+    if (body.origin && !originAllowed(tenant, body.origin))
+      throw new ApiError('ORIGIN_NOT_ALLOWED', "This origin is not in the tenant's allowed_origins.");
+    let session = await VisitorSessionModel.findOne({
+      tenant_id: tenant._id,
+      visitor_user_id: body.visitor_user_id,
+      expires_at: { $gt: new Date() },
+    })
       .sort({ created_at: -1 })
       .lean<VisitorSessionDoc>();
     const created = !session;
@@ -167,13 +206,26 @@ export const mintVisitorToken = defineRoute({
     }
     const minted = mintToken(
       deps.config,
-      { typ: 'visitor', tid: tenant._id, sid: session._id, wkh: widgetKeyHash(tenant.widget_public_key), org: body.origin, vuid: body.visitor_user_id },
+      {
+        typ: 'visitor',
+        tid: tenant._id,
+        sid: session._id,
+        wkh: widgetKeyHash(tenant.widget_public_key),
+        org: body.origin,
+        vuid: body.visitor_user_id,
+      },
       body.ttl_seconds,
     );
     return {
       status: created ? 201 : 200,
       message: created ? 'Visitor session created.' : 'Visitor token minted for the existing session.',
-      data: { session_id: session._id, visitor_token: minted.token, expires_at: minted.expiresAt.toISOString(), conversation_id: session.conversation_id ?? null, created },
+      data: {
+        session_id: session._id,
+        visitor_token: minted.token,
+        expires_at: minted.expiresAt.toISOString(),
+        conversation_id: session.conversation_id ?? null,
+        created,
+      },
     };
   },
 });
@@ -194,7 +246,8 @@ export const createConversation = defineRoute({
   method: 'post',
   path: '/relay/create/conversation',
   summary: 'Open the conversation of a visitor session',
-  description: 'A session has one conversation; this opens it (201, bot lane when the session asked for it and a bot is configured, else the human queue) or returns the existing one (200). Fires conversation-started once.',
+  description:
+    'A session has one conversation; this opens it (201, bot lane when the session asked for it and a bot is configured, else the human queue) or returns the existing one (200). Fires conversation-started once.',
   tags: ['Chat: conversations'],
   security: 'hmac',
   body: z.object({ session_id: z.string().startsWith('vs_') }).strict(),
@@ -206,7 +259,11 @@ export const createConversation = defineRoute({
     const session = await sessionOf(tenant._id, body.session_id);
     const created = !session.conversation_id;
     const conv = await ensureConversation(deps, tenant, session);
-    return { status: created ? 201 : 200, message: created ? 'Conversation created.' : 'Conversation already open.', data: { conversation: conversationView(conv), created } };
+    return {
+      status: created ? 201 : 200,
+      message: created ? 'Conversation created.' : 'Conversation already open.',
+      data: { conversation: conversationView(conv), created },
+    };
   },
 });
 
@@ -230,7 +287,10 @@ export const sendChatMessage = defineRoute({
   errors: [404],
   handler: async (ctx, { body, deps }) => {
     const tenant = tenantOf(ctx);
-    if (body.text.length > deps.config.chatMessageMaxChars) throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', [`text: at most ${deps.config.chatMessageMaxChars} characters`]);
+    if (body.text.length > deps.config.chatMessageMaxChars)
+      throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', [
+        `text: at most ${deps.config.chatMessageMaxChars} characters`,
+      ]);
     const conv = await conversationOf(tenant._id, body.conversation_id);
     const message =
       body.sender_type === 'visitor'
@@ -244,7 +304,8 @@ export const escalateConversation = defineRoute({
   method: 'post',
   path: '/relay/escalate/conversation',
   summary: 'Escalate a bot-lane conversation to a human',
-  description: 'Moves a conversation from the bot lane to the human queue (pending) and opens a ticket: escalation-triggered and ticket-created callbacks. 409 when it is not in the bot lane.',
+  description:
+    'Moves a conversation from the bot lane to the human queue (pending) and opens a ticket: escalation-triggered and ticket-created callbacks. 409 when it is not in the bot lane.',
   tags: ['Chat: conversations'],
   security: 'hmac',
   body: z.object({ conversation_id: z.string().startsWith('cnv_'), reason: z.string().min(1).max(200).default('backend') }).strict(),
@@ -263,10 +324,14 @@ export const fetchConversation = defineRoute({
   method: 'get',
   path: '/relay/fetch/conversation',
   summary: 'Read a conversation, its ticket and its messages',
-  description: 'Messages with `seq > after_seq`, in order, at most `limit`. 404 for another tenant\'s conversation.',
+  description: "Messages with `seq > after_seq`, in order, at most `limit`. 404 for another tenant's conversation.",
   tags: ['Chat: conversations'],
   security: 'hmac',
-  query: z.object({ conversation_id: z.string().startsWith('cnv_'), after_seq: q.int(0, Number.MAX_SAFE_INTEGER, 0), limit: q.int(1, 500, 100) }),
+  query: z.object({
+    conversation_id: z.string().startsWith('cnv_'),
+    after_seq: q.int(0, Number.MAX_SAFE_INTEGER, 0),
+    limit: q.int(1, 500, 100),
+  }),
   response: conversationDetailSchema,
   errors: [404],
   handler: async (ctx, { query }) => {
@@ -293,4 +358,13 @@ export const fetchTicket = defineRoute({
   },
 });
 
-export const chatBackendRoutes = [provisionOperator, mintOperatorToken, mintVisitorToken, createConversation, sendChatMessage, escalateConversation, fetchConversation, fetchTicket];
+export const chatBackendRoutes = [
+  provisionOperator,
+  mintOperatorToken,
+  mintVisitorToken,
+  createConversation,
+  sendChatMessage,
+  escalateConversation,
+  fetchConversation,
+  fetchTicket,
+];

@@ -5,7 +5,14 @@
  */
 import { z } from 'zod';
 import { notFound } from '../../platform/errors.js';
-import { operatorReply, operatorScope, releaseConversation, resolveConversation, signal, takeConversation } from '../../models/chat-flow.js';
+import {
+  operatorReply,
+  operatorScope,
+  releaseConversation,
+  resolveConversation,
+  signal,
+  takeConversation,
+} from '../../models/chat-flow.js';
 import { CONVERSATION_STATUSES, ConversationModel, conversationView, type ConversationDoc } from '../../models/conversation.js';
 import { requireOperator } from '../middleware/chat-auth.js';
 import { defineRoute, q } from '../route.js';
@@ -22,12 +29,20 @@ export const operatorQueue = defineRoute({
   description: `${AUTH}\n\nFiltered by the operator's routing keys (null/[] = the whole tenant). \`status\` defaults to \`pending\` (waiting for a human), oldest first; \`mine=true\` lists the conversations assigned to the caller.`,
   tags: ['Chat: operators'],
   security: 'operator',
-  query: z.object({ status: z.enum(CONVERSATION_STATUSES).default('pending'), mine: z.enum(['true', 'false']).default('false'), limit: q.int(1, 200, 50) }),
+  query: z.object({
+    status: z.enum(CONVERSATION_STATUSES).default('pending'),
+    mine: z.enum(['true', 'false']).default('false'),
+    limit: q.int(1, 200, 50),
+  }),
   response: z.object({ conversations: z.array(conversationSchema) }),
   errors: [401, 403],
   handler: async (ctx, { query, deps }) => {
     const { operator, role } = await requireOperator(ctx, deps);
-    const filter = { ...operatorScope(operator, role), status: query.status, ...(query.mine === 'true' ? { assignee_operator_id: operator._id } : {}) };
+    const filter = {
+      ...operatorScope(operator, role),
+      status: query.status,
+      ...(query.mine === 'true' ? { assignee_operator_id: operator._id } : {}),
+    };
     const rows = await ConversationModel.find(filter).sort({ queued_at: 1, _id: 1 }).limit(query.limit).lean<ConversationDoc[]>();
     return { message: 'Conversations.', data: { conversations: rows.map(conversationView) } };
   },
@@ -40,7 +55,11 @@ export const operatorConversation = defineRoute({
   description: `${AUTH}\n\nMessages with \`seq > after_seq\`, in order. 404 outside the operator's tenant or routing keys.`,
   tags: ['Chat: operators'],
   security: 'operator',
-  query: z.object({ conversation_id: z.string().startsWith('cnv_'), after_seq: q.int(0, Number.MAX_SAFE_INTEGER, 0), limit: q.int(1, 500, 100) }),
+  query: z.object({
+    conversation_id: z.string().startsWith('cnv_'),
+    after_seq: q.int(0, Number.MAX_SAFE_INTEGER, 0),
+    limit: q.int(1, 500, 100),
+  }),
   response: conversationDetailSchema,
   errors: [401, 403, 404],
   handler: async (ctx, { query, deps }) => {
@@ -75,8 +94,18 @@ export const takeRoute = action(
   'Atomic: one guarded update (`status: pending` and the routing keys are part of the filter), so when two operators race, exactly one wins and the other gets 409 CONFLICT. Fires agent-assigned (and ticket-assigned when it has a ticket); the visitor gets `agent_joined`.',
   takeConversation,
 );
-export const releaseRoute = action('release', 'Release a conversation back to the queue', 'Only the assignee. Back to `pending`; fires agent-released; the visitor gets `agent_left`.', releaseConversation);
-export const resolveRoute = action('resolve', 'Resolve a conversation', 'The assignee (or a tenant admin operator). Fires agent-resolved and, with a ticket, ticket-resolved. A later visitor message reopens it (pending).', resolveConversation);
+export const releaseRoute = action(
+  'release',
+  'Release a conversation back to the queue',
+  'Only the assignee. Back to `pending`; fires agent-released; the visitor gets `agent_left`.',
+  releaseConversation,
+);
+export const resolveRoute = action(
+  'resolve',
+  'Resolve a conversation',
+  'The assignee (or a tenant admin operator). Fires agent-resolved and, with a ticket, ticket-resolved. A later visitor message reopens it (pending).',
+  resolveConversation,
+);
 
 export const operatorSend = defineRoute({
   method: 'post',
@@ -91,7 +120,14 @@ export const operatorSend = defineRoute({
   errors: [401, 403, 404, 409],
   handler: async (ctx, { body, deps }) => {
     const { operator, role, tenant } = await requireOperator(ctx, deps);
-    const message = await operatorReply(deps, tenant.tenant, operator, role, body.conversation_id, body.text.slice(0, deps.config.chatMessageMaxChars));
+    const message = await operatorReply(
+      deps,
+      tenant.tenant,
+      operator,
+      role,
+      body.conversation_id,
+      body.text.slice(0, deps.config.chatMessageMaxChars),
+    );
     return { message: 'Message sent.', data: { message } };
   },
 });
@@ -115,4 +151,12 @@ export const operatorTyping = defineRoute({
   },
 });
 
-export const chatOperatorRoutes = [operatorQueue, operatorConversation, takeRoute, releaseRoute, resolveRoute, operatorSend, operatorTyping];
+export const chatOperatorRoutes = [
+  operatorQueue,
+  operatorConversation,
+  takeRoute,
+  releaseRoute,
+  resolveRoute,
+  operatorSend,
+  operatorTyping,
+];

@@ -40,9 +40,17 @@ export const ticketSchema = z.object({
   resolved_at: z.string().nullable(),
 });
 
-export const conversationDetailSchema = z.object({ conversation: conversationSchema, ticket: ticketSchema.nullable(), messages: z.array(messageSchema) });
+export const conversationDetailSchema = z.object({
+  conversation: conversationSchema,
+  ticket: ticketSchema.nullable(),
+  messages: z.array(messageSchema),
+});
 
-export async function conversationDetail(conv: ConversationDoc, afterSeq: number, limit: number): Promise<z.infer<typeof conversationDetailSchema>> {
+export async function conversationDetail(
+  conv: ConversationDoc,
+  afterSeq: number,
+  limit: number,
+): Promise<z.infer<typeof conversationDetailSchema>> {
   const ticket = conv.ticket_id ? await TicketModel.findOne({ _id: conv.ticket_id, tenant_id: conv.tenant_id }).lean<TicketDoc>() : null;
   const messages = await messagesAfter(conv.tenant_id, conv._id, afterSeq, limit);
   return { conversation: conversationView(conv), ticket: ticket ? ticketView(ticket) : null, messages: messages.map(messageView) };

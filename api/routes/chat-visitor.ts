@@ -55,9 +55,12 @@ async function widgetTenant(deps: AppDeps, tenantId: string, widgetKey: string):
 /** The browser's Origin header, when present, must be allowed and agree with the origin claimed. */
 function checkOrigin(ctx: AppContext, tenant: TenantDoc, claimed: string | null): void {
   const header = ctx.get('origin');
-  if (claimed !== null && !originAllowed(tenant, claimed)) throw new ApiError('ORIGIN_NOT_ALLOWED', 'This origin is not in the tenant\'s allowed_origins.');
-  if (header && claimed !== null && header !== claimed) throw new ApiError('ORIGIN_NOT_ALLOWED', 'The Origin header does not match the origin of the session.');
-  if (header && claimed === null && !originAllowed(tenant, header)) throw new ApiError('ORIGIN_NOT_ALLOWED', 'This origin is not in the tenant\'s allowed_origins.');
+  if (claimed !== null && !originAllowed(tenant, claimed))
+    throw new ApiError('ORIGIN_NOT_ALLOWED', "This origin is not in the tenant's allowed_origins.");
+  if (header && claimed !== null && header !== claimed)
+    throw new ApiError('ORIGIN_NOT_ALLOWED', 'The Origin header does not match the origin of the session.');
+  if (header && claimed === null && !originAllowed(tenant, header))
+    throw new ApiError('ORIGIN_NOT_ALLOWED', "This origin is not in the tenant's allowed_origins.");
 }
 
 export const getWidgetConfig = defineRoute({
@@ -65,7 +68,7 @@ export const getWidgetConfig = defineRoute({
   path: '/fetch/widget-config',
   summary: 'What the widget launcher needs before a session',
   description:
-    'Public. Tenant display name, branding, online status (some operator is active) and limits. A browser call must come from an origin in the tenant\'s `allowed_origins` (403 otherwise). CORS preflight is answered for any origin; the origin check is done here.',
+    "Public. Tenant display name, branding, online status (some operator is active) and limits. A browser call must come from an origin in the tenant's `allowed_origins` (403 otherwise). CORS preflight is answered for any origin; the origin check is done here.",
   tags: ['Chat: visitors'],
   security: 'none',
   query: z.object({ tenant_id: q.tenantId(), widget_public_key: z.string().min(4).max(200) }),
@@ -92,7 +95,7 @@ export const createVisitorSession = defineRoute({
   path: '/create/visitor-session',
   summary: 'Open a visitor session (widget)',
   description: [
-    'Public, origin-gated. `origin` must be in the tenant\'s `allowed_origins` (403 ORIGIN_NOT_ALLOWED) and a browser\'s `Origin` header must be that same origin.',
+    "Public, origin-gated. `origin` must be in the tenant's `allowed_origins` (403 ORIGIN_NOT_ALLOWED) and a browser's `Origin` header must be that same origin.",
     'Returns a visitor token: an HS256 JWT signed with a key derived (HKDF) from the relay master key, valid ~1 h (CHAT_VISITOR_TOKEN_TTL_SECONDS), bound to the tenant, the current widget key (rotating it invalidates the token) and the origin.',
     'The session lives 30 days; `POST /refresh/visitor-token` resumes it. Connect to `/api/v1/ws/widget?token=<visitor_token>&last_seq=<last seen>`.',
     'Abuse limit: CHAT_SESSIONS_PER_IP_PER_HOUR new sessions per client IP and tenant (429 with Retry-After).',
@@ -105,8 +108,14 @@ export const createVisitorSession = defineRoute({
       tenant_id: q.tenantId(),
       widget_public_key: z.string().min(4).max(200),
       origin: appOrIWebOrigin,
-      locale: z.string().regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/).default('fr'),
-      metadata: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean(), z.null()])).refine((m) => Object.keys(m).length <= 30, 'at most 30 keys').default({}),
+      locale: z
+        .string()
+        .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/)
+        .default('fr'),
+      metadata: z
+        .record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
+        .refine((m) => Object.keys(m).length <= 30, 'at most 30 keys')
+        .default({}),
       routing_key: z.string().min(1).max(100).nullable().default(null),
       mode: z.enum(['bot', 'human']).default('bot'),
     })
@@ -118,7 +127,10 @@ export const createVisitorSession = defineRoute({
     const tenant = await widgetTenant(deps, body.tenant_id, body.widget_public_key);
     checkOrigin(ctx, tenant, body.origin);
     const limit = await allowSessionCreate(deps, tenant._id, ctx.ip);
-    if (!limit.ok) throw new ApiError('RATE_LIMITED', 'Too many visitor sessions from this address; try again later.', [], { 'Retry-After': String(limit.retryAfterS) });
+    if (!limit.ok)
+      throw new ApiError('RATE_LIMITED', 'Too many visitor sessions from this address; try again later.', [], {
+        'Retry-After': String(limit.retryAfterS),
+      });
     const session = await VisitorSessionModel.create({
       _id: newId('vs'),
       tenant_id: tenant._id,
@@ -129,7 +141,11 @@ export const createVisitorSession = defineRoute({
       mode: body.mode,
       expires_at: new Date(Date.now() + SESSION_LIFETIME_MS),
     });
-    const minted = mintToken(deps.config, { typ: 'visitor', tid: tenant._id, sid: session._id, wkh: widgetKeyHash(tenant.widget_public_key), org: body.origin }, deps.config.chatVisitorTokenTtlSeconds);
+    const minted = mintToken(
+      deps.config,
+      { typ: 'visitor', tid: tenant._id, sid: session._id, wkh: widgetKeyHash(tenant.widget_public_key), org: body.origin },
+      deps.config.chatVisitorTokenTtlSeconds,
+    );
     return {
       message: 'Visitor session created.',
       data: {
@@ -149,7 +165,7 @@ export const refreshVisitorToken = defineRoute({
   path: '/refresh/visitor-token',
   summary: 'Refresh a visitor token (same session, same conversation)',
   description:
-    'Bearer: the previous visitor token, even expired (its signature must be ours). The session must still be alive (30 days), the tenant active, the widget key unchanged and the origin still allowed; a browser\'s Origin header must match the token\'s origin. Returns a new token for the same session and conversation.',
+    "Bearer: the previous visitor token, even expired (its signature must be ours). The session must still be alive (30 days), the tenant active, the widget key unchanged and the origin still allowed; a browser's Origin header must match the token's origin. Returns a new token for the same session and conversation.",
   tags: ['Chat: visitors'],
   security: 'visitor',
   response: sessionResponse.omit({ widget_config: true }),
@@ -161,10 +177,12 @@ export const refreshVisitorToken = defineRoute({
     const entry = await deps.tenants.get(c.tid);
     if (!entry) throw new ApiError('INVALID_TOKEN', 'Invalid visitor token.');
     if (entry.tenant.status !== 'active') throw new ApiError('TENANT_SUSPENDED', 'Inactive tenant: this tenant is suspended.');
-    if (widgetKeyHash(entry.tenant.widget_public_key) !== c.wkh) throw new ApiError('INVALID_TOKEN', 'The widget key was rotated: start a new visitor session.');
+    if (widgetKeyHash(entry.tenant.widget_public_key) !== c.wkh)
+      throw new ApiError('INVALID_TOKEN', 'The widget key was rotated: start a new visitor session.');
     checkOrigin(ctx, entry.tenant, c.org);
     const session = await VisitorSessionModel.findOne({ _id: c.sid, tenant_id: c.tid }).lean<VisitorSessionDoc>();
-    if (!session || session.expires_at.getTime() <= Date.now()) throw new ApiError('INVALID_TOKEN', 'This visitor session has ended: start a new one.');
+    if (!session || session.expires_at.getTime() <= Date.now())
+      throw new ApiError('INVALID_TOKEN', 'This visitor session has ended: start a new one.');
     const { typ, tid, sid, wkh, org, vuid } = c;
     const minted = mintToken(deps.config, { typ, tid, sid, wkh, org, ...(vuid ? { vuid } : {}) }, deps.config.chatVisitorTokenTtlSeconds);
     return {

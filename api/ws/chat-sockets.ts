@@ -13,6 +13,7 @@
  * 4429 rate limited. The token is never logged.
  */
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
@@ -40,7 +41,13 @@ export const CLOSE = { badToken: 4401, refused: 4403, idle: 4408, rateLimited: 4
 const MAX_FRAME_BYTES = 32 * 1024;
 
 type Base = { ws: WebSocket; tenantId: string; lastActive: number; queue: Promise<void> };
-type VisitorConn = Base & { kind: 'visitor'; claims: VisitorClaims; session: VisitorSessionDoc; conv: string | null; seq: Sequencer | null };
+type VisitorConn = Base & {
+  kind: 'visitor';
+  claims: VisitorClaims;
+  session: VisitorSessionDoc;
+  conv: string | null;
+  seq: Sequencer | null;
+};
 type OperatorConn = Base & { kind: 'operator'; op: OperatorDoc; role: string; seqs: Map<string, Sequencer> };
 type Conn = VisitorConn | OperatorConn;
 type TenantRoom = { visitors: Map<string, Set<VisitorConn>>; operators: Set<OperatorConn>; count: number };
@@ -93,7 +100,9 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     if (!r) {
       r = { visitors: new Map(), operators: new Set(), count: 0 };
       rooms.set(tenantId, r);
-      sub.subscribe(chatChannel(config.queuePrefix, tenantId)).catch((err: unknown) => logger.warn({ err: String(err) }, 'chat subscribe failed'));
+      sub
+        .subscribe(chatChannel(config.queuePrefix, tenantId))
+        .catch((err: unknown) => logger.warn({ err: String(err) }, 'chat subscribe failed'));
     }
     return r;
   }
@@ -138,7 +147,11 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
         seq.stop();
         o.seqs.delete(oldest);
       }
-      s = new Sequencer(startAfter, (m) => send(o.ws, { type: 'message', conversation_id: conversationId, message: m }), fetchAfter(o.tenantId, conversationId));
+      s = new Sequencer(
+        startAfter,
+        (m) => send(o.ws, { type: 'message', conversation_id: conversationId, message: m }),
+        fetchAfter(o.tenantId, conversationId),
+      );
       o.seqs.set(conversationId, s);
     }
     return s;
@@ -166,10 +179,16 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
         for (const v of visitors) {
           v.conv ??= ev.conversation_id;
           if (ev.change === 'assigned' && ev.operator) send(v.ws, { type: 'agent_joined', operator: ev.operator });
-          if ((ev.change === 'released' || ev.change === 'resolved') && ev.operator) send(v.ws, { type: 'agent_left', operator: ev.operator });
+          if ((ev.change === 'released' || ev.change === 'resolved') && ev.operator)
+            send(v.ws, { type: 'agent_left', operator: ev.operator });
           send(v.ws, { type: 'status', conversation: ev.conversation });
         }
-        const frame = JSON.stringify({ type: 'conversation', change: ev.change, conversation: ev.conversation, operator: ev.operator ?? null });
+        const frame = JSON.stringify({
+          type: 'conversation',
+          change: ev.change,
+          conversation: ev.conversation,
+          operator: ev.operator ?? null,
+        });
         for (const o of r.operators) if (operatorSees(o, ev)) send(o.ws, frame);
         return;
       }
@@ -177,7 +196,8 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
       case 'read': {
         const data = ev.kind === 'typing' ? { on: ev.on } : { seq: ev.seq };
         if (ev.from === 'visitor') {
-          for (const o of r.operators) if (operatorFollows(o, ev)) send(o.ws, { type: ev.kind, from: 'visitor', conversation_id: ev.conversation_id, ...data });
+          for (const o of r.operators)
+            if (operatorFollows(o, ev)) send(o.ws, { type: ev.kind, from: 'visitor', conversation_id: ev.conversation_id, ...data });
         } else {
           for (const v of visitors) send(v.ws, { type: ev.kind, from: 'operator', ...data });
         }
@@ -209,7 +229,8 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     if (askedTenant && askedTenant !== claims.tid) return refuse(ws, CLOSE.refused, 'token not valid for this tenant');
     const entry = await deps.tenants.get(claims.tid);
     if (!entry || entry.tenant.status !== 'active') return refuse(ws, CLOSE.refused, 'tenant refused');
-    if (widgetKeyHash(entry.tenant.widget_public_key) !== claims.wkh) return refuse(ws, CLOSE.badToken, 'widget key rotated; refresh the token');
+    if (widgetKeyHash(entry.tenant.widget_public_key) !== claims.wkh)
+      return refuse(ws, CLOSE.badToken, 'widget key rotated; refresh the token');
     // A browser always sends Origin: it must be the origin the token was issued for, still allowed.
     const origin = req.headers.origin;
     if (claims.org !== null) {
@@ -220,11 +241,27 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     if (!session || session.expires_at.getTime() <= Date.now()) return refuse(ws, CLOSE.badToken, 'visitor session ended');
     if (!(await admit(ws, claims.tid))) return null;
 
-    const v: VisitorConn = { kind: 'visitor', ws, tenantId: claims.tid, lastActive: Date.now(), queue: Promise.resolve(), claims, session, conv: session.conversation_id ?? null, seq: null };
+    const v: VisitorConn = {
+      kind: 'visitor',
+      ws,
+      tenantId: claims.tid,
+      lastActive: Date.now(),
+      queue: Promise.resolve(),
+      claims,
+      session,
+      conv: session.conversation_id ?? null,
+      seq: null,
+    };
     join(v);
     const conv = v.conv ? await ConversationModel.findOne({ _id: v.conv, tenant_id: v.tenantId }).lean<ConversationDoc>() : null;
     const lastSeq = Math.max(0, Number(url.searchParams.get('last_seq') ?? 0) || 0);
-    send(ws, { type: 'welcome', session_id: session._id, conversation: conv ? conversationView(conv) : null, resume_after_seq: lastSeq, server_time: new Date().toISOString() });
+    send(ws, {
+      type: 'welcome',
+      session_id: session._id,
+      conversation: conv ? conversationView(conv) : null,
+      resume_after_seq: lastSeq,
+      server_time: new Date().toISOString(),
+    });
     if (conv) {
       v.seq = new Sequencer(lastSeq, (m) => send(ws, { type: 'message', message: m }), fetchAfter(v.tenantId, conv._id));
       await v.seq.fill();
@@ -239,7 +276,16 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     if (!auth.ok) return refuse(ws, auth.status === 401 ? CLOSE.badToken : CLOSE.refused, auth.reason);
     const { operator: op, tenant, role } = auth.principal;
     if (!(await admit(ws, tenant.tenant._id))) return null;
-    const o: OperatorConn = { kind: 'operator', ws, tenantId: tenant.tenant._id, lastActive: Date.now(), queue: Promise.resolve(), op, role, seqs: new Map() };
+    const o: OperatorConn = {
+      kind: 'operator',
+      ws,
+      tenantId: tenant.tenant._id,
+      lastActive: Date.now(),
+      queue: Promise.resolve(),
+      op,
+      role,
+      seqs: new Map(),
+    };
     join(o);
     send(ws, {
       type: 'welcome',
@@ -260,11 +306,18 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
   /** Frames of one socket are handled one after the other, so a client's messages keep their order. */
   function onFrame(c: Conn, data: RawData): void {
     c.lastActive = Date.now();
-    c.queue = c.queue.then(() => handleFrame(c, data)).catch((err: unknown) => {
-      const e = err instanceof ApiError ? err : null;
-      if (!e) logger.error({ err: String(err) }, 'chat frame failed');
-      send(c.ws, { type: 'error', code: e?.code ?? 'INTERNAL_ERROR', status: e?.status ?? 500, message: e?.message ?? 'An unexpected error occurred.' });
-    });
+    c.queue = c.queue
+      .then(() => handleFrame(c, data))
+      .catch((err: unknown) => {
+        const e = err instanceof ApiError ? err : null;
+        if (!e) logger.error({ err: String(err) }, 'chat frame failed');
+        send(c.ws, {
+          type: 'error',
+          code: e?.code ?? 'INTERNAL_ERROR',
+          status: e?.status ?? 500,
+          message: e?.message ?? 'An unexpected error occurred.',
+        });
+      });
   }
 
   async function handleFrame(c: Conn, data: RawData): Promise<void> {
@@ -281,7 +334,8 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
   function text(raw: string): string {
     const t = raw.trim();
     if (!t) throw new ApiError('VALIDATION_FAILED', 'A message needs some text.');
-    if (t.length > config.chatMessageMaxChars) throw new ApiError('VALIDATION_FAILED', `A message holds at most ${config.chatMessageMaxChars} characters.`);
+    if (t.length > config.chatMessageMaxChars)
+      throw new ApiError('VALIDATION_FAILED', `A message holds at most ${config.chatMessageMaxChars} characters.`);
     return t;
   }
 
@@ -323,24 +377,44 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
           return send(o.ws, { type: 'result', action: f.type, ref: f.ref ?? null, ok: true, conversation: conversationView(conv) });
         } catch (err) {
           if (!(err instanceof ApiError)) throw err;
-          return send(o.ws, { type: 'result', action: f.type, ref: f.ref ?? null, ok: false, status: err.status, code: err.code, message: err.message });
+          return send(o.ws, {
+            type: 'result',
+            action: f.type,
+            ref: f.ref ?? null,
+            ok: false,
+            status: err.status,
+            code: err.code,
+            message: err.message,
+          });
         }
       }
       case 'message': {
         const m: MessageView = await operatorReply(deps, tenant, o.op, o.role, f.conversation_id, text(f.text));
-        return send(o.ws, { type: 'ack', client_id: f.client_id ?? null, message_id: m.id, seq: m.seq, conversation_id: m.conversation_id });
+        return send(o.ws, {
+          type: 'ack',
+          client_id: f.client_id ?? null,
+          message_id: m.id,
+          seq: m.seq,
+          conversation_id: m.conversation_id,
+        });
       }
       case 'typing':
       case 'read':
       case 'sync': {
         const conv = await ConversationModel.findOne({ _id: f.conversation_id, tenant_id: o.tenantId }).lean<ConversationDoc>();
-        if (!conv || !(o.role === 'admin' || routingAllows(o.op.routing_keys, conv.routing_key))) throw new ApiError('NOT_FOUND', 'Conversation not found.');
+        if (!conv || !(o.role === 'admin' || routingAllows(o.op.routing_keys, conv.routing_key)))
+          throw new ApiError('NOT_FOUND', 'Conversation not found.');
         if (f.type === 'sync') {
           const s = operatorSeq(o, conv._id, f.last_seq);
           if (s.last > f.last_seq) s.last = f.last_seq;
           return s.fill();
         }
-        return signal(deps, conv, 'operator', f.type === 'typing' ? { kind: 'typing', on: f.on, operator_id: o.op._id } : { kind: 'read', seq: f.seq });
+        return signal(
+          deps,
+          conv,
+          'operator',
+          f.type === 'typing' ? { kind: 'typing', on: f.on, operator_id: o.op._id } : { kind: 'read', seq: f.seq },
+        );
       }
     }
   }
@@ -367,7 +441,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
       });
   }
 
-  const onUpgrade = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://relay.invalid');
     const kind = url.pathname === '/api/v1/ws/widget' ? 'visitor' : url.pathname === '/api/v1/ws/operator' ? 'operator' : null;
     if (!kind) return; // another module's socket path
@@ -378,21 +452,27 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
   // -------------------------------------------------------------------------------------------
   // Liveness: one sweep per process (no timer per socket): ping, close idle (4408) and expired (4401).
   // -------------------------------------------------------------------------------------------
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const c of conns) {
-      if (now - c.lastActive > config.chatWsIdleMs) c.ws.close(CLOSE.idle, 'idle timeout');
-      else if (c.kind === 'visitor' && c.claims.exp * 1000 <= now) c.ws.close(CLOSE.badToken, 'visitor token expired');
-      else if (c.ws.readyState === c.ws.OPEN) c.ws.ping();
-    }
-  }, Math.max(100, Math.floor(config.chatWsIdleMs / 3)));
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const c of conns) {
+        if (now - c.lastActive > config.chatWsIdleMs) c.ws.close(CLOSE.idle, 'idle timeout');
+        else if (c.kind === 'visitor' && c.claims.exp * 1000 <= now) c.ws.close(CLOSE.badToken, 'visitor token expired');
+        else if (c.ws.readyState === c.ws.OPEN) c.ws.ping();
+      }
+    },
+    Math.max(100, Math.floor(config.chatWsIdleMs / 3)),
+  );
   sweep.unref();
 
   return {
     counts: () => {
       let visitors = 0;
       let operators = 0;
-      for (const c of conns) c.kind === 'visitor' ? visitors++ : operators++;
+      for (const c of conns) {
+        if (c.kind === 'visitor') visitors++;
+        else operators++;
+      }
       return { visitors, operators };
     },
     close: async () => {

@@ -5,10 +5,19 @@
  */
 import type { AppDeps } from '../context.js';
 
-async function underLimit(deps: Pick<AppDeps, 'redis'>, key: string, limit: number, windowMs: number): Promise<{ ok: boolean; retryAfterS: number }> {
+async function underLimit(
+  deps: Pick<AppDeps, 'redis'>,
+  key: string,
+  limit: number,
+  windowMs: number,
+): Promise<{ ok: boolean; retryAfterS: number }> {
   const window = Math.floor(Date.now() / windowMs);
   const k = `${key}:${window}`;
-  const [[, n]] = (await deps.redis.multi().incr(k).pexpire(k, windowMs * 2).exec()) as [[null, number], unknown];
+  const [[, n]] = (await deps.redis
+    .multi()
+    .incr(k)
+    .pexpire(k, windowMs * 2)
+    .exec()) as [[null, number], unknown];
   return { ok: n <= limit, retryAfterS: Math.max(1, Math.ceil(((window + 1) * windowMs - Date.now()) / 1000)) };
 }
 
@@ -19,7 +28,14 @@ export function allowSessionCreate(deps: AppDeps, tenantId: string, ip: string) 
 
 /** Visitor messages per session per minute. */
 export async function allowVisitorMessage(deps: AppDeps, tenantId: string, sessionId: string): Promise<boolean> {
-  return (await underLimit(deps, `${deps.config.queuePrefix}:chat:{${tenantId}}:msg:${sessionId}`, deps.config.chatMessagesPerSessionPerMin, 60_000)).ok;
+  return (
+    await underLimit(
+      deps,
+      `${deps.config.queuePrefix}:chat:{${tenantId}}:msg:${sessionId}`,
+      deps.config.chatMessagesPerSessionPerMin,
+      60_000,
+    )
+  ).ok;
 }
 
 /** New chat socket connections per tenant per minute, across processes. */

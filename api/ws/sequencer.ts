@@ -31,7 +31,8 @@ export class Sequencer {
     this.pending.set(m.seq, m);
     this.flush();
     if (this.pending.size > 0 && this.gapSince === 0) this.gapSince = Date.now();
-    if (this.pending.size > 0 && !this.timer && !this.filling) this.timer = setTimeout(() => void this.fill(Date.now() - this.gapSince > GAP_GIVE_UP_MS), GAP_WAIT_MS);
+    if (this.pending.size > 0 && !this.timer && !this.filling)
+      this.timer = setTimeout(() => void this.fill(Date.now() - this.gapSince > GAP_GIVE_UP_MS), GAP_WAIT_MS);
   }
 
   /** Reads everything after `last` from the store (on connect, on resync, when a gap lasts). */
@@ -57,7 +58,8 @@ export class Sequencer {
       this.last = Math.min(...this.pending.keys()) - 1;
       this.flush();
     }
-    if (this.pending.size > 0 && !this.timer) this.timer = setTimeout(() => void this.fill(Date.now() - this.gapSince > GAP_GIVE_UP_MS), GAP_WAIT_MS);
+    if (this.pending.size > 0 && !this.timer)
+      this.timer = setTimeout(() => void this.fill(Date.now() - this.gapSince > GAP_GIVE_UP_MS), GAP_WAIT_MS);
   }
 
   stop(): void {

@@ -35,7 +35,9 @@ export function connect(url: string, opts: { origin?: string; autoPong?: boolean
     }
   });
   ws.on('error', () => undefined);
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.on('close', (code, reason) => r({ code, reason: String(reason) })),
+  );
   const opened = new Promise<void>((r) => (ws.readyState === ws.OPEN ? r() : ws.once('open', () => r())));
   return {
     ws,
@@ -77,7 +79,11 @@ export async function createSession(baseUrl: string, creds: TenantCreds, origin:
 }
 
 export async function provisionOperator(baseUrl: string, creds: TenantCreds, email: string, routingKeys: string[] | null = null) {
-  const p = await signed(baseUrl, creds, 'POST', '/relay/provision/operator', { email, display_name: email.split('@')[0], routing_keys: routingKeys });
+  const p = await signed(baseUrl, creds, 'POST', '/relay/provision/operator', {
+    email,
+    display_name: email.split('@')[0],
+    routing_keys: routingKeys,
+  });
   if (p.status !== 201 && p.status !== 200) throw new Error(`provision operator: ${p.status} ${JSON.stringify(p.body)}`);
   const t = await signed(baseUrl, creds, 'POST', '/relay/mint/operator-token', { operator_id: p.body.data.operator_id });
   if (t.status !== 201) throw new Error(`mint operator token: ${t.status} ${JSON.stringify(t.body)}`);
