@@ -1,0 +1,296 @@
+/**
+ * Delivery throughput (issue 2, "Benchmarks"): 20,000 events delivered by real worker processes
+ * (workers/index.ts) to a fast local receiver (scripts/bench/receiver.ts, a separate process answering
+ * 200), with one worker process and with two; then the fairness run: the same healthy load while
+ * another tenant's endpoint hangs (never answers).
+ *
+ *   bash scripts/with-services.sh npx tsx scripts/bench-delivery.ts
+ *
+ * The deliveries are created in bulk before any worker runs: events and delivery records inserted with
+ * insertMany (the same documents emitEvent() writes), then one `producer.enqueue('webhook.deliver', ...)`
+ * per delivery (many in flight). Each run starts with the queue full and no worker; the clock starts
+ * when the first worker process is up (or at the first delivery received, if earlier) and stops at the
+ * last healthy delivery received. Completion is counted twice: distinct event ids at the receiver and
+ * delivery records with status `succeeded`. Each run has its own tenants and queue prefix.
+ *
+ * Knobs (env): BENCH_EVENTS (20000), BENCH_TENANTS (healthy tenants sharing the events, 1),
+ * BENCH_HANG_EVENTS (2000), BENCH_RUNS (comma list of one,two,fair; all), BENCH_RUN_TIMEOUT_S (180),
+ * BENCH_CPU_PROF (a directory: the worker of the one-worker run writes a V8 CPU profile there).
+ * Worker knobs pass through from the environment (platform/config.ts): DELIVERY_CONCURRENCY,
+ * DELIVERY_TENANT_CONCURRENCY, DELIVERY_CIRCUIT_*, CALLBACK_TIMEOUT_MS (default here: 10000, the
+ * production default).
+ */
+import { DeliveryModel } from '../models/delivery.js';
+import { EventModel } from '../models/event.js';
+import { parseConfig } from '../platform/config.js';
+import { newId } from '../platform/ids.js';
+import { connectMongo, disconnectMongo } from '../platform/mongo.js';
+import { apiRedis, waitReady } from '../platform/redis.js';
+import { callbackUrl } from '../queues/emit-event.js';
+import { Producer } from '../queues/producer.js';
+import {
+  benchEnv,
+  cleanUp,
+  fmt,
+  machine,
+  provisionTenants,
+  sleep,
+  startApi,
+  startHelper,
+  startWorker,
+  table,
+  type Proc,
+  type Tenant,
+} from './bench/common.js';
+import { cpuMeter, servicePids } from './bench/cpu.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const TENANTS = Number(process.env.BENCH_TENANTS ?? 1);
+const HANG_EVENTS = Number(process.env.BENCH_HANG_EVENTS ?? 2000);
+const RUNS = (process.env.BENCH_RUNS ?? 'one,two,fair').split(',').map((s) => s.trim());
+const RUN_TIMEOUT_MS = Number(process.env.BENCH_RUN_TIMEOUT_S ?? 180) * 1000;
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const PATH = '/relay-callbacks/bench';
+
+type Stats = {
+  total: number;
+  distinct: number;
+  first_ms: number;
+  last_ms: number;
+  hanging_open: number;
+  hanging_total: number;
+  tenants: Record<string, { distinct: number; first_ms: number; last_ms: number }>;
+};
+type RunResult = {
+  name: string;
+  workers: number;
+  events: number;
+  delivered: number;
+  succeeded_records: number;
+  duplicates: number;
+  seconds: number;
+  per_sec: number;
+  enqueue_seconds: number;
+  hang_events: number;
+  hang_attempts: number;
+  timed_out: boolean;
+  cpu_seconds: Record<string, number>;
+};
+
+async function main(): Promise<void> {
+  const env = benchEnv('delivery', {
+    CALLBACK_TIMEOUT_MS: process.env.CALLBACK_TIMEOUT_MS ?? '10000',
+    WORKER_SHUTDOWN_TIMEOUT_MS: process.env.WORKER_SHUTDOWN_TIMEOUT_MS ?? '3000',
+  });
+  const started: Proc[] = [];
+  const stats = async (url: string) => (await (await fetch(`${url}/stats`)).json()) as Stats;
+  try {
+    const receiver = await startHelper('scripts/bench/receiver.ts');
+    started.push(receiver);
+
+    // Tenants for every run up front, through the admin API of a web process that is then stopped.
+    const api = await startApi(env);
+    const healthy: Record<string, Tenant[]> = {};
+    for (const run of RUNS) healthy[run] = await provisionTenants(api.url, TENANTS, { callback_url_base: `${receiver.url}/ok` });
+    const [hangTenant] = await provisionTenants(api.url, 1, { callback_url_base: `${receiver.url}/hang` });
+    await api.stop();
+
+    await connectMongo(env.MONGODB_URI!);
+    const results: RunResult[] = [];
+    for (const run of RUNS) {
+      const workers = run === 'two' ? 2 : 1;
+      const hang = run === 'fair' ? HANG_EVENTS : 0;
+      const runEnv = { ...env, QUEUE_PREFIX: `${env.QUEUE_PREFIX}:${run}` };
+      const config = parseConfig(runEnv);
+      const redis = apiRedis(config.redisUrl, { commandTimeout: 30_000 });
+      await waitReady(redis);
+      const producer = new Producer(config, redis);
+
+      // 1. The backlog: healthy events spread over the tenants, the hanging tenant's interleaved.
+      const t0 = Date.now();
+      const targets: { tenantId: string; base: string }[] = [];
+      for (let i = 0; i < EVENTS; i++) targets.push({ tenantId: healthy[run]![i % TENANTS]!.tenantId, base: `${receiver.url}/ok` });
+      for (let j = 0; j < hang; j++)
+        targets.splice(Math.floor(((j + 0.5) * targets.length) / hang), 0, {
+          tenantId: hangTenant!.tenantId,
+          base: `${receiver.url}/hang`,
+        });
+      const deliveries: { deliveryId: string; tenantId: string }[] = [];
+      for (let i = 0; i < targets.length; i += 1000) {
+        const events: Record<string, unknown>[] = [];
+        const dlvs: Record<string, unknown>[] = [];
+        for (const t of targets.slice(i, i + 1000)) {
+          const eventId = newId('evt');
+          const createdAt = new Date();
+          const data = { note: 'bench' };
+          events.push({ _id: eventId, tenant_id: t.tenantId, event_type: 'platform.test', data, created_at: createdAt });
+          const deliveryId = newId('dlv');
+          const body = JSON.stringify({
+            event_id: eventId,
+            event_type: 'platform.test',
+            tenant_id: t.tenantId,
+            created_at: createdAt.toISOString(),
+            data,
+          });
+          dlvs.push({
+            _id: deliveryId,
+            tenant_id: t.tenantId,
+            event_id: eventId,
+            event_type: 'platform.test',
+            url: callbackUrl(t.base, PATH),
+            body,
+            status: 'pending',
+            next_attempt_at: createdAt,
+          });
+          deliveries.push({ deliveryId, tenantId: t.tenantId });
+        }
+        await EventModel.insertMany(events, { ordered: false });
+        await DeliveryModel.insertMany(dlvs, { ordered: false });
+      }
+      for (let i = 0; i < deliveries.length; i += 500) {
+        await Promise.all(deliveries.slice(i, i + 500).map((d) => producer.enqueue('webhook.deliver', { ...d, replay: 0 })));
+      }
+      const enqueueSeconds = (Date.now() - t0) / 1000;
+      console.error(
+        `bench: ${run}: ${deliveries.length} deliveries stored and enqueued in ${fmt(enqueueSeconds, 1)} s; starting ${workers} worker process(es)`,
+      );
+
+      // 2. Workers on a full queue; poll the receiver until every healthy event arrived.
+      await fetch(`${receiver.url}/reset`, { method: 'POST' });
+      const healthyIds = new Set(healthy[run]!.map((t) => t.tenantId));
+      const spawnedAt = Date.now();
+      const nodeArgs = run === 'one' && CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
+      const ws = await Promise.all(Array.from({ length: workers }, () => startWorker(runEnv, nodeArgs)));
+      started.push(...ws);
+      const meter = cpuMeter({
+        ...Object.fromEntries(ws.map((w, i) => [`worker${workers > 1 ? i + 1 : ''}`, w.proc.pid!])),
+        receiver: receiver.proc.pid!,
+        ...servicePids(env.REDIS_URL!, env.MONGODB_URI!),
+      });
+      const readyAt = Math.min(...ws.map((w) => w.readyAt));
+      let s = await stats(receiver.url);
+      const healthyCount = (x: Stats) =>
+        Object.entries(x.tenants)
+          .filter(([id]) => healthyIds.has(id))
+          .reduce((a, [, c]) => a + c.distinct, 0);
+      const deadline = Date.now() + RUN_TIMEOUT_MS;
+      while (healthyCount(s) < EVENTS && Date.now() < deadline) {
+        await sleep(100);
+        s = await stats(receiver.url);
+      }
+      const cpu = meter();
+      const delivered = healthyCount(s);
+      const healthyStats = Object.entries(s.tenants)
+        .filter(([id]) => healthyIds.has(id))
+        .map(([, c]) => c);
+      const firstMs = Math.min(...healthyStats.map((c) => c.first_ms), readyAt);
+      const lastMs = delivered >= EVENTS ? Math.max(...healthyStats.map((c) => c.last_ms)) : Date.now();
+      const seconds = (lastMs - firstMs) / 1000;
+
+      // 3. Cross-check the records (their update lands just after the receiver answered); a run that
+      // timed out stops its workers first and counts once. Bounded: at most ~20 s.
+      const timedOut = delivered < EVENTS;
+      if (timedOut) for (const w of ws) await w.stop();
+      const tenantIds = [...healthyIds];
+      let succeeded = 0;
+      const countUntil = Date.now() + 20_000;
+      do {
+        // -1 = the store could not count in time (FerretDB scans the whole collection for this filter).
+        succeeded = await DeliveryModel.countDocuments({ tenant_id: { $in: tenantIds }, status: 'succeeded' })
+          .maxTimeMS(30_000)
+          .catch(() => -1);
+        if (succeeded < 0) break;
+        if (succeeded >= delivered || timedOut) break;
+        await sleep(250);
+      } while (Date.now() < countUntil);
+      for (const w of ws) await w.stop();
+      const result: RunResult = {
+        name: run,
+        workers,
+        events: EVENTS,
+        delivered,
+        succeeded_records: succeeded,
+        duplicates: s.total - s.distinct,
+        seconds: Number(seconds.toFixed(2)),
+        per_sec: Number((delivered / seconds).toFixed(0)),
+        enqueue_seconds: Number(enqueueSeconds.toFixed(1)),
+        hang_events: hang,
+        hang_attempts: s.hanging_total,
+        timed_out: timedOut,
+        cpu_seconds: cpu,
+      };
+      results.push(result);
+      console.error(
+        `bench: ${run}: ${delivered}/${EVENTS} delivered in ${fmt(seconds, 2)} s = ${result.per_sec}/s (workers up ${((readyAt - spawnedAt) / 1000).toFixed(1)} s after spawn); cpu s ${JSON.stringify(cpu)}`,
+      );
+      await producer.close();
+      await redis.quit();
+    }
+    await disconnectMongo();
+
+    const baseline = results.find((r) => r.name === 'one');
+    const fair = results.find((r) => r.name === 'fair');
+    const fairRatio = baseline && fair ? fair.per_sec / baseline.per_sec : NaN;
+    const label: Record<string, string> = { one: '1 worker', two: '2 workers', fair: `1 worker + hanging tenant (${HANG_EVENTS} ev)` };
+    const m = await machine();
+    const knobs = {
+      DELIVERY_CONCURRENCY: process.env.DELIVERY_CONCURRENCY ?? '100 (default)',
+      DELIVERY_TENANT_CONCURRENCY: process.env.DELIVERY_TENANT_CONCURRENCY ?? '10 (default)',
+      CALLBACK_TIMEOUT_MS: env.CALLBACK_TIMEOUT_MS,
+    };
+    console.log(
+      `\nDelivery throughput: ${EVENTS} events over ${TENANTS} healthy tenant(s) per run; ${m.cpus} CPUs (${m.cpu_model}), node ${m.node}; ${Object.entries(
+        knobs,
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+    );
+    console.log(
+      table(
+        ['run', 'delivered', 'records ok', 'seconds', 'deliveries/s', 'dupes', 'hang attempts', 'cpu s (worker/redis/ferretdb/receiver)'],
+        results.map((r) => [
+          label[r.name] ?? r.name,
+          `${r.delivered}/${r.events}${r.timed_out ? ' (timed out)' : ''}`,
+          r.succeeded_records < 0 ? 'n/a (count timed out)' : r.succeeded_records,
+          fmt(r.seconds, 2),
+          r.per_sec,
+          r.duplicates,
+          r.hang_events ? r.hang_attempts : '-',
+          Object.entries(r.cpu_seconds)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ]),
+      ),
+    );
+    const oneOk = baseline ? baseline.per_sec >= 2000 && !baseline.timed_out : false;
+    const fairOk = Number.isFinite(fairRatio) && fairRatio >= 0.9 && !fair!.timed_out;
+    console.log(`\none worker: ${baseline ? `${baseline.per_sec}/s` : 'not run'} (target >= 2000/s: ${oneOk ? 'met' : 'NOT met'})`);
+    console.log(
+      `healthy throughput with a hanging tenant: ${fmt(fairRatio * 100, 1)}% of the run without it (target >= 90%: ${fairOk ? 'met' : 'NOT met'})`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'delivery',
+        events: EVENTS,
+        healthy_tenants: TENANTS,
+        hang_events: HANG_EVENTS,
+        knobs,
+        machine: m,
+        runs: results,
+        fair_ratio: Number(fairRatio.toFixed(3)),
+        targets_met: { one_worker_2000: oneOk, fairness_90: fairOk },
+      }),
+    );
+  } finally {
+    for (const p of started.reverse()) await p.stop();
+    await cleanUp(env).catch((err: unknown) => console.error(`bench: clean-up failed: ${String(err)}`));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench-delivery failed: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  },
+);

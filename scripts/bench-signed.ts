@@ -1,0 +1,293 @@
+/**
+ * Signed-call throughput (issue 2, "Benchmarks"): the signed route POST /api/v1/relay/send/test-callback
+ * (HMAC #1 gate: tenant lookup, timestamp window, signature, replay check and rate limit in Redis; then
+ * the event + delivery stored in MongoDB and the delivery job enqueued) against a bare Koa POST route
+ * with the same body parser (scripts/bench/bare-server.ts), on the same machine in the same run,
+ * alternating bare, signed, bare, signed, ... with wrk at 50 connections.
+ *
+ *   bash scripts/with-services.sh npx tsx scripts/bench-signed.ts
+ *
+ * Knobs (env): BENCH_ROUNDS (3), BENCH_ROUND_SECONDS (10), BENCH_CONNECTIONS (50), BENCH_WRK_THREADS (1),
+ * BENCH_TENANTS (60, each rate_limit_per_min 10000), BENCH_WARMUP_SECONDS (3), BENCH_WITH_WORKER (0: no
+ * worker runs, the delivery jobs pile up in Redis; 1: one worker process delivers them to the receiver
+ * meanwhile, competing for the same CPUs), BENCH_CPU_PROF (a directory: the API process writes a V8 CPU
+ * profile there when it stops). The table shows the CPU seconds each process used during each run.
+ *
+ * Every signed request is unique (a random nonce in the body) and freshly timestamped: the requests of a
+ * round are generated and signed just before it into a file that scripts/bench/requests.lua cycles
+ * through. A round that ran out of requests (and so replayed some) is reported, never hidden.
+ * Needs the Debian package `wrk` (installed here with apt-get when missing and we are root).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import mongoose from 'mongoose';
+import { sign } from '../platform/signing.js';
+import { cpuMeter, servicePids } from './bench/cpu.js';
+import {
+  ROOT,
+  benchEnv,
+  cleanUp,
+  fmt,
+  machine,
+  provisionTenants,
+  startApi,
+  startHelper,
+  startWorker,
+  table,
+  type Proc,
+  type Tenant,
+} from './bench/common.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const THREADS = Number(process.env.BENCH_WRK_THREADS ?? 1);
+const TENANTS = Number(process.env.BENCH_TENANTS ?? 60);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const WITH_WORKER = ['1', 'true', 'yes'].includes(process.env.BENCH_WITH_WORKER ?? '0');
+const SIGNED_PATH = '/api/v1/relay/send/test-callback';
+const BARE_PATH = '/api/v1/bench/bare';
+const LUA = path.join(ROOT, 'scripts/bench/requests.lua');
+
+type WrkResult = {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  socketErrors: number;
+  wraps: number;
+  loaded: number;
+  cpu?: Record<string, number>;
+};
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+
+function ensureWrk(): void {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return;
+  } catch (err) {
+    // wrk --version exits 1 after printing its version: only ENOENT means it is missing.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return;
+  }
+  if (process.getuid?.() !== 0) throw new Error('wrk is not installed: run `sudo apt-get install -y wrk`');
+  console.error('bench: wrk not found, installing the Debian package');
+  execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+const body = () => `{"note":"bench ${randomBytes(8).toString('hex')}"}`;
+
+/** `n` unique signed requests over the tenants, timestamped now. */
+function signedLines(tenants: Tenant[], n: number): string {
+  const ts = String(Date.now());
+  const lines: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = tenants[i % tenants.length]!;
+    const b = body();
+    lines[i] = `${SIGNED_PATH}\t${t.tenantId}\t${ts}\t${sign(t.secret, ts, b)}\t${b}`;
+  }
+  return lines.join('\n') + '\n';
+}
+
+function bareLines(n: number): string {
+  return Array.from({ length: n }, () => `${BARE_PATH}\t\t\t\t${body()}`).join('\n') + '\n';
+}
+
+const toMs = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[unit]!;
+
+function parseWrk(out: string): WrkResult {
+  const pct = (p: string) => {
+    const m = out.match(new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm'));
+    return m ? toMs(m[1]!, m[2]!) : NaN;
+  };
+  const socket = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
+  const done = out.match(/BENCH_DONE loaded=(\d+) wraps=(\d+)/);
+  return {
+    rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN),
+    p50: pct('50'),
+    p99: pct('99'),
+    requests: Number(out.match(/(\d+) requests in/)?.[1] ?? 0),
+    non2xx: Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0),
+    socketErrors: socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+    wraps: Number(done?.[2] ?? 0),
+    loaded: Number(done?.[1] ?? 0),
+  };
+}
+
+async function wrk(url: string, file: string, seconds: number): Promise<WrkResult> {
+  const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '--timeout', '5s', '-s', LUA, url, '--', String(THREADS)];
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn('wrk', args, { env: { ...process.env, BENCH_REQUESTS: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let s = '';
+    p.stdout.on('data', (d: Buffer) => (s += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (s += d.toString()));
+    const killer = setTimeout(() => p.kill('SIGKILL'), (seconds + 60) * 1000);
+    p.on('exit', (code) => {
+      clearTimeout(killer);
+      if (code === 0) resolve(s);
+      else reject(new Error(`wrk exited with ${code}: ${s}`));
+    });
+  });
+  const r = parseWrk(out);
+  if (!Number.isFinite(r.rps)) throw new Error(`could not read wrk's output:\n${out}`);
+  return r;
+}
+
+async function main(): Promise<void> {
+  ensureWrk();
+  const env = benchEnv('signed');
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-signed-'));
+  const started: Proc[] = [];
+  try {
+    const receiver = await startHelper('scripts/bench/receiver.ts');
+    started.push(receiver);
+    const bare = await startHelper('scripts/bench/bare-server.ts');
+    started.push(bare);
+    const api = await startApi(env, CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []);
+    started.push(api);
+    if (WITH_WORKER) started.push(await startWorker(env));
+    const tenants = await provisionTenants(api.url, TENANTS, { rate_limit_per_min: 10_000, callback_url_base: `${receiver.url}/ok` });
+    console.error(
+      `bench: ${TENANTS} tenants provisioned; api ${api.url}, bare ${bare.url}, receiver ${receiver.url}, worker: ${WITH_WORKER ? 'one process' : 'none'}`,
+    );
+
+    const bareFile = path.join(dir, 'bare.tsv');
+    writeFileSync(bareFile, bareLines(20_000));
+    const signedFile = path.join(dir, 'signed.tsv');
+    // The rate of the last signed run sizes the next request file (×1.6 headroom, at least 20,000).
+    let signedRate = 8000;
+    // CPU seconds per process during each run: where the time goes.
+    const pids = { ...servicePids(env.REDIS_URL!, env.MONGODB_URI!), api: api.proc.pid!, bare: bare.proc.pid! };
+    const runSigned = async (seconds: number) => {
+      const n = Math.min(600_000, Math.max(20_000, Math.ceil(signedRate * seconds * 1.6)));
+      writeFileSync(signedFile, signedLines(tenants, n));
+      const meter = cpuMeter(pids);
+      const r = await wrk(api.url, signedFile, seconds);
+      r.cpu = meter();
+      signedRate = Math.max(r.rps, 1000);
+      return r;
+    };
+    const runBare = async (seconds: number) => {
+      const meter = cpuMeter(pids);
+      const r = await wrk(bare.url, bareFile, seconds);
+      r.cpu = meter();
+      return r;
+    };
+
+    // Warm-up (JIT, connection pools, tenant cache), not reported.
+    await runBare(WARMUP);
+    await runSigned(WARMUP);
+
+    const rounds: { round: number; bare: WrkResult; signed: WrkResult }[] = [];
+    for (let i = 1; i <= ROUNDS; i++) {
+      const b = await runBare(SECONDS);
+      const s = await runSigned(SECONDS);
+      rounds.push({ round: i, bare: b, signed: s });
+      console.error(`bench: round ${i}: bare ${fmt(b.rps)} req/s, signed ${fmt(s.rps)} req/s`);
+    }
+
+    // Cross-check: every 2xx the signed route gave stored an event.
+    const conn = await mongoose.createConnection(env.MONGODB_URI!, { serverSelectionTimeoutMS: 5000 }).asPromise();
+    const events = await conn.db!.collection('events').countDocuments({});
+    await conn.close();
+
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sum = (k: 'bare' | 'signed') => ({
+      rps: mean(rounds.map((r) => r[k].rps)),
+      p50: mean(rounds.map((r) => r[k].p50)),
+      p99: mean(rounds.map((r) => r[k].p99)),
+      p99_worst: Math.max(...rounds.map((r) => r[k].p99)),
+      requests: rounds.reduce((a, r) => a + r[k].requests, 0),
+      non2xx: rounds.reduce((a, r) => a + r[k].non2xx, 0),
+      socket_errors: rounds.reduce((a, r) => a + r[k].socketErrors, 0),
+    });
+    const bareSum = sum('bare');
+    const signedSum = sum('signed');
+    const ratio = signedSum.rps / bareSum.rps;
+    const wraps = rounds.reduce((a, r) => a + r.signed.wraps, 0);
+
+    const rows: (string | number)[][] = [];
+    for (const r of rounds) {
+      for (const k of ['bare', 'signed'] as const) {
+        const x = r[k];
+        const cpu = Object.entries(x.cpu ?? {})
+          .map(([name, v]) => `${name} ${v}`)
+          .join(', ');
+        rows.push([`round ${r.round} ${k}`, fmt(x.rps), fmt(x.p50, 2), fmt(x.p99, 2), x.requests, x.non2xx + x.socketErrors, cpu]);
+      }
+    }
+    rows.push([
+      'mean bare',
+      fmt(bareSum.rps),
+      fmt(bareSum.p50, 2),
+      fmt(bareSum.p99, 2),
+      bareSum.requests,
+      bareSum.non2xx + bareSum.socket_errors,
+      '',
+    ]);
+    rows.push([
+      'mean signed',
+      fmt(signedSum.rps),
+      fmt(signedSum.p50, 2),
+      fmt(signedSum.p99, 2),
+      signedSum.requests,
+      signedSum.non2xx + signedSum.socket_errors,
+      '',
+    ]);
+    const m = await machine();
+    console.log(
+      `\nSigned-call throughput: ${ROUNDS} rounds x ${SECONDS} s each, alternating, wrk ${THREADS} thread(s), ${CONNECTIONS} connections, ${TENANTS} tenants; worker: ${WITH_WORKER ? 'one process' : 'none'}; ${m.cpus} CPUs (${m.cpu_model}), node ${m.node}`,
+    );
+    console.log(table(['run', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'cpu s during the run'], rows));
+    console.log(
+      `\nsigned/bare ratio: ${fmt(ratio, 3)} (target >= 0.6)  signed p99: ${fmt(signedSum.p99, 2)} ms mean, ${fmt(signedSum.p99_worst, 2)} ms worst round (target <= 15)`,
+    );
+    console.log(`events stored: ${events} (signed 2xx in warm-up + rounds); replayed requests (request file ran out): ${wraps}`);
+    const ok = ratio >= 0.6 && signedSum.p99_worst <= 15 && signedSum.non2xx === 0 && wraps === 0;
+    console.log(`targets ${ok ? 'MET' : 'NOT met'}`);
+    console.log(
+      JSON.stringify({
+        bench: 'signed',
+        rounds: ROUNDS,
+        round_seconds: SECONDS,
+        connections: CONNECTIONS,
+        tenants: TENANTS,
+        worker: WITH_WORKER,
+        machine: m,
+        bare: bareSum,
+        signed: signedSum,
+        ratio: Number(ratio.toFixed(3)),
+        per_round: rounds.map((r) => ({
+          round: r.round,
+          bare_rps: r.bare.rps,
+          signed_rps: r.signed.rps,
+          bare_p99_ms: r.bare.p99,
+          signed_p99_ms: r.signed.p99,
+          bare_cpu_s: r.bare.cpu,
+          signed_cpu_s: r.signed.cpu,
+        })),
+        events_stored: events,
+        replays: wraps,
+        targets_met: ok,
+      }),
+    );
+  } finally {
+    for (const p of started.reverse()) await p.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await cleanUp(env).catch((err: unknown) => console.error(`bench: clean-up failed: ${String(err)}`));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench-signed failed: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  },
+);
