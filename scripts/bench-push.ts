@@ -1,7 +1,7 @@
 /**
  * Push-latency benchmark of the Auth Relay (issue 3):
  *   bash scripts/with-services.sh npx tsx scripts/bench-push.ts [--rate 200] [--seconds 20] [--users 200]
- *        [--sat-seconds 10] [--sat-concurrency 256] [--tenants 16]
+ *        [--sat-seconds 10] [--sat-concurrency 256] [--tenants 16] [--warmup 5]
  *
  * Measures, from the moment a signed POST /relay/send/auth-challenge leaves the client to the moment
  * the fake FCM (test/fakes/fcm-server.ts, real HTTPS) has received each device's message, p50/p99 at
@@ -40,6 +40,7 @@ const { values: args } = parseArgs({
     tenants: { type: 'string', default: '16' },
     'sat-seconds': { type: 'string', default: '10' },
     'sat-concurrency': { type: 'string', default: '256' },
+    warmup: { type: 'string', default: '5' },
   },
 });
 const RATE = Number(args.rate);
@@ -48,6 +49,7 @@ const USERS = Number(args.users);
 const TENANTS = Number(args.tenants);
 const SAT_SECONDS = Number(args['sat-seconds']);
 const SAT_CONCURRENCY = Number(args['sat-concurrency']);
+const WARMUP_SECONDS = Number(args.warmup);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const log = (...a: unknown[]) => console.log(...a);
@@ -215,6 +217,22 @@ async function main(): Promise<void> {
     statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     return r.status;
   };
+
+  // Warm-up (not measured): fills the fan-out cache and the connection pools, as a running relay has them.
+  if (WARMUP_SECONDS > 0) {
+    const warmUntil = Date.now() + WARMUP_SECONDS * 1000;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (Date.now() < warmUntil) await fire();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    fake.reset();
+    sentAt.clear();
+    apiMs.length = 0;
+    statuses.clear();
+    log(`warm-up: ${WARMUP_SECONDS} s, 16 concurrent clients (not measured)`);
+  }
 
   // 4. Open loop: RATE challenges per second for SECONDS seconds.
   log(`\nphase 1: ${RATE} challenges/s for ${SECONDS} s (open loop), 2 devices per user`);
