@@ -7,16 +7,10 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseKeyRing, type KeyRing } from './secret-box.js';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const int = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
 const durationList = z
   .string()
@@ -36,7 +30,12 @@ const envSchema = z.object({
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI'),
   ADMIN_API_KEY: z
     .string()
-    .transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().min(24, 'each key needs at least 24 characters')).min(1, 'needs at least one key')),
   SECRETS_MASTER_KEY: z.string().transform((v, ctx): KeyRing => {
     try {
@@ -64,7 +63,10 @@ const envSchema = z.object({
   JOB_LOCK_MS: int(1000, 600_000).default(30_000),
   WORKER_SHUTDOWN_TIMEOUT_MS: int(100, 300_000).default(15_000),
   /** Prefix of every BullMQ key, so several relays (or test runs) can share one Redis. */
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('bloonio'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]+$/)
+    .default('bloonio'),
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
   /** Behind a PaaS router, trust X-Forwarded-For for client IPs. */
   TRUST_PROXY: bool.default(false),

@@ -64,8 +64,7 @@ export interface FcmMessage {
 
 export type FcmFailureKind = 'invalid_token' | 'transient' | 'permanent';
 
-export type FcmResult =
-  { ok: true; messageId: string } | { ok: false; kind: FcmFailureKind; code: string; retryAfterMs?: number };
+export type FcmResult = { ok: true; messageId: string } | { ok: false; kind: FcmFailureKind; code: string; retryAfterMs?: number };
 
 export interface FcmSender {
   /** Resolves for every FCM-level outcome; rejects only on programming errors (bad message shape, closed). */
@@ -109,9 +108,7 @@ export function parseServiceAccount(json: string): ServiceAccount {
     throw new Error(`FCM service account: missing or invalid field(s): ${fields}`);
   }
   // Keys pasted into env vars often arrive with literal "\n" instead of newlines.
-  const privateKey = parsed.data.private_key.includes('\n')
-    ? parsed.data.private_key
-    : parsed.data.private_key.replaceAll('\\n', '\n');
+  const privateKey = parsed.data.private_key.includes('\n') ? parsed.data.private_key : parsed.data.private_key.replaceAll('\\n', '\n');
   try {
     createPrivateKey(privateKey);
   } catch {
@@ -138,11 +135,7 @@ class TokenFetchError extends Error {
 
 const TokenResponseSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().positive() });
 
-function tokenCredential(
-  sa: ServiceAccount,
-  agent: http.Agent | undefined,
-  onFailure: (e: TokenFetchError) => void,
-): Credential {
+function tokenCredential(sa: ServiceAccount, agent: http.Agent | undefined, onFailure: (e: TokenFetchError) => void): Credential {
   const b64 = (v: object): string => Buffer.from(JSON.stringify(v)).toString('base64url');
   return {
     async getAccessToken(): Promise<GoogleOAuthAccessToken> {
@@ -262,9 +255,7 @@ function classify(err: unknown, exchange: Exchange, tokenFailure: TokenFetchErro
     kind = 'invalid_token';
   }
   const retryAfterMs = parseRetryAfter(exchange.retryAfter);
-  return retryAfterMs === undefined
-    ? { ok: false, kind, code: mapped.code }
-    : { ok: false, kind, code: mapped.code, retryAfterMs };
+  return retryAfterMs === undefined ? { ok: false, kind, code: mapped.code } : { ok: false, kind, code: mapped.code, retryAfterMs };
 }
 
 /** Retry-After is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */
@@ -302,11 +293,7 @@ function toAdminMessage(token: string, m: FcmMessage): TokenMessage {
   return out;
 }
 
-export function createFcmSender(opts: {
-  serviceAccountJson: string;
-  httpAgent?: https.Agent | http.Agent;
-  appName?: string;
-}): FcmSender {
+export function createFcmSender(opts: { serviceAccountJson: string; httpAgent?: https.Agent | http.Agent; appName?: string }): FcmSender {
   const sa = parseServiceAccount(opts.serviceAccountJson);
   // One token fetch may serve several concurrent sends (firebase-admin shares the pending refresh),
   // so its failure is remembered per sender, not per send.

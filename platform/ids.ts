@@ -23,7 +23,8 @@ function base32(bytes: Buffer): string {
   return out.toLowerCase();
 }
 
-export type IdPrefix = 'evt' | 'dlv' | 'chg' | 'qr' | 'cnv' | 'msg' | 'tkt' | 'op' | 'dev' | 'req' | 'sud' | 'pk' | 'pair' | 'pin' | 'alr' | 'vs';
+export type IdPrefix =
+  'evt' | 'dlv' | 'chg' | 'qr' | 'cnv' | 'msg' | 'tkt' | 'op' | 'dev' | 'req' | 'sud' | 'pk' | 'pair' | 'pin' | 'alr' | 'vs';
 
 /** `evt_01j…`: sortable by creation time, unique without coordination. */
 export function newId(prefix: IdPrefix): string {

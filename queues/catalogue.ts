@@ -83,7 +83,11 @@ export const JOB_CATALOGUE = {
   // Chat Relay: one bot-lane turn — call the tenant's bot webhook for one visitor message (workers/chat.ts).
   'chat.bot-turn': def({
     queue: QUEUE.chat,
-    payload: z.object({ tenantId: z.string().startsWith('tnt_'), conversationId: z.string().startsWith('cnv_'), messageId: z.string().startsWith('msg_') }),
+    payload: z.object({
+      tenantId: z.string().startsWith('tnt_'),
+      conversationId: z.string().startsWith('cnv_'),
+      messageId: z.string().startsWith('msg_'),
+    }),
     jobId: (p) => `bot.${p.messageId}`,
     // A failed bot call is retried once; after the last attempt the conversation escalates to a human.
     options: () => ({ attempts: 2, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: keepCompleted, removeOnFail: keepFailed }),

@@ -226,10 +226,7 @@ describe('platform/fcm (firebase-admin against a fake FCM + OAuth over TLS)', fu
     const dir = mkdtempSync(join(tmpdir(), 'fcm-sa-'));
     const keyFile = join(dir, 'sa.json');
     writeFileSync(keyFile, account.json, { mode: 0o600 });
-    const app = initializeApp(
-      { credential: cert(keyFile, agent), httpAgent: agent, projectId: account.projectId },
-      'stock-credential',
-    );
+    const app = initializeApp({ credential: cert(keyFile, agent), httpAgent: agent, projectId: account.projectId }, 'stock-credential');
     try {
       const id = await getMessaging(app).send({ token: 'tok-stock', data: { k: 'v' } });
       assert.match(id, /^projects\/bloonio-test\/messages\//);

@@ -8,10 +8,15 @@ import { QUEUE } from '../queues/names.js';
 import type { Producer } from '../queues/producer.js';
 import { createDeliveryProcessor, type DeliveryDeps } from './delivery.js';
 import { sweepDeliveries } from './sweeper.js';
-import { createBotTurnProcessor } from './chat.js';
 import { createPushProcessors, type PushDeps } from './push.js';
+import { createBotTurnProcessor } from './chat.js';
 
-export type Processor<N extends JobName> = (job: Job, token: string | undefined, payload: JobPayload<N>, signal: AbortSignal) => Promise<unknown>;
+export type Processor<N extends JobName> = (
+  job: Job,
+  token: string | undefined,
+  payload: JobPayload<N>,
+  signal: AbortSignal,
+) => Promise<unknown>;
 export type Processors = { [N in JobName]: Processor<N> };
 
 export type WorkerDeps = DeliveryDeps & { producer: Producer } & Pick<PushDeps, 'fcmHttpAgent' | 'fcmSender'>;
@@ -21,8 +26,8 @@ export function createProcessors(deps: WorkerDeps): Processors {
   return {
     'webhook.deliver': createDeliveryProcessor(deps),
     'maintenance.sweep-deliveries': () => sweepDeliveries(deps, deps.producer.queue(QUEUE.webhookDelivery)),
+    'chat.bot-turn': createBotTurnProcessor(deps),
     'push.send': push.send,
     'push.expire-request': push.expire,
-    'chat.bot-turn': createBotTurnProcessor(deps),
   };
 }

@@ -35,10 +35,7 @@ export const OAUTH_HOST = 'oauth2.googleapis.com';
 export const ROUTED_HOSTS = [FCM_HOST, OAUTH_HOST, 'accounts.google.com'] as const;
 const TOKEN_AUDIENCE = `https://${OAUTH_HOST}/token`;
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-const FCM_SCOPES = [
-  'https://www.googleapis.com/auth/firebase.messaging',
-  'https://www.googleapis.com/auth/cloud-platform',
-];
+const FCM_SCOPES = ['https://www.googleapis.com/auth/firebase.messaging', 'https://www.googleapis.com/auth/cloud-platform'];
 
 // ---------------------------------------------------------------------------------------------
 // Throwaway service account
@@ -105,10 +102,7 @@ const FCM_ERRORS: Record<FcmErrorCode, { status: number; rpc: string; message: s
 };
 
 /** An error reply in FCM v1's format: google.rpc.Status with an FcmError detail. */
-export function fcmError(
-  code: FcmErrorCode,
-  opts: { retryAfter?: string | number; message?: string; field?: string } = {},
-): FcmOutcome {
+export function fcmError(code: FcmErrorCode, opts: { retryAfter?: string | number; message?: string; field?: string } = {}): FcmOutcome {
   const spec = FCM_ERRORS[code];
   const message = opts.message ?? spec.message;
   const details: unknown[] = [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: code }];
