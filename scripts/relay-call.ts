@@ -1,0 +1,29 @@
+/**
+ * A tenant backend in a shell: makes one HMAC #1-signed call to the relay, exactly as the seed's
+ * recipe does, and prints the JSON answer. For demos and debugging a receiver; real backends use
+ * an SDK.
+ *
+ *   tsx scripts/relay-call.ts POST /relay/prepare-pairing '{"user_socket_hash":"…", …}'
+ *   tsx scripts/relay-call.ts GET '/relay/fetch/delivery-status?instruction_id=ins-1'
+ *
+ * Reads BLOONIO_RELAY_BASE_URL (default http://localhost:3000), BLOONIO_RELAY_TENANT_ID and
+ * BLOONIO_RELAY_TENANT_SECRET, as printed by `npm run provision-tenant`.
+ */
+import { signedHeaders } from '../platform/signing.js';
+
+const [method, path, body = ''] = process.argv.slice(2);
+const tenantId = process.env.BLOONIO_RELAY_TENANT_ID;
+const secret = process.env.BLOONIO_RELAY_TENANT_SECRET;
+if (!method || !path || !tenantId || !secret) {
+  console.error('usage: BLOONIO_RELAY_TENANT_ID=… BLOONIO_RELAY_TENANT_SECRET=… tsx scripts/relay-call.ts METHOD /relay/… [JSON body]');
+  process.exit(2);
+}
+const base = (process.env.BLOONIO_RELAY_BASE_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
+const res = await fetch(`${base}/api/v1${path}`, {
+  method,
+  // The exact bytes sent are the bytes signed; a GET signs the empty string.
+  headers: { ...signedHeaders(tenantId, secret, body), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+  ...(body ? { body } : {}),
+});
+console.log(JSON.stringify(await res.json(), null, 2));
+process.exit(res.ok ? 0 : 1);
