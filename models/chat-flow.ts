@@ -288,7 +288,49 @@ async function notVisibleOrConflict(op: OperatorDoc, role: string, conversationI
   throw new ApiError('CONFLICT', conflict);
 }
 
-/** Take: one guarded update from pending to assigned; the loser of a race gets 409. */
+type Transition = {
+  /** Who may make this change, beyond the operator's tenant and routing-key scope. */
+  filter: Record<string, unknown>;
+  set: Record<string, unknown>;
+  /** The 409 message when the conversation is visible but not in a state this operator can change. */
+  conflict: string;
+  change: 'assigned' | 'released' | 'resolved';
+  callback: 'agent-assigned' | 'agent-released' | 'agent-resolved';
+};
+
+/**
+ * One operator-driven state change: a guarded update under the conversation's Redis lock (guarded
+ * updates alone are not atomic on FerretDB), 404/409 when it does not apply, then the bus event and
+ * the tenant callback. Take, release and resolve differ only in their Transition and ticket follow-up.
+ */
+async function operatorTransition(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+  t: Transition,
+): Promise<ConversationDoc> {
+  const conv = await withConversationLock(deps, tenant._id, conversationId, () =>
+    ConversationModel.findOneAndUpdate(
+      { _id: conversationId, ...operatorScope(op, role), ...t.filter },
+      { $set: t.set },
+      { new: true },
+    ).lean<ConversationDoc>(),
+  );
+  if (!conv) return notVisibleOrConflict(op, role, conversationId, t.conflict);
+  await publish(deps, {
+    ...busBase(conv),
+    kind: 'conversation',
+    change: t.change,
+    conversation: conversationView(conv),
+    operator: opRef(op),
+  });
+  await chatCallback(deps, tenant, t.callback, conv, { operator_id: op._id });
+  return conv;
+}
+
+/** Take: atomic; of two operators racing for one pending conversation, exactly one wins (the other gets 409). */
 export async function takeConversation(
   deps: FlowDeps,
   tenant: TenantDoc,
@@ -296,32 +338,18 @@ export async function takeConversation(
   role: string,
   conversationId: string,
 ): Promise<ConversationDoc> {
-  const conv = await withConversationLock(deps, tenant._id, conversationId, () =>
-    ConversationModel.findOneAndUpdate(
-      { _id: conversationId, ...operatorScope(op, role), status: 'pending' },
-      { $set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: new Date() } },
-      { new: true },
-    ).lean<ConversationDoc>(),
-  );
-  if (!conv)
-    return notVisibleOrConflict(
-      op,
-      role,
-      conversationId,
-      'This conversation is not waiting in the queue (already taken, in the bot lane or resolved).',
-    );
-  await publish(deps, {
-    ...busBase(conv),
-    kind: 'conversation',
+  const now = new Date();
+  const conv = await operatorTransition(deps, tenant, op, role, conversationId, {
+    filter: { status: 'pending' },
+    set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: now },
+    conflict: 'This conversation is not waiting in the queue (already taken, in the bot lane or resolved).',
     change: 'assigned',
-    conversation: conversationView(conv),
-    operator: opRef(op),
+    callback: 'agent-assigned',
   });
-  await chatCallback(deps, tenant, 'agent-assigned', conv, { operator_id: op._id });
   if (conv.ticket_id) {
     const t = await TicketModel.findOneAndUpdate(
       { _id: conv.ticket_id, tenant_id: tenant._id, status: 'open' },
-      { $set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: new Date() } },
+      { $set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: now } },
       { new: true },
     ).lean<TicketDoc>();
     if (t) await chatCallback(deps, tenant, 'ticket-assigned', conv, { operator_id: op._id });
@@ -337,28 +365,19 @@ export async function releaseConversation(
   role: string,
   conversationId: string,
 ): Promise<ConversationDoc> {
-  const conv = await withConversationLock(deps, tenant._id, conversationId, () =>
-    ConversationModel.findOneAndUpdate(
-      { _id: conversationId, ...operatorScope(op, role), status: 'assigned', assignee_operator_id: op._id },
-      { $set: { status: 'pending', assignee_operator_id: null, assigned_at: null, queued_at: new Date() } },
-      { new: true },
-    ).lean<ConversationDoc>(),
-  );
-  if (!conv) return notVisibleOrConflict(op, role, conversationId, 'Only the operator assigned to this conversation can release it.');
+  const conv = await operatorTransition(deps, tenant, op, role, conversationId, {
+    filter: { status: 'assigned', assignee_operator_id: op._id },
+    set: { status: 'pending', assignee_operator_id: null, assigned_at: null, queued_at: new Date() },
+    conflict: 'Only the operator assigned to this conversation can release it.',
+    change: 'released',
+    callback: 'agent-released',
+  });
   if (conv.ticket_id) {
     await TicketModel.updateOne(
       { _id: conv.ticket_id, tenant_id: tenant._id, status: 'assigned' },
       { $set: { status: 'open', assignee_operator_id: null, assigned_at: null } },
     );
   }
-  await publish(deps, {
-    ...busBase(conv),
-    kind: 'conversation',
-    change: 'released',
-    conversation: conversationView(conv),
-    operator: opRef(op),
-  });
-  await chatCallback(deps, tenant, 'agent-released', conv, { operator_id: op._id });
   return conv;
 }
 
@@ -370,33 +389,18 @@ export async function resolveConversation(
   role: string,
   conversationId: string,
 ): Promise<ConversationDoc> {
-  const who = role === 'admin' ? { status: { $in: ['bot', 'pending', 'assigned'] } } : { status: 'assigned', assignee_operator_id: op._id };
-  const conv = await withConversationLock(deps, tenant._id, conversationId, () =>
-    ConversationModel.findOneAndUpdate(
-      { _id: conversationId, ...operatorScope(op, role), ...who },
-      { $set: { status: 'resolved', resolved_at: new Date() } },
-      { new: true },
-    ).lean<ConversationDoc>(),
-  );
-  if (!conv)
-    return notVisibleOrConflict(
-      op,
-      role,
-      conversationId,
-      'Only the operator assigned to this conversation can resolve it (or it is already resolved).',
-    );
-  await publish(deps, {
-    ...busBase(conv),
-    kind: 'conversation',
+  const now = new Date();
+  const conv = await operatorTransition(deps, tenant, op, role, conversationId, {
+    filter: role === 'admin' ? { status: { $in: ['bot', 'pending', 'assigned'] } } : { status: 'assigned', assignee_operator_id: op._id },
+    set: { status: 'resolved', resolved_at: now },
+    conflict: 'Only the operator assigned to this conversation can resolve it (or it is already resolved).',
     change: 'resolved',
-    conversation: conversationView(conv),
-    operator: opRef(op),
+    callback: 'agent-resolved',
   });
-  await chatCallback(deps, tenant, 'agent-resolved', conv, { operator_id: op._id });
   if (conv.ticket_id) {
     const t = await TicketModel.findOneAndUpdate(
       { _id: conv.ticket_id, tenant_id: tenant._id, status: { $in: ['open', 'assigned'] } },
-      { $set: { status: 'resolved', resolved_at: new Date() } },
+      { $set: { status: 'resolved', resolved_at: now } },
       { new: true },
     ).lean<TicketDoc>();
     if (t) await chatCallback(deps, tenant, 'ticket-resolved', conv, { operator_id: op._id });
