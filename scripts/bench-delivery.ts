@@ -20,6 +20,7 @@
  * DELIVERY_TENANT_CONCURRENCY, DELIVERY_CIRCUIT_*, CALLBACK_TIMEOUT_MS (default here: 10000, the
  * production default).
  */
+import mongoose from 'mongoose';
 import { DeliveryModel } from '../models/delivery.js';
 import { EventModel } from '../models/event.js';
 import { parseConfig } from '../platform/config.js';
@@ -83,24 +84,31 @@ async function main(): Promise<void> {
     WORKER_SHUTDOWN_TIMEOUT_MS: process.env.WORKER_SHUTDOWN_TIMEOUT_MS ?? '3000',
   });
   const started: Proc[] = [];
+  const runEnvs: Record<string, string>[] = [];
   const stats = async (url: string) => (await (await fetch(`${url}/stats`)).json()) as Stats;
   try {
     const receiver = await startHelper('scripts/bench/receiver.ts');
     started.push(receiver);
 
-    // Tenants for every run up front, through the admin API of a web process that is then stopped.
-    const api = await startApi(env);
-    const healthy: Record<string, Tenant[]> = {};
-    for (const run of RUNS) healthy[run] = await provisionTenants(api.url, TENANTS, { callback_url_base: `${receiver.url}/ok` });
-    const [hangTenant] = await provisionTenants(api.url, 1, { callback_url_base: `${receiver.url}/hang` });
-    await api.stop();
-
-    await connectMongo(env.MONGODB_URI!);
+    // Every run has its own database and queue prefix (FerretDB's SQLite backend scans whole
+    // collections, so a run must not inherit the previous run's documents), and its own tenants,
+    // provisioned through the admin API of a web process that is stopped before the run.
     const results: RunResult[] = [];
     for (const run of RUNS) {
       const workers = run === 'two' ? 2 : 1;
       const hang = run === 'fair' ? HANG_EVENTS : 0;
-      const runEnv = { ...env, QUEUE_PREFIX: `${env.QUEUE_PREFIX}:${run}` };
+      const uri = new URL(env.MONGODB_URI!);
+      uri.pathname = `${uri.pathname}_${run}`;
+      const runEnv = { ...env, MONGODB_URI: uri.toString(), QUEUE_PREFIX: `${env.QUEUE_PREFIX}:${run}` };
+      runEnvs.push(runEnv);
+      const api = await startApi(runEnv);
+      started.push(api);
+      const healthy: Record<string, Tenant[]> = {
+        [run]: await provisionTenants(api.url, TENANTS, { callback_url_base: `${receiver.url}/ok` }),
+      };
+      const [hangTenant] = hang ? await provisionTenants(api.url, 1, { callback_url_base: `${receiver.url}/hang` }) : [];
+      await api.stop();
+      await connectMongo(runEnv.MONGODB_URI);
       const config = parseConfig(runEnv);
       const redis = apiRedis(config.redisUrl, { commandTimeout: 30_000 });
       await waitReady(redis);
@@ -225,8 +233,9 @@ async function main(): Promise<void> {
       );
       await producer.close();
       await redis.quit();
+      await mongoose.connection.dropDatabase().catch(() => undefined);
+      await disconnectMongo();
     }
-    await disconnectMongo();
 
     const baseline = results.find((r) => r.name === 'one');
     const fair = results.find((r) => r.name === 'fair');
@@ -283,7 +292,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const p of started.reverse()) await p.stop();
-    await cleanUp(env).catch((err: unknown) => console.error(`bench: clean-up failed: ${String(err)}`));
+    for (const e of [env, ...runEnvs]) await cleanUp(e).catch((err: unknown) => console.error(`bench: clean-up failed: ${String(err)}`));
   }
 }
 
