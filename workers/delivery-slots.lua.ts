@@ -8,7 +8,7 @@
  *   KEYS: inflight, circuit, gen   ARGV: now, leaseMs, cap, member
  *   → {granted, oldestLeaseAgeMs, circuitPttlMs, gen}
  *
- * RELEASE — frees the lease, counts the outcome for /metrics, and trips the circuit after
+ * RELEASE — frees the lease, counts the outcome (if an attempt was made) for /metrics, and trips the circuit after
  * `threshold` consecutive network failures or timeouts, so a dead endpoint stops costing anyone.
  *   KEYS: inflight, failures, circuit, metrics   ARGV: member, outcome, failed(1/0), threshold, cooldownMs
  */
@@ -30,6 +30,7 @@ return {0, now - tonumber(oldest[2]), 0, gen}
 
 export const RELEASE_SLOT_LUA = `
 redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[2] == '' then return 1 end -- no attempt was made (the delivery was already settled)
 redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
 if ARGV[3] == '1' then
   local n = redis.call('INCR', KEYS[2])
