@@ -56,7 +56,23 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
     signal: AbortSignal,
   ): Promise<string> {
     const { deliveryId, tenantId } = payload;
-    // 1. A slot for this tenant first, so a job that has to step aside costs no database read.
+    // 1. State first: a job for a finished delivery does nothing. (Reading before taking a slot
+    // keeps slow reads out of the lease: on FerretDB, slot-first measured 1/s against 6/s.)
+    let delivery = await DeliveryModel.findOne({ _id: deliveryId, tenant_id: tenantId }).lean<DeliveryDoc>();
+    if (!delivery) return 'missing';
+    if (delivery.status === 'dead' && job.id === deliveryJobId(delivery._id, delivery.replay_count)) {
+      // The dead letter's own failed job was retried from the dashboard (bull-board "retry"): one
+      // more attempt, as a replay through the admin API would give, recorded on the same delivery.
+      delivery = await DeliveryModel.findOneAndUpdate(
+        { _id: deliveryId, tenant_id: tenantId, status: 'dead' },
+        { $set: { status: 'pending', dead_at: null, dead_reason: null, next_attempt_at: new Date() } },
+        { new: true },
+      ).lean<DeliveryDoc>();
+      if (!delivery) return 'already-replayed';
+    }
+    if (delivery.status !== 'pending') return `already-${delivery.status}`;
+
+    // 2. A slot for this tenant, or step aside without spending an attempt.
     const tag = `${prefix}:{${tenantId}}`;
     const member = `${job.id}:${randomBytes(4).toString('hex')}`;
     const [granted, oldestAge, circuitPttl, gen] = await redis.acquireDeliverySlot(
@@ -77,25 +93,9 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       throw new DelayedError();
     }
 
-    let delivery: DeliveryDoc | null;
+    // 3. Sign with the tenant's current secret and POST.
     let result: AttemptResult | undefined;
     try {
-      // 2. State next: a job for a finished delivery does nothing.
-      delivery = await DeliveryModel.findOne({ _id: deliveryId, tenant_id: tenantId }).lean<DeliveryDoc>();
-      if (!delivery) return 'missing';
-      if (delivery.status === 'dead' && job.id === deliveryJobId(delivery._id, delivery.replay_count)) {
-        // The dead letter's own failed job was retried from the dashboard (bull-board "retry"): one
-        // more attempt, as a replay through the admin API would give, recorded on the same delivery.
-        delivery = await DeliveryModel.findOneAndUpdate(
-          { _id: deliveryId, tenant_id: tenantId, status: 'dead' },
-          { $set: { status: 'pending', dead_at: null, dead_reason: null, next_attempt_at: new Date() } },
-          { new: true },
-        ).lean<DeliveryDoc>();
-        if (!delivery) return 'already-replayed';
-      }
-      if (delivery.status !== 'pending') return `already-${delivery.status}`;
-
-      // 3. Sign with the tenant's current secret and POST.
       let entry = await deps.tenants.get(tenantId);
       if (entry && entry.gen !== gen) entry = await deps.tenants.load(tenantId);
       if (!entry) {
@@ -128,8 +128,8 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       );
     }
 
-    // 4b. Record the attempt and decide. (Both are set: the try block assigned them, returned or threw.)
-    if (!result || !delivery) throw new Error('unreachable: no attempt result');
+    // 4b. Record the attempt and decide. (`result` is set: the try block either assigned it or threw.)
+    if (!result) throw new Error('unreachable: no attempt result');
     return recordAttempt(deps, job, delivery, result);
   };
 }
