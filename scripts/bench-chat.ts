@@ -21,11 +21,8 @@ import { parseConfig } from '../platform/config.js';
 import { newId } from '../platform/ids.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { sign } from '../platform/signing.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { ADMIN_KEY, benchEnv, cleanUp, fmt, sleep, startApi, table } from './bench/common.js';
 import os from 'node:os';
-import { Redis } from 'ioredis';
-import mongoose from 'mongoose';
 
 const VISITORS = Number(process.env.BENCH_VISITORS ?? 2000);
 const OPERATORS = Number(process.env.BENCH_OPERATORS ?? 50);
@@ -33,83 +30,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ORIGIN = 'https://bench.example.com';
 
-// ---------------------------------------------------------------------------------------------
-// Plumbing (self-contained: own database and queue prefix, child processes always stopped).
-// ---------------------------------------------------------------------------------------------
-const ROOT = new URL('..', import.meta.url).pathname;
-const ADMIN_KEY = `bench-admin-key-${randomBytes(12).toString('hex')}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const children = new Set<ChildProcess>();
-process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
-process.on('SIGINT', () => process.exit(130));
-process.on('SIGTERM', () => process.exit(143));
-
-function benchEnv(extra: Record<string, string>): Record<string, string> {
-  const redis = process.env.REDIS_URL;
-  const mongo = process.env.MONGODB_URI;
-  if (!redis || !mongo) throw new Error('REDIS_URL and MONGODB_URI must be set: run under `bash scripts/with-services.sh`');
-  const suffix = `chat_${randomBytes(3).toString('hex')}`;
-  const uri = new URL(mongo);
-  uri.pathname = `/bench_${suffix}`;
-  return {
-    REDIS_URL: redis,
-    MONGODB_URI: uri.toString(),
-    ADMIN_API_KEY: ADMIN_KEY,
-    SECRETS_MASTER_KEY: `bench:${randomBytes(32).toString('hex')}`,
-    CALLBACK_ALLOW_PRIVATE_NETWORKS: 'true',
-    QUEUE_PREFIX: `bench:${suffix}`,
-    ...extra,
-  };
-}
-
-type Api = { proc: ChildProcess; url: string; stop: () => Promise<void> };
-
-async function startApi(env: Record<string, string>, port: number): Promise<Api> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.add(proc);
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
-  };
-  for (let i = 0; i < 300; i++) {
-    if (proc.exitCode !== null) throw new Error('api process exited');
-    if (
-      await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { proc, url, stop };
-    await sleep(100);
-  }
-  await stop();
-  throw new Error('api process not ready');
-}
-
-async function cleanUp(env: Record<string, string>): Promise<void> {
-  const redis = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: 1 });
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.QUEUE_PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
-  if (mongoose.connection.readyState === 1) await mongoose.connection.dropDatabase().catch(() => undefined);
-}
-
-function table(rows: (string | number)[][]): string {
-  const w = [Math.max(...rows.map((r) => String(r[0]).length)), Math.max(...rows.map((r) => String(r[1]).length))];
-  return rows.map((r) => `${String(r[0]).padEnd(w[0]!)}  ${String(r[1]).padStart(w[1]!)}`).join('\n');
-}
+// Plumbing (own database and queue prefix, child processes always stopped, clean-up) is shared
+// with the other benchmarks in scripts/bench/common.ts.
 
 function rssKb(pid: number | undefined): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -128,15 +50,13 @@ async function pool<T>(n: number, parallel: number, fn: (i: number) => Promise<T
 }
 
 async function main(): Promise<void> {
-  const env = benchEnv({
-    LOG_LEVEL: 'warn',
+  const env = benchEnv('chat', {
     CHAT_SESSIONS_PER_IP_PER_HOUR: '1000000',
     CHAT_MESSAGES_PER_SESSION_PER_MIN: '100000',
     CHAT_CONNECTIONS_PER_TENANT: '1000000',
     CHAT_CONNECTS_PER_TENANT_PER_MIN: '10000000',
   });
-  const base = 20_000 + Math.floor(Math.random() * 20_000);
-  const apis = await Promise.all([startApi(env, base), startApi(env, base + 1)]);
+  const apis = await Promise.all([startApi(env), startApi(env)]);
   const sockets: WebSocket[] = [];
   try {
     const prov = await fetch(`${apis[0]!.url}/api/v1/provision/tenant`, {
@@ -303,19 +223,21 @@ async function main(): Promise<void> {
       }),
     );
     console.log(
-      table([
+      table(
         ['metric', 'value'],
-        ['messages sent', sent],
-        ['delivered to the operator', latencies.length],
-        ['duplicates', dupes],
-        ['latency p50 (ms)', fmt(pct(50), 1)],
-        ['latency p90 (ms)', fmt(pct(90), 1)],
-        ['latency p99 (ms)', fmt(pct(99), 1)],
-        ['latency max (ms)', fmt(latencies.at(-1) ?? NaN, 1)],
-        ['API RSS before visitors (MB)', rssBefore.map((k) => fmt(k / 1024, 0)).join(' + ')],
-        ['API RSS with idle visitors (MB)', rssAfter.map((k) => fmt(k / 1024, 0)).join(' + ')],
-        ['added RSS per idle visitor socket (KB)', fmt(perSocketKb, 1)],
-      ]),
+        [
+          ['messages sent', sent],
+          ['delivered to the operator', latencies.length],
+          ['duplicates', dupes],
+          ['latency p50 (ms)', fmt(pct(50), 1)],
+          ['latency p90 (ms)', fmt(pct(90), 1)],
+          ['latency p99 (ms)', fmt(pct(99), 1)],
+          ['latency max (ms)', fmt(latencies.at(-1) ?? NaN, 1)],
+          ['API RSS before visitors (MB)', rssBefore.map((k) => fmt(k / 1024, 0)).join(' + ')],
+          ['API RSS with idle visitors (MB)', rssAfter.map((k) => fmt(k / 1024, 0)).join(' + ')],
+          ['added RSS per idle visitor socket (KB)', fmt(perSocketKb, 1)],
+        ],
+      ),
     );
   } finally {
     for (const ws of sockets) ws.terminate();
