@@ -15,15 +15,24 @@ import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import { emitEvent } from '../queues/emit-event.js';
 import type { Producer } from '../queues/producer.js';
+import { BatchInserter, DuplicateKeyError } from './batch-insert.js';
 import {
   ConversationModel,
-  allocateSeq,
   conversationView,
+  routingAllows,
   routingFilter,
   type ConversationDoc,
   type ConversationView,
 } from './conversation.js';
-import { MessageModel, messageView, type MessageDoc, type MessageView, type SenderType } from './message.js';
+import {
+  changeConversation,
+  conversationState,
+  dropConversationState,
+  nextSeq,
+  type ConvFacts,
+  type ConvState,
+} from './conversation-state.js';
+import { MessageModel, messageView, type MessageView, type SenderType } from './message.js';
 import type { OperatorDoc } from './operator.js';
 import type { TenantDoc } from './tenant.js';
 import { TicketModel, type TicketDoc } from './ticket.js';
@@ -85,7 +94,7 @@ export async function publish(deps: FlowDeps, ev: BusEvent): Promise<void> {
   }
 }
 
-function busBase(c: ConversationDoc) {
+function busBase(c: ConvFacts) {
   return {
     tenant_id: c.tenant_id,
     session_id: c.session_id,
@@ -93,38 +102,6 @@ function busBase(c: ConversationDoc) {
     routing_key: c.routing_key ?? null,
     assignee: c.assignee_operator_id ?? null,
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Per-conversation lock
-// ---------------------------------------------------------------------------------------------
-
-const UNLOCK_LUA = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-const LOCK_TTL_MS = 5000;
-const LOCK_WAIT_MS = 3000;
-
-/**
- * Serialises the writes of one conversation across every process. Why, on top of the guarded
- * updates: FerretDB (our MongoDB stand-in) runs findOneAndUpdate as a read then a write, so two
- * concurrent guarded updates (or `$inc`s) can both succeed — observed in test/chat-core's take race.
- * Under this lock each guarded update reads the previous one's result, on MongoDB and FerretDB alike.
- * The lock expires by itself (LOCK_TTL_MS) if its holder dies; release is compare-and-delete.
- */
-export async function withConversationLock<T>(deps: FlowDeps, tenantId: string, conversationId: string, fn: () => Promise<T>): Promise<T> {
-  const key = `${deps.config.queuePrefix}:chat:{${tenantId}}:lock:${conversationId}`;
-  const token = newId('req');
-  const until = Date.now() + LOCK_WAIT_MS;
-  for (let wait = 2; ; wait = Math.min(wait * 2, 25)) {
-    if ((await deps.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') break;
-    if (Date.now() > until)
-      throw new ApiError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], { 'Retry-After': '1' });
-    await new Promise((r) => setTimeout(r, wait));
-  }
-  try {
-    return await fn();
-  } finally {
-    await deps.redis.eval(UNLOCK_LUA, 1, key, token).catch(() => undefined);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,7 +113,7 @@ export async function chatCallback(
   deps: FlowDeps,
   tenant: TenantDoc,
   event: ChatEvent,
-  c: ConversationDoc,
+  c: ConvFacts,
   extra: Record<string, unknown> = {},
 ): Promise<void> {
   const data = {
@@ -198,30 +175,54 @@ export async function ensureConversation(deps: FlowDeps, tenant: TenantDoc, sess
   return conv;
 }
 
-/** Stores a message (sequence allocated atomically), then fans it out, then calls back. */
+// Messages are group-committed: concurrent messages (of any conversation) share one insertMany.
+const messageInserts = new BatchInserter(() => MessageModel.collection, 2);
+
+/**
+ * Stores a message, then fans it out, then calls back. The sequence number and the routing state
+ * come from Redis (conversation-state.ts), so MongoDB sees only the insert.
+ */
 export async function appendMessage(
   deps: FlowDeps,
   tenant: TenantDoc,
   conversationId: string,
   sender: { type: SenderType; id: string | null },
   text: string,
-): Promise<{ message: MessageView; conversation: ConversationDoc }> {
-  const conv = await withConversationLock(deps, tenant._id, conversationId, () => allocateSeq(tenant._id, conversationId));
-  const doc = await MessageModel.create({
-    _id: newId('msg'),
-    tenant_id: tenant._id,
-    conversation_id: conv._id,
-    seq: conv.last_seq,
-    sender_type: sender.type,
-    sender_id: sender.id,
-    text,
-  });
-  const message = messageView(doc.toObject() as unknown as MessageDoc);
-  await publish(deps, { ...busBase(conv), kind: 'message', message });
-  // After the fan-out: the callback's bookkeeping never delays delivery to the sockets. A tenant
-  // without a receiver gets no per-message event record (the message itself is the record).
-  if (tenant.callback_url_base) await chatCallback(deps, tenant, 'message-received', conv, { message });
-  return { message, conversation: conv };
+): Promise<{ message: MessageView; state: ConvState }> {
+  for (let attempt = 0; ; attempt++) {
+    const state = await nextSeq(deps, tenant._id, conversationId);
+    if (!state) throw new ApiError('NOT_FOUND', 'Conversation not found.');
+    const now = new Date();
+    const doc = {
+      _id: newId('msg'),
+      tenant_id: tenant._id,
+      conversation_id: conversationId,
+      seq: state.last_seq,
+      sender_type: sender.type,
+      sender_id: sender.id,
+      text,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await messageInserts.insert(doc);
+    } catch (err) {
+      // A taken number means the Redis state was rebuilt from a reservation that lagged (it should
+      // not): start a fresh lease and store the message under the next free number.
+      if (err instanceof DuplicateKeyError && attempt < 2) {
+        deps.logger.warn({ conversation_id: conversationId, seq: state.last_seq }, 'chat sequence number already used; re-leasing');
+        await dropConversationState(deps, tenant._id, conversationId);
+        continue;
+      }
+      throw err;
+    }
+    const message = messageView(doc);
+    await publish(deps, { ...busBase(state), kind: 'message', message });
+    // After the fan-out: the callback's bookkeeping never delays delivery to the sockets. A tenant
+    // without a receiver gets no per-message event record (the message itself is the record).
+    if (tenant.callback_url_base) await chatCallback(deps, tenant, 'message-received', state, { message });
+    return { message, state };
+  }
 }
 
 /**
@@ -230,22 +231,22 @@ export async function appendMessage(
  */
 export async function visitorMessage(deps: FlowDeps, tenant: TenantDoc, session: VisitorSessionDoc, text: string): Promise<MessageView> {
   // Hot path: a session that already has its conversation goes straight to the append (no read first);
-  // the conversation as it is after the sequence allocation tells whether it must reopen or go to the bot.
+  // the state at the moment its number was taken tells whether it must reopen or go to the bot.
   const conversationId = session.conversation_id ?? (await ensureConversation(deps, tenant, session))._id;
-  const { message, conversation } = await appendMessage(deps, tenant, conversationId, { type: 'visitor', id: session._id }, text);
-  if (conversation.status === 'resolved') {
-    const reopened = await withConversationLock(deps, tenant._id, conversation._id, () =>
-      ConversationModel.findOneAndUpdate(
-        { _id: conversation._id, tenant_id: tenant._id, status: 'resolved' },
-        { $set: { status: 'pending', assignee_operator_id: null, queued_at: new Date(), resolved_at: null } },
-        { new: true },
-      ).lean<ConversationDoc>(),
+  const { message, state } = await appendMessage(deps, tenant, conversationId, { type: 'visitor', id: session._id }, text);
+  if (state.status === 'resolved') {
+    const reopened = await changeConversation(
+      deps,
+      tenant._id,
+      conversationId,
+      { status: 'resolved' },
+      { status: 'pending', assignee_operator_id: null, queued_at: new Date(), resolved_at: null },
     );
     if (reopened)
       await publish(deps, { ...busBase(reopened), kind: 'conversation', change: 'reopened', conversation: conversationView(reopened) });
   }
-  if (conversation.status === 'bot') {
-    await deps.producer.enqueue('chat.bot-turn', { tenantId: tenant._id, conversationId: conversation._id, messageId: message.id });
+  if (state.status === 'bot') {
+    await deps.producer.enqueue('chat.bot-turn', { tenantId: tenant._id, conversationId, messageId: message.id });
   }
   return message;
 }
@@ -253,12 +254,12 @@ export async function visitorMessage(deps: FlowDeps, tenant: TenantDoc, session:
 /** Bot → human lane: queue it (pending), open a ticket. Only a conversation still in the bot lane escalates. */
 export async function escalate(deps: FlowDeps, tenant: TenantDoc, conversationId: string, reason: string): Promise<ConversationDoc | null> {
   const ticketId = newId('tkt');
-  const conv = await withConversationLock(deps, tenant._id, conversationId, () =>
-    ConversationModel.findOneAndUpdate(
-      { _id: conversationId, tenant_id: tenant._id, status: 'bot' },
-      { $set: { status: 'pending', queued_at: new Date(), ticket_id: ticketId } },
-      { new: true },
-    ).lean<ConversationDoc>(),
+  const conv = await changeConversation(
+    deps,
+    tenant._id,
+    conversationId,
+    { status: 'bot' },
+    { status: 'pending', queued_at: new Date(), ticket_id: ticketId },
   );
   if (!conv) return null;
   await TicketModel.create({
@@ -311,13 +312,7 @@ async function operatorTransition(
   conversationId: string,
   t: Transition,
 ): Promise<ConversationDoc> {
-  const conv = await withConversationLock(deps, tenant._id, conversationId, () =>
-    ConversationModel.findOneAndUpdate(
-      { _id: conversationId, ...operatorScope(op, role), ...t.filter },
-      { $set: t.set },
-      { new: true },
-    ).lean<ConversationDoc>(),
-  );
+  const conv = await changeConversation(deps, tenant._id, conversationId, { ...operatorScope(op, role), ...t.filter }, t.set);
   if (!conv) return notVisibleOrConflict(op, role, conversationId, t.conflict);
   await publish(deps, {
     ...busBase(conv),
@@ -417,16 +412,18 @@ export async function operatorReply(
   conversationId: string,
   text: string,
 ): Promise<MessageView> {
-  const who = role === 'admin' ? { status: { $ne: 'resolved' } } : { status: 'assigned', assignee_operator_id: op._id };
-  const ok = await ConversationModel.exists({ _id: conversationId, ...operatorScope(op, role), ...who });
-  if (!ok) return notVisibleOrConflict(op, role, conversationId, 'Take this conversation before replying to it.');
+  const s = await conversationState(deps, tenant._id, conversationId);
+  if (!s || !(role === 'admin' || routingAllows(op.routing_keys, s.routing_key)))
+    throw new ApiError('NOT_FOUND', 'Conversation not found.');
+  const may = role === 'admin' ? s.status !== 'resolved' : s.status === 'assigned' && s.assignee_operator_id === op._id;
+  if (!may) throw new ApiError('CONFLICT', 'Take this conversation before replying to it.');
   return (await appendMessage(deps, tenant, conversationId, { type: 'operator', id: op._id }, text)).message;
 }
 
 /** Typing and read receipts: not stored, only fanned out. */
 export async function signal(
   deps: FlowDeps,
-  conv: ConversationDoc,
+  conv: ConvFacts,
   from: 'visitor' | 'operator',
   ev: { kind: 'typing'; on: boolean; operator_id?: string } | { kind: 'read'; seq: number },
 ): Promise<void> {

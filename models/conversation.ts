@@ -1,8 +1,9 @@
 /**
  * Conversations and lanes (SPEC §3.2). States: bot → pending (queued for a human) → assigned →
  * resolved; a release returns it to pending; a visitor writing to a resolved conversation reopens it
- * (pending). `last_seq` is the per-conversation message counter: a message's sequence number is
- * allocated by one `$inc` on this document, so two API processes never hand out the same number.
+ * (pending). Sequence numbers are handed out from Redis within leases reserved here
+ * (`seq_reserved`), see conversation-state.ts; `last_seq` here is brought up to date at each state
+ * change and lease, so it can lag behind the live value (`withLiveSeq`).
  * Every state change is one guarded findOneAndUpdate on the expected state (no read-modify-write).
  */
 import { Schema, model, type InferSchemaType } from 'mongoose';
@@ -21,6 +22,8 @@ const conversationSchema = new Schema(
     assignee_operator_id: { type: String, default: null },
     ticket_id: { type: String, default: null },
     last_seq: { type: Number, required: true, default: 0 },
+    /** Every sequence number up to this may have been handed out (conversation-state.ts). */
+    seq_reserved: { type: Number, default: 0 },
     queued_at: { type: Date, default: null },
     assigned_at: { type: Date, default: null },
     resolved_at: { type: Date, default: null },
@@ -37,20 +40,6 @@ export const ConversationModel = model('Conversation', conversationSchema);
 
 export async function findConversation(tenantId: string, conversationId: string): Promise<ConversationDoc | null> {
   return ConversationModel.findOne({ _id: conversationId, tenant_id: tenantId }).lean<ConversationDoc>();
-}
-
-/**
- * Allocates the next sequence number of a conversation (one atomic `$inc`) and returns the
- * conversation as it is after the increment (its `last_seq` is the new number).
- */
-export async function allocateSeq(tenantId: string, conversationId: string): Promise<ConversationDoc> {
-  const doc = await ConversationModel.findOneAndUpdate(
-    { _id: conversationId, tenant_id: tenantId },
-    { $inc: { last_seq: 1 } },
-    { new: true },
-  ).lean<ConversationDoc>();
-  if (!doc) throw new Error(`conversation ${conversationId} vanished`);
-  return doc;
 }
 
 export type ConversationView = {

@@ -1,6 +1,6 @@
 /**
  * Chat messages: plain text (never rendered as HTML anywhere in the relay), stored before they are
- * fanned out, numbered per conversation (`seq`, from conversation.last_seq). A reconnecting client
+ * fanned out, numbered per conversation (`seq`, see conversation-state.ts). A reconnecting client
  * asks for `seq > last_seen` and gets exactly what it missed, in order.
  */
 import { Schema, model, type InferSchemaType } from 'mongoose';
@@ -38,7 +38,14 @@ export type MessageView = {
   created_at: string;
 };
 
-export function messageView(m: MessageDoc): MessageView {
+type MessageFields = Pick<MessageView, 'conversation_id' | 'seq' | 'text'> & {
+  _id: string;
+  sender_type: string;
+  sender_id?: string | null;
+  created_at: Date;
+};
+
+export function messageView(m: MessageFields): MessageView {
   return {
     id: m._id,
     conversation_id: m.conversation_id,

@@ -188,7 +188,27 @@ async function main(): Promise<void> {
     const rssAfter = apis.map((a) => rssKb(a.proc.pid));
     const perSocketKb = (rssAfter.reduce((a, b) => a + b, 0) - rssBefore.reduce((a, b) => a + b, 0)) / VISITORS;
 
-    // 4. Load: RATE messages per second for SECONDS, from random visitors, in 10 ms ticks.
+    // 4. Warm-up (not measured): one message per visitor, so each conversation's routing state and
+    // sequence lease are in Redis, as they are for any conversation that is under way.
+    console.error(`bench: warm-up, one message per visitor`);
+    await pool(
+      VISITORS,
+      50,
+      (i) =>
+        new Promise<void>((resolve) => {
+          const ws = vws[i]!;
+          const onAck = (d: WebSocket.RawData) => {
+            if (JSON.parse(String(d)).type !== 'ack') return;
+            ws.off('message', onAck);
+            resolve();
+          };
+          ws.on('message', onAck);
+          ws.send(JSON.stringify({ type: 'message', text: `warm-up ${i}` }));
+        }),
+    );
+    await sleep(2000);
+
+    // 5. Load: RATE messages per second for SECONDS, from random visitors, in 10 ms ticks.
     console.error(`bench: ${RATE} msg/s for ${SECONDS} s`);
     const total = RATE * SECONDS;
     let sent = 0;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ApiError, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { appendMessage, ensureConversation, escalate, visitorMessage } from '../../models/chat-flow.js';
+import { oneWithLiveSeq } from '../../models/conversation-state.js';
 import { ConversationModel, conversationView, type ConversationDoc } from '../../models/conversation.js';
 import { OPERATOR_ROLES, OperatorModel, type OperatorDoc } from '../../models/operator.js';
 import { upsertRelayUserLink } from '../../models/relay-user-link.js';
@@ -258,7 +259,7 @@ export const createConversation = defineRoute({
     const tenant = tenantOf(ctx);
     const session = await sessionOf(tenant._id, body.session_id);
     const created = !session.conversation_id;
-    const conv = await ensureConversation(deps, tenant, session);
+    const conv = await oneWithLiveSeq(deps, await ensureConversation(deps, tenant, session));
     return {
       status: created ? 201 : 200,
       message: created ? 'Conversation created.' : 'Conversation already open.',
@@ -334,10 +335,10 @@ export const fetchConversation = defineRoute({
   }),
   response: conversationDetailSchema,
   errors: [404],
-  handler: async (ctx, { query }) => {
+  handler: async (ctx, { query, deps }) => {
     const tenant = tenantOf(ctx);
     const conv = await conversationOf(tenant._id, query.conversation_id);
-    return { message: 'Conversation.', data: await conversationDetail(conv, query.after_seq, query.limit) };
+    return { message: 'Conversation.', data: await conversationDetail(deps, conv, query.after_seq, query.limit) };
   },
 });
 

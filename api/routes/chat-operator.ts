@@ -13,6 +13,7 @@ import {
   signal,
   takeConversation,
 } from '../../models/chat-flow.js';
+import { withLiveSeq } from '../../models/conversation-state.js';
 import { CONVERSATION_STATUSES, ConversationModel, conversationView, type ConversationDoc } from '../../models/conversation.js';
 import { requireOperator } from '../middleware/chat-auth.js';
 import { defineRoute, q } from '../route.js';
@@ -43,7 +44,10 @@ export const operatorQueue = defineRoute({
       status: query.status,
       ...(query.mine === 'true' ? { assignee_operator_id: operator._id } : {}),
     };
-    const rows = await ConversationModel.find(filter).sort({ queued_at: 1, _id: 1 }).limit(query.limit).lean<ConversationDoc[]>();
+    const rows = await withLiveSeq(
+      deps,
+      await ConversationModel.find(filter).sort({ queued_at: 1, _id: 1 }).limit(query.limit).lean<ConversationDoc[]>(),
+    );
     return { message: 'Conversations.', data: { conversations: rows.map(conversationView) } };
   },
 });
@@ -66,7 +70,7 @@ export const operatorConversation = defineRoute({
     const { operator, role } = await requireOperator(ctx, deps);
     const conv = await ConversationModel.findOne({ _id: query.conversation_id, ...operatorScope(operator, role) }).lean<ConversationDoc>();
     if (!conv) throw notFound('Conversation');
-    return { message: 'Conversation.', data: await conversationDetail(conv, query.after_seq, query.limit) };
+    return { message: 'Conversation.', data: await conversationDetail(deps, conv, query.after_seq, query.limit) };
   },
 });
 

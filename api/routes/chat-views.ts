@@ -1,6 +1,8 @@
 /** Response shapes shared by the chat routes (they feed the OpenAPI document). */
 import { z } from 'zod';
 import { CONVERSATION_STATUSES, conversationView, type ConversationDoc } from '../../models/conversation.js';
+import { oneWithLiveSeq } from '../../models/conversation-state.js';
+import type { LockDeps } from '../../models/conversation-lock.js';
 import { SENDER_TYPES, messagesAfter, messageView } from '../../models/message.js';
 import { TicketModel, ticketView, type TicketDoc } from '../../models/ticket.js';
 
@@ -47,10 +49,12 @@ export const conversationDetailSchema = z.object({
 });
 
 export async function conversationDetail(
-  conv: ConversationDoc,
+  deps: LockDeps,
+  stored: ConversationDoc,
   afterSeq: number,
   limit: number,
 ): Promise<z.infer<typeof conversationDetailSchema>> {
+  const conv = await oneWithLiveSeq(deps, stored);
   const ticket = conv.ticket_id ? await TicketModel.findOne({ _id: conv.ticket_id, tenant_id: conv.tenant_id }).lean<TicketDoc>() : null;
   const messages = await messagesAfter(conv.tenant_id, conv._id, afterSeq, limit);
   return { conversation: conversationView(conv), ticket: ticket ? ticketView(ticket) : null, messages: messages.map(messageView) };

@@ -28,6 +28,7 @@ import {
   type BusEvent,
 } from '../../models/chat-flow.js';
 import { ConversationModel, conversationView, routingAllows, type ConversationDoc } from '../../models/conversation.js';
+import { conversationState, oneWithLiveSeq } from '../../models/conversation-state.js';
 import { messagesAfter, messageView, type MessageView } from '../../models/message.js';
 import type { OperatorDoc } from '../../models/operator.js';
 import { VisitorSessionModel, type VisitorSessionDoc } from '../../models/visitor-session.js';
@@ -253,7 +254,8 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
       seq: null,
     };
     join(v);
-    const conv = v.conv ? await ConversationModel.findOne({ _id: v.conv, tenant_id: v.tenantId }).lean<ConversationDoc>() : null;
+    const stored = v.conv ? await ConversationModel.findOne({ _id: v.conv, tenant_id: v.tenantId }).lean<ConversationDoc>() : null;
+    const conv = stored ? await oneWithLiveSeq(deps, stored) : null;
     const lastSeq = Math.max(0, Number(url.searchParams.get('last_seq') ?? 0) || 0);
     send(ws, {
       type: 'welcome',
@@ -306,6 +308,8 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
   /** Frames of one socket are handled one after the other, so a client's messages keep their order. */
   function onFrame(c: Conn, data: RawData): void {
     c.lastActive = Date.now();
+    // The liveness sweep closes expired sockets within a few seconds; until then, refuse their frames.
+    if (c.kind === 'visitor' && c.claims.exp * 1000 <= c.lastActive) return void c.ws.close(CLOSE.badToken, 'visitor token expired');
     c.queue = c.queue
       .then(() => handleFrame(c, data))
       .catch((err: unknown) => {
@@ -354,7 +358,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
       return send(v.ws, { type: 'ack', client_id: f.client_id ?? null, message_id: m.id, seq: m.seq, conversation_id: m.conversation_id });
     }
     if (!v.conv) return;
-    const conv = await ConversationModel.findOne({ _id: v.conv, tenant_id: v.tenantId }).lean<ConversationDoc>();
+    const conv = await conversationState(deps, v.tenantId, v.conv);
     if (!conv) return;
     await signal(deps, conv, 'visitor', f.type === 'typing' ? { kind: 'typing', on: f.on } : { kind: 'read', seq: f.seq });
   }
@@ -401,7 +405,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
       case 'typing':
       case 'read':
       case 'sync': {
-        const conv = await ConversationModel.findOne({ _id: f.conversation_id, tenant_id: o.tenantId }).lean<ConversationDoc>();
+        const conv = await conversationState(deps, o.tenantId, f.conversation_id);
         if (!conv || !(o.role === 'admin' || routingAllows(o.op.routing_keys, conv.routing_key)))
           throw new ApiError('NOT_FOUND', 'Conversation not found.');
         if (f.type === 'sync') {
@@ -409,6 +413,9 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
           if (s.last > f.last_seq) s.last = f.last_seq;
           return s.fill();
         }
+        // What the visitor sees of an operator (typing, read) follows the rule for replying: the assignee only.
+        if (conv.status === 'resolved' || (o.role !== 'admin' && conv.assignee_operator_id !== o.op._id))
+          throw new ApiError('CONFLICT', 'Take this conversation before typing or reading in it.');
         return signal(
           deps,
           conv,

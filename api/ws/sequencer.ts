@@ -5,8 +5,8 @@
  * can cross) and MongoDB (the stored truth, read on connect and when a gap shows). Whatever arrives,
  * from either road, goes through `push`: numbers at or below `last` are dropped (duplicates), the next
  * number is delivered at once, a later one waits while the gap is read from MongoDB. A number that was
- * allocated but never stored (a crash between the two) is skipped after that read, so one lost write
- * cannot stall the conversation.
+ * allocated but never stored (a crash between the two, or numbers a new lease skipped) is passed over
+ * after that read, so one lost write cannot stall the conversation.
  */
 import type { MessageView } from '../../models/message.js';
 
@@ -54,6 +54,10 @@ export class Sequencer {
     } finally {
       this.filling = false;
     }
+    // A gap below a message stored longer ago than the give-up time is a number that was never
+    // written (e.g. skipped by a new lease after Redis lost its state): pass it at once.
+    const first = this.pending.size > 0 ? this.pending.get(Math.min(...this.pending.keys())) : undefined;
+    if (first && Date.now() - Date.parse(first.created_at) > GAP_GIVE_UP_MS) skipGaps = true;
     if (skipGaps && this.pending.size > 0) {
       this.last = Math.min(...this.pending.keys()) - 1;
       this.flush();

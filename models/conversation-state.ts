@@ -1,0 +1,200 @@
+/**
+ * The hot state of a conversation, kept in one Redis hash so that a chat message costs MongoDB only
+ * its own (group-committed) insert — no read, no `$inc`, no lock:
+ *   - sequence numbers come from HINCRBY on the hash, inside a lease of LEASE numbers reserved in
+ *     MongoDB (`seq_reserved`, raised under the conversation lock). If Redis loses the hash, the next
+ *     lease starts above every number ever handed out, so a number is never used twice; the numbers
+ *     skipped are holes that clients' Sequencers pass over;
+ *   - what routing a message needs (session, routing key, assignee, status, ticket).
+ *
+ * Coherence with MongoDB: every state change goes through `changeConversation`, which holds the
+ * conversation lock, marks the hash stale, writes MongoDB, then writes the new state into the hash.
+ * A message that finds the hash missing, stale or out of numbers reloads it from MongoDB under the
+ * same lock. So a process dying between the two writes leaves a stale mark, never a wrong routing.
+ */
+import { ApiError } from '../platform/errors.js';
+import { ConversationModel, type ConversationDoc, type ConversationStatus } from './conversation.js';
+import { withConversationLock, type LockDeps } from './conversation-lock.js';
+
+/** Sequence numbers reserved per MongoDB write (a Redis loss skips at most this many). */
+export const LEASE = 200;
+/** An idle conversation's hash leaves Redis after this; its next message reloads it. */
+const STATE_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/** What routing and callbacks need of a conversation; a ConversationDoc is one too. */
+export type ConvFacts = {
+  _id: string;
+  tenant_id: string;
+  session_id: string;
+  routing_key?: string | null;
+  assignee_operator_id?: string | null;
+  status: string;
+  ticket_id?: string | null;
+  last_seq: number;
+};
+
+export type ConvState = ConvFacts & {
+  tenant_id: string;
+  session_id: string;
+  routing_key: string | null;
+  assignee_operator_id: string | null;
+  status: ConversationStatus;
+  ticket_id: string | null;
+  /** The last sequence number handed out (the conversation's latest message, or one being stored). */
+  last_seq: number;
+};
+
+// Both scripts answer false (nil) when the caller must reload: hash missing, stale, or (NEXT) lease used up.
+const READ_LUA = `
+if redis.call('exists', KEYS[1]) == 0 or redis.call('hexists', KEYS[1], 'stale') == 1 then return false end
+return redis.call('hmget', KEYS[1], 'status', 'session', 'rk', 'assignee', 'ticket', 'seq')`;
+const NEXT_LUA = `
+if redis.call('exists', KEYS[1]) == 0 or redis.call('hexists', KEYS[1], 'stale') == 1 then return false end
+local seq = redis.call('hincrby', KEYS[1], 'seq', 1)
+if seq > tonumber(redis.call('hget', KEYS[1], 'ceil')) then
+  redis.call('hincrby', KEYS[1], 'seq', -1)
+  return false
+end
+redis.call('pexpire', KEYS[1], ARGV[1])
+return redis.call('hmget', KEYS[1], 'status', 'session', 'rk', 'assignee', 'ticket', 'seq')`;
+// Only an existing hash is marked: a missing one is reloaded anyway.
+const MARK_STALE_LUA = `if redis.call('exists', KEYS[1]) == 1 then redis.call('hset', KEYS[1], 'stale', '1') end return 1`;
+
+const stateKey = (deps: LockDeps, tenantId: string, conversationId: string) =>
+  `${deps.config.queuePrefix}:chat:{${tenantId}}:cv:${conversationId}`;
+
+function fromHash(tenantId: string, conversationId: string, v: (string | null)[]): ConvState {
+  const [status, session, rk, assignee, ticket, seq] = v;
+  return {
+    _id: conversationId,
+    tenant_id: tenantId,
+    session_id: session ?? '',
+    routing_key: rk || null,
+    assignee_operator_id: assignee || null,
+    status: status as ConversationStatus,
+    ticket_id: ticket || null,
+    last_seq: Number(seq),
+  };
+}
+
+/** Writes the state of `doc` (and a sequence window) into the hash and clears the stale mark. */
+async function writeHash(deps: LockDeps, doc: ConversationDoc, window: { seq?: number; ceil: number }): Promise<void> {
+  const key = stateKey(deps, doc.tenant_id, doc._id);
+  const values: Record<string, string | number> = {
+    status: doc.status,
+    session: doc.session_id,
+    rk: doc.routing_key ?? '',
+    assignee: doc.assignee_operator_id ?? '',
+    ticket: doc.ticket_id ?? '',
+    ceil: window.ceil,
+  };
+  if (window.seq !== undefined) values.seq = window.seq;
+  await deps.redis.multi().hset(key, values).hdel(key, 'stale').pexpire(key, STATE_TTL_MS).exec();
+}
+
+/**
+ * Reloads the hash from MongoDB under the conversation lock; with `lease`, also makes sure numbers
+ * are left to hand out. Null when the conversation does not exist in this tenant.
+ */
+async function reload(deps: LockDeps, tenantId: string, conversationId: string, lease: boolean): Promise<void | null> {
+  return withConversationLock(deps, tenantId, conversationId, async () => {
+    const key = stateKey(deps, tenantId, conversationId);
+    const doc = await ConversationModel.findOne({ _id: conversationId, tenant_id: tenantId }).lean<ConversationDoc>();
+    if (!doc) return null;
+    const [seqRaw, ceilRaw] = await deps.redis.hmget(key, 'seq', 'ceil');
+    const live = seqRaw !== null && ceilRaw !== null;
+    // Every number up to `reserved` may have been handed out by a hash we no longer have.
+    const reserved = Math.max(doc.seq_reserved ?? 0, doc.last_seq ?? 0);
+    const seq = live ? Number(seqRaw) : reserved;
+    let ceil = live ? Number(ceilRaw) : reserved;
+    if (lease && seq >= ceil) {
+      ceil = Math.max(ceil, reserved) + LEASE;
+      // Under the lock, so no other process raises it meanwhile; `$max` keeps a later lease.
+      await ConversationModel.updateOne(
+        { _id: conversationId, tenant_id: tenantId },
+        { $max: { seq_reserved: ceil, last_seq: seq } },
+        { timestamps: false },
+      );
+    }
+    // A live counter is left alone: messages may be taking numbers from it right now.
+    await writeHash(deps, doc, live ? { ceil } : { seq, ceil });
+  });
+}
+
+async function run(deps: LockDeps, script: string, tenantId: string, conversationId: string): Promise<ConvState | null> {
+  const v = (await deps.redis.eval(script, 1, stateKey(deps, tenantId, conversationId), STATE_TTL_MS)) as (string | null)[] | null;
+  return v ? fromHash(tenantId, conversationId, v) : null;
+}
+
+/** The conversation's routing state, from Redis (reloaded from MongoDB when needed); null if it is not this tenant's. */
+export async function conversationState(deps: LockDeps, tenantId: string, conversationId: string): Promise<ConvState | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const s = await run(deps, READ_LUA, tenantId, conversationId);
+    if (s) return s;
+    if ((await reload(deps, tenantId, conversationId, false)) === null) return null;
+  }
+  throw new ApiError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], { 'Retry-After': '1' });
+}
+
+/** Takes the next sequence number; the state returned is the conversation as it was at that moment. */
+export async function nextSeq(deps: LockDeps, tenantId: string, conversationId: string): Promise<ConvState | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const s = await run(deps, NEXT_LUA, tenantId, conversationId);
+    if (s) return s;
+    if ((await reload(deps, tenantId, conversationId, true)) === null) return null;
+  }
+  throw new ApiError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], { 'Retry-After': '1' });
+}
+
+/** Forgets the hash (after a sequence number turned out to be taken): the next message reloads it and leases anew. */
+export async function dropConversationState(deps: LockDeps, tenantId: string, conversationId: string): Promise<void> {
+  await withConversationLock(deps, tenantId, conversationId, async () => {
+    await deps.redis.del(stateKey(deps, tenantId, conversationId));
+  });
+}
+
+/**
+ * The one way a conversation's state changes: a guarded findOneAndUpdate (`filter` on top of id and
+ * tenant) under the conversation lock, with the Redis hash marked stale around it. Returns the
+ * updated conversation, its `last_seq` the live one; null when the guard did not match.
+ */
+export async function changeConversation(
+  deps: LockDeps,
+  tenantId: string,
+  conversationId: string,
+  filter: Record<string, unknown>,
+  set: Record<string, unknown>,
+): Promise<ConversationDoc | null> {
+  return withConversationLock(deps, tenantId, conversationId, async () => {
+    const key = stateKey(deps, tenantId, conversationId);
+    await deps.redis.eval(MARK_STALE_LUA, 1, key);
+    const [seqRaw, ceilRaw] = await deps.redis.hmget(key, 'seq', 'ceil');
+    const doc = await ConversationModel.findOneAndUpdate(
+      { ...filter, _id: conversationId, tenant_id: tenantId },
+      { $set: set, ...(seqRaw !== null ? { $max: { last_seq: Number(seqRaw) } } : {}) },
+      { new: true },
+    ).lean<ConversationDoc>();
+    if (seqRaw !== null && ceilRaw !== null) {
+      if (doc) await writeHash(deps, doc, { ceil: Number(ceilRaw) });
+      else await deps.redis.hdel(key, 'stale'); // nothing changed: the hash is still right
+    }
+    return doc;
+  });
+}
+
+/** The live `last_seq` of these conversations (MongoDB's may lag behind by the messages since the last change). */
+export async function withLiveSeq<T extends { _id: string; tenant_id: string; last_seq: number }>(deps: LockDeps, docs: T[]): Promise<T[]> {
+  if (!docs.length) return docs;
+  const pipe = deps.redis.pipeline();
+  for (const d of docs) pipe.hget(stateKey(deps, d.tenant_id, d._id), 'seq');
+  const res = (await pipe.exec()) ?? [];
+  return docs.map((d, i) => {
+    const live = Number(res[i]?.[1] ?? NaN);
+    return Number.isFinite(live) && live > d.last_seq ? { ...d, last_seq: live } : d;
+  });
+}
+
+/** `withLiveSeq` for one conversation. */
+export async function oneWithLiveSeq<T extends { _id: string; tenant_id: string; last_seq: number }>(deps: LockDeps, doc: T): Promise<T> {
+  return (await withLiveSeq(deps, [doc]))[0] ?? doc;
+}
