@@ -207,10 +207,13 @@ export async function appendMessage(
     try {
       await messageInserts.insert(doc);
     } catch (err) {
-      // A taken number means the Redis state was rebuilt from a reservation that lagged (it should
-      // not): start a fresh lease and store the message under the next free number.
-      if (err instanceof DuplicateKeyError && attempt < 2) {
-        deps.logger.warn({ conversation_id: conversationId, seq: state.last_seq }, 'chat sequence number already used; re-leasing');
+      // A taken number: Redis lost the conversation's state while a message was being stored, and
+      // numbering resumed below it. Reload the state (from the last stored message) and try again.
+      if (err instanceof DuplicateKeyError && attempt < 5) {
+        deps.logger.warn(
+          { conversation_id: conversationId, seq: state.last_seq },
+          'chat sequence number already used; reloading the conversation state',
+        );
         await dropConversationState(deps, tenant._id, conversationId);
         continue;
       }

@@ -1,10 +1,10 @@
 /**
  * The hot state of a conversation, kept in one Redis hash so that a chat message costs MongoDB only
  * its own (group-committed) insert — no read, no `$inc`, no lock:
- *   - sequence numbers come from HINCRBY on the hash, inside a lease of LEASE numbers reserved in
- *     MongoDB (`seq_reserved`, raised under the conversation lock). If Redis loses the hash, the next
- *     lease starts above every number ever handed out, so a number is never used twice; the numbers
- *     skipped are holes that clients' Sequencers pass over;
+ *   - sequence numbers come from HINCRBY on the hash, within leases of LEASE numbers recorded in
+ *     MongoDB (`seq_reserved`, one write per LEASE messages, under the conversation lock). If Redis
+ *     loses the hash, numbering resumes after the last stored message; the unique (conversation, seq)
+ *     index makes a number still in flight from before the loss a duplicate-key error, retried;
  *   - what routing a message needs (session, routing key, assignee, status, ticket).
  *
  * Coherence with MongoDB: every state change goes through `changeConversation`, which holds the
@@ -14,9 +14,10 @@
  */
 import { ApiError } from '../platform/errors.js';
 import { ConversationModel, type ConversationDoc, type ConversationStatus } from './conversation.js';
+import { MessageModel } from './message.js';
 import { withConversationLock, type LockDeps } from './conversation-lock.js';
 
-/** Sequence numbers reserved per MongoDB write (a Redis loss skips at most this many). */
+/** Sequence numbers per lease (one MongoDB write per this many messages of a conversation). */
 export const LEASE = 200;
 /** An idle conversation's hash leaves Redis after this; its next message reloads it. */
 const STATE_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -92,6 +93,14 @@ async function writeHash(deps: LockDeps, doc: ConversationDoc, window: { seq?: n
   await deps.redis.multi().hset(key, values).hdel(key, 'stale').pexpire(key, STATE_TTL_MS).exec();
 }
 
+async function lastStoredSeq(tenantId: string, conversationId: string): Promise<number> {
+  const last = await MessageModel.findOne({ tenant_id: tenantId, conversation_id: conversationId })
+    .sort({ seq: -1 })
+    .select({ seq: 1 })
+    .lean<{ seq: number }>();
+  return last?.seq ?? 0;
+}
+
 /**
  * Reloads the hash from MongoDB under the conversation lock; with `lease`, also makes sure numbers
  * are left to hand out. Null when the conversation does not exist in this tenant.
@@ -103,9 +112,12 @@ async function reload(deps: LockDeps, tenantId: string, conversationId: string, 
     if (!doc) return null;
     const [seqRaw, ceilRaw] = await deps.redis.hmget(key, 'seq', 'ceil');
     const live = seqRaw !== null && ceilRaw !== null;
-    // Every number up to `reserved` may have been handed out by a hash we no longer have.
     const reserved = Math.max(doc.seq_reserved ?? 0, doc.last_seq ?? 0);
-    const seq = live ? Number(seqRaw) : reserved;
+    // Without the hash, numbering resumes after the last stored message (read only for a conversation
+    // that ever had numbers): no hole for clients to wait on, and views show the real last number. A
+    // number handed out but still being stored may be handed out again; the unique index turns that
+    // into a duplicate-key error, and appendMessage retries with a fresh number.
+    const seq = live ? Number(seqRaw) : reserved > 0 ? await lastStoredSeq(tenantId, conversationId) : 0;
     let ceil = live ? Number(ceilRaw) : reserved;
     if (lease && seq >= ceil) {
       ceil = Math.max(ceil, reserved) + LEASE;
@@ -121,15 +133,27 @@ async function reload(deps: LockDeps, tenantId: string, conversationId: string, 
   });
 }
 
-async function run(deps: LockDeps, script: string, tenantId: string, conversationId: string): Promise<ConvState | null> {
-  const v = (await deps.redis.eval(script, 1, stateKey(deps, tenantId, conversationId), STATE_TTL_MS)) as (string | null)[] | null;
+type StateRedis = LockDeps['redis'] & {
+  convStateRead(key: string, ttlMs: number): Promise<(string | null)[] | null>;
+  convStateNext(key: string, ttlMs: number): Promise<(string | null)[] | null>;
+};
+
+/** Runs a script by its SHA (EVALSHA: the script text travels once per connection, not per message). */
+async function run(deps: LockDeps, which: 'read' | 'next', tenantId: string, conversationId: string): Promise<ConvState | null> {
+  const redis = deps.redis as StateRedis;
+  if (typeof redis.convStateNext !== 'function') {
+    redis.defineCommand('convStateRead', { numberOfKeys: 1, lua: READ_LUA });
+    redis.defineCommand('convStateNext', { numberOfKeys: 1, lua: NEXT_LUA });
+  }
+  const key = stateKey(deps, tenantId, conversationId);
+  const v = which === 'next' ? await redis.convStateNext(key, STATE_TTL_MS) : await redis.convStateRead(key, STATE_TTL_MS);
   return v ? fromHash(tenantId, conversationId, v) : null;
 }
 
 /** The conversation's routing state, from Redis (reloaded from MongoDB when needed); null if it is not this tenant's. */
 export async function conversationState(deps: LockDeps, tenantId: string, conversationId: string): Promise<ConvState | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const s = await run(deps, READ_LUA, tenantId, conversationId);
+    const s = await run(deps, 'read', tenantId, conversationId);
     if (s) return s;
     if ((await reload(deps, tenantId, conversationId, false)) === null) return null;
   }
@@ -139,7 +163,7 @@ export async function conversationState(deps: LockDeps, tenantId: string, conver
 /** Takes the next sequence number; the state returned is the conversation as it was at that moment. */
 export async function nextSeq(deps: LockDeps, tenantId: string, conversationId: string): Promise<ConvState | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const s = await run(deps, NEXT_LUA, tenantId, conversationId);
+    const s = await run(deps, 'next', tenantId, conversationId);
     if (s) return s;
     if ((await reload(deps, tenantId, conversationId, true)) === null) return null;
   }

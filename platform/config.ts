@@ -79,6 +79,8 @@ const envSchema = z.object({
   CHAT_WS_IDLE_MS: int(200, 3_600_000).default(120_000),
   CHAT_SESSIONS_PER_IP_PER_HOUR: int(1, 1_000_000).default(60),
   CHAT_MESSAGES_PER_SESSION_PER_MIN: int(1, 100_000).default(60),
+  /** Visitor messages one tenant may send per second (all sessions, all processes): one tenant's flood cannot take the others' capacity. */
+  CHAT_MESSAGES_PER_TENANT_PER_SEC: int(1, 1_000_000).default(200),
   /** Open chat sockets one tenant may hold on one API process, and new connections per tenant per minute (all processes). */
   CHAT_CONNECTIONS_PER_TENANT: int(1, 1_000_000).default(5000),
   CHAT_CONNECTS_PER_TENANT_PER_MIN: int(1, 10_000_000).default(6000),
@@ -123,6 +125,7 @@ export type Config = {
   chatWsIdleMs: number;
   chatSessionsPerIpPerHour: number;
   chatMessagesPerSessionPerMin: number;
+  chatMessagesPerTenantPerSec: number;
   chatConnectionsPerTenant: number;
   chatConnectsPerTenantPerMin: number;
   chatBotTimeoutMs: number;
@@ -174,6 +177,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     chatWsIdleMs: e.CHAT_WS_IDLE_MS,
     chatSessionsPerIpPerHour: e.CHAT_SESSIONS_PER_IP_PER_HOUR,
     chatMessagesPerSessionPerMin: e.CHAT_MESSAGES_PER_SESSION_PER_MIN,
+    chatMessagesPerTenantPerSec: e.CHAT_MESSAGES_PER_TENANT_PER_SEC,
     chatConnectionsPerTenant: e.CHAT_CONNECTIONS_PER_TENANT,
     chatConnectsPerTenantPerMin: e.CHAT_CONNECTS_PER_TENANT_PER_MIN,
     chatBotTimeoutMs: e.CHAT_BOT_TIMEOUT_MS,

@@ -23,6 +23,7 @@ import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { sign } from '../platform/signing.js';
 import { ADMIN_KEY, benchEnv, cleanUp, fmt, sleep, startApi, table } from './bench/common.js';
 import os from 'node:os';
+import { INSPECT_ARGS, memoryAfterGc, type Memory } from './bench/inspector.js';
 
 const VISITORS = Number(process.env.BENCH_VISITORS ?? 2000);
 const OPERATORS = Number(process.env.BENCH_OPERATORS ?? 50);
@@ -56,7 +57,8 @@ async function main(): Promise<void> {
     CHAT_CONNECTIONS_PER_TENANT: '1000000',
     CHAT_CONNECTS_PER_TENANT_PER_MIN: '10000000',
   });
-  const apis = await Promise.all([startApi(env), startApi(env)]);
+  // The inspector lets the benchmark collect garbage in the API processes before reading their memory.
+  const apis = await Promise.all([startApi(env, INSPECT_ARGS), startApi(env, INSPECT_ARGS)]);
   const sockets: WebSocket[] = [];
   try {
     const prov = await fetch(`${apis[0]!.url}/api/v1/provision/tenant`, {
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
     // 3. Visitor sockets, with the API processes' memory before and after.
     await sleep(2000);
     const rssBefore = apis.map((a) => rssKb(a.proc.pid));
+    const memBefore = await Promise.all(apis.map((a) => memoryAfterGc(a)));
     console.error(`bench: opening ${VISITORS} visitor sockets`);
     let opened = 0;
     const openStarted = Date.now();
@@ -187,6 +190,9 @@ async function main(): Promise<void> {
     await sleep(5000);
     const rssAfter = apis.map((a) => rssKb(a.proc.pid));
     const perSocketKb = (rssAfter.reduce((a, b) => a + b, 0) - rssBefore.reduce((a, b) => a + b, 0)) / VISITORS;
+    const memAfter = await Promise.all(apis.map((a) => memoryAfterGc(a)));
+    const perSocket = (k: keyof Memory) =>
+      (memAfter.reduce((a, m) => a + m[k], 0) - memBefore.reduce((a, m) => a + m[k], 0)) / VISITORS / 1024;
 
     // 4. Warm-up (not measured): one message per visitor, so each conversation's routing state and
     // sequence lease are in Redis, as they are for any conversation that is under way.
@@ -208,6 +214,15 @@ async function main(): Promise<void> {
     );
     await sleep(2000);
 
+    // The visitor's ack (stored, sequenced, published) against the operator's copy: the difference is the fan-out.
+    const ackLatencies: number[] = [];
+    for (const ws of vws)
+      ws.on('message', (d) => {
+        const f = JSON.parse(String(d));
+        const t0 = f.type === 'ack' ? sentAt.get(f.client_id) : undefined;
+        if (t0 !== undefined) ackLatencies.push(performance.now() - t0);
+      });
+
     // 5. Load: RATE messages per second for SECONDS, from random visitors, in 10 ms ticks.
     console.error(`bench: ${RATE} msg/s for ${SECONDS} s`);
     const total = RATE * SECONDS;
@@ -220,7 +235,7 @@ async function main(): Promise<void> {
           const id = `b${sent}`;
           const ws = vws[Math.floor(Math.random() * vws.length)]!;
           sentAt.set(id, performance.now());
-          ws.send(JSON.stringify({ type: 'message', text: id }));
+          ws.send(JSON.stringify({ type: 'message', text: id, client_id: id }));
         }
         if (sent >= total) {
           clearInterval(tick);
@@ -232,7 +247,9 @@ async function main(): Promise<void> {
     while (latencies.length < total && Date.now() < until) await sleep(100);
 
     latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+    ackLatencies.sort((a, b) => a - b);
+    const pctOf = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+    const pct = (p: number) => pctOf(latencies, p);
     console.log(
       JSON.stringify({
         machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, node: process.version, load1: os.loadavg()[0] },
@@ -253,9 +270,13 @@ async function main(): Promise<void> {
           ['latency p90 (ms)', fmt(pct(90), 1)],
           ['latency p99 (ms)', fmt(pct(99), 1)],
           ['latency max (ms)', fmt(latencies.at(-1) ?? NaN, 1)],
+          ["visitor's ack p50 / p99 (ms): stored + published", `${fmt(pctOf(ackLatencies, 50), 1)} / ${fmt(pctOf(ackLatencies, 99), 1)}`],
           ['API RSS before visitors (MB)', rssBefore.map((k) => fmt(k / 1024, 0)).join(' + ')],
           ['API RSS with idle visitors (MB)', rssAfter.map((k) => fmt(k / 1024, 0)).join(' + ')],
           ['added RSS per idle visitor socket (KB)', fmt(perSocketKb, 1)],
+          ['after a full GC: added RSS per idle visitor socket (KB)', fmt(perSocket('rss'), 1)],
+          ['after a full GC: added V8 heap per idle visitor socket (KB)', fmt(perSocket('heapUsed'), 1)],
+          ['after a full GC: added external memory per idle visitor socket (KB)', fmt(perSocket('external'), 1)],
         ],
       ),
     );

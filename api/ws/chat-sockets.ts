@@ -36,7 +36,7 @@ import { ApiError } from '../../platform/errors.js';
 import type { AppDeps } from '../context.js';
 import { authenticateOperator, originAllowed, readToken, widgetKeyHash, type VisitorClaims } from '../middleware/chat-auth.js';
 import { Sequencer } from './sequencer.js';
-import { allowConnect, allowVisitorMessage } from './limits.js';
+import { allowConnect, checkVisitorMessage } from './limits.js';
 
 export const CLOSE = { badToken: 4401, refused: 4403, idle: 4408, rateLimited: 4429 } as const;
 const MAX_FRAME_BYTES = 32 * 1024;
@@ -140,7 +140,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
   // Message-level traffic (messages, typing, reads) goes to the assignee, or to every eligible operator while unassigned.
   const operatorFollows = (o: OperatorConn, ev: BusEvent) => operatorSees(o, ev) && (ev.assignee === null || ev.assignee === o.op._id);
 
-  function operatorSeq(o: OperatorConn, conversationId: string, startAfter: number): Sequencer {
+  function operatorSeq(o: OperatorConn, conversationId: string, startAfter: number, midway = false): Sequencer {
     let s = o.seqs.get(conversationId);
     if (!s) {
       if (o.seqs.size > 2000) {
@@ -152,6 +152,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
         startAfter,
         (m) => send(o.ws, { type: 'message', conversation_id: conversationId, message: m }),
         fetchAfter(o.tenantId, conversationId),
+        midway,
       );
       o.seqs.set(conversationId, s);
     }
@@ -174,7 +175,8 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     switch (ev.kind) {
       case 'message':
         for (const v of visitors) visitorSeq(v, ev.conversation_id).push(ev.message);
-        for (const o of r.operators) if (operatorFollows(o, ev)) operatorSeq(o, ev.conversation_id, ev.message.seq - 1).push(ev.message);
+        for (const o of r.operators)
+          if (operatorFollows(o, ev)) operatorSeq(o, ev.conversation_id, ev.message.seq - 1, true).push(ev.message);
         return;
       case 'conversation': {
         for (const v of visitors) {
@@ -310,8 +312,20 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     c.lastActive = Date.now();
     // The liveness sweep closes expired sockets within a few seconds; until then, refuse their frames.
     if (c.kind === 'visitor' && c.claims.exp * 1000 <= c.lastActive) return void c.ws.close(CLOSE.badToken, 'visitor token expired');
+    // The frame's client_id (if any) comes back on its error frame, so a client knows which message failed.
+    let clientId: string | null = null;
     c.queue = c.queue
-      .then(() => handleFrame(c, data))
+      .then(() => {
+        let json: unknown;
+        try {
+          json = JSON.parse(String(data));
+        } catch {
+          throw new ApiError('MALFORMED_JSON', 'Frames are JSON objects.');
+        }
+        const id = (json as { client_id?: unknown } | null)?.client_id;
+        if (typeof id === 'string' && id.length <= 100) clientId = id;
+        return c.kind === 'visitor' ? visitorFrameIn(c, json) : operatorFrameIn(c, json);
+      })
       .catch((err: unknown) => {
         const e = err instanceof ApiError ? err : null;
         if (!e) logger.error({ err: String(err) }, 'chat frame failed');
@@ -320,19 +334,9 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
           code: e?.code ?? 'INTERNAL_ERROR',
           status: e?.status ?? 500,
           message: e?.message ?? 'An unexpected error occurred.',
+          client_id: clientId,
         });
       });
-  }
-
-  async function handleFrame(c: Conn, data: RawData): Promise<void> {
-    let json: unknown;
-    try {
-      json = JSON.parse(String(data));
-    } catch {
-      throw new ApiError('MALFORMED_JSON', 'Frames are JSON objects.');
-    }
-    if (c.kind === 'visitor') return visitorFrameIn(c, json);
-    return operatorFrameIn(c, json);
   }
 
   function text(raw: string): string {
@@ -351,7 +355,12 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     const entry = await deps.tenants.get(v.tenantId);
     if (!entry || entry.tenant.status !== 'active') return void v.ws.close(CLOSE.refused, 'tenant refused');
     if (f.type === 'message') {
-      if (!(await allowVisitorMessage(deps, v.tenantId, v.session._id))) return void v.ws.close(CLOSE.rateLimited, 'too many messages');
+      const limit = await checkVisitorMessage(deps, v.tenantId, v.session._id);
+      if (limit === 'session') return void v.ws.close(CLOSE.rateLimited, 'too many messages');
+      if (limit === 'tenant')
+        throw new ApiError('RATE_LIMITED', 'This site is sending too many messages right now; try again in a second.', [], {
+          'Retry-After': '1',
+        });
       const m = await visitorMessage(deps, entry.tenant, v.session, text(f.text));
       v.session.conversation_id = m.conversation_id;
       v.conv ??= m.conversation_id;

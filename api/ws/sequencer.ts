@@ -20,13 +20,32 @@ export class Sequencer {
   private filling = false;
   private gapSince = 0;
 
+  /** See `midway`: numbers below this one, arriving late, are still delivered once (until lateUntil). */
+  private readonly firstSeq: number;
+  private readonly lateUntil: number;
+  private readonly lateSeen = new Set<number>();
+
+  /**
+   * `midway`: this socket starts following the conversation at a message it was just sent (an
+   * operator's socket, on the first message of a conversation it sees). A lower number still being
+   * stored at that moment by another process arrives after it; it is new to this socket, so it is
+   * delivered (once, a little out of order) instead of being dropped as a duplicate.
+   */
   constructor(
     public last: number,
     private readonly deliver: (m: MessageView) => void,
     private readonly fetchAfter: (afterSeq: number) => Promise<MessageView[]>,
-  ) {}
+    midway = false,
+  ) {
+    this.firstSeq = last + 1;
+    this.lateUntil = midway ? Date.now() + GAP_GIVE_UP_MS : 0;
+  }
 
   push(m: MessageView): void {
+    if (m.seq < this.firstSeq && Date.now() < this.lateUntil && !this.lateSeen.has(m.seq)) {
+      this.lateSeen.add(m.seq);
+      return this.deliver(m);
+    }
     if (m.seq <= this.last || this.pending.has(m.seq)) return;
     this.pending.set(m.seq, m);
     this.flush();
@@ -54,8 +73,10 @@ export class Sequencer {
     } finally {
       this.filling = false;
     }
+    // A gap found by this read starts its give-up clock now (not at 0, which would pass it at once).
+    if (this.pending.size > 0 && this.gapSince === 0) this.gapSince = Date.now();
     // A gap below a message stored longer ago than the give-up time is a number that was never
-    // written (e.g. skipped by a new lease after Redis lost its state): pass it at once.
+    // written (its process died between taking it and storing): pass it at once.
     const first = this.pending.size > 0 ? this.pending.get(Math.min(...this.pending.keys())) : undefined;
     if (first && Date.now() - Date.parse(first.created_at) > GAP_GIVE_UP_MS) skipGaps = true;
     if (skipGaps && this.pending.size > 0) {
