@@ -162,7 +162,7 @@ export function pushMessage(r: ApprovalRequestDoc): FcmMessage {
 }
 
 /** Approval requests are group-committed (a few ms): the insert is on every challenge's path. */
-const requestInserts = new BatchInserter(() => ApprovalRequestModel.collection, 3);
+const requestInserts = new BatchInserter(() => ApprovalRequestModel.collection);
 
 export type NewRequest = {
   tenantId: string;

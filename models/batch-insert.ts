@@ -1,11 +1,15 @@
 /**
  * Group commit for hot inserts. FerretDB v1 (SQLite backend) spends most of its CPU per write
  * round trip, not per document: under the push benchmark one insert per challenge and one per push
- * kept it at ~70% of a core for ~300 inserts/s. A BatchInserter gathers the inserts of concurrent
- * callers for a few milliseconds and writes them with one unordered insertMany. Each caller's promise
- * settles when its own document is written, or rejects with its own error (e.g. a duplicate key,
- * code 11000), so callers keep the semantics of a single insert. Nothing is acknowledged before it
- * is written; the buffer holds only in-flight calls.
+ * kept it at ~70% of a core for ~300 inserts/s. A BatchInserter writes what its callers hand it with
+ * one unordered insertMany, one write at a time: when idle it writes at once (at the end of the
+ * current event-loop turn, so callers of the same turn share it); while a write is in flight, new
+ * documents gather and go together as soon as it returns. So a lone insert waits for nothing, and
+ * under load batches grow with the store's latency instead of the store's queue.
+ *
+ * Each caller's promise settles when its own document is written, or rejects with its own error
+ * (e.g. a duplicate key, code 11000), so callers keep the semantics of a single insert. Nothing is
+ * acknowledged before it is written; the buffer holds only in-flight calls.
  */
 import type { Collection } from 'mongoose';
 
@@ -17,43 +21,62 @@ export class DuplicateKeyError extends Error {
 
 export class BatchInserter {
   private batch: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private writing = false;
+  private scheduled = false;
 
   constructor(
     private readonly collection: () => Collection,
-    private readonly everyMs = 5,
-    private readonly maxBatch = 200,
+    private readonly maxBatch = 500,
   ) {}
 
   insert(doc: Record<string, unknown>): Promise<void> {
     return new Promise((resolve, reject) => {
       this.batch.push({ doc, resolve, reject });
-      if (this.batch.length >= this.maxBatch) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), this.everyMs);
+      this.schedule();
     });
   }
 
+  /** Resolves once everything handed in so far has been written (or has failed): for shutdown. */
   async flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.batch;
-    this.batch = [];
+    while (this.writing || this.scheduled || this.batch.length) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private schedule(): void {
+    if (this.writing || this.scheduled || !this.batch.length) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.write();
+    });
+  }
+
+  private async write(): Promise<void> {
+    if (this.writing) return;
+    const batch = this.batch.splice(0, this.maxBatch);
     if (!batch.length) return;
+    this.writing = true;
     try {
       await this.collection().insertMany(batch.map((b) => b.doc) as never[], { ordered: false });
       for (const b of batch) b.resolve();
     } catch (err) {
-      const writeErrors = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
-      if (!writeErrors?.length) {
-        for (const b of batch) b.reject(err); // the whole write failed (store down)
-        return;
-      }
-      const failed = new Map(writeErrors.map((w) => [w.index, w]));
-      batch.forEach((b, i) => {
-        const w = failed.get(i);
-        if (!w) b.resolve();
-        else b.reject(w.code === 11000 ? new DuplicateKeyError('duplicate key') : err);
-      });
+      settleFailed(batch, err);
+    } finally {
+      this.writing = false;
+      this.schedule();
     }
   }
+}
+
+function settleFailed(batch: Pending[], err: unknown): void {
+  const writeErrors = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
+  if (!writeErrors?.length) {
+    for (const b of batch) b.reject(err); // the whole write failed (store down)
+    return;
+  }
+  const failed = new Map(writeErrors.map((w) => [w.index, w]));
+  batch.forEach((b, i) => {
+    const w = failed.get(i);
+    if (!w) b.resolve();
+    else b.reject(w.code === 11000 ? new DuplicateKeyError('duplicate key') : err);
+  });
 }

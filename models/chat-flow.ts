@@ -176,7 +176,7 @@ export async function ensureConversation(deps: FlowDeps, tenant: TenantDoc, sess
 }
 
 // Messages are group-committed: concurrent messages (of any conversation) share one insertMany.
-const messageInserts = new BatchInserter(() => MessageModel.collection, 2);
+const messageInserts = new BatchInserter(() => MessageModel.collection);
 
 /**
  * Stores a message, then fans it out, then calls back. The sequence number and the routing state

@@ -14,8 +14,8 @@ import { newId } from '../platform/ids.js';
 import type { Producer } from './producer.js';
 
 // Raw collection inserts (no Mongoose document): every field, defaults included, is written above.
-const eventInserts = new BatchInserter(() => EventModel.collection, 2);
-const deliveryInserts = new BatchInserter(() => DeliveryModel.collection, 2);
+const eventInserts = new BatchInserter(() => EventModel.collection);
+const deliveryInserts = new BatchInserter(() => DeliveryModel.collection);
 
 export type EmitTarget = { tenantId: string; callbackUrlBase: string | null | undefined; path: string };
 export type Emitted = { eventId: string; deliveryId: string | null; url: string | null; createdAt: Date };

@@ -73,7 +73,7 @@ export function buildSender(deps: PushDeps): FcmSender | null {
 export function createPushProcessors(deps: PushDeps) {
   const sender = buildSender(deps);
   // push_delivery records are group-committed (models/batch-insert.ts); a duplicate means already recorded.
-  const records = new BatchInserter(() => PushDeliveryModel.collection, 20);
+  const records = new BatchInserter(() => PushDeliveryModel.collection);
   const record = (doc: Record<string, unknown>) =>
     records.insert({ ...doc, created_at: new Date(), updated_at: new Date() }).catch((err: unknown) => {
       if (!(err instanceof DuplicateKeyError)) throw err;

@@ -3,7 +3,8 @@
  * backend-minted visitor tokens, conversations and messages. Everything is scoped to the calling
  * tenant; another tenant's ids answer 404.
  */
-import { randomBytes, scryptSync } from 'node:crypto';
+import { randomBytes, scrypt } from 'node:crypto';
+import { promisify } from 'node:util';
 import { z } from 'zod';
 import { ApiError, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
@@ -47,6 +48,8 @@ const toOperatorView = (o: OperatorDoc, created: boolean): z.infer<typeof operat
   created,
 });
 
+const scryptAsync = promisify(scrypt);
+
 export const provisionOperator = defineRoute({
   method: 'post',
   path: '/relay/provision/operator',
@@ -78,7 +81,8 @@ export const provisionOperator = defineRoute({
     if (existing)
       return { status: 200, message: 'Operator already provisioned; settings refreshed.', data: toOperatorView(existing, false) };
     const salt = randomBytes(16);
-    const hash = scryptSync(randomBytes(32), salt, 32);
+    // Async: scrypt runs on the thread pool; scryptSync held the event loop (every socket) ~50 ms per call.
+    const hash = (await scryptAsync(randomBytes(32), salt, 32)) as Buffer;
     try {
       const created = await OperatorModel.create({
         _id: newId('op'),
