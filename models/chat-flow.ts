@@ -423,6 +423,26 @@ export async function operatorReply(
   return (await appendMessage(deps, tenant, conversationId, { type: 'operator', id: op._id }, text)).message;
 }
 
+/**
+ * An operator's typing indicator or read receipt, shown to the visitor: the same rule as replying
+ * (the assignee, or an admin while the conversation is open). 404 outside the operator's scope.
+ */
+export async function operatorSignal(
+  deps: FlowDeps,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+  ev: { kind: 'typing'; on: boolean } | { kind: 'read'; seq: number },
+): Promise<ConvState> {
+  const s = await conversationState(deps, op.tenant_id, conversationId);
+  if (!s || !(role === 'admin' || routingAllows(op.routing_keys, s.routing_key)))
+    throw new ApiError('NOT_FOUND', 'Conversation not found.');
+  if (s.status === 'resolved' || (role !== 'admin' && s.assignee_operator_id !== op._id))
+    throw new ApiError('CONFLICT', 'Take this conversation before typing or reading in it.');
+  await signal(deps, s, 'operator', ev.kind === 'typing' ? { ...ev, operator_id: op._id } : ev);
+  return s;
+}
+
 /** Typing and read receipts: not stored, only fanned out. */
 export async function signal(
   deps: FlowDeps,

@@ -68,6 +68,20 @@ describe('chat frames', function () {
 
   const framesOf = (c: ChatClient, type: string) => c.frames.filter((f) => f.type === type);
 
+  it('an operator who is not the assignee cannot type or mark read to the visitor: 409 on REST and on the socket, and the visitor sees nothing', async () => {
+    const { visitor, cid } = await assigned('bystanders', 'owner@example.com');
+    const otherOp = await provisionOperator(relay.baseUrl, creds, 'other-bystander@example.com', ['bystanders']);
+    const rest = await asOperator(api1.url, otherOp.token, 'POST', '/operator/send/typing', { conversation_id: cid, on: true });
+    assert.equal(rest.status, 409, JSON.stringify(rest.body));
+    assert.equal(rest.body.error.code, 'CONFLICT');
+    const other = operatorWs(api2.url, otherOp.token);
+    await other.next((f) => f.type === 'welcome');
+    other.send({ type: 'read', conversation_id: cid, seq: 1 });
+    assert.equal((await other.next((f) => f.type === 'error')).status, 409);
+    await sleep(QUIET_MS);
+    assert.deepEqual([...framesOf(visitor, 'typing'), ...framesOf(visitor, 'read')], []);
+  });
+
   it('read receipts flow both ways across processes, to the assignee only, with no echo to the sender', async () => {
     const { operator, visitor, cid } = await assigned('reads', 'reader@example.com');
     // Another operator on the same routing key, not the assignee: message-level traffic is not for it.

@@ -10,7 +10,7 @@ import {
   operatorScope,
   releaseConversation,
   resolveConversation,
-  signal,
+  operatorSignal,
   takeConversation,
 } from '../../models/chat-flow.js';
 import { withLiveSeq } from '../../models/conversation-state.js';
@@ -140,17 +140,15 @@ export const operatorTyping = defineRoute({
   method: 'post',
   path: '/operator/send/typing',
   summary: 'Show or hide the typing indicator to the visitor',
-  description: `${AUTH}\n\nNot stored; fanned out to the visitor's sockets.`,
+  description: `${AUTH}\n\nNot stored; fanned out to the visitor's sockets. Like replying: the assignee only (admins: any open conversation), else 409.`,
   tags: ['Chat: operators'],
   security: 'operator',
   body: z.object({ conversation_id: z.string().startsWith('cnv_'), on: z.boolean() }).strict(),
   response: z.object({ conversation_id: z.string(), on: z.boolean() }),
-  errors: [401, 403, 404],
+  errors: [401, 403, 404, 409],
   handler: async (ctx, { body, deps }) => {
     const { operator, role } = await requireOperator(ctx, deps);
-    const conv = await ConversationModel.findOne({ _id: body.conversation_id, ...operatorScope(operator, role) }).lean<ConversationDoc>();
-    if (!conv) throw notFound('Conversation');
-    await signal(deps, conv, 'operator', { kind: 'typing', on: body.on, operator_id: operator._id });
+    const conv = await operatorSignal(deps, operator, role, body.conversation_id, { kind: 'typing', on: body.on });
     return { message: 'Typing sent.', data: { conversation_id: conv._id, on: body.on } };
   },
 });

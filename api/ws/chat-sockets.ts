@@ -22,6 +22,7 @@ import {
   operatorReply,
   releaseConversation,
   resolveConversation,
+  operatorSignal,
   signal,
   takeConversation,
   visitorMessage,
@@ -411,27 +412,24 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
           conversation_id: m.conversation_id,
         });
       }
-      case 'typing':
-      case 'read':
       case 'sync': {
         const conv = await conversationState(deps, o.tenantId, f.conversation_id);
         if (!conv || !(o.role === 'admin' || routingAllows(o.op.routing_keys, conv.routing_key)))
           throw new ApiError('NOT_FOUND', 'Conversation not found.');
-        if (f.type === 'sync') {
-          const s = operatorSeq(o, conv._id, f.last_seq);
-          if (s.last > f.last_seq) s.last = f.last_seq;
-          return s.fill();
-        }
-        // What the visitor sees of an operator (typing, read) follows the rule for replying: the assignee only.
-        if (conv.status === 'resolved' || (o.role !== 'admin' && conv.assignee_operator_id !== o.op._id))
-          throw new ApiError('CONFLICT', 'Take this conversation before typing or reading in it.');
-        return signal(
-          deps,
-          conv,
-          'operator',
-          f.type === 'typing' ? { kind: 'typing', on: f.on, operator_id: o.op._id } : { kind: 'read', seq: f.seq },
-        );
+        const s = operatorSeq(o, conv._id, f.last_seq);
+        if (s.last > f.last_seq) s.last = f.last_seq;
+        return s.fill();
       }
+      case 'typing':
+      case 'read':
+        await operatorSignal(
+          deps,
+          o.op,
+          o.role,
+          f.conversation_id,
+          f.type === 'typing' ? { kind: 'typing', on: f.on } : { kind: 'read', seq: f.seq },
+        );
+        return;
     }
   }
 
