@@ -150,24 +150,24 @@ async function run(deps: LockDeps, which: 'read' | 'next', tenantId: string, con
   return v ? fromHash(tenantId, conversationId, v) : null;
 }
 
-/** The conversation's routing state, from Redis (reloaded from MongoDB when needed); null if it is not this tenant's. */
-export async function conversationState(deps: LockDeps, tenantId: string, conversationId: string): Promise<ConvState | null> {
+/** Runs `which` against the hash, reloading it from MongoDB when it answers "reload"; null if not this tenant's. */
+async function withHash(deps: LockDeps, which: 'read' | 'next', tenantId: string, conversationId: string): Promise<ConvState | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const s = await run(deps, 'read', tenantId, conversationId);
+    const s = await run(deps, which, tenantId, conversationId);
     if (s) return s;
-    if ((await reload(deps, tenantId, conversationId, false)) === null) return null;
+    if ((await reload(deps, tenantId, conversationId, which === 'next')) === null) return null;
   }
   throw new ApiError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], { 'Retry-After': '1' });
 }
 
+/** The conversation's routing state, from Redis (reloaded from MongoDB when needed); null if it is not this tenant's. */
+export function conversationState(deps: LockDeps, tenantId: string, conversationId: string): Promise<ConvState | null> {
+  return withHash(deps, 'read', tenantId, conversationId);
+}
+
 /** Takes the next sequence number; the state returned is the conversation as it was at that moment. */
-export async function nextSeq(deps: LockDeps, tenantId: string, conversationId: string): Promise<ConvState | null> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const s = await run(deps, 'next', tenantId, conversationId);
-    if (s) return s;
-    if ((await reload(deps, tenantId, conversationId, true)) === null) return null;
-  }
-  throw new ApiError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], { 'Retry-After': '1' });
+export function nextSeq(deps: LockDeps, tenantId: string, conversationId: string): Promise<ConvState | null> {
+  return withHash(deps, 'next', tenantId, conversationId);
 }
 
 /** Forgets the hash (after a sequence number turned out to be taken): the next message reloads it and leases anew. */

@@ -38,6 +38,28 @@ describe('chat sequencer: a slow insert is never lost', function () {
   });
   const key = (cid: string) => `${relay.config.queuePrefix}:chat:{${creds.tenantId}}:cv:${cid}`;
 
+  /** Finishes a slow insert: stores message `seq` and publishes it, as appendMessage does. */
+  async function storeLate(cid: string, sessionId: string, routingKey: string, seq: number, text: string): Promise<void> {
+    const now = new Date();
+    const doc = {
+      _id: newId('msg'),
+      tenant_id: creds.tenantId,
+      conversation_id: cid,
+      seq,
+      sender_type: 'system',
+      sender_id: null,
+      text,
+      created_at: now,
+      updated_at: now,
+    };
+    await MessageModel.collection.insertOne(doc as never);
+    const bus = { tenant_id: creds.tenantId, session_id: sessionId, conversation_id: cid, routing_key: routingKey, assignee: null };
+    await redis.publish(
+      `${relay.config.queuePrefix}:chat:{${creds.tenantId}}`,
+      JSON.stringify({ ...bus, kind: 'message', message: messageView(doc) }),
+    );
+  }
+
   it('number 2 stored 1 s after 3: the live socket, a tab connected during the gap (last_seq=1) and a new operator socket each get 2, 3 and 4 once', async () => {
     const s = await createSession(api1.url, creds, ORIGIN, { mode: 'human', routing_key: 'rk' });
     const live = connect(wsUrl(api1.url, '/api/v1/ws/widget', { token: s.token }), { origin: ORIGIN });
@@ -63,31 +85,7 @@ describe('chat sequencer: a slow insert is never lost', function () {
     await tab.next((f) => f.type === 'welcome');
     // P's insert completes 1 s later (well under the 3 s give-up) and it publishes, exactly as appendMessage does.
     await sleep(1000);
-    const now = new Date();
-    const doc = {
-      _id: newId('msg'),
-      tenant_id: creds.tenantId,
-      conversation_id: cid,
-      seq: 2,
-      sender_type: 'system',
-      sender_id: null,
-      text: 'm2 (slow)',
-      created_at: now,
-      updated_at: now,
-    };
-    await MessageModel.collection.insertOne(doc as never);
-    await redis.publish(
-      `${relay.config.queuePrefix}:chat:{${creds.tenantId}}`,
-      JSON.stringify({
-        tenant_id: creds.tenantId,
-        session_id: s.sessionId,
-        conversation_id: cid,
-        routing_key: 'rk',
-        assignee: null,
-        kind: 'message',
-        message: messageView(doc),
-      }),
-    );
+    await storeLate(cid, s.sessionId, 'rk', 2, 'm2 (slow)');
     // and one more ordinary message
     await signed(relay.baseUrl, creds, 'POST', '/relay/send/chat-message', { conversation_id: cid, sender_type: 'system', text: 'm4' });
     await sleep(1500);
@@ -113,31 +111,7 @@ describe('chat sequencer: a slow insert is never lost', function () {
     const n = await redis.hincrby(key(cid), 'seq', 1); // 2 taken, slow insert
     await signed(relay.baseUrl, creds, 'POST', '/relay/send/chat-message', { conversation_id: cid, sender_type: 'system', text: 'm3' });
     await sleep(300);
-    const now = new Date();
-    const doc = {
-      _id: newId('msg'),
-      tenant_id: creds.tenantId,
-      conversation_id: cid,
-      seq: n,
-      sender_type: 'system',
-      sender_id: null,
-      text: 'm2 (slow 300ms)',
-      created_at: now,
-      updated_at: now,
-    };
-    await MessageModel.collection.insertOne(doc as never);
-    await redis.publish(
-      `${relay.config.queuePrefix}:chat:{${creds.tenantId}}`,
-      JSON.stringify({
-        tenant_id: creds.tenantId,
-        session_id: s.sessionId,
-        conversation_id: cid,
-        routing_key: 'rk2',
-        assignee: null,
-        kind: 'message',
-        message: messageView(doc),
-      }),
-    );
+    await storeLate(cid, s.sessionId, 'rk2', n, 'm2 (slow 300ms)');
     await sleep(1500);
     assert.deepEqual(seqs(ows), [1, 2, 3]);
     assert.deepEqual(seqs(ows2), [3, 2]);
