@@ -4,7 +4,10 @@
  * operator connected to the *other* API process, so every message crosses the Redis fan-out. Then
  * visitors send BENCH_RATE messages/s for BENCH_SECONDS; the figure is visitor → operator delivery
  * latency (visitor's send → the operator's socket receives the stored, sequenced message), p50/p99.
- * Also: the added memory (RSS) of the API processes per idle visitor socket.
+ * Also: the memory the API processes add per idle visitor socket, twice: plain RSS (which also holds
+ * the garbage the socket openings left behind) and, after a full GC triggered through the V8
+ * inspector, RSS and V8 heap (what the relay keeps per socket). A warm-up message per visitor (not
+ * measured) first puts each conversation's state in Redis, as for any conversation under way.
  *
  *   bash scripts/with-services.sh npx tsx scripts/bench-chat.ts
  *
