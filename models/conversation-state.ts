@@ -58,8 +58,9 @@ if seq > tonumber(redis.call('hget', KEYS[1], 'ceil')) then
 end
 redis.call('pexpire', KEYS[1], ARGV[1])
 return redis.call('hmget', KEYS[1], 'status', 'session', 'rk', 'assignee', 'ticket', 'seq')`;
-// Only an existing hash is marked: a missing one is reloaded anyway.
-const MARK_STALE_LUA = `if redis.call('exists', KEYS[1]) == 1 then redis.call('hset', KEYS[1], 'stale', '1') end return 1`;
+// Only an existing hash is marked (a missing one is reloaded anyway). Answers 1 when this call set the
+// mark, 0 when it was already there (left by a process that died mid-change), -1 when no hash.
+const MARK_STALE_LUA = `if redis.call('exists', KEYS[1]) == 0 then return -1 end return redis.call('hsetnx', KEYS[1], 'stale', '1')`;
 
 const stateKey = (deps: LockDeps, tenantId: string, conversationId: string) =>
   `${deps.config.queuePrefix}:chat:{${tenantId}}:cv:${conversationId}`;
@@ -191,7 +192,7 @@ export async function changeConversation(
 ): Promise<ConversationDoc | null> {
   return withConversationLock(deps, tenantId, conversationId, async () => {
     const key = stateKey(deps, tenantId, conversationId);
-    await deps.redis.eval(MARK_STALE_LUA, 1, key);
+    const marked = (await deps.redis.eval(MARK_STALE_LUA, 1, key)) as number;
     const [seqRaw, ceilRaw] = await deps.redis.hmget(key, 'seq', 'ceil');
     const doc = await ConversationModel.findOneAndUpdate(
       { ...filter, _id: conversationId, tenant_id: tenantId },
@@ -200,7 +201,9 @@ export async function changeConversation(
     ).lean<ConversationDoc>();
     if (seqRaw !== null && ceilRaw !== null) {
       if (doc) await writeHash(deps, doc, { ceil: Number(ceilRaw) });
-      else await deps.redis.hdel(key, 'stale'); // nothing changed: the hash is still right
+      // Nothing changed: the hash is as right as before, so only our own mark goes; a mark a dead
+      // process left stays, and the next reader reloads.
+      else if (marked === 1) await deps.redis.hdel(key, 'stale');
     }
     return doc;
   });

@@ -208,6 +208,11 @@ describe('chat conversation state (Redis hash, leases, stale marks)', function (
       { $set: { assignee_operator_id: b.id, assigned_at: new Date() } },
     );
 
+    // A change that does not apply (A releasing what MongoDB gives to B) must leave that mark alone.
+    first.send({ type: 'release', conversation_id: cid, ref: 'rel' });
+    assert.equal((await first.next((f) => f.type === 'result' && f.ref === 'rel')).status, 409);
+    assert.equal(await redis.hget(stateKey(cid), 'stale'), '1', 'a failed change keeps the mark it did not set');
+
     const m = await say(visitor, { text: 'who reads this?' });
     assert.equal(m.seq, 2);
     assert.equal((await second.next(isMsg('who reads this?'))).message.seq, 2);
