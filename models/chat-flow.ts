@@ -406,7 +406,31 @@ export async function resolveConversation(
   return conv;
 }
 
-/** An operator may write to a conversation assigned to it (admins: any in the tenant that is not resolved). */
+/** The conversation as an operator may see it: its tenant and routing keys (admins: the whole tenant); else 404. */
+export async function visibleConversation(deps: FlowDeps, op: OperatorDoc, role: string, conversationId: string): Promise<ConvState> {
+  const s = await conversationState(deps, op.tenant_id, conversationId);
+  if (!s || !(role === 'admin' || routingAllows(op.routing_keys, s.routing_key)))
+    throw new ApiError('NOT_FOUND', 'Conversation not found.');
+  return s;
+}
+
+/**
+ * What an operator shows the visitor (a reply, typing, a read receipt) needs the conversation
+ * assigned to it (admins: any that is not resolved); else 409 with `conflict`.
+ */
+async function writableConversation(
+  deps: FlowDeps,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+  conflict: string,
+): Promise<ConvState> {
+  const s = await visibleConversation(deps, op, role, conversationId);
+  const may = role === 'admin' ? s.status !== 'resolved' : s.status === 'assigned' && s.assignee_operator_id === op._id;
+  if (!may) throw new ApiError('CONFLICT', conflict);
+  return s;
+}
+
 export async function operatorReply(
   deps: FlowDeps,
   tenant: TenantDoc,
@@ -415,18 +439,11 @@ export async function operatorReply(
   conversationId: string,
   text: string,
 ): Promise<MessageView> {
-  const s = await conversationState(deps, tenant._id, conversationId);
-  if (!s || !(role === 'admin' || routingAllows(op.routing_keys, s.routing_key)))
-    throw new ApiError('NOT_FOUND', 'Conversation not found.');
-  const may = role === 'admin' ? s.status !== 'resolved' : s.status === 'assigned' && s.assignee_operator_id === op._id;
-  if (!may) throw new ApiError('CONFLICT', 'Take this conversation before replying to it.');
+  await writableConversation(deps, op, role, conversationId, 'Take this conversation before replying to it.');
   return (await appendMessage(deps, tenant, conversationId, { type: 'operator', id: op._id }, text)).message;
 }
 
-/**
- * An operator's typing indicator or read receipt, shown to the visitor: the same rule as replying
- * (the assignee, or an admin while the conversation is open). 404 outside the operator's scope.
- */
+/** An operator's typing indicator or read receipt, shown to the visitor. */
 export async function operatorSignal(
   deps: FlowDeps,
   op: OperatorDoc,
@@ -434,11 +451,7 @@ export async function operatorSignal(
   conversationId: string,
   ev: { kind: 'typing'; on: boolean } | { kind: 'read'; seq: number },
 ): Promise<ConvState> {
-  const s = await conversationState(deps, op.tenant_id, conversationId);
-  if (!s || !(role === 'admin' || routingAllows(op.routing_keys, s.routing_key)))
-    throw new ApiError('NOT_FOUND', 'Conversation not found.');
-  if (s.status === 'resolved' || (role !== 'admin' && s.assignee_operator_id !== op._id))
-    throw new ApiError('CONFLICT', 'Take this conversation before typing or reading in it.');
+  const s = await writableConversation(deps, op, role, conversationId, 'Take this conversation before typing or reading in it.');
   await signal(deps, s, 'operator', ev.kind === 'typing' ? { ...ev, operator_id: op._id } : ev);
   return s;
 }

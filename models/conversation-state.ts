@@ -45,19 +45,19 @@ export type ConvState = ConvFacts & {
   last_seq: number;
 };
 
-// Both scripts answer false (nil) when the caller must reload: hash missing, stale, or (NEXT) lease used up.
-const READ_LUA = `
-if redis.call('exists', KEYS[1]) == 0 or redis.call('hexists', KEYS[1], 'stale') == 1 then return false end
-return redis.call('hmget', KEYS[1], 'status', 'session', 'rk', 'assignee', 'ticket', 'seq')`;
-const NEXT_LUA = `
-if redis.call('exists', KEYS[1]) == 0 or redis.call('hexists', KEYS[1], 'stale') == 1 then return false end
+// Both scripts answer false (nil) when the caller must reload: hash missing, stale, or (NEXT) lease
+// used up; else the fields fromHash reads, in its order.
+const GUARD = `if redis.call('exists', KEYS[1]) == 0 or redis.call('hexists', KEYS[1], 'stale') == 1 then return false end`;
+const FIELDS = `return redis.call('hmget', KEYS[1], 'status', 'session', 'rk', 'assignee', 'ticket', 'seq')`;
+const READ_LUA = `${GUARD}\n${FIELDS}`;
+const NEXT_LUA = `${GUARD}
 local seq = redis.call('hincrby', KEYS[1], 'seq', 1)
 if seq > tonumber(redis.call('hget', KEYS[1], 'ceil')) then
   redis.call('hincrby', KEYS[1], 'seq', -1)
   return false
 end
 redis.call('pexpire', KEYS[1], ARGV[1])
-return redis.call('hmget', KEYS[1], 'status', 'session', 'rk', 'assignee', 'ticket', 'seq')`;
+${FIELDS}`;
 // Only an existing hash is marked (a missing one is reloaded anyway). Answers 1 when this call set the
 // mark, 0 when it was already there (left by a process that died mid-change), -1 when no hash.
 const MARK_STALE_LUA = `if redis.call('exists', KEYS[1]) == 0 then return -1 end return redis.call('hsetnx', KEYS[1], 'stale', '1')`;
@@ -171,7 +171,7 @@ export function nextSeq(deps: LockDeps, tenantId: string, conversationId: string
   return withHash(deps, 'next', tenantId, conversationId);
 }
 
-/** Forgets the hash (after a sequence number turned out to be taken): the next message reloads it and leases anew. */
+/** Forgets the hash (after a sequence number turned out to be taken): the next message reloads it from the last stored one. */
 export async function dropConversationState(deps: LockDeps, tenantId: string, conversationId: string): Promise<void> {
   await withConversationLock(deps, tenantId, conversationId, async () => {
     await deps.redis.del(stateKey(deps, tenantId, conversationId));

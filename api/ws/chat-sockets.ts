@@ -25,6 +25,7 @@ import {
   operatorSignal,
   signal,
   takeConversation,
+  visibleConversation,
   visitorMessage,
   type BusEvent,
 } from '../../models/chat-flow.js';
@@ -413,9 +414,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
         });
       }
       case 'sync': {
-        const conv = await conversationState(deps, o.tenantId, f.conversation_id);
-        if (!conv || !(o.role === 'admin' || routingAllows(o.op.routing_keys, conv.routing_key)))
-          throw new ApiError('NOT_FOUND', 'Conversation not found.');
+        const conv = await visibleConversation(deps, o.op, o.role, f.conversation_id);
         const s = operatorSeq(o, conv._id, f.last_seq);
         if (s.last > f.last_seq) s.last = f.last_seq;
         return s.fill();

@@ -5,20 +5,27 @@
  */
 import type { AppDeps } from '../context.js';
 
-async function underLimit(
-  deps: Pick<AppDeps, 'redis'>,
-  key: string,
-  limit: number,
-  windowMs: number,
-): Promise<{ ok: boolean; retryAfterS: number }> {
-  const window = Math.floor(Date.now() / windowMs);
-  const k = `${key}:${window}`;
-  const [[, n]] = (await deps.redis
-    .multi()
-    .incr(k)
-    .pexpire(k, windowMs * 2)
-    .exec()) as [[null, number], unknown];
-  return { ok: n <= limit, retryAfterS: Math.max(1, Math.ceil(((window + 1) * windowMs - Date.now()) / 1000)) };
+type Limit = { key: string; limit: number; windowMs: number };
+
+/** Counts one event against each limit, all in one round trip. */
+async function underLimits(deps: Pick<AppDeps, 'redis'>, limits: Limit[]): Promise<{ ok: boolean; retryAfterS: number }[]> {
+  const now = Date.now();
+  const multi = deps.redis.multi();
+  const windows = limits.map(({ key, windowMs }) => {
+    const window = Math.floor(now / windowMs);
+    multi.incr(`${key}:${window}`).pexpire(`${key}:${window}`, windowMs * 2);
+    return window;
+  });
+  const res = (await multi.exec()) as [null, number][];
+  return limits.map(({ limit, windowMs }, i) => ({
+    ok: (res[2 * i]?.[1] ?? 0) <= limit,
+    retryAfterS: Math.max(1, Math.ceil((((windows[i] ?? 0) + 1) * windowMs - now) / 1000)),
+  }));
+}
+
+async function underLimit(deps: Pick<AppDeps, 'redis'>, key: string, limit: number, windowMs: number) {
+  const [r] = await underLimits(deps, [{ key, limit, windowMs }]);
+  return r ?? { ok: false, retryAfterS: 1 };
 }
 
 /** New visitor sessions per client IP per hour (per tenant). */
@@ -41,14 +48,12 @@ export async function checkVisitorMessage(deps: AppDeps, tenantId: string, sessi
   // itself: a flood then costs a map lookup per message, not a Redis round trip.
   if ((tenantFullUntil.get(tenantId) ?? 0) > now) return 'tenant';
   const prefix = `${deps.config.queuePrefix}:chat:{${tenantId}}`;
-  const sessionKey = `${prefix}:msg:${sessionId}:${Math.floor(now / 60_000)}`;
-  const tenantKey = `${prefix}:msg-rate:${Math.floor(now / 1000)}`;
-  const res = (await deps.redis.multi().incr(sessionKey).pexpire(sessionKey, 120_000).incr(tenantKey).pexpire(tenantKey, 2_000).exec()) as [
-    null,
-    number,
-  ][];
-  if ((res[0]?.[1] ?? 0) > deps.config.chatMessagesPerSessionPerMin) return 'session';
-  if ((res[2]?.[1] ?? 0) > deps.config.chatMessagesPerTenantPerSec) {
+  const [session, tenant] = await underLimits(deps, [
+    { key: `${prefix}:msg:${sessionId}`, limit: deps.config.chatMessagesPerSessionPerMin, windowMs: 60_000 },
+    { key: `${prefix}:msg-rate`, limit: deps.config.chatMessagesPerTenantPerSec, windowMs: 1000 },
+  ]);
+  if (!session?.ok) return 'session';
+  if (!tenant?.ok) {
     if (tenantFullUntil.size > 10_000) tenantFullUntil.clear(); // bounded: entries only matter for a second
     tenantFullUntil.set(tenantId, (Math.floor(now / 1000) + 1) * 1000);
     return 'tenant';

@@ -5,8 +5,8 @@
  * can cross) and MongoDB (the stored truth, read on connect and when a gap shows). Whatever arrives,
  * from either road, goes through `push`: numbers at or below `last` are dropped (duplicates), the next
  * number is delivered at once, a later one waits while the gap is read from MongoDB. A number that was
- * allocated but never stored (a crash between the two, or numbers a new lease skipped) is passed over
- * after that read, so one lost write cannot stall the conversation.
+ * allocated but never stored (a crash between the two) is passed over after that read, so one lost
+ * write cannot stall the conversation.
  */
 import type { MessageView } from '../../models/message.js';
 
@@ -75,12 +75,11 @@ export class Sequencer {
     }
     // A gap found by this read starts its give-up clock now (not at 0, which would pass it at once).
     if (this.pending.size > 0 && this.gapSince === 0) this.gapSince = Date.now();
-    // A gap below a message stored longer ago than the give-up time is a number that was never
-    // written (its process died between taking it and storing): pass it at once.
+    // Pass the gap once its give-up time is over, or at once when the message above it was stored
+    // longer ago than that: the missing number was never written (its process died before storing).
     const first = this.pending.size > 0 ? this.pending.get(Math.min(...this.pending.keys())) : undefined;
-    if (first && Date.now() - Date.parse(first.created_at) > GAP_GIVE_UP_MS) skipGaps = true;
-    if (skipGaps && this.pending.size > 0) {
-      this.last = Math.min(...this.pending.keys()) - 1;
+    if (first && (skipGaps || Date.now() - Date.parse(first.created_at) > GAP_GIVE_UP_MS)) {
+      this.last = first.seq - 1;
       this.flush();
     }
     if (this.pending.size > 0 && !this.timer)
