@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { mintToken, widgetKeyHash } from '../api/middleware/chat-auth.js';
 import { admin, provision, signed, type TenantCreds } from './support/client.js';
-import { asOperator, connect, createSession, provisionOperator, wsUrl, type ChatClient, type Frame } from './support/chat-client.js';
+import { asOperator, createSession, provisionOperator, socketPool, type Frame } from './support/chat-client.js';
 import { sleep, spawnApi, startRelay, type Child, type Relay } from './support/harness.js';
 
 const ORIGIN = 'https://shop.example.com';
@@ -17,16 +17,7 @@ describe('chat relay core', function () {
   let api1: Child;
   let api2: Child;
   let creds: TenantCreds;
-  const clients: ChatClient[] = [];
-  const open = (url: string, o: Parameters<typeof connect>[1] = {}) => {
-    const c = connect(url, o);
-    clients.push(c);
-    return c;
-  };
-  const visitorWs = (base: string, token: string, extra: Record<string, string | number> = {}, origin = ORIGIN) =>
-    open(wsUrl(base, '/api/v1/ws/widget', { token, ...extra }), { origin });
-  const operatorWs = (base: string, token: string, extra: Record<string, string> = {}) =>
-    open(wsUrl(base, '/api/v1/ws/operator', { token, ...extra }));
+  const { visitorWs, operatorWs, closeAll } = socketPool(ORIGIN);
 
   before(async () => {
     relay = await startRelay('chat_core');
@@ -34,7 +25,7 @@ describe('chat relay core', function () {
     creds = await provision(relay.baseUrl, { allowed_origins: [ORIGIN, 'app://com.example.shop'], rate_limit_per_min: 10_000 });
   });
   after(async () => {
-    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await closeAll();
     await Promise.all([api1?.kill(), api2?.kill()]);
     await relay?.stop();
   });

@@ -7,7 +7,15 @@
 import assert from 'node:assert/strict';
 import { mintToken, widgetKeyHash } from '../api/middleware/chat-auth.js';
 import { provision, signed, type TenantCreds } from './support/client.js';
-import { asOperator, connect, createSession, provisionOperator, wsUrl, type ChatClient, type Frame } from './support/chat-client.js';
+import {
+  asOperator,
+  assignedConversation,
+  createSession,
+  provisionOperator,
+  socketPool,
+  type ChatClient,
+  type Frame,
+} from './support/chat-client.js';
 import { sleep, spawnApi, startRelay, type Child, type Relay } from './support/harness.js';
 
 const ORIGIN = 'https://shop.example.com';
@@ -23,15 +31,7 @@ describe('chat frames', function () {
   /** Small idle timeout, so the liveness sweep (every idle/3) runs twice a second. */
   let fast: Child;
   let creds: TenantCreds;
-  const clients: ChatClient[] = [];
-  const open = (url: string, o: Parameters<typeof connect>[1] = {}) => {
-    const c = connect(url, o);
-    clients.push(c);
-    return c;
-  };
-  const visitorWs = (base: string, token: string, extra: Record<string, string | number> = {}) =>
-    open(wsUrl(base, '/api/v1/ws/widget', { token, ...extra }), { origin: ORIGIN });
-  const operatorWs = (base: string, token: string) => open(wsUrl(base, '/api/v1/ws/operator', { token }));
+  const { visitorWs, operatorWs, closeAll } = socketPool(ORIGIN);
 
   before(async () => {
     relay = await startRelay('chat_frames');
@@ -39,32 +39,24 @@ describe('chat frames', function () {
     creds = await provision(relay.baseUrl, { allowed_origins: [ORIGIN], rate_limit_per_min: 10_000 });
   });
   after(async () => {
-    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await closeAll();
     await Promise.all([api1?.kill(), api2?.kill(), fast?.kill()]);
     await relay?.stop();
   });
 
-  /**
-   * A human-lane conversation on `routingKey`: the visitor (API 1) writes first, the operator (API 2)
-   * takes it over its socket; both sides have seen the take before this returns.
-   */
-  async function assigned(routingKey: string, email: string) {
-    const s = await createSession(api1.url, creds, ORIGIN, { mode: 'human', routing_key: routingKey });
-    assert.equal(s.status, 201, JSON.stringify(s.body));
-    const op = await provisionOperator(relay.baseUrl, creds, email, [routingKey]);
-    const operator = operatorWs(api2.url, op.token);
-    await operator.next((f) => f.type === 'welcome');
-    const visitor = visitorWs(api1.url, s.token);
-    await visitor.next((f) => f.type === 'welcome');
-    visitor.send({ type: 'message', text: 'hello', client_id: 'first' });
-    const ack = await visitor.next((f) => f.type === 'ack' && f.client_id === 'first');
-    const cid = ack.conversation_id as string;
-    await operator.next(isMsg('hello'));
-    operator.send({ type: 'take', conversation_id: cid, ref: 'take' });
-    assert.equal((await operator.next((f) => f.type === 'result' && f.ref === 'take')).ok, true);
-    await visitor.next((f) => f.type === 'agent_joined');
-    return { s, op, operator, visitor, cid };
-  }
+  /** A conversation on `routingKey`, visitor on API 1, operator on API 2, taken over the operator's socket. */
+  const assigned = (routingKey: string, email: string) =>
+    assignedConversation({
+      relayUrl: relay.baseUrl,
+      visitorApi: api1.url,
+      operatorApi: api2.url,
+      creds,
+      origin: ORIGIN,
+      routingKey,
+      email,
+      visitorWs,
+      operatorWs,
+    });
 
   const framesOf = (c: ChatClient, type: string) => c.frames.filter((f) => f.type === type);
 

@@ -15,7 +15,7 @@ import { ConversationModel, type ConversationDoc } from '../models/conversation.
 import { MessageModel } from '../models/message.js';
 import { apiRedis } from '../platform/redis.js';
 import { provision, signed, type TenantCreds } from './support/client.js';
-import { asOperator, connect, createSession, provisionOperator, wsUrl, type ChatClient, type Frame } from './support/chat-client.js';
+import { asOperator, assignedConversation, connect, provisionOperator, wsUrl, type ChatClient, type Frame } from './support/chat-client.js';
 import { eventually, sleep, spawnApi, startRelay, type Child, type Relay } from './support/harness.js';
 
 const ORIGIN = 'https://shop.example.com';
@@ -109,20 +109,19 @@ describe('chat conversation state (Redis hash, leases, stale marks)', function (
    * operator (API 2) takes it over its socket; both have seen message 1 and the take on return.
    */
   async function assigned(routingKey: string, email: string) {
-    const s = await createSession(api1.url, creds, ORIGIN, { mode: 'human', routing_key: routingKey });
-    assert.equal(s.status, 201, JSON.stringify(s.body));
-    const op = await provisionOperator(relay.baseUrl, creds, email, [routingKey]);
-    const operator = operatorWs(api2.url, op.token);
-    await operator.next((f) => f.type === 'welcome');
-    const visitor = visitorWs(api1.url, s.token);
-    await visitor.next((f) => f.type === 'welcome');
-    const { seq, cid } = await say(visitor, { text: 'hello' });
-    assert.equal(seq, 1);
-    await Promise.all([operator.next(isMsg('hello')), visitor.next(isMsg('hello'))]);
-    operator.send({ type: 'take', conversation_id: cid, ref: 'take' });
-    assert.equal((await operator.next((f) => f.type === 'result' && f.ref === 'take')).ok, true);
-    await visitor.next((f) => f.type === 'agent_joined');
-    return { s, op, operator, visitor, cid };
+    const a = await assignedConversation({
+      relayUrl: relay.baseUrl,
+      visitorApi: api1.url,
+      operatorApi: api2.url,
+      creds,
+      origin: ORIGIN,
+      routingKey,
+      email,
+      visitorWs,
+      operatorWs,
+    });
+    assert.equal(a.firstSeq, 1);
+    return a;
   }
 
   // ---------------------------------------------------------------------------------------------

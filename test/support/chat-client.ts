@@ -98,3 +98,56 @@ export async function asOperator(baseUrl: string, token: string, method: 'GET' |
   });
   return { status: r.status, body: (await r.json()) as any };
 }
+
+/** The sockets one test file opens, closed together in its after(); widget sockets carry the page's Origin. */
+export function socketPool(origin: string) {
+  const clients: ChatClient[] = [];
+  const open = (url: string, o: Parameters<typeof connect>[1] = {}) => {
+    const c = connect(url, o);
+    clients.push(c);
+    return c;
+  };
+  return {
+    open,
+    visitorWs: (base: string, token: string, extra: Record<string, string | number> = {}, from = origin) =>
+      open(wsUrl(base, '/api/v1/ws/widget', { token, ...extra }), { origin: from }),
+    operatorWs: (base: string, token: string, extra: Record<string, string> = {}) =>
+      open(wsUrl(base, '/api/v1/ws/operator', { token, ...extra })),
+    closeAll: () => Promise.all(clients.map((c) => c.close().catch(() => undefined))),
+  };
+}
+
+/**
+ * A human-lane conversation on `routingKey`, assigned: the visitor (on `visitorApi`) writes 'hello',
+ * a new operator (on `operatorApi`) takes it over its socket; on return both have seen message 1
+ * and the visitor the agent_joined frame.
+ */
+export async function assignedConversation<C extends ChatClient>(p: {
+  relayUrl: string;
+  visitorApi: string;
+  operatorApi: string;
+  creds: TenantCreds;
+  origin: string;
+  routingKey: string;
+  email: string;
+  visitorWs: (base: string, token: string) => C;
+  operatorWs: (base: string, token: string) => C;
+}) {
+  const s = await createSession(p.visitorApi, p.creds, p.origin, { mode: 'human', routing_key: p.routingKey });
+  if (s.status !== 201) throw new Error(`create visitor session: ${s.status} ${JSON.stringify(s.body)}`);
+  const op = await provisionOperator(p.relayUrl, p.creds, p.email, [p.routingKey]);
+  const operator = p.operatorWs(p.operatorApi, op.token);
+  await operator.next((f) => f.type === 'welcome');
+  const visitor = p.visitorWs(p.visitorApi, s.token);
+  await visitor.next((f) => f.type === 'welcome');
+  visitor.send({ type: 'message', text: 'hello', client_id: 'hello' });
+  const ack = await visitor.next((f) => f.type === 'ack' && f.client_id === 'hello');
+  const cid = ack.conversation_id as string;
+  const hello = (f: Frame) => f.type === 'message' && f.message?.text === 'hello';
+  await Promise.all([operator.next(hello), visitor.next(hello)]);
+  operator.send({ type: 'take', conversation_id: cid, ref: 'take' });
+  const took = await operator.next((f) => f.type === 'result' && f.ref === 'take');
+  if (!took.ok) throw new Error(`take: ${JSON.stringify(took)}`);
+  await visitor.next((f) => f.type === 'agent_joined');
+  return { s, op, operator, visitor, cid, firstSeq: ack.seq as number };
+}
