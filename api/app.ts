@@ -7,15 +7,15 @@ import Router from '@koa/router';
 import Koa, { type Middleware } from 'koa';
 import { createMetrics, type Metrics } from '../platform/metrics.js';
 import type { AppDeps, AppState } from './context.js';
-import { adminAuth } from './middleware/admin-auth.js';
+import { adminAuth } from './principals/admin.js';
 import { bodyMiddleware } from './middleware/body.js';
-import { chatCors } from './middleware/chat-cors.js';
-import { hmacAuth } from './middleware/hmac.js';
+import { chatCors } from './chat/cors.js';
+import { hmacAuth } from './principals/hmac.js';
 import { requestMiddleware } from './middleware/request.js';
 import { buildOpenApi } from './openapi.js';
-import { opsRouter, queueDashboard } from './ops.js';
+import { opsRouter, queueDashboard } from './platform/ops.js';
 import { mountRoutes, type AnyRoute, type Security } from './route.js';
-import { ROUTES } from './routes/index.js';
+import { ROUTES } from './routes.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -41,7 +41,7 @@ export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: M
   mountRoutes(router, routes, deps, auth);
 
   app.use(requestMiddleware(deps, metrics));
-  // Public chat routes answer browsers' CORS preflights (api/middleware/chat-cors.ts).
+  // Public chat routes answer browsers' CORS preflights (api/chat/cors.ts).
   app.use(chatCors());
   // The dashboard has its own body parser, so it goes before ours.
   app.use(queueDashboard(deps));

@@ -4,7 +4,7 @@ import type { ParameterizedContext } from 'koa';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { Producer } from '../queues/producer.js';
-import type { TenantEntry, TenantStore } from '../models/tenant-store.js';
+import type { TenantEntry, TenantStore } from '../models/platform/tenant-store.js';
 
 export type AppDeps = {
   config: Config;

@@ -1,6 +1,6 @@
 /** Schemas shared by several routes: tenant settings, origins, URLs, the success envelope. */
 import { z } from 'zod';
-import { TENANT_SETTING_FIELDS, type TenantDoc } from '../models/tenant.js';
+import { TENANT_SETTING_FIELDS, type TenantDoc } from '../models/platform/tenant.js';
 
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 

@@ -3,14 +3,14 @@
  * (replay window, rate limits, tenant generations, queues) is in Redis or MongoDB.
  */
 import http from 'node:http';
-import { TenantStore } from '../models/tenant-store.js';
+import { TenantStore } from '../models/platform/tenant-store.js';
 import { loadConfigOrExit } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { apiRedis } from '../platform/redis.js';
 import { Producer } from '../queues/producer.js';
 import { buildApp } from './app.js';
-import { attachChatSockets } from './ws/chat-sockets.js';
+import { attachChatSockets } from './chat/ws/sockets.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, 'web');

@@ -58,7 +58,7 @@ export const JOB_CATALOGUE = {
     options: () => ({ attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } }),
     timeoutMs: () => 60_000,
   }),
-  // Auth Relay: one FCM push of one approval request (challenge or alert) to one device (workers/push.ts).
+  // Auth Relay: one FCM push of one approval request (challenge or alert) to one device (workers/auth/push.ts).
   'push.send': def({
     queue: QUEUE.push,
     payload: z.object({ tenantId: z.string().startsWith('tnt_'), requestId: z.string().min(4), deviceId: z.string().startsWith('dev_') }),
@@ -80,7 +80,7 @@ export const JOB_CATALOGUE = {
     }),
     timeoutMs: () => 30_000,
   }),
-  // Chat Relay: one bot-lane turn — call the tenant's bot webhook for one visitor message (workers/chat.ts).
+  // Chat Relay: one bot-lane turn — call the tenant's bot webhook for one visitor message (workers/chat/bot-turn.ts).
   'chat.bot-turn': def({
     queue: QUEUE.chat,
     payload: z.object({

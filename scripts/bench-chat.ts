@@ -17,9 +17,9 @@
  */
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { mintToken, widgetKeyHash } from '../api/middleware/chat-auth.js';
-import { ConversationModel } from '../models/conversation.js';
-import { SESSION_LIFETIME_MS, VisitorSessionModel } from '../models/visitor-session.js';
+import { mintToken, widgetKeyHash } from '../api/principals/chat-tokens.js';
+import { ConversationModel } from '../models/chat/conversation.js';
+import { SESSION_LIFETIME_MS, VisitorSessionModel } from '../models/chat/visitor-session.js';
 import { parseConfig } from '../platform/config.js';
 import { newId } from '../platform/ids.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';

@@ -21,13 +21,13 @@
  * production default).
  */
 import mongoose from 'mongoose';
-import { DeliveryModel } from '../models/delivery.js';
-import { EventModel } from '../models/event.js';
+import { DeliveryModel } from '../models/platform/delivery.js';
+import { EventModel } from '../models/platform/event.js';
 import { parseConfig } from '../platform/config.js';
 import { newId } from '../platform/ids.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { apiRedis, waitReady } from '../platform/redis.js';
-import { callbackUrl } from '../queues/emit-event.js';
+import { callbackUrl } from '../models/platform/emit-event.js';
 import { Producer } from '../queues/producer.js';
 import {
   benchEnv,

@@ -1,6 +1,6 @@
 /**
  * The reference device: a command-line authenticator that speaks the Auth Relay's device protocol
- * (api/routes/auth/device-protocol.ts) exactly as a phone app would. Tests drive it, and it is how
+ * (api/auth/device-protocol.ts) exactly as a phone app would. Tests drive it, and it is how
  * a pairing and an approval are demonstrated without a phone.
  *
  *   tsx scripts/device.ts pair <pairing_proof> [--name "My laptop"] [--fcm-token TOKEN]
@@ -16,13 +16,7 @@
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import {
-  answerSigningString,
-  deviceRequestHeaders,
-  deviceSign,
-  generateDeviceKey,
-  type P256Jwk,
-} from '../api/routes/auth/device-protocol.js';
+import { answerSigningString, deviceRequestHeaders, deviceSign, generateDeviceKey, type P256Jwk } from '../api/auth/device-protocol.js';
 
 export type DeviceState = {
   relay: string;

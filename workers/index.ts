@@ -3,8 +3,8 @@
  * as needed; all state is in Redis and MongoDB. SIGTERM/SIGINT close it cleanly within
  * WORKER_SHUTDOWN_TIMEOUT_MS (a PaaS gives ~30 s before SIGKILL).
  */
-import { TenantStore } from '../models/tenant-store.js';
-import { createCallbackHttp } from '../platform/callback-http.js';
+import { TenantStore } from '../models/platform/tenant-store.js';
+import { createCallbackHttp } from '../platform/outbound-http.js';
 import { loadConfigOrExit } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';

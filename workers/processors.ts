@@ -6,10 +6,10 @@ import type { Job } from 'bullmq';
 import type { JobName, JobPayload } from '../queues/catalogue.js';
 import { QUEUE } from '../queues/names.js';
 import type { Producer } from '../queues/producer.js';
-import { createDeliveryProcessor, type DeliveryDeps } from './delivery.js';
-import { sweepDeliveries } from './sweeper.js';
-import { createPushProcessors, type PushDeps } from './push.js';
-import { createBotTurnProcessor } from './chat.js';
+import { createDeliveryProcessor, type DeliveryDeps } from './platform/deliver-webhook.js';
+import { sweepDeliveries } from './platform/sweep-deliveries.js';
+import { createPushProcessors, type PushDeps } from './auth/push.js';
+import { createBotTurnProcessor } from './chat/bot-turn.js';
 
 export type Processor<N extends JobName> = (
   job: Job,

@@ -1,0 +1,61 @@
+/** Response shapes shared by the chat routes (they feed the OpenAPI document). */
+import { z } from 'zod';
+import { CONVERSATION_STATUSES, conversationView, type ConversationDoc } from '../../models/chat/conversation.js';
+import { oneWithLiveSeq } from '../../models/chat/conversation-state.js';
+import type { LockDeps } from '../../models/chat/conversation-lock.js';
+import { SENDER_TYPES, messagesAfter, messageView } from '../../models/chat/message.js';
+import { TicketModel, ticketView, type TicketDoc } from '../../models/chat/ticket.js';
+
+export const conversationSchema = z.object({
+  id: z.string(),
+  session_id: z.string(),
+  status: z.enum(CONVERSATION_STATUSES),
+  routing_key: z.string().nullable(),
+  assignee_operator_id: z.string().nullable(),
+  ticket_id: z.string().nullable(),
+  last_seq: z.number().describe('Sequence number of the latest message.'),
+  created_at: z.string(),
+  queued_at: z.string().nullable(),
+  assigned_at: z.string().nullable(),
+  resolved_at: z.string().nullable(),
+});
+
+export const messageSchema = z.object({
+  id: z.string(),
+  conversation_id: z.string(),
+  seq: z.number(),
+  sender_type: z.enum(SENDER_TYPES),
+  sender_id: z.string().nullable(),
+  text: z.string().describe('Plain text; never render it as HTML.'),
+  created_at: z.string(),
+});
+
+export const ticketSchema = z.object({
+  id: z.string(),
+  conversation_id: z.string(),
+  routing_key: z.string().nullable(),
+  status: z.string(),
+  reason: z.string().nullable(),
+  assignee_operator_id: z.string().nullable(),
+  created_at: z.string(),
+  assigned_at: z.string().nullable(),
+  resolved_at: z.string().nullable(),
+});
+
+export const conversationDetailSchema = z.object({
+  conversation: conversationSchema,
+  ticket: ticketSchema.nullable(),
+  messages: z.array(messageSchema),
+});
+
+export async function conversationDetail(
+  deps: LockDeps,
+  stored: ConversationDoc,
+  afterSeq: number,
+  limit: number,
+): Promise<z.infer<typeof conversationDetailSchema>> {
+  const conv = await oneWithLiveSeq(deps, stored);
+  const ticket = conv.ticket_id ? await TicketModel.findOne({ _id: conv.ticket_id, tenant_id: conv.tenant_id }).lean<TicketDoc>() : null;
+  const messages = await messagesAfter(conv.tenant_id, conv._id, afterSeq, limit);
+  return { conversation: conversationView(conv), ticket: ticket ? ticketView(ticket) : null, messages: messages.map(messageView) };
+}

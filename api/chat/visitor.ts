@@ -1,0 +1,201 @@
+/**
+ * Public, origin-gated visitor routes (SPEC §3.1): the widget's configuration, a visitor session,
+ * and refreshing a visitor token. CORS: these three answer browsers from any origin at the HTTP level
+ * (api/chat/cors.ts), and each one checks the origin against the tenant's
+ * `allowed_origins` itself (403 otherwise): no cookies are involved, the bearer token is the credential.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { ApiError } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import type { TenantDoc } from '../../models/platform/tenant.js';
+import { OperatorModel } from '../../models/chat/operator.js';
+import { SESSION_LIFETIME_MS, VisitorSessionModel, type VisitorSessionDoc } from '../../models/chat/visitor-session.js';
+import type { AppContext, AppDeps } from '../context.js';
+import { bearer, mintToken, originAllowed, readToken, widgetKeyHash } from '../principals/chat-tokens.js';
+import { allowSessionCreate } from './ws/limits.js';
+import { defineRoute, q } from '../route.js';
+import { appOrIWebOrigin } from '../schemas.js';
+
+export const widgetConfig = z.object({
+  tenant_id: z.string(),
+  display_name: z.string(),
+  logo_url: z.string().nullable(),
+  primary_color: z.string().nullable(),
+  online: z.boolean().describe('True when the tenant has at least one active operator.'),
+  bot_enabled: z.boolean(),
+  websocket_path: z.string(),
+  max_message_chars: z.number(),
+});
+
+async function widgetConfigOf(deps: AppDeps, t: TenantDoc): Promise<z.infer<typeof widgetConfig>> {
+  const online = !!(await OperatorModel.exists({ tenant_id: t._id, status: 'active' }));
+  return {
+    tenant_id: t._id,
+    display_name: t.branding_display_name ?? t.tenant_name,
+    logo_url: t.branding_logo_url ?? null,
+    primary_color: t.branding_primary_color ?? null,
+    online,
+    bot_enabled: !!t.bot_webhook_url,
+    websocket_path: '/api/v1/ws/widget',
+    max_message_chars: deps.config.chatMessageMaxChars,
+  };
+}
+
+const sameKey = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/** The tenant behind a widget key; unknown tenant and wrong key answer alike (403), a suspended tenant 403. */
+async function widgetTenant(deps: AppDeps, tenantId: string, widgetKey: string): Promise<TenantDoc> {
+  const entry = await deps.tenants.get(tenantId);
+  if (!entry || !sameKey(entry.tenant.widget_public_key, widgetKey)) throw new ApiError('FORBIDDEN', 'Unknown tenant or widget key.');
+  if (entry.tenant.status !== 'active') throw new ApiError('TENANT_SUSPENDED', 'Inactive tenant: this tenant is suspended.');
+  return entry.tenant;
+}
+
+/** The browser's Origin header, when present, must be allowed and agree with the origin claimed. */
+function checkOrigin(ctx: AppContext, tenant: TenantDoc, claimed: string | null): void {
+  const header = ctx.get('origin');
+  if (claimed !== null && !originAllowed(tenant, claimed))
+    throw new ApiError('ORIGIN_NOT_ALLOWED', "This origin is not in the tenant's allowed_origins.");
+  if (header && claimed !== null && header !== claimed)
+    throw new ApiError('ORIGIN_NOT_ALLOWED', 'The Origin header does not match the origin of the session.');
+  if (header && claimed === null && !originAllowed(tenant, header))
+    throw new ApiError('ORIGIN_NOT_ALLOWED', "This origin is not in the tenant's allowed_origins.");
+}
+
+export const getWidgetConfig = defineRoute({
+  method: 'get',
+  path: '/fetch/widget-config',
+  summary: 'What the widget launcher needs before a session',
+  description:
+    "Public. Tenant display name, branding, online status (some operator is active) and limits. A browser call must come from an origin in the tenant's `allowed_origins` (403 otherwise). CORS preflight is answered for any origin; the origin check is done here.",
+  tags: ['Chat: visitors'],
+  security: 'none',
+  query: z.object({ tenant_id: q.tenantId(), widget_public_key: z.string().min(4).max(200) }),
+  response: widgetConfig,
+  errors: [403],
+  handler: async (ctx, { query, deps }) => {
+    const tenant = await widgetTenant(deps, query.tenant_id, query.widget_public_key);
+    checkOrigin(ctx, tenant, null);
+    return { message: 'Widget configuration.', data: await widgetConfigOf(deps, tenant) };
+  },
+});
+
+const sessionResponse = z.object({
+  session_id: z.string(),
+  visitor_token: z.string(),
+  expires_at: z.string(),
+  session_expires_at: z.string(),
+  conversation_id: z.string().nullable(),
+  widget_config: widgetConfig,
+});
+
+export const createVisitorSession = defineRoute({
+  method: 'post',
+  path: '/create/visitor-session',
+  summary: 'Open a visitor session (widget)',
+  description: [
+    "Public, origin-gated. `origin` must be in the tenant's `allowed_origins` (403 ORIGIN_NOT_ALLOWED) and a browser's `Origin` header must be that same origin.",
+    'Returns a visitor token: an HS256 JWT signed with a key derived (HKDF) from the relay master key, valid ~1 h (CHAT_VISITOR_TOKEN_TTL_SECONDS), bound to the tenant, the current widget key (rotating it invalidates the token) and the origin.',
+    'The session lives 30 days; `POST /refresh/visitor-token` resumes it. Connect to `/api/v1/ws/widget?token=<visitor_token>&last_seq=<last seen>`.',
+    'Abuse limit: CHAT_SESSIONS_PER_IP_PER_HOUR new sessions per client IP and tenant (429 with Retry-After).',
+    'Widget socket protocol (JSON frames). Client → relay: `{type:"message", text, client_id?}` (plain text, ≤ 4,000 characters, never rendered as HTML), `{type:"typing", on}`, `{type:"read", seq}`, `{type:"ping"}`. Relay → client: `welcome` `{session_id, conversation, resume_after_seq}`, then `message` `{message: {id, conversation_id, seq, sender_type, sender_id, text, created_at}}` (each `seq` once, in order; after a reconnect with `last_seq=n`, exactly the messages with seq > n), `ack` `{client_id, message_id, seq}`, `typing`, `read`, `agent_joined` / `agent_left` `{operator: {id, display_name}}`, `status` `{conversation}`, `error` `{code, status, message, client_id}` (e.g. `RATE_LIMITED` 429 when the whole site is over CHAT_MESSAGES_PER_TENANT_PER_SEC: that message was not stored, send it again in a second), `pong`. Close codes: 4401 bad/expired token (refresh, then reconnect with last_seq), 4403 origin or tenant refused, 4408 idle (no pong), 4429 rate limited (CHAT_MESSAGES_PER_SESSION_PER_MIN, connections per tenant).',
+  ].join('\n\n'),
+  tags: ['Chat: visitors'],
+  security: 'none',
+  body: z
+    .object({
+      tenant_id: q.tenantId(),
+      widget_public_key: z.string().min(4).max(200),
+      origin: appOrIWebOrigin,
+      locale: z
+        .string()
+        .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/)
+        .default('fr'),
+      metadata: z
+        .record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
+        .refine((m) => Object.keys(m).length <= 30, 'at most 30 keys')
+        .default({}),
+      routing_key: z.string().min(1).max(100).nullable().default(null),
+      mode: z.enum(['bot', 'human']).default('bot'),
+    })
+    .strict(),
+  response: sessionResponse,
+  successStatus: 201,
+  errors: [403, 429],
+  handler: async (ctx, { body, deps }) => {
+    const tenant = await widgetTenant(deps, body.tenant_id, body.widget_public_key);
+    checkOrigin(ctx, tenant, body.origin);
+    const limit = await allowSessionCreate(deps, tenant._id, ctx.ip);
+    if (!limit.ok)
+      throw new ApiError('RATE_LIMITED', 'Too many visitor sessions from this address; try again later.', [], {
+        'Retry-After': String(limit.retryAfterS),
+      });
+    const session = await VisitorSessionModel.create({
+      _id: newId('vs'),
+      tenant_id: tenant._id,
+      origin: body.origin,
+      locale: body.locale,
+      metadata: body.metadata,
+      routing_key: body.routing_key,
+      mode: body.mode,
+      expires_at: new Date(Date.now() + SESSION_LIFETIME_MS),
+    });
+    const minted = mintToken(
+      deps.config,
+      { typ: 'visitor', tid: tenant._id, sid: session._id, wkh: widgetKeyHash(tenant.widget_public_key), org: body.origin },
+      deps.config.chatVisitorTokenTtlSeconds,
+    );
+    return {
+      message: 'Visitor session created.',
+      data: {
+        session_id: session._id,
+        visitor_token: minted.token,
+        expires_at: minted.expiresAt.toISOString(),
+        session_expires_at: session.expires_at.toISOString(),
+        conversation_id: null,
+        widget_config: await widgetConfigOf(deps, tenant),
+      },
+    };
+  },
+});
+
+export const refreshVisitorToken = defineRoute({
+  method: 'post',
+  path: '/refresh/visitor-token',
+  summary: 'Refresh a visitor token (same session, same conversation)',
+  description:
+    "Bearer: the previous visitor token, even expired (its signature must be ours). The session must still be alive (30 days), the tenant active, the widget key unchanged and the origin still allowed; a browser's Origin header must match the token's origin. Returns a new token for the same session and conversation.",
+  tags: ['Chat: visitors'],
+  security: 'visitor',
+  response: sessionResponse.omit({ widget_config: true }),
+  errors: [401, 403],
+  handler: async (ctx, { deps }) => {
+    const read = readToken(deps.config, bearer(ctx));
+    if (!read || read.claims.typ !== 'visitor') throw new ApiError('INVALID_TOKEN', 'Invalid visitor token.');
+    const c = read.claims;
+    const entry = await deps.tenants.get(c.tid);
+    if (!entry) throw new ApiError('INVALID_TOKEN', 'Invalid visitor token.');
+    if (entry.tenant.status !== 'active') throw new ApiError('TENANT_SUSPENDED', 'Inactive tenant: this tenant is suspended.');
+    if (widgetKeyHash(entry.tenant.widget_public_key) !== c.wkh)
+      throw new ApiError('INVALID_TOKEN', 'The widget key was rotated: start a new visitor session.');
+    checkOrigin(ctx, entry.tenant, c.org);
+    const session = await VisitorSessionModel.findOne({ _id: c.sid, tenant_id: c.tid }).lean<VisitorSessionDoc>();
+    if (!session || session.expires_at.getTime() <= Date.now())
+      throw new ApiError('INVALID_TOKEN', 'This visitor session has ended: start a new one.');
+    const { typ, tid, sid, wkh, org, vuid } = c;
+    const minted = mintToken(deps.config, { typ, tid, sid, wkh, org, ...(vuid ? { vuid } : {}) }, deps.config.chatVisitorTokenTtlSeconds);
+    return {
+      message: 'Visitor token refreshed.',
+      data: {
+        session_id: session._id,
+        visitor_token: minted.token,
+        expires_at: minted.expiresAt.toISOString(),
+        session_expires_at: session.expires_at.toISOString(),
+        conversation_id: session.conversation_id ?? null,
+      },
+    };
+  },
+});
+
+export const chatVisitorRoutes = [getWidgetConfig, createVisitorSession, refreshVisitorToken];

@@ -1,9 +1,0 @@
-/** Every API route, in one list: mounted by api/app.ts and documented by api/openapi.ts. */
-import type { AnyRoute } from '../route.js';
-import { chatRoutes } from './chat-index.js';
-import { adminDeliveryRoutes } from './admin-deliveries.js';
-import { adminTenantRoutes } from './admin-tenants.js';
-import { sendTestCallback } from './test-callback.js';
-import { authRoutes } from './auth/index.js';
-
-export const ROUTES: AnyRoute[] = [...adminTenantRoutes, ...adminDeliveryRoutes, sendTestCallback, ...authRoutes, ...chatRoutes];

@@ -1,0 +1,227 @@
+/**
+ * The hot state of a conversation, kept in one Redis hash so that a chat message costs MongoDB only
+ * its own (group-committed) insert — no read, no `$inc`, no lock:
+ *   - sequence numbers come from HINCRBY on the hash, within leases of LEASE numbers recorded in
+ *     MongoDB (`seq_reserved`, one write per LEASE messages, under the conversation lock). If Redis
+ *     loses the hash, numbering resumes after the last stored message; the unique (conversation, seq)
+ *     index makes a number still in flight from before the loss a duplicate-key error, retried;
+ *   - what routing a message needs (session, routing key, assignee, status, ticket).
+ *
+ * Coherence with MongoDB: every state change goes through `changeConversation`, which holds the
+ * conversation lock, marks the hash stale, writes MongoDB, then writes the new state into the hash.
+ * A message that finds the hash missing, stale or out of numbers reloads it from MongoDB under the
+ * same lock. So a process dying between the two writes leaves a stale mark, never a wrong routing.
+ */
+import { ApiError } from '../../platform/errors.js';
+import { ConversationModel, type ConversationDoc, type ConversationStatus } from './conversation.js';
+import { MessageModel } from './message.js';
+import { withConversationLock, type LockDeps } from './conversation-lock.js';
+
+/** Sequence numbers per lease (one MongoDB write per this many messages of a conversation). */
+export const LEASE = 200;
+/** An idle conversation's hash leaves Redis after this; its next message reloads it. */
+const STATE_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/** What routing and callbacks need of a conversation; a ConversationDoc is one too. */
+export type ConvFacts = {
+  _id: string;
+  tenant_id: string;
+  session_id: string;
+  routing_key?: string | null;
+  assignee_operator_id?: string | null;
+  status: string;
+  ticket_id?: string | null;
+  last_seq: number;
+};
+
+export type ConvState = ConvFacts & {
+  tenant_id: string;
+  session_id: string;
+  routing_key: string | null;
+  assignee_operator_id: string | null;
+  status: ConversationStatus;
+  ticket_id: string | null;
+  /** The last sequence number handed out (the conversation's latest message, or one being stored). */
+  last_seq: number;
+};
+
+// Both scripts answer false (nil) when the caller must reload: hash missing, stale, or (NEXT) lease
+// used up; else the fields fromHash reads, in its order.
+const GUARD = `if redis.call('exists', KEYS[1]) == 0 or redis.call('hexists', KEYS[1], 'stale') == 1 then return false end`;
+const FIELDS = `return redis.call('hmget', KEYS[1], 'status', 'session', 'rk', 'assignee', 'ticket', 'seq')`;
+const READ_LUA = `${GUARD}\n${FIELDS}`;
+const NEXT_LUA = `${GUARD}
+local seq = redis.call('hincrby', KEYS[1], 'seq', 1)
+if seq > tonumber(redis.call('hget', KEYS[1], 'ceil')) then
+  redis.call('hincrby', KEYS[1], 'seq', -1)
+  return false
+end
+redis.call('pexpire', KEYS[1], ARGV[1])
+${FIELDS}`;
+// Only an existing hash is marked (a missing one is reloaded anyway). Answers 1 when this call set the
+// mark, 0 when it was already there (left by a process that died mid-change), -1 when no hash.
+const MARK_STALE_LUA = `if redis.call('exists', KEYS[1]) == 0 then return -1 end return redis.call('hsetnx', KEYS[1], 'stale', '1')`;
+
+const stateKey = (deps: LockDeps, tenantId: string, conversationId: string) =>
+  `${deps.config.queuePrefix}:chat:{${tenantId}}:cv:${conversationId}`;
+
+function fromHash(tenantId: string, conversationId: string, v: (string | null)[]): ConvState {
+  const [status, session, rk, assignee, ticket, seq] = v;
+  return {
+    _id: conversationId,
+    tenant_id: tenantId,
+    session_id: session ?? '',
+    routing_key: rk || null,
+    assignee_operator_id: assignee || null,
+    status: status as ConversationStatus,
+    ticket_id: ticket || null,
+    last_seq: Number(seq),
+  };
+}
+
+/** Writes the state of `doc` (and a sequence window) into the hash and clears the stale mark. */
+async function writeHash(deps: LockDeps, doc: ConversationDoc, window: { seq?: number; ceil: number }): Promise<void> {
+  const key = stateKey(deps, doc.tenant_id, doc._id);
+  const values: Record<string, string | number> = {
+    status: doc.status,
+    session: doc.session_id,
+    rk: doc.routing_key ?? '',
+    assignee: doc.assignee_operator_id ?? '',
+    ticket: doc.ticket_id ?? '',
+    ceil: window.ceil,
+  };
+  if (window.seq !== undefined) values.seq = window.seq;
+  await deps.redis.multi().hset(key, values).hdel(key, 'stale').pexpire(key, STATE_TTL_MS).exec();
+}
+
+async function lastStoredSeq(tenantId: string, conversationId: string): Promise<number> {
+  const last = await MessageModel.findOne({ tenant_id: tenantId, conversation_id: conversationId })
+    .sort({ seq: -1 })
+    .select({ seq: 1 })
+    .lean<{ seq: number }>();
+  return last?.seq ?? 0;
+}
+
+/**
+ * Reloads the hash from MongoDB under the conversation lock; with `lease`, also makes sure numbers
+ * are left to hand out. Null when the conversation does not exist in this tenant.
+ */
+async function reload(deps: LockDeps, tenantId: string, conversationId: string, lease: boolean): Promise<void | null> {
+  return withConversationLock(deps, tenantId, conversationId, async () => {
+    const key = stateKey(deps, tenantId, conversationId);
+    const doc = await ConversationModel.findOne({ _id: conversationId, tenant_id: tenantId }).lean<ConversationDoc>();
+    if (!doc) return null;
+    const [seqRaw, ceilRaw] = await deps.redis.hmget(key, 'seq', 'ceil');
+    const live = seqRaw !== null && ceilRaw !== null;
+    const reserved = Math.max(doc.seq_reserved ?? 0, doc.last_seq ?? 0);
+    // Without the hash, numbering resumes after the last stored message (read only for a conversation
+    // that ever had numbers): no hole for clients to wait on, and views show the real last number. A
+    // number handed out but still being stored may be handed out again; the unique index turns that
+    // into a duplicate-key error, and appendMessage retries with a fresh number.
+    const seq = live ? Number(seqRaw) : reserved > 0 ? await lastStoredSeq(tenantId, conversationId) : 0;
+    let ceil = live ? Number(ceilRaw) : reserved;
+    if (lease && seq >= ceil) {
+      ceil = Math.max(ceil, reserved) + LEASE;
+      // Under the lock, so no other process raises it meanwhile; `$max` keeps a later lease.
+      await ConversationModel.updateOne(
+        { _id: conversationId, tenant_id: tenantId },
+        { $max: { seq_reserved: ceil, last_seq: seq } },
+        { timestamps: false },
+      );
+    }
+    // A live counter is left alone: messages may be taking numbers from it right now.
+    await writeHash(deps, doc, live ? { ceil } : { seq, ceil });
+  });
+}
+
+type StateRedis = LockDeps['redis'] & {
+  convStateRead(key: string, ttlMs: number): Promise<(string | null)[] | null>;
+  convStateNext(key: string, ttlMs: number): Promise<(string | null)[] | null>;
+};
+
+/** Runs a script by its SHA (EVALSHA: the script text travels once per connection, not per message). */
+async function run(deps: LockDeps, which: 'read' | 'next', tenantId: string, conversationId: string): Promise<ConvState | null> {
+  const redis = deps.redis as StateRedis;
+  if (typeof redis.convStateNext !== 'function') {
+    redis.defineCommand('convStateRead', { numberOfKeys: 1, lua: READ_LUA });
+    redis.defineCommand('convStateNext', { numberOfKeys: 1, lua: NEXT_LUA });
+  }
+  const key = stateKey(deps, tenantId, conversationId);
+  const v = which === 'next' ? await redis.convStateNext(key, STATE_TTL_MS) : await redis.convStateRead(key, STATE_TTL_MS);
+  return v ? fromHash(tenantId, conversationId, v) : null;
+}
+
+/** Runs `which` against the hash, reloading it from MongoDB when it answers "reload"; null if not this tenant's. */
+async function withHash(deps: LockDeps, which: 'read' | 'next', tenantId: string, conversationId: string): Promise<ConvState | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const s = await run(deps, which, tenantId, conversationId);
+    if (s) return s;
+    if ((await reload(deps, tenantId, conversationId, which === 'next')) === null) return null;
+  }
+  throw new ApiError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], { 'Retry-After': '1' });
+}
+
+/** The conversation's routing state, from Redis (reloaded from MongoDB when needed); null if it is not this tenant's. */
+export function conversationState(deps: LockDeps, tenantId: string, conversationId: string): Promise<ConvState | null> {
+  return withHash(deps, 'read', tenantId, conversationId);
+}
+
+/** Takes the next sequence number; the state returned is the conversation as it was at that moment. */
+export function nextSeq(deps: LockDeps, tenantId: string, conversationId: string): Promise<ConvState | null> {
+  return withHash(deps, 'next', tenantId, conversationId);
+}
+
+/** Forgets the hash (after a sequence number turned out to be taken): the next message reloads it from the last stored one. */
+export async function dropConversationState(deps: LockDeps, tenantId: string, conversationId: string): Promise<void> {
+  await withConversationLock(deps, tenantId, conversationId, async () => {
+    await deps.redis.del(stateKey(deps, tenantId, conversationId));
+  });
+}
+
+/**
+ * The one way a conversation's state changes: a guarded findOneAndUpdate (`filter` on top of id and
+ * tenant) under the conversation lock, with the Redis hash marked stale around it. Returns the
+ * updated conversation, its `last_seq` the live one; null when the guard did not match.
+ */
+export async function changeConversation(
+  deps: LockDeps,
+  tenantId: string,
+  conversationId: string,
+  filter: Record<string, unknown>,
+  set: Record<string, unknown>,
+): Promise<ConversationDoc | null> {
+  return withConversationLock(deps, tenantId, conversationId, async () => {
+    const key = stateKey(deps, tenantId, conversationId);
+    const marked = (await deps.redis.eval(MARK_STALE_LUA, 1, key)) as number;
+    const [seqRaw, ceilRaw] = await deps.redis.hmget(key, 'seq', 'ceil');
+    const doc = await ConversationModel.findOneAndUpdate(
+      { ...filter, _id: conversationId, tenant_id: tenantId },
+      { $set: set, ...(seqRaw !== null ? { $max: { last_seq: Number(seqRaw) } } : {}) },
+      { new: true },
+    ).lean<ConversationDoc>();
+    if (seqRaw !== null && ceilRaw !== null) {
+      if (doc) await writeHash(deps, doc, { ceil: Number(ceilRaw) });
+      // Nothing changed: the hash is as right as before, so only our own mark goes; a mark a dead
+      // process left stays, and the next reader reloads.
+      else if (marked === 1) await deps.redis.hdel(key, 'stale');
+    }
+    return doc;
+  });
+}
+
+/** The live `last_seq` of these conversations (MongoDB's may lag behind by the messages since the last change). */
+export async function withLiveSeq<T extends { _id: string; tenant_id: string; last_seq: number }>(deps: LockDeps, docs: T[]): Promise<T[]> {
+  if (!docs.length) return docs;
+  const pipe = deps.redis.pipeline();
+  for (const d of docs) pipe.hget(stateKey(deps, d.tenant_id, d._id), 'seq');
+  const res = (await pipe.exec()) ?? [];
+  return docs.map((d, i) => {
+    const live = Number(res[i]?.[1] ?? NaN);
+    return Number.isFinite(live) && live > d.last_seq ? { ...d, last_seq: live } : d;
+  });
+}
+
+/** `withLiveSeq` for one conversation. */
+export async function oneWithLiveSeq<T extends { _id: string; tenant_id: string; last_seq: number }>(deps: LockDeps, doc: T): Promise<T> {
+  return (await withLiveSeq(deps, [doc]))[0] ?? doc;
+}

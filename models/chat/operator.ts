@@ -1,0 +1,35 @@
+/**
+ * Operators (SPEC §3.3): humans answering a tenant's conversations. Idempotent on (tenant, email);
+ * `routing_keys` restrict an operator to queues (null or [] = tenant-wide). The password is random,
+ * stored only as a scrypt hash and never returned (operators sign in through tokens the tenant's
+ * backend mints).
+ */
+import { Schema, model, type InferSchemaType } from 'mongoose';
+import { baseSchemaOptions } from '../platform/common.js';
+
+export const OPERATOR_ROLES = ['agent', 'admin'] as const;
+export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+
+const operatorSchema = new Schema(
+  {
+    _id: { type: String, required: true }, // op_…
+    tenant_id: { type: String, required: true },
+    email: { type: String, required: true },
+    display_name: { type: String, required: true },
+    routing_keys: { type: [String], default: [] },
+    role: { type: String, enum: OPERATOR_ROLES, default: 'agent' },
+    password_hash: { type: String, required: true },
+    relay_user_linked_id: { type: String, required: true },
+    status: { type: String, enum: ['active', 'disabled'], default: 'active' },
+  },
+  { ...baseSchemaOptions, collection: 'chat_operators' },
+);
+// Idempotency of provisioning: one operator per (tenant, email).
+operatorSchema.index({ tenant_id: 1, email: 1 }, { unique: true });
+
+export type OperatorDoc = InferSchemaType<typeof operatorSchema> & { _id: string; created_at: Date; updated_at: Date };
+export const OperatorModel = model('Operator', operatorSchema);
+
+export async function findOperator(tenantId: string, operatorId: string): Promise<OperatorDoc | null> {
+  return OperatorModel.findOne({ _id: operatorId, tenant_id: tenantId }).lean<OperatorDoc>();
+}

@@ -1,0 +1,109 @@
+/**
+ * One tenant's flood does not slow another (issue 4, abuse limits). Tenant A's visitors send far
+ * more than CHAT_MESSAGES_PER_TENANT_PER_SEC from many sockets at once; tenant B's visitor, on the
+ * same API process, keeps chatting. What B's user would notice is how long each message takes to be
+ * stored and acknowledged: that is measured before and during the flood.
+ *
+ * Without the per-tenant cap this test fails: A's messages fill the store's write path and B's
+ * acknowledgements take seconds (checked by running it with the cap set out of reach).
+ */
+import assert from 'node:assert/strict';
+import { provision, type TenantCreds } from '../support/client.js';
+import { connect, createSession, wsUrl, type ChatClient } from '../support/chat-client.js';
+import { spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
+
+const ORIGIN = 'https://shop.example.com';
+const CAP_PER_SEC = 40;
+const FLOOD_SOCKETS = 20;
+const FLOOD_SECONDS = 3;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+
+describe('chat: a flood from one tenant does not slow another', function () {
+  this.timeout(90_000);
+  let relay: Relay;
+  let api: Child;
+  let a: TenantCreds;
+  let b: TenantCreds;
+  const clients: ChatClient[] = [];
+
+  before(async () => {
+    relay = await startRelay('chat_flood');
+    api = await spawnApi({
+      ...relay.env,
+      CHAT_MESSAGES_PER_TENANT_PER_SEC: String(CAP_PER_SEC),
+      CHAT_MESSAGES_PER_SESSION_PER_MIN: '100000',
+      CHAT_SESSIONS_PER_IP_PER_HOUR: '100000',
+    });
+    [a, b] = await Promise.all([
+      provision(relay.baseUrl, { allowed_origins: [ORIGIN] }),
+      provision(relay.baseUrl, { allowed_origins: [ORIGIN] }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await api?.kill();
+    await relay?.stop();
+  });
+
+  async function visitor(creds: TenantCreds): Promise<ChatClient> {
+    const s = await createSession(api.url, creds, ORIGIN, { mode: 'human' });
+    const c = connect(wsUrl(api.url, '/api/v1/ws/widget', { token: s.token }), { origin: ORIGIN });
+    clients.push(c);
+    await c.next((f) => f.type === 'welcome');
+    return c;
+  }
+
+  /** Sends `n` messages, one every `everyMs`, and returns how long each took to be acknowledged (ms). */
+  async function chat(c: ChatClient, tag: string, n: number, everyMs: number): Promise<number[]> {
+    const waits: Promise<number>[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = `${tag}-${i}`;
+      const t0 = performance.now();
+      c.send({ type: 'message', text: `hello ${id}`, client_id: id });
+      waits.push(
+        c.next((f) => f.client_id === id, 20_000).then((f) => (assert.equal(f.type, 'ack', JSON.stringify(f)), performance.now() - t0)),
+      );
+      await sleep(everyMs);
+    }
+    return Promise.all(waits);
+  }
+
+  it("B's messages are acknowledged as fast during A's flood as before it; A is held to its cap with RATE_LIMITED error frames", async () => {
+    const victim = await visitor(b);
+    await chat(victim, 'warm', 3, 50); // the conversation exists and its state is in Redis
+    const before = await chat(victim, 'before', 15, 100);
+
+    const flooders = await Promise.all(Array.from({ length: FLOOD_SOCKETS }, () => visitor(a)));
+    let sent = 0;
+    const flood = (async () => {
+      for (const until = Date.now() + FLOOD_SECONDS * 1000; Date.now() < until;) {
+        for (const f of flooders)
+          for (let i = 0; i < 40; i++) f.send({ type: 'message', text: `spam ${sent++}`, client_id: `spam-${sent}` });
+        await sleep(250);
+      }
+    })();
+    await sleep(300); // the flood is under way
+    const during = await chat(victim, 'during', 20, 100);
+    await flood;
+    await sleep(1000);
+
+    // A: what was stored stayed within the cap (fixed one-second windows: at most one extra window).
+    const acked = flooders.reduce((n, f) => n + f.frames.filter((x) => x.type === 'ack').length, 0);
+    const limited = flooders.reduce((n, f) => n + f.frames.filter((x) => x.type === 'error' && x.code === 'RATE_LIMITED').length, 0);
+    assert.ok(sent > 10 * CAP_PER_SEC * FLOOD_SECONDS, `the flood was a flood (${sent} messages)`);
+    assert.ok(acked <= CAP_PER_SEC * (FLOOD_SECONDS + 2), `A stored ${acked} messages in ${FLOOD_SECONDS} s`);
+    assert.equal(acked + limited, sent, 'every flood message was either stored or refused with RATE_LIMITED');
+    for (const f of flooders) assert.equal(f.ws.readyState, f.ws.OPEN, "A's sockets stay open (throttled, not cut off)");
+
+    // B: no refusals, and the flood did not make it wait.
+    const p90Before = percentile(before, 90);
+    const p90During = percentile(during, 90);
+    const maxDuring = Math.max(...during);
+    assert.ok(
+      p90During <= Math.max(3 * p90Before, p90Before + 100) && maxDuring < 500,
+      `B's acknowledgements: p90 ${p90Before.toFixed(1)} ms before, ${p90During.toFixed(1)} ms during the flood (max ${maxDuring.toFixed(1)} ms)`,
+    );
+  });
+});

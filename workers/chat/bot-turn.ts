@@ -1,0 +1,97 @@
+/**
+ * Chat worker jobs. `chat.bot-turn`: one visitor message in the bot lane goes to the tenant's bot
+ * webhook (`bot_webhook_url`), signed with HMAC #1 exactly like a callback, within the job timeout
+ * (CHAT_BOT_TIMEOUT_MS). The bot answers `{reply?: string, escalate?: boolean}`: a reply is stored
+ * and fanned out as a `bot` message; an escalation queues the conversation for a human and opens a
+ * ticket. A bot that keeps failing (network, 5xx, unreadable answer) escalates after the last attempt,
+ * so a visitor is never left talking to nobody.
+ */
+import { got } from 'got';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { z } from 'zod';
+import { escalate, appendMessage, type FlowDeps } from '../../models/chat/chat-flow.js';
+import { ConversationModel, type ConversationDoc } from '../../models/chat/conversation.js';
+import { MessageModel, messageView, type MessageDoc } from '../../models/chat/message.js';
+import type { TenantStore } from '../../models/platform/tenant-store.js';
+import { VisitorSessionModel, type VisitorSessionDoc } from '../../models/chat/visitor-session.js';
+import { signedHeaders } from '../../platform/signing.js';
+import { assertPublicUrl, guardedLookup } from '../../platform/ssrf.js';
+import type { JobPayload } from '../../queues/catalogue.js';
+
+export type ChatWorkerDeps = FlowDeps & { tenants: TenantStore };
+
+const botAnswer = z.object({ reply: z.string().trim().min(1).optional(), escalate: z.boolean().optional() });
+const BOT_ANSWER_LIMIT = 64 * 1024;
+
+/** POSTs the signed turn to the bot; returns its parsed answer or throws (transient: retried). */
+async function callBot(
+  deps: ChatWorkerDeps,
+  url: string,
+  tenantId: string,
+  secret: string,
+  body: string,
+  signal: AbortSignal,
+): Promise<z.infer<typeof botAnswer>> {
+  const allowPrivate = deps.config.callbackAllowPrivateNetworks;
+  if (!allowPrivate) assertPublicUrl(new URL(url));
+  const res = await got.post(url, {
+    body,
+    headers: { 'content-type': 'application/json', 'user-agent': 'BloonioRelay-Bot/1', ...signedHeaders(tenantId, secret, body) },
+    ...(allowPrivate ? {} : { dnsLookup: guardedLookup }),
+    timeout: { request: deps.config.chatBotTimeoutMs },
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    followRedirect: false,
+    responseType: 'text',
+    signal,
+  });
+  if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`bot answered HTTP ${res.statusCode}`);
+  if (res.body.length > BOT_ANSWER_LIMIT) throw new UnrecoverableError('bot answer too large');
+  const parsed = botAnswer.safeParse(res.body.trim() ? JSON.parse(res.body) : {});
+  if (!parsed.success) throw new UnrecoverableError('bot answer is not {reply?: string, escalate?: boolean}');
+  return parsed.data;
+}
+
+export function createBotTurnProcessor(deps: ChatWorkerDeps) {
+  return async (job: Job, _token: string | undefined, p: JobPayload<'chat.bot-turn'>, signal: AbortSignal): Promise<string> => {
+    // 1. Load the state; a conversation that already left the bot lane needs nothing.
+    const entry = await deps.tenants.load(p.tenantId);
+    if (!entry) return 'tenant-gone';
+    const tenant = entry.tenant;
+    const conv = await ConversationModel.findOne({ _id: p.conversationId, tenant_id: p.tenantId }).lean<ConversationDoc>();
+    if (!conv || conv.status !== 'bot') return 'not-in-bot-lane';
+    if (!tenant.bot_webhook_url) return (await escalate(deps, tenant, conv._id, 'no_bot_configured')) ? 'escalated' : 'noop';
+    const msg = await MessageModel.findOne({ _id: p.messageId, tenant_id: p.tenantId }).lean<MessageDoc>();
+    if (!msg) return 'message-gone';
+    const session = await VisitorSessionModel.findOne({ _id: conv.session_id, tenant_id: p.tenantId }).lean<VisitorSessionDoc>();
+
+    // 2. Call the bot, signed; on the last failed attempt, hand the visitor to a human.
+    const body = JSON.stringify({
+      event_type: 'chat.bot-turn',
+      tenant_id: tenant._id,
+      conversation_id: conv._id,
+      session_id: conv.session_id,
+      routing_key: conv.routing_key ?? null,
+      locale: session?.locale ?? null,
+      metadata: session?.metadata ?? {},
+      message: messageView(msg),
+    });
+    let answer: z.infer<typeof botAnswer>;
+    try {
+      answer = await callBot(deps, tenant.bot_webhook_url, tenant._id, entry.secrets[0] ?? '', body, signal);
+    } catch (err) {
+      const last = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      deps.logger.warn({ conversation_id: conv._id, err: String(err).slice(0, 200), last }, 'bot call failed');
+      if (!last) throw err;
+      await escalate(deps, tenant, conv._id, 'bot_unavailable');
+      return 'escalated-after-failure';
+    }
+
+    // 3. Apply the answer: the reply first (the visitor reads it before the hand-over), then the escalation.
+    if (answer.reply) {
+      await appendMessage(deps, tenant, conv._id, { type: 'bot', id: null }, answer.reply.slice(0, deps.config.chatMessageMaxChars));
+    }
+    if (answer.escalate) await escalate(deps, tenant, conv._id, 'bot_escalated');
+    return answer.escalate ? 'escalated' : 'replied';
+  };
+}
