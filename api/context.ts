@@ -4,7 +4,8 @@ import type { ParameterizedContext } from 'koa';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { Producer } from '../queues/producer.js';
-import type { TenantEntry, TenantStore } from '../models/platform/tenant-store.js';
+import type { TenantStore } from '../models/platform/tenant-store.js';
+import type { Principal } from './principals/types.js';
 
 export type AppDeps = {
   config: Config;
@@ -20,8 +21,8 @@ export type AppState = {
   log: Logger;
   rawBody?: Buffer;
   body?: unknown;
-  /** Set by the HMAC gate: the authenticated calling tenant. */
-  tenant?: TenantEntry;
+  /** Who is calling, set by the route's security middleware (api/principals/). */
+  principal?: Principal;
   /** The matched route's template, for metrics labels. */
   routeTemplate?: string;
 };

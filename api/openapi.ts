@@ -3,7 +3,7 @@
  * (zod 4's JSON Schema output is draft 2020-12, which is OpenAPI 3.1's dialect).
  */
 import { z } from 'zod';
-import { ERROR_CODES, ERROR_STATUS } from '../platform/errors.js';
+import { ERROR_CODES, ERROR_STATUS } from './errors.js';
 import type { AnyRoute, Security } from './route.js';
 
 type Json = Record<string, unknown>;
@@ -18,7 +18,9 @@ const SECURITY: Record<Security, Json[]> = {
   admin: [{ AdminKey: [] }],
   hmac: [{ TenantId: [], Timestamp: [], Signature: [] }],
   device: [{ DeviceBearer: [] }],
+  'pairing-proof': [{ PairingProofBearer: [] }],
   visitor: [{ VisitorBearer: [] }],
+  'visitor-refresh': [{ VisitorBearer: [] }],
   operator: [{ OperatorBearer: [] }],
   console: [{ ConsoleBearer: [] }],
   none: [],
@@ -27,8 +29,10 @@ const SECURITY: Record<Security, Json[]> = {
 const COMMON_ERRORS: Record<Security, number[]> = {
   admin: [400, 401, 404, 422, 503],
   hmac: [400, 401, 403, 413, 422, 429, 503],
-  device: [400, 401, 404, 410, 422, 503],
+  device: [400, 401, 403, 404, 410, 422, 503],
+  'pairing-proof': [400, 401, 403, 410, 422, 503],
   visitor: [400, 401, 403, 422, 429, 503],
+  'visitor-refresh': [400, 401, 403, 422, 503],
   operator: [400, 401, 403, 404, 422, 503],
   console: [400, 401, 403, 422, 503],
   none: [400, 422, 503],
@@ -45,7 +49,7 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),
       tags: r.tags,
-      security: SECURITY[r.security],
+      security: SECURITY[r.security as Security],
     };
     if (r.query) {
       const qs = jsonSchema(r.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
@@ -77,7 +81,7 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
         },
       },
     };
-    for (const status of [...new Set([...COMMON_ERRORS[r.security], ...(r.errors ?? [])])].sort()) {
+    for (const status of [...new Set([...COMMON_ERRORS[r.security as Security], ...(r.errors ?? [])])].sort()) {
       responses[status] = { $ref: `#/components/responses/Error${status}` };
     }
     op.responses = responses;
@@ -100,7 +104,16 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
         TenantId: { type: 'apiKey', in: 'header', name: 'X-Bloonio-Tenant-Id' },
         Timestamp: { type: 'apiKey', in: 'header', name: 'X-Bloonio-Timestamp', description: 'Unix milliseconds.' },
         Signature: { type: 'apiKey', in: 'header', name: 'X-Bloonio-Signature', description: HMAC_DOC },
-        DeviceBearer: { type: 'http', scheme: 'bearer', description: 'pairing_proof or device_session_token' },
+        DeviceBearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'device_session_token, and every request signed by the device key (X-Device-*)',
+        },
+        PairingProofBearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'pairing_proof, and the request signed by the key being registered (X-Device-*)',
+        },
         VisitorBearer: { type: 'http', scheme: 'bearer' },
         OperatorBearer: { type: 'http', scheme: 'bearer' },
         ConsoleBearer: { type: 'http', scheme: 'bearer' },

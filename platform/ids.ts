@@ -3,7 +3,7 @@
  * are prefixed and time-sortable (48-bit millisecond time + 80 random bits, Crockford base32, like
  * a ULID) so that listing by id lists by creation time.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -24,13 +24,41 @@ function base32(bytes: Buffer): string {
 }
 
 export type IdPrefix =
-  'evt' | 'dlv' | 'chg' | 'qr' | 'cnv' | 'msg' | 'tkt' | 'op' | 'dev' | 'req' | 'sud' | 'pk' | 'pair' | 'pin' | 'alr' | 'vs';
+  | 'evt'
+  | 'dlv'
+  | 'chg'
+  | 'qr'
+  | 'cnv'
+  | 'msg'
+  | 'tkt'
+  | 'op'
+  | 'dev'
+  | 'req'
+  | 'sud'
+  | 'grp'
+  | 'dgr'
+  | 'pkc'
+  | 'pair'
+  | 'pin'
+  | 'alr'
+  | 'vs';
 
 /** `evt_01j…`: sortable by creation time, unique without coordination. */
 export function newId(prefix: IdPrefix): string {
   const time = Buffer.alloc(6);
   time.writeUIntBE(Date.now(), 0, 6);
   return `${prefix}_${base32(Buffer.concat([time, randomBytes(10)]))}`;
+}
+
+/**
+ * The same id every time for the same (time, seed): for work that may run twice (a retried job
+ * emitting a callback) and must produce the same record, found again by its unique _id. Still
+ * sortable by `timeMs`.
+ */
+export function idFor(prefix: IdPrefix, timeMs: number, seed: string): string {
+  const time = Buffer.alloc(6);
+  time.writeUIntBE(timeMs, 0, 6);
+  return `${prefix}_${base32(Buffer.concat([time, createHash('sha256').update(seed).digest().subarray(0, 10)]))}`;
 }
 
 export const newTenantId = (): string => `tnt_${randomBytes(12).toString('hex')}`;

@@ -36,6 +36,3 @@ export function createMetrics() {
   return { registry, httpRequests, httpDuration, queueJobs, deliveries };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
-
-/** Redis hash where workers count delivery outcomes (HINCRBY), read by /metrics. */
-export const deliveryCounterKey = (prefix: string): string => `${prefix}:metrics:deliveries`;

@@ -19,6 +19,14 @@ export function workerRedis(url: string, extra: RedisOptions = {}): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false, ...extra });
 }
 
+/**
+ * A pub/sub subscriber: it waits for Redis to come back and resubscribes (ioredis re-issues its
+ * SUBSCRIBEs on reconnect) instead of failing fast; its users keep a safety net for what they miss.
+ */
+export function subscriberRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false });
+}
+
 /** Resolves once the connection is ready, or rejects after `ms`. */
 export async function waitReady(redis: Redis, ms = 5000): Promise<void> {
   if (redis.status === 'ready') return;

@@ -67,7 +67,34 @@ export const JOB_CATALOGUE = {
     options: () => ({ attempts: 5, backoff: { type: 'push-backoff' }, removeOnComplete: keepCompleted, removeOnFail: keepFailed }),
     timeoutMs: () => 30_000,
   }),
-  // Auth Relay: a pending approval request reaching its expiry (delayed job) → expired + callback.
+  // Auth Relay: a new approval request written from its Redis state into MongoDB (its history).
+  'approval.persist': def({
+    queue: QUEUE.push,
+    payload: z.object({ tenantId: z.string().startsWith('tnt_'), requestId: z.string().min(4) }),
+    jobId: (p) => `persist.${p.requestId}`,
+    options: () => ({
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    }),
+    timeoutMs: () => 30_000,
+  }),
+  // Auth Relay: a decided approval request: its final state into MongoDB and its callbacks (models/auth/approval-flow.ts).
+  'approval.finalize': def({
+    queue: QUEUE.push,
+    payload: z.object({ tenantId: z.string().startsWith('tnt_'), requestId: z.string().min(4) }),
+    jobId: (p) => `finalize.${p.requestId}`,
+    options: () => ({
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    }),
+    timeoutMs: () => 30_000,
+  }),
+  // Auth Relay: a pending approval request reaching its expiry (delayed job) → expired + callback;
+  // also finalizes a request that was decided but not finalized (the reconciler of last resort).
   'push.expire-request': def({
     queue: QUEUE.push,
     payload: z.object({ tenantId: z.string().startsWith('tnt_'), requestId: z.string().min(4) }),
@@ -97,11 +124,6 @@ export const JOB_CATALOGUE = {
 
 export type JobName = keyof typeof JOB_CATALOGUE;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOB_CATALOGUE)[N]['payload']>;
-
-/** Job → queue, as a total record: adding a job to the catalogue without a queue fails to compile. */
-export const JOB_QUEUE: Record<JobName, QueueName> = Object.fromEntries(
-  Object.entries(JOB_CATALOGUE).map(([name, d]) => [name, d.queue]),
-) as Record<JobName, QueueName>;
 
 export function jobsOfQueue(queue: QueueName): JobName[] {
   return (Object.keys(JOB_CATALOGUE) as JobName[]).filter((n) => JOB_CATALOGUE[n].queue === queue);

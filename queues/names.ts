@@ -4,9 +4,8 @@
  */
 export const QUEUE = {
   webhookDelivery: 'webhook-delivery',
+  /** Auth Relay: FCM pushes, approval requests' persistence, expiry and finalization. */
   push: 'push',
-  pairing: 'pairing',
-  sudoTimeouts: 'sudo-timeouts',
   chat: 'chat',
   maintenance: 'maintenance',
 } as const;

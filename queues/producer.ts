@@ -5,7 +5,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.js';
-import { ApiError } from '../platform/errors.js';
+import { DomainError } from '../platform/errors.js';
 import { JOB_CATALOGUE, type JobName, type JobPayload } from './catalogue.js';
 import { ALL_QUEUES, type QueueName } from './names.js';
 
@@ -34,7 +34,28 @@ export class Producer {
       const job = await this.queue(def.queue).add(name, data, { ...def.options(this.config), ...(jobId ? { jobId } : {}), ...extra });
       return job.id ?? '';
     } catch {
-      throw new ApiError('STORE_UNAVAILABLE', 'The job queue is unavailable; try again shortly.', [], { 'Retry-After': '5' });
+      throw new DomainError('STORE_UNAVAILABLE', 'The job queue is unavailable; try again shortly.', [], 5);
+    }
+  }
+
+  /**
+   * Several jobs in one go: one addBulk (one round trip) per queue they belong to. All or nothing per
+   * queue: BullMQ adds a bulk in one MULTI.
+   */
+  async enqueueMany(jobs: { [N in JobName]: { name: N; payload: JobPayload<N>; opts?: JobsOptions } }[JobName][]): Promise<void> {
+    const byQueue = new Map<QueueName, { name: string; data: unknown; opts: JobsOptions }[]>();
+    for (const j of jobs) {
+      const def = JOB_CATALOGUE[j.name];
+      const data = def.payload.parse(j.payload);
+      const jobId = 'jobId' in def && def.jobId ? (def.jobId as (p: unknown) => string)(data) : undefined;
+      const list = byQueue.get(def.queue) ?? [];
+      list.push({ name: j.name, data, opts: { ...def.options(this.config), ...(jobId ? { jobId } : {}), ...j.opts } });
+      byQueue.set(def.queue, list);
+    }
+    try {
+      await Promise.all([...byQueue].map(([q, list]) => this.queue(q).addBulk(list)));
+    } catch {
+      throw new DomainError('STORE_UNAVAILABLE', 'The job queue is unavailable; try again shortly.', [], 5);
     }
   }
 

@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { mintToken, widgetKeyHash } from '../api/principals/chat-tokens.js';
+import { mintVisitorToken, widgetKeyHash } from '../api/principals/visitor.js';
 import { ConversationModel } from '../models/chat/conversation.js';
 import { SESSION_LIFETIME_MS, VisitorSessionModel } from '../models/chat/visitor-session.js';
 import { parseConfig } from '../platform/config.js';
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     );
     const wkh = widgetKeyHash(widgetKey.data.widget_public_key);
     const visitors = rows.map((r) => ({
-      token: mintToken(config, { typ: 'visitor', tid: tenant.tenantId, sid: r.sid, wkh, org: ORIGIN }, 3600).token,
+      token: mintVisitorToken(config, { tid: tenant.tenantId, sid: r.sid, wkh, org: ORIGIN }, 3600).token,
       conversationId: r.cid,
     }));
 

@@ -21,13 +21,17 @@ export type Processors = { [N in JobName]: Processor<N> };
 
 export type WorkerDeps = DeliveryDeps & { producer: Producer } & Pick<PushDeps, 'fcmHttpAgent' | 'fcmSender'>;
 
-export function createProcessors(deps: WorkerDeps): Processors {
+/** Every processor, and `close` for what they hold open (the FCM sender, batched writes in flight). */
+export function createProcessors(deps: WorkerDeps): { processors: Processors; close: () => Promise<void> } {
   const push = createPushProcessors(deps);
-  return {
+  const processors: Processors = {
     'webhook.deliver': createDeliveryProcessor(deps),
     'maintenance.sweep-deliveries': () => sweepDeliveries(deps, deps.producer.queue(QUEUE.webhookDelivery)),
     'chat.bot-turn': createBotTurnProcessor(deps),
     'push.send': push.send,
     'push.expire-request': push.expire,
+    'approval.persist': push.persist,
+    'approval.finalize': push.finalize,
   };
+  return { processors, close: push.close };
 }

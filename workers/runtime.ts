@@ -20,9 +20,10 @@ export type WorkerFleet = { workers: Worker[]; close: () => Promise<void> };
 export async function startWorkers(
   config: Config,
   logger: Logger,
-  processors: Processors,
+  built: { processors: Processors; close?: () => Promise<void> },
   opts: { queues?: QueueName[] } = {},
 ): Promise<WorkerFleet> {
+  const { processors } = built;
   const queues = (opts.queues ?? ALL_QUEUES).filter((q) => jobsOfQueue(q).length > 0);
   const connections: Redis[] = [];
   const workers = queues.map((queue) => {
@@ -72,6 +73,8 @@ export async function startWorkers(
         logger.warn('shutdown deadline reached; forcing workers closed');
         await Promise.all(workers.map((w) => w.close(true)));
       }
+      // What the processors hold open (the FCM sender, batched writes in flight) closes once no job runs.
+      await built.close?.().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the processors failed'));
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };

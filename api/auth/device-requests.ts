@@ -1,27 +1,25 @@
 /**
- * The device side of approval requests: poll the open ones, answer one. Generic over the request
- * kind (auth-challenge today; QR-login and sudo approvals reuse the same two routes later).
+ * The device side of approval requests: poll the open ones, answer one. Generic over the request kind
+ * (push challenges and alerts today; sudo and QR-login approvals use the same two routes). The poll
+ * reads the device's open set in Redis (models/auth/approval-state.ts), never a MongoDB scan; the
+ * answer's rules and its atomic decision live with the model (models/auth/approval-flow.ts).
  *
- * Answer rules (after privacyIDEA push, Auth0 Guardian, Duo; NIST 800-63B, OWASP ASVS 6.6):
- *   - the answer is signed by the device key over request id, decision, answer and timestamp;
- *   - the request must be addressed to this device (its pairing, at creation time);
- *   - it resolves once: the first answer wins (Redis claim + guarded update), a second gets 409
- *     ALREADY_RESOLVED, an answer after expiry 410 EXPIRED;
- *   - goldenNumber: an approval must carry one of the offered numbers; when the tenant gave the
- *     expected one, a wrong pick resolves the request as denied (reason number_mismatch);
- *   - totp: an approval carries the code (6–8 digits) for the tenant to check.
+ * Here: the device is authenticated at mount (security `device`); the answer's own signature — by
+ * the device key over request id, decision, answer and timestamp — is checked before anything else.
  */
 import { z } from 'zod';
-import { resolveRequest } from '../../models/auth/approval-flow.js';
-import { ApprovalRequestModel, type ApprovalRequestDoc } from '../../models/auth/approval-request.js';
+import { answerApprovalRequest, loadApprovalRequest } from '../../models/auth/approval-flow.js';
+import { openRequestsOfDevice, type ApprovalState } from '../../models/auth/approval-state.js';
 import { DeviceModel } from '../../models/auth/device.js';
-import { ApiError, notFound } from '../../platform/errors.js';
+import { ApiError, notFound } from '../errors.js';
+import { DEVICE_AUTH_DOC } from '../principals/device.js';
 import { defineRoute } from '../route.js';
-import { DEVICE_AUTH_DOC, authenticateDevice } from '../principals/device.js';
 import { DEVICE_WINDOW_MS, answerSigningString, importDeviceKey, verifyDeviceSignature } from './device-protocol.js';
 
 const tags = ['Auth Relay: device protocol'];
 const ALERT_LOOKBACK_MS = 7 * 86_400_000;
+/** last_seen_at is written at most this often per device: a poll is not worth a MongoDB write. */
+const SEEN_EVERY_MS = 5 * 60_000;
 
 const openRequest = z.object({
   request_id: z.string(),
@@ -34,14 +32,14 @@ const openRequest = z.object({
   expires_at: z.string(),
 });
 
-function toOpen(r: ApprovalRequestDoc): z.infer<typeof openRequest> {
+function toOpen(r: ApprovalState): z.infer<typeof openRequest> {
   return {
     request_id: r._id,
     kind: r.kind,
     instruction_id: r.instruction_id,
     status: r.status,
     answerable: r.status === 'pending',
-    content: r.content as Record<string, unknown>, // never holds expected_number (a separate field)
+    content: r.content, // never holds expected_number (a separate field)
     created_at: r.created_at.toISOString(),
     expires_at: r.expires_at.toISOString(),
   };
@@ -55,28 +53,17 @@ export const pollRequests = defineRoute({
   tags,
   security: 'device',
   response: z.object({ requests: z.array(openRequest) }),
-  handler: async (ctx, { deps }) => {
-    const device = await authenticateDevice(ctx, deps);
-    const now = new Date();
-    const [pending, alerts] = await Promise.all([
-      ApprovalRequestModel.find({ tenant_id: device.tenant_id, pairing_id: device.pairing_id, status: 'pending', expires_at: { $gt: now } })
-        .sort({ _id: -1 })
-        .limit(50)
-        .lean<ApprovalRequestDoc[]>(),
-      ApprovalRequestModel.find({
-        tenant_id: device.tenant_id,
-        pairing_id: device.pairing_id,
-        status: 'informational',
-        expires_at: { $gt: now },
-        created_at: { $gt: new Date(now.getTime() - ALERT_LOOKBACK_MS) },
-      })
-        .sort({ _id: -1 })
-        .limit(20)
-        .lean<ApprovalRequestDoc[]>(),
-    ]);
-    // Only what was addressed to this device (a device paired later does not see older requests).
-    const mine = [...pending, ...alerts].filter((r) => r.device_ids.includes(device._id));
-    void DeviceModel.updateOne({ _id: device._id, tenant_id: device.tenant_id }, { $set: { last_seen_at: now } }).catch(() => undefined);
+  handler: async (_ctx, { principal, deps }) => {
+    const device = principal.device;
+    const now = Date.now();
+    const open = await openRequestsOfDevice(deps.redis, deps.config.queuePrefix, device.tenant_id, device._id, 100, now);
+    const pending = open.filter((r) => r.status === 'pending' && r.expires_at.getTime() > now).slice(0, 50);
+    const alerts = open.filter((r) => r.status === 'informational' && r.created_at.getTime() > now - ALERT_LOOKBACK_MS).slice(0, 20);
+    if (!device.last_seen_at || now - device.last_seen_at.getTime() > SEEN_EVERY_MS)
+      void DeviceModel.updateOne({ _id: device._id, tenant_id: device.tenant_id }, { $set: { last_seen_at: new Date(now) } }).catch(
+        () => undefined,
+      );
+    const mine = [...pending, ...alerts];
     return { message: `${mine.length} open request(s).`, data: { requests: mine.map(toOpen) } };
   },
 });
@@ -99,23 +86,14 @@ export const answerRequest = defineRoute({
     .strict(),
   response: z.object({
     request_id: z.string(),
-    status: z.enum(['approved', 'denied']),
+    status: z.enum(['approved', 'denied', 'pending']).describe('pending: your answer is recorded; the request needs more approvers.'),
     number_matched: z.boolean().nullable(),
     reason: z.string().nullable(),
   }),
-  errors: [409],
-  handler: async (ctx, { body, deps }) => {
-    // 1. The device, and the request addressed to it.
-    const device = await authenticateDevice(ctx, deps);
-    const request = await ApprovalRequestModel.findOne({
-      _id: body.request_id,
-      tenant_id: device.tenant_id,
-      pairing_id: device.pairing_id,
-    }).lean<ApprovalRequestDoc>();
-    if (!request || !request.device_ids.includes(device._id)) throw notFound('Request');
-    if (request.kind === 'security-alert') throw new ApiError('CONFLICT', 'A security alert takes no answer.');
-
-    // 2. The answer's own signature and freshness.
+  errors: [404, 409, 410],
+  handler: async (_ctx, { body, deps, principal }) => {
+    const device = principal.device;
+    // 1. The answer's own signature and freshness (before revealing anything about the request).
     const key = importDeviceKey(device.public_key_jwk);
     if (
       !key ||
@@ -126,49 +104,17 @@ export const answerRequest = defineRoute({
     if (Math.abs(Date.now() - body.timestamp) > DEVICE_WINDOW_MS)
       throw new ApiError('TIMESTAMP_OUT_OF_WINDOW', 'Answer timestamp out of window (±60 s).');
 
-    // 3. Still open?
-    const stateError = (r: ApprovalRequestDoc | null) =>
-      r?.status === 'expired' || (r?.status === 'pending' && r.expires_at.getTime() <= Date.now())
-        ? new ApiError('EXPIRED', 'This request has expired.')
-        : new ApiError('ALREADY_RESOLVED', `This request was already ${r?.status ?? 'resolved'}.`);
-    if (request.status !== 'pending' || request.expires_at.getTime() <= Date.now()) throw stateError(request);
-
-    // 4. Kind-specific checks of the answer.
-    const c = request.content as { custom_type?: string; numbers?: number[] | null };
-    let numberMatched: boolean | null = null;
-    let status: 'approved' | 'denied' = body.decision === 'approve' ? 'approved' : 'denied';
-    let reason: string | null = body.decision === 'deny' ? 'user_denied' : null;
-    if (body.decision === 'approve' && c.custom_type === 'goldenNumber') {
-      if (!body.answer || !(c.numbers ?? []).map(String).includes(body.answer)) {
-        throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', ['answer: must be one of the offered numbers']);
-      }
-      if (request.expected_number != null) {
-        numberMatched = body.answer === request.expected_number;
-        if (!numberMatched) [status, reason] = ['denied', 'number_mismatch'];
-      }
-    }
-    if (body.decision === 'approve' && c.custom_type === 'totp' && !/^\d{6,8}$/.test(body.answer ?? '')) {
-      throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', ['answer: must be the 6–8 digit code']);
-    }
-
-    // 5. Resolve once.
-    const resolved = await resolveRequest(deps, device.tenant_id, request._id, {
-      status,
-      deviceId: device._id,
+    // 2. The request, addressed to this device (404 otherwise), answered by the model's rules.
+    const request = await loadApprovalRequest(deps, device.tenant_id, body.request_id);
+    if (!request) throw notFound('Request');
+    const r = await answerApprovalRequest(deps, device, request, {
       decision: body.decision,
       answer: body.answer ?? null,
-      numberMatched,
-      reason,
       signature: body.signature,
       signedAtMs: body.timestamp,
     });
-    if (!resolved)
-      throw stateError(await ApprovalRequestModel.findOne({ _id: request._id, tenant_id: device.tenant_id }).lean<ApprovalRequestDoc>());
-    return {
-      message: status === 'approved' ? 'Approved.' : 'Denied.',
-      data: { request_id: request._id, status, number_matched: numberMatched, reason },
-    };
+    const message =
+      r.status === 'approved' ? 'Approved.' : r.status === 'denied' ? 'Denied.' : 'Answer recorded; waiting for other approvers.';
+    return { message, data: { request_id: request._id, status: r.status, number_matched: r.numberMatched, reason: r.reason } };
   },
 });
-
-export const deviceRequestRoutes = [pollRequests, answerRequest];

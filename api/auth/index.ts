@@ -1,7 +1,24 @@
 /** Every Auth Relay route (pairing, devices, challenges, the device protocol), for api/routes.ts. */
 import type { AnyRoute } from '../route.js';
-import { challengeRoutes } from './challenges.js';
-import { deviceRequestRoutes } from './device-requests.js';
-import { pairingRoutes } from './pairing.js';
+import { fetchDeliveryStatus } from './delivery-status.js';
+import { answerRequest, pollRequests } from './device-requests.js';
+import { refreshToken, unpair, updatePushToken } from './device-session.js';
+import { fetchDevices, revokeDevice } from './devices.js';
+import { preparePairing } from './prepare-pairing.js';
+import { registerToken } from './register-device.js';
+import { sendAuthChallenge, sendSecurityAlert } from './send-to-devices.js';
 
-export const authRoutes: AnyRoute[] = [...pairingRoutes, ...challengeRoutes, ...deviceRequestRoutes];
+export const authRoutes: AnyRoute[] = [
+  preparePairing,
+  fetchDevices,
+  revokeDevice,
+  registerToken,
+  refreshToken,
+  updatePushToken,
+  unpair,
+  sendAuthChallenge,
+  sendSecurityAlert,
+  fetchDeliveryStatus,
+  pollRequests,
+  answerRequest,
+];

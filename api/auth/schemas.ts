@@ -1,4 +1,4 @@
-/** Field schemas shared by the Auth Relay routes. */
+/** Field schemas shared by the Auth Relay routes (push challenges, sudo, devices). */
 import { z } from 'zod';
 import { DEVICE_PLATFORMS } from '../../models/auth/device.js';
 
@@ -43,3 +43,42 @@ export const publicDevice = z.object({
   revoked_at: z.string().nullable(),
   created_at: z.string(),
 });
+
+/** The SDKs' DataType (SPEC §2.2): how the authenticator renders a display field. */
+export const DATA_TYPES = [
+  'CURRENCY_USD',
+  'CURRENCY_EUR',
+  'CURRENCY_GBP',
+  'IBAN',
+  'DATE',
+  'DATETIME',
+  'PARTY_NAME',
+  'ENTITY_REFERENCE',
+  'TEXT',
+  'NUMBER',
+  'EMAIL',
+  'PHONE',
+  'URL',
+  'IP_ADDRESS',
+  'LOCATION',
+] as const;
+
+export const displayBlock = z
+  .object({
+    title: z.string().trim().min(1).max(120),
+    subtitle: z.string().trim().max(200).optional(),
+    fields: z
+      .array(
+        z
+          .object({
+            key: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 characters of A-Z a-z 0-9 _ . -'),
+            title: z.string().trim().min(1).max(80),
+            value: z.string().max(500),
+            data_type: z.enum(DATA_TYPES),
+          })
+          .strict(),
+      )
+      .max(20)
+      .default([]),
+  })
+  .strict();

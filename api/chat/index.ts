@@ -1,7 +1,20 @@
-/** The Chat Relay's routes, appended once to the route list in ./index.ts. */
+/** The Chat Relay's routes, appended once to the route list in api/routes.ts. */
 import type { AnyRoute } from '../route.js';
-import { chatBackendRoutes } from './backend.js';
+import { createConversation, escalateConversation, fetchConversation, fetchTicket, sendChatMessage } from './conversations.js';
 import { chatOperatorRoutes } from './operator.js';
+import { mintOperatorTokenRoute, provisionOperator } from './operators.js';
+import { mintVisitorTokenRoute } from './visitor-tokens.js';
 import { chatVisitorRoutes } from './visitor.js';
 
-export const chatRoutes: AnyRoute[] = [...chatVisitorRoutes, ...chatBackendRoutes, ...chatOperatorRoutes];
+export const chatRoutes: AnyRoute[] = [
+  ...chatVisitorRoutes,
+  provisionOperator,
+  mintOperatorTokenRoute,
+  mintVisitorTokenRoute,
+  createConversation,
+  sendChatMessage,
+  escalateConversation,
+  fetchConversation,
+  fetchTicket,
+  ...chatOperatorRoutes,
+];

@@ -4,18 +4,11 @@
  * else answers 404. The same actions exist on the operator WebSocket (/api/v1/ws/operator).
  */
 import { z } from 'zod';
-import { notFound } from '../../platform/errors.js';
-import {
-  operatorReply,
-  operatorScope,
-  releaseConversation,
-  resolveConversation,
-  operatorSignal,
-  takeConversation,
-} from '../../models/chat/chat-flow.js';
+import { notFound } from '../errors.js';
+import { operatorReply, operatorSignal } from '../../models/chat/operator-access.js';
+import { operatorScope, releaseConversation, resolveConversation, takeConversation } from '../../models/chat/take-release-resolve.js';
 import { withLiveSeq } from '../../models/chat/conversation-state.js';
 import { CONVERSATION_STATUSES, ConversationModel, conversationView, type ConversationDoc } from '../../models/chat/conversation.js';
-import { requireOperator } from '../principals/chat-tokens.js';
 import { defineRoute, q } from '../route.js';
 import { conversationDetail, conversationDetailSchema, conversationSchema, messageSchema } from './views.js';
 
@@ -37,8 +30,8 @@ export const operatorQueue = defineRoute({
   }),
   response: z.object({ conversations: z.array(conversationSchema) }),
   errors: [401, 403],
-  handler: async (ctx, { query, deps }) => {
-    const { operator, role } = await requireOperator(ctx, deps);
+  handler: async (_ctx, { query, deps, principal }) => {
+    const { operator, role } = principal;
     const filter = {
       ...operatorScope(operator, role),
       status: query.status,
@@ -66,8 +59,8 @@ export const operatorConversation = defineRoute({
   }),
   response: conversationDetailSchema,
   errors: [401, 403, 404],
-  handler: async (ctx, { query, deps }) => {
-    const { operator, role } = await requireOperator(ctx, deps);
+  handler: async (_ctx, { query, deps, principal }) => {
+    const { operator, role } = principal;
     const conv = await ConversationModel.findOne({ _id: query.conversation_id, ...operatorScope(operator, role) }).lean<ConversationDoc>();
     if (!conv) throw notFound('Conversation');
     return { message: 'Conversation.', data: await conversationDetail(deps, conv, query.after_seq, query.limit) };
@@ -85,8 +78,8 @@ const action = (verb: 'take' | 'release' | 'resolve', summary: string, descripti
     body: cid,
     response: z.object({ conversation: conversationSchema }),
     errors: [401, 403, 404, 409],
-    handler: async (ctx, { body, deps }) => {
-      const { operator, role, tenant } = await requireOperator(ctx, deps);
+    handler: async (_ctx, { body, deps, principal }) => {
+      const { operator, role, tenant } = principal;
       const conv = await fn(deps, tenant.tenant, operator, role, body.conversation_id);
       return { message: `Conversation ${verb === 'take' ? 'taken' : `${verb}d`}.`, data: { conversation: conversationView(conv) } };
     },
@@ -122,8 +115,8 @@ export const operatorSend = defineRoute({
   response: z.object({ message: messageSchema }),
   successStatus: 201,
   errors: [401, 403, 404, 409],
-  handler: async (ctx, { body, deps }) => {
-    const { operator, role, tenant } = await requireOperator(ctx, deps);
+  handler: async (_ctx, { body, deps, principal }) => {
+    const { operator, role, tenant } = principal;
     const message = await operatorReply(
       deps,
       tenant.tenant,
@@ -146,8 +139,8 @@ export const operatorTyping = defineRoute({
   body: z.object({ conversation_id: z.string().startsWith('cnv_'), on: z.boolean() }).strict(),
   response: z.object({ conversation_id: z.string(), on: z.boolean() }),
   errors: [401, 403, 404, 409],
-  handler: async (ctx, { body, deps }) => {
-    const { operator, role } = await requireOperator(ctx, deps);
+  handler: async (_ctx, { body, deps, principal }) => {
+    const { operator, role } = principal;
     const conv = await operatorSignal(deps, operator, role, body.conversation_id, { kind: 'typing', on: body.on });
     return { message: 'Typing sent.', data: { conversation_id: conv._id, on: body.on } };
   },

@@ -6,13 +6,14 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { ApiError } from '../../platform/errors.js';
+import { ApiError } from '../errors.js';
 import { newId } from '../../platform/ids.js';
 import type { TenantDoc } from '../../models/platform/tenant.js';
 import { OperatorModel } from '../../models/chat/operator.js';
-import { SESSION_LIFETIME_MS, VisitorSessionModel, type VisitorSessionDoc } from '../../models/chat/visitor-session.js';
+import { SESSION_LIFETIME_MS, VisitorSessionModel } from '../../models/chat/visitor-session.js';
 import type { AppContext, AppDeps } from '../context.js';
-import { bearer, mintToken, originAllowed, readToken, widgetKeyHash } from '../principals/chat-tokens.js';
+import { requireActiveTenant } from '../principals/tenant.js';
+import { mintVisitorToken, originProblem, widgetKeyHash } from '../principals/visitor.js';
 import { allowSessionCreate } from './ws/limits.js';
 import { defineRoute, q } from '../route.js';
 import { appOrIWebOrigin } from '../schemas.js';
@@ -46,21 +47,16 @@ const sameKey = (a: string, b: string) => a.length === b.length && timingSafeEqu
 
 /** The tenant behind a widget key; unknown tenant and wrong key answer alike (403), a suspended tenant 403. */
 async function widgetTenant(deps: AppDeps, tenantId: string, widgetKey: string): Promise<TenantDoc> {
-  const entry = await deps.tenants.get(tenantId);
-  if (!entry || !sameKey(entry.tenant.widget_public_key, widgetKey)) throw new ApiError('FORBIDDEN', 'Unknown tenant or widget key.');
-  if (entry.tenant.status !== 'active') throw new ApiError('TENANT_SUSPENDED', 'Inactive tenant: this tenant is suspended.');
+  const unknown = () => new ApiError('FORBIDDEN', 'Unknown tenant or widget key.');
+  const entry = await requireActiveTenant(deps, tenantId, unknown);
+  if (!sameKey(entry.tenant.widget_public_key, widgetKey)) throw unknown();
   return entry.tenant;
 }
 
 /** The browser's Origin header, when present, must be allowed and agree with the origin claimed. */
 function checkOrigin(ctx: AppContext, tenant: TenantDoc, claimed: string | null): void {
-  const header = ctx.get('origin');
-  if (claimed !== null && !originAllowed(tenant, claimed))
-    throw new ApiError('ORIGIN_NOT_ALLOWED', "This origin is not in the tenant's allowed_origins.");
-  if (header && claimed !== null && header !== claimed)
-    throw new ApiError('ORIGIN_NOT_ALLOWED', 'The Origin header does not match the origin of the session.');
-  if (header && claimed === null && !originAllowed(tenant, header))
-    throw new ApiError('ORIGIN_NOT_ALLOWED', "This origin is not in the tenant's allowed_origins.");
+  const problem = originProblem(tenant, claimed, ctx.get('origin') || undefined);
+  if (problem) throw new ApiError('ORIGIN_NOT_ALLOWED', problem);
 }
 
 export const getWidgetConfig = defineRoute({
@@ -141,9 +137,9 @@ export const createVisitorSession = defineRoute({
       mode: body.mode,
       expires_at: new Date(Date.now() + SESSION_LIFETIME_MS),
     });
-    const minted = mintToken(
+    const minted = mintVisitorToken(
       deps.config,
-      { typ: 'visitor', tid: tenant._id, sid: session._id, wkh: widgetKeyHash(tenant.widget_public_key), org: body.origin },
+      { tid: tenant._id, sid: session._id, wkh: widgetKeyHash(tenant.widget_public_key), org: body.origin },
       deps.config.chatVisitorTokenTtlSeconds,
     );
     return {
@@ -167,24 +163,13 @@ export const refreshVisitorToken = defineRoute({
   description:
     "Bearer: the previous visitor token, even expired (its signature must be ours). The session must still be alive (30 days), the tenant active, the widget key unchanged and the origin still allowed; a browser's Origin header must match the token's origin. Returns a new token for the same session and conversation.",
   tags: ['Chat: visitors'],
-  security: 'visitor',
+  security: 'visitor-refresh',
   response: sessionResponse.omit({ widget_config: true }),
   errors: [401, 403],
-  handler: async (ctx, { deps }) => {
-    const read = readToken(deps.config, bearer(ctx));
-    if (!read || read.claims.typ !== 'visitor') throw new ApiError('INVALID_TOKEN', 'Invalid visitor token.');
-    const c = read.claims;
-    const entry = await deps.tenants.get(c.tid);
-    if (!entry) throw new ApiError('INVALID_TOKEN', 'Invalid visitor token.');
-    if (entry.tenant.status !== 'active') throw new ApiError('TENANT_SUSPENDED', 'Inactive tenant: this tenant is suspended.');
-    if (widgetKeyHash(entry.tenant.widget_public_key) !== c.wkh)
-      throw new ApiError('INVALID_TOKEN', 'The widget key was rotated: start a new visitor session.');
-    checkOrigin(ctx, entry.tenant, c.org);
-    const session = await VisitorSessionModel.findOne({ _id: c.sid, tenant_id: c.tid }).lean<VisitorSessionDoc>();
-    if (!session || session.expires_at.getTime() <= Date.now())
-      throw new ApiError('INVALID_TOKEN', 'This visitor session has ended: start a new one.');
-    const { typ, tid, sid, wkh, org, vuid } = c;
-    const minted = mintToken(deps.config, { typ, tid, sid, wkh, org, ...(vuid ? { vuid } : {}) }, deps.config.chatVisitorTokenTtlSeconds);
+  handler: async (_ctx, { deps, principal }) => {
+    const { claims: c, session } = principal;
+    const { tid, sid, wkh, org, vuid } = c;
+    const minted = mintVisitorToken(deps.config, { tid, sid, wkh, org, ...(vuid ? { vuid } : {}) }, deps.config.chatVisitorTokenTtlSeconds);
     return {
       message: 'Visitor token refreshed.',
       data: {

@@ -3,7 +3,7 @@
  * JSON (400 when malformed). The same parser serves every route, including the benchmark's bare one.
  */
 import type { Middleware } from 'koa';
-import { ApiError } from '../../platform/errors.js';
+import { ApiError } from '../errors.js';
 import type { AppState } from '../context.js';
 
 export function bodyMiddleware(limitBytes: number): Middleware<AppState> {

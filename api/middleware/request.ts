@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { ApiError, errorEnvelope } from '../../platform/errors.js';
+import { ApiError, asApiError, errorEnvelope } from '../errors.js';
 import { isStoreUnavailable } from '../../platform/mongo.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { AppDeps, AppState } from '../context.js';
@@ -44,7 +44,8 @@ export function requestMiddleware(deps: AppDeps, metrics: Metrics): Middleware<A
 }
 
 function toApiError(thrown: unknown): ApiError {
-  if (thrown instanceof ApiError) return thrown;
+  const known = asApiError(thrown);
+  if (known) return known;
   if (isStoreUnavailable(thrown) || isRedisUnavailable(thrown)) {
     return new ApiError('STORE_UNAVAILABLE', 'The relay store is unavailable; try again shortly.', [], { 'Retry-After': '5' });
   }

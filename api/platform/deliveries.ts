@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DeliveryModel, toPublicDelivery, type DeliveryDoc } from '../../models/platform/delivery.js';
-import { ApiError, notFound } from '../../platform/errors.js';
+import { ApiError, notFound } from '../errors.js';
 import type { AppDeps } from '../context.js';
 import { defineRoute, q } from '../route.js';
 import { isoDate } from '../schemas.js';

@@ -9,7 +9,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { KoaAdapter } from '@bull-board/koa';
 import type { Middleware } from 'koa';
 import mongoose from 'mongoose';
-import { deliveryCounterKey, type Metrics } from '../../platform/metrics.js';
+import { redisKey } from '../../platform/keys.js';
+import type { Metrics } from '../../platform/metrics.js';
 import type { AppDeps, AppState } from '../context.js';
 import { DOCS_HTML } from './docs-page.js';
 import { adminAuth } from '../principals/admin.js';
@@ -53,7 +54,7 @@ export function opsRouter(deps: AppDeps, metrics: Metrics, openapi: () => unknow
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
         for (const [state, n] of Object.entries(counts)) metrics.queueJobs.set({ queue: name, state }, n);
       }
-      const outcomes = await deps.redis.hgetall(deliveryCounterKey(deps.config.queuePrefix));
+      const outcomes = await deps.redis.hgetall(redisKey.deliveryOutcomes(deps.config.queuePrefix));
       for (const [outcome, n] of Object.entries(outcomes)) metrics.deliveries.set({ outcome }, Number(n));
     } catch {
       /* scrape what we have */

@@ -1,7 +1,7 @@
 /** The tenant lifecycle (SPEC §1.1), behind X-Admin-Key. Secrets are shown once, at provision and rotation. */
 import { z } from 'zod';
 import { TENANT_SETTING_FIELDS, TenantModel, type TenantDoc } from '../../models/platform/tenant.js';
-import { notFound } from '../../platform/errors.js';
+import { notFound } from '../errors.js';
 import { newTenantId, newTenantSecret, newWidgetPublicKey } from '../../platform/ids.js';
 import { seal } from '../../platform/secret-box.js';
 import type { AppDeps } from '../context.js';

@@ -1,10 +1,11 @@
 /** POST /relay/send/test-callback: a tenant asks for a `platform.test` event to check its receiver. */
 import { z } from 'zod';
+import { CALLBACK_EVENTS } from '../../models/platform/callback-catalogue.js';
 import { emitEvent } from '../../models/platform/emit-event.js';
-import { ApiError } from '../../platform/errors.js';
+import { ApiError } from '../errors.js';
 import { defineRoute } from '../route.js';
 
-export const TEST_CALLBACK_PATH = '/relay-callbacks/test';
+export const TEST_CALLBACK_PATH = CALLBACK_EVENTS['platform.test'].path({ _id: '' });
 
 export const sendTestCallback = defineRoute({
   method: 'post',
@@ -17,17 +18,10 @@ export const sendTestCallback = defineRoute({
   response: z.object({ event_id: z.string(), delivery_id: z.string(), url: z.string(), created_at: z.string() }),
   successStatus: 202,
   errors: [409],
-  handler: async (ctx, { body, deps }) => {
-    const tenant = ctx.state.tenant!.tenant; // set by the HMAC gate, which runs before every hmac route
+  handler: async (_ctx, { body, deps, principal }) => {
+    const tenant = principal.tenant.tenant;
     if (!tenant.callback_url_base) throw new ApiError('CONFLICT', 'Set callback_url_base on the tenant before asking for a test callback.');
-    const emitted = await emitEvent(
-      deps,
-      { tenantId: tenant._id, callbackUrlBase: tenant.callback_url_base, path: TEST_CALLBACK_PATH },
-      'platform.test',
-      {
-        note: body.note ?? 'Test callback from Bloonio Relay.',
-      },
-    );
+    const emitted = await emitEvent(deps, tenant, 'platform.test', { note: body.note ?? 'Test callback from Bloonio Relay.' });
     return {
       message: 'Test callback queued.',
       data: {

@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { ApiError } from '../../platform/errors.js';
+import { ApiError } from '../errors.js';
 import type { AppState } from '../context.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -29,6 +29,7 @@ export function adminAuth(keys: string[], opts: { allowBasic?: boolean } = {}): 
       if (opts.allowBasic) ctx.set('WWW-Authenticate', 'Basic realm="Bloonio Relay ops", charset="UTF-8"');
       throw new ApiError('INVALID_ADMIN_KEY', given ? 'The admin key is not valid.' : 'The X-Admin-Key header is required.');
     }
+    ctx.state.principal = { kind: 'admin' };
     return next();
   };
 }

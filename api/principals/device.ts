@@ -9,9 +9,11 @@
  * A stolen session token alone is therefore useless: every request also needs the device key.
  */
 import type { KeyObject } from 'node:crypto';
-import { ApiError } from '../../platform/errors.js';
+import type { Middleware } from 'koa';
+import { redisKey } from '../../platform/keys.js';
+import { ApiError } from '../errors.js';
 import { DeviceModel, hashSessionToken, type DeviceDoc } from '../../models/auth/device.js';
-import type { AppContext, AppDeps } from '../context.js';
+import type { AppContext, AppDeps, AppState } from '../context.js';
 import {
   DEVICE_HEADERS,
   DEVICE_WINDOW_MS,
@@ -20,6 +22,7 @@ import {
   requestSigningString,
   verifyDeviceSignature,
 } from '../auth/device-protocol.js';
+import { requireActiveTenant } from './tenant.js';
 
 export const DEVICE_AUTH_DOC =
   'Device requests carry `Authorization: Bearer <device_session_token>` and are signed by the device key: X-Device-Signature = base64url(ECDSA-P256-SHA256(device_private_key, "BLOONIO-DEVICE-V1\\n{METHOD}\\n{path?query}\\n{X-Device-Timestamp}\\n{X-Device-Nonce}\\n{sha256_hex(raw_body)}")), IEEE-P1363 (r‖s) or DER. The timestamp is Unix milliseconds within ±60 s; a nonce (16–128 base64url characters) is accepted once per device. Errors: 401 INVALID_TOKEN (unknown, expired or revoked session), 401 TIMESTAMP_OUT_OF_WINDOW, 401 INVALID_SIGNATURE, 401 REPLAY_DETECTED.';
@@ -48,7 +51,7 @@ export async function verifySignedDeviceRequest(deps: AppDeps, ctx: AppContext, 
   const message = requestSigningString(ctx.method, ctx.originalUrl, ts, nonce, ctx.state.rawBody ?? Buffer.alloc(0));
   if (!verifyDeviceSignature(key, message, signature)) throw new ApiError('INVALID_SIGNATURE', 'Invalid device signature.');
   const fresh = await deps.redis.set(
-    `${deps.config.queuePrefix}:devnonce:${signer}:${nonce}`,
+    redisKey.deviceNonce(deps.config.queuePrefix, signer, nonce),
     '1',
     'PX',
     2 * DEVICE_WINDOW_MS + 5000,
@@ -57,19 +60,21 @@ export async function verifySignedDeviceRequest(deps: AppDeps, ctx: AppContext, 
   if (fresh !== 'OK') throw new ApiError('REPLAY_DETECTED', 'Replay detected: this device nonce was already used.');
 }
 
-/**
- * Authenticates a device request (steps 1–4) and returns the device. Called first thing by every
- * device route's handler (route middleware is static and has no access to the process deps).
- */
-export async function authenticateDevice(ctx: AppContext, deps: AppDeps): Promise<DeviceDoc> {
-  const token = bearerToken(ctx);
-  const device = await DeviceModel.findOne({ session_token_hash: hashSessionToken(token) }).lean<DeviceDoc>();
-  // One answer for unknown, revoked and expired sessions: a caller learns nothing about which.
-  if (!device || device.status !== 'active' || device.session_expires_at.getTime() <= Date.now()) {
-    throw new ApiError('INVALID_TOKEN', 'The device session token is invalid, expired or revoked; pair the device again.');
-  }
-  const key = importDeviceKey(device.public_key_jwk);
-  if (!key) throw new Error(`device ${device._id} has an unreadable public key`);
-  await verifySignedDeviceRequest(deps, ctx, key, device._id);
-  return device;
+const invalidSession = () =>
+  new ApiError('INVALID_TOKEN', 'The device session token is invalid, expired or revoked; pair the device again.');
+
+/** `security: 'device'`: steps 1–4, then the device's tenant must be active (403 otherwise). */
+export function deviceAuth(deps: AppDeps): Middleware<AppState> {
+  return async (ctx, next) => {
+    const token = bearerToken(ctx);
+    const device = await DeviceModel.findOne({ session_token_hash: hashSessionToken(token) }).lean<DeviceDoc>();
+    // One answer for unknown, revoked and expired sessions: a caller learns nothing about which.
+    if (!device || device.status !== 'active' || device.session_expires_at.getTime() <= Date.now()) throw invalidSession();
+    const key = importDeviceKey(device.public_key_jwk);
+    if (!key) throw new Error(`device ${device._id} has an unreadable public key`);
+    await verifySignedDeviceRequest(deps, ctx, key, device._id);
+    const tenant = await requireActiveTenant(deps, device.tenant_id, invalidSession);
+    ctx.state.principal = { kind: 'device', device, tenant };
+    return next();
+  };
 }

@@ -7,7 +7,8 @@
  */
 import type { Middleware } from 'koa';
 import type { Redis } from 'ioredis';
-import { ApiError } from '../../platform/errors.js';
+import { redisKey } from '../../platform/keys.js';
+import { ApiError } from '../errors.js';
 import { HEADER_SIGNATURE, HEADER_TENANT, HEADER_TIMESTAMP, TIMESTAMP_WINDOW_MS, sign, signatureMatches } from '../../platform/signing.js';
 import type { TenantEntry } from '../../models/platform/tenant-store.js';
 import type { AppDeps, AppState } from '../context.js';
@@ -61,12 +62,11 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
       const valid = verify(entry, timestamp, ctx.state.rawBody ?? Buffer.alloc(0), signature);
       const now = Date.now();
       const windowIndex = Math.floor(now / RATE_WINDOW_MS);
-      const tag = `${prefix}:{${tenantId}}`;
       const reply = await redis.hmacGate(
-        deps.tenants.genKey(tenantId),
-        `${tag}:seen:${signature}`,
-        `${tag}:rl:${windowIndex}`,
-        `${tag}:rl:${windowIndex - 1}`,
+        redisKey.tenantGeneration(prefix, tenantId),
+        redisKey.signatureSeen(prefix, tenantId, signature),
+        redisKey.rateLimitWindow(prefix, tenantId, windowIndex),
+        redisKey.rateLimitWindow(prefix, tenantId, windowIndex - 1),
         entry.gen,
         valid ? '1' : '0',
         REPLAY_TTL_MS,
@@ -103,7 +103,7 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
             'RateLimit-Reset': String(Math.ceil(Number(b) / 1000)),
             'RateLimit-Policy': `${limit};w=60`,
           });
-          ctx.state.tenant = entry;
+          ctx.state.principal = { kind: 'hmac', tenant: entry };
           return next();
         case 'STALE': // the tenant kept changing under us: rare, and safe to retry
           throw new ApiError('STORE_UNAVAILABLE', 'The tenant configuration is changing; try again.', [], { 'Retry-After': '1' });

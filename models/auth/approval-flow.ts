@@ -1,386 +1,385 @@
 /**
- * The life of a device approval request, shared by the API (create, answer) and the push worker
- * (deliver, expire):
- *   1. create: store the request and one push_delivery per device, enqueue one `push.send` job per
- *      device with an FCM token (devices without one are `no_token`: they poll), and, for an
- *      answerable request, a delayed `push.expire-request` at its expiry;
- *   2. the worker settles each delivery and bumps a per-request Redis counter, which is what the
- *      API watches while it waits (bounded) to answer send/auth-challenge synchronously;
- *   3. resolve: pending → approved | denied | expired by one guarded update; only the winner emits
- *      the signed callback to `{callback_url_base}/relay-callbacks/{kind}`.
+ * The life of an approval request, shared by the API (create, answer, cancel, read) and the workers
+ * (persist, push, expire, finalize). The request lives in Redis (approval-state.ts) while it is live;
+ * MongoDB receives it from the workers:
+ *
+ *   create    API: the Redis hash (and the instruction id claimed), the push ticket, then one batch of
+ *             jobs — approval.persist, one push.send per device with a token (the others poll), and
+ *             for an answerable request a delayed push.expire-request at its expiry;
+ *   answer    API: the kind's rules (approval-rules.ts), then the decision script: recorded, or
+ *             decided (approved/denied) — a decision enqueues approval.finalize;
+ *   expire    worker: at the expiry, a still-pending request ends expired, and is finalized;
+ *   finalize  worker: the final state written to MongoDB, its callbacks emitted (ids derived from the
+ *             request, so a retried or duplicated finalize emits nothing twice), pushes stopped.
  */
-import { Redis } from 'ioredis';
-import type { Config } from '../../platform/config.js';
-import type { FcmMessage } from '../../workers/auth/fcm-client.js';
+import { DomainError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
-import type { Logger } from '../../platform/logger.js';
+import { redisKey } from '../../platform/keys.js';
+import type { FlowDeps, TenantFlowDeps } from '../platform/deps.js';
 import { emitEvent } from '../platform/emit-event.js';
-import type { Producer } from '../../queues/producer.js';
+import { BatchWriter } from '../platform/batch-insert.js';
+import { ApprovalRequestModel, PushDeliveryModel, findRequest, type ApprovalRequestDoc, type RequestKind } from './approval-request.js';
+import { closedError, judgeAnswer, type AnswerInput, type AnswerEffect } from './approval-rules.js';
 import {
-  ApprovalRequestModel,
-  PushDeliveryModel,
-  pushDeliveryId,
-  type ApprovalRequestDoc,
-  type PushStatus,
-  type RequestKind,
-} from './approval-request.js';
+  STATE_GRACE_MS,
+  createState,
+  endState,
+  markFinalized,
+  personKey,
+  readState,
+  recordAnswer,
+  restoreState,
+  type ApprovalState,
+  type Participant,
+} from './approval-state.js';
 import type { FanoutDevice, FanoutPairing } from './fanout-cache.js';
 import { ensureAuthIndexes } from './indexes.js';
-import { BatchInserter, DuplicateKeyError } from '../platform/batch-insert.js';
-
-export type FlowDeps = { config: Config; logger: Logger; redis: Redis; producer: Producer };
+import { deliveryRecord, markSettled, pushMessage, ticketFields } from './push-delivery.js';
 
 export class DuplicateInstructionError extends Error {}
-
-/**
- * "Exactly once" decisions (a proof consumed, a request resolved) are claimed in Redis with SET NX
- * before the guarded MongoDB update. The guarded update alone is atomic on MongoDB, but FerretDB v1
- * (SQLite backend) runs findAndModify as a read then a write without a transaction
- * (FerretDB/FerretDB#3040), so two concurrent guarded updates can both win there; our test showed it.
- * The Redis claim decides the race everywhere; the guarded update still refuses any later attempt
- * should the claim key be gone.
- */
-export async function claimOnce(redis: Redis, prefix: string, what: string, ttlMs: number): Promise<boolean> {
-  return (await redis.set(`${prefix}:claim:${what}`, '1', 'PX', Math.max(1000, Math.ceil(ttlMs)), 'NX')) === 'OK';
-}
-
-export const settledKey = (prefix: string, requestId: string): string => `${prefix}:push-settled:${requestId}`;
-const SETTLED_TTL_S = 900;
-
-/** A device's final push outcome, as the worker recorded it (mirrors its push_delivery document). */
-export type SettledOutcome = { status: PushStatus; fcm_message_id?: string | null; error_code?: string | null; attempts?: number };
-
-/**
- * Called by the worker (and by create, for devices it settles itself) once a device's delivery is
- * final: one hash field per device. The API's bounded wait reads only this hash (HLEN, then
- * HGETALL), so the synchronous answer costs no extra MongoDB read. MongoDB stays the record.
- */
-export async function markSettled(
-  redis: Redis,
-  prefix: string,
-  requestId: string,
-  outcomes: Record<string, SettledOutcome>,
-): Promise<void> {
-  const key = settledKey(prefix, requestId);
-  const flat = Object.entries(outcomes).flatMap(([deviceId, o]) => [deviceId, JSON.stringify(o)]);
-  if (flat.length)
-    await redis
-      .multi()
-      .hset(key, ...flat)
-      .expire(key, SETTLED_TTL_S)
-      .publish(settledChannel(prefix), requestId)
-      .exec();
-}
-
-const settledChannel = (prefix: string) => `${prefix}:push-settled`;
-
-/**
- * One pub/sub subscriber per API process wakes the requests waiting on their pushes. (Polling
- * each request's hash collapsed under load: hundreds of waiting requests polling every few ms
- * took the CPU the pushes needed.) A slow safety poll covers a notification lost to a reconnect.
- */
-class SettleNotifier {
-  private readonly waiters = new Map<string, Set<() => void>>();
-  private readonly sub: Redis;
-  constructor(url: string, prefix: string) {
-    this.sub = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false });
-    this.sub.on('error', () => undefined); // the safety poll keeps waits bounded meanwhile
-    void this.sub.subscribe(settledChannel(prefix)).catch(() => undefined);
-    this.sub.on('message', (_ch: string, requestId: string) => this.waiters.get(requestId)?.forEach((fn) => fn()));
-  }
-  on(requestId: string, fn: () => void): () => void {
-    let set = this.waiters.get(requestId);
-    if (!set) this.waiters.set(requestId, (set = new Set()));
-    set.add(fn);
-    return () => {
-      set.delete(fn);
-      if (set.size === 0) this.waiters.delete(requestId);
-    };
-  }
-}
-const notifiers = new Map<string, SettleNotifier>();
-function notifier(config: Config): SettleNotifier {
-  const k = `${config.redisUrl}|${config.queuePrefix}`;
-  let n = notifiers.get(k);
-  if (!n) notifiers.set(k, (n = new SettleNotifier(config.redisUrl, config.queuePrefix)));
-  return n;
-}
-
-export async function settledOutcomes(redis: Redis, prefix: string, requestId: string): Promise<Map<string, SettledOutcome>> {
-  const all = await redis.hgetall(settledKey(prefix, requestId));
-  return new Map(Object.entries(all).map(([k, v]) => [k, JSON.parse(v) as SettledOutcome]));
-}
-
-export const ticketKey = (prefix: string, requestId: string): string => `${prefix}:push-ticket:${requestId}`;
-
-/** A push_delivery record in its final state (the worker inserts it once; its _id makes that idempotent). */
-export function deliveryRecord(
-  tenantId: string,
-  requestId: string,
-  deviceId: string,
-  status: PushStatus,
-  o: { fcm_message_id?: string | null; error_code?: string | null },
-  attempts: number,
-) {
-  const now = new Date();
-  return {
-    _id: pushDeliveryId(requestId, deviceId),
-    tenant_id: tenantId,
-    request_id: requestId,
-    device_id: deviceId,
-    status,
-    fcm_message_id: o.fcm_message_id ?? null,
-    error_code: o.error_code ?? null,
-    attempts,
-    sent_at: status === 'sent' ? now : null,
-    settled_at: now,
-  };
-}
-
-/** What FCM carries: ids and a short notice only; the device fetches the details over its signed channel. */
-export function pushMessage(r: ApprovalRequestDoc): FcmMessage {
-  const c = r.content as Record<string, unknown>;
-  const display = (c.display ?? {}) as { title?: string; subtitle?: string };
-  const title = r.kind === 'security-alert' ? String(c.title ?? 'Security alert') : (display.title ?? 'Approve this request?');
-  const body = r.kind === 'security-alert' ? String(c.body ?? '') : String(display.subtitle ?? c.description ?? '');
-  const ttlSeconds = Math.max(0, Math.floor((r.expires_at.getTime() - Date.now()) / 1000));
-  return {
-    data: {
-      type: 'bloonio.approval_request',
-      kind: r.kind,
-      request_id: r._id,
-      instruction_id: r.instruction_id,
-      expires_at: r.expires_at.toISOString(),
-      ...(typeof c.custom_type === 'string' ? { custom_type: c.custom_type } : {}),
-    },
-    notification: { title: title.slice(0, 120), body: body.slice(0, 240) },
-    android: { priority: 'high' },
-    apns: { headers: { 'apns-priority': '10' } },
-    ttlSeconds: r.kind === 'security-alert' ? Math.min(ttlSeconds, 86400) : ttlSeconds,
-    collapseKey: r._id,
-  };
-}
-
-/** Approval requests are group-committed (a few ms): the insert is on every challenge's path. */
-const requestInserts = new BatchInserter(() => ApprovalRequestModel.collection);
 
 export type NewRequest = {
   tenantId: string;
   kind: RequestKind;
+  /** The one user it is for (push challenges and alerts): its pairing and devices. */
   pairing: FanoutPairing;
   devices: FanoutDevice[];
   instructionId?: string;
   content: Record<string, unknown>;
   expectedNumber?: string | null;
   ttlSeconds: number;
+  /** Also send the ApprovalEvent to the sudo callback path once final. */
+  approvalEvent?: boolean;
 };
 
-export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Promise<{ request: ApprovalRequestDoc; pushed: number }> {
+/** Create, as the API does it: Redis first, then one batch of jobs; MongoDB is written by the worker. */
+export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Promise<ApprovalState> {
   const answerable = r.kind !== 'security-alert';
   const id = newId(answerable ? 'chg' : 'alr');
   const now = new Date();
-  await ensureAuthIndexes();
-  const doc = {
+  const participant: Participant = {
+    person: personKey(r.tenantId, r.pairing.relay_user_linked_id),
+    tenant_id: r.tenantId,
+    relay_user_linked_id: r.pairing.relay_user_linked_id,
+    device_ids: r.devices.map((d) => d._id),
+  };
+  const state: ApprovalState = {
     _id: id,
     tenant_id: r.tenantId,
     kind: r.kind,
+    status: answerable ? 'pending' : 'informational',
+    instruction_id: r.instructionId ?? id,
     pairing_id: r.pairing._id,
     user_socket_hash: r.pairing.user_socket_hash,
     relay_user_linked_id: r.pairing.relay_user_linked_id,
-    instruction_id: r.instructionId ?? id,
     content: r.content,
     expected_number: r.expectedNumber ?? null,
-    status: answerable ? 'pending' : 'informational',
-    device_ids: r.devices.map((d) => d._id),
-    expires_at: new Date(now.getTime() + r.ttlSeconds * 1000),
-    resolved_at: null,
-    resolution: null,
-    event_id: null,
+    device_ids: participant.device_ids,
+    participants: [participant],
+    threshold: 1,
+    deny_on_first_denial: false,
+    approval_event: r.approvalEvent ?? false,
     created_at: now,
-    updated_at: now,
+    expires_at: new Date(now.getTime() + r.ttlSeconds * 1000),
+    decided_at: null,
+    answers: [],
+    finalized: false,
   };
-  const withToken = r.devices.filter((d) => d.fcm_token);
-  const noToken = r.devices.filter((d) => !d.fcm_token);
-  // 1. The request, and the final delivery record of each device without a push token, concurrently.
-  //    Devices with a token get their record from the worker, once settled (insert, _id unique).
-  const results = await Promise.allSettled([
-    requestInserts.insert(doc),
-    noToken.length
-      ? PushDeliveryModel.collection.insertMany(
-          noToken.map((d) => ({
-            ...deliveryRecord(r.tenantId, id, d._id, 'no_token', {}, 0),
-            created_at: now,
-            updated_at: now,
-          })) as never[],
-        )
-      : Promise.resolve(null),
-  ]);
-  const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-  if (failed) {
-    await PushDeliveryModel.deleteMany({ tenant_id: r.tenantId, request_id: id }).catch(() => undefined);
-    await ApprovalRequestModel.deleteOne({ _id: id, tenant_id: r.tenantId }).catch(() => undefined);
-    if (failed.reason instanceof DuplicateKeyError || (failed.reason as { code?: number }).code === 11000) {
-      throw new DuplicateInstructionError('instruction_id already used');
-    }
-    throw failed.reason;
-  }
-  const request = doc as unknown as ApprovalRequestDoc;
+  const prefix = deps.config.queuePrefix;
+  // 1. The live request; a live request with the same instruction_id refuses this one.
+  if (!(await createState(deps.redis, prefix, state, now.getTime()))) throw new DuplicateInstructionError('instruction_id in use');
 
-  // 2. The push ticket: what the worker sends, so a push costs it no MongoDB read. Deleted when
-  //    the request resolves; without it the worker falls back to reading (and re-checking) MongoDB.
-  if (withToken.length > 0) {
-    const tk = ticketKey(deps.config.queuePrefix, id);
-    const fields = [
-      'message',
-      JSON.stringify(pushMessage(request)),
-      'user',
-      r.pairing.user_socket_hash,
-      ...withToken.flatMap((d) => [`token:${d._id}`, d.fcm_token ?? '']),
-    ];
+  // 2. What the push worker sends, and the outcome of each device without a token (it polls).
+  const withToken = r.devices.filter((d): d is FanoutDevice & { fcm_token: string } => !!d.fcm_token);
+  const noToken = r.devices.filter((d) => !d.fcm_token);
+  if (withToken.length) {
+    const key = redisKey.pushTicket(prefix, r.tenantId, id);
+    const tokens = withToken.map((d) => ({ deviceId: d._id, token: d.fcm_token }));
     await deps.redis
       .multi()
-      .hset(tk, ...fields)
-      .expire(tk, r.ttlSeconds + 5)
+      .hset(key, ...ticketFields(pushMessage(state), state.user_socket_hash, tokens))
+      .pexpire(key, r.ttlSeconds * 1000 + 5000)
       .exec();
   }
-  if (noToken.length > 0)
-    await markSettled(
-      deps.redis,
-      deps.config.queuePrefix,
-      id,
-      Object.fromEntries(noToken.map((d) => [d._id, { status: 'no_token' as const }])),
-    );
-  // 3. One push job per device with a token. A failed enqueue surfaces as 503; the request stays pollable.
-  await Promise.all(withToken.map((d) => deps.producer.enqueue('push.send', { tenantId: r.tenantId, requestId: id, deviceId: d._id })));
-  if (answerable) {
-    await deps.producer.enqueue('push.expire-request', { tenantId: r.tenantId, requestId: id }, { delay: r.ttlSeconds * 1000 + 250 });
-  }
-  return { request, pushed: withToken.length };
+  if (noToken.length)
+    await markSettled(deps.redis, prefix, r.tenantId, id, Object.fromEntries(noToken.map((d) => [d._id, { status: 'no_token' as const }])));
+
+  // 3. One batch of jobs (a failed enqueue surfaces as 503: the caller was not told "accepted").
+  const ids = { tenantId: r.tenantId, requestId: id };
+  await deps.producer.enqueueMany([
+    { name: 'approval.persist', payload: ids },
+    ...withToken.map((d) => ({ name: 'push.send' as const, payload: { ...ids, deviceId: d._id } })),
+    ...(answerable ? [{ name: 'push.expire-request' as const, payload: ids, opts: { delay: r.ttlSeconds * 1000 + 250 } }] : []),
+  ]);
+  return state;
 }
 
-/** Waits until `count` deliveries of the request are settled, or `maxMs` passes. True when all settled. */
-export async function waitForSettled(deps: FlowDeps, requestId: string, count: number, maxMs: number): Promise<boolean> {
-  if (count === 0) return true;
-  const key = settledKey(deps.config.queuePrefix, requestId);
-  return new Promise<boolean>((resolve) => {
-    let finished = false;
-    let checking = false;
-    const finish = (v: boolean) => {
-      if (finished) return;
-      finished = true;
-      off();
-      clearTimeout(deadline);
-      clearInterval(safety);
-      resolve(v);
-    };
-    const check = () => {
-      if (checking || finished) return;
-      checking = true;
-      deps.redis.hlen(key).then(
-        (n) => {
-          checking = false;
-          if (n >= count) finish(true);
-          else if (pendingRecheck) {
-            pendingRecheck = false;
-            check();
-          }
-        },
-        () => (checking = false),
-      );
-    };
-    let pendingRecheck = false;
-    const notify = () => (checking ? (pendingRecheck = true) : check());
-    // Subscribe first, then look: a push settling in between is seen either way.
-    const off = notifier(deps.config).on(requestId, notify);
-    const deadline = setTimeout(() => finish(false), maxMs);
-    const safety = setInterval(check, 250);
-    check();
-  });
+// ---- reading ------------------------------------------------------------------------------------
+
+/** A MongoDB record in the live shape (for a request Redis no longer holds). */
+function fromDocument(d: ApprovalRequestDoc): ApprovalState {
+  const participants =
+    d.participants?.length > 0
+      ? d.participants.map((p) => ({ ...p, device_ids: [...p.device_ids] }))
+      : [
+          {
+            person: personKey(d.tenant_id, d.relay_user_linked_id),
+            tenant_id: d.tenant_id,
+            relay_user_linked_id: d.relay_user_linked_id,
+            device_ids: [...d.device_ids],
+          },
+        ];
+  return {
+    _id: d._id,
+    tenant_id: d.tenant_id,
+    kind: d.kind,
+    status: d.status,
+    instruction_id: d.instruction_id,
+    pairing_id: d.pairing_id,
+    user_socket_hash: d.user_socket_hash,
+    relay_user_linked_id: d.relay_user_linked_id,
+    content: d.content as Record<string, unknown>,
+    expected_number: d.expected_number ?? null,
+    device_ids: [...d.device_ids],
+    participants,
+    threshold: d.threshold ?? 1,
+    deny_on_first_denial: d.deny_on_first_denial ?? false,
+    approval_event: d.approval_event ?? false,
+    created_at: d.created_at,
+    expires_at: d.expires_at,
+    decided_at: d.resolved_at ?? null,
+    answers: (d.answers ?? []).map((a) => ({
+      ...a,
+      answer: a.answer ?? null,
+      number_matched: a.number_matched ?? null,
+      reason: a.reason ?? null,
+      at: a.at.toISOString(),
+    })),
+    finalized: d.status !== 'pending',
+  };
 }
 
-export type Resolution =
-  | {
-      status: 'approved' | 'denied';
-      deviceId: string;
-      decision: 'approve' | 'deny';
-      answer: string | null;
-      numberMatched: boolean | null;
-      reason: string | null;
-      signature: string;
-      signedAtMs: number;
-    }
-  | { status: 'expired' };
+/** The live request, from Redis, or from MongoDB (put back in Redis) when Redis no longer has it. */
+export async function loadApprovalRequest(deps: FlowDeps, tenantId: string, requestId: string): Promise<ApprovalState | null> {
+  const live = await readState(deps.redis, deps.config.queuePrefix, tenantId, requestId);
+  if (live) return live;
+  const stored = await findRequest(tenantId, requestId);
+  if (!stored) return null;
+  const s = fromDocument(stored);
+  if (s.expires_at.getTime() + STATE_GRACE_MS > Date.now()) await restoreState(deps.redis, deps.config.queuePrefix, s);
+  return s;
+}
+
+export { fromDocument as approvalStateOf };
+
+// ---- answering ----------------------------------------------------------------------------------
+
+export type Answer = AnswerInput & { signature: string; signedAtMs: number };
+export type AnswerResult = AnswerEffect & { status: 'approved' | 'denied' | 'pending' };
 
 /**
- * Moves a pending request to its final state, once. Returns the updated request, or null when it
- * was not pending any more (already resolved, or expired) — the caller tells which from a re-read.
+ * A device's answer, already authenticated (its session and key) and its signature checked: the
+ * request must be addressed to the device (404 otherwise); the kind's rules say what it counts as;
+ * the decision script records it once per person and decides at most once.
  */
-export async function resolveRequest(
-  deps: FlowDeps & { tenants: { get(id: string): Promise<{ tenant: { _id: string; callback_url_base?: string | null } } | null> } },
-  tenantId: string,
-  requestId: string,
-  res: Resolution,
-): Promise<ApprovalRequestDoc | null> {
-  const now = new Date();
-  const claim = `request:${requestId}`;
-  if (!(await claimOnce(deps.redis, deps.config.queuePrefix, claim, 3_600_000))) return null;
-  const filter: Record<string, unknown> = { _id: requestId, tenant_id: tenantId, status: 'pending' };
-  // An answer must land before the expiry; the expiry job only fires after it.
-  filter.expires_at = res.status === 'expired' ? { $lte: now } : { $gt: now };
-  const set: Record<string, unknown> = { status: res.status, resolved_at: now };
-  if (res.status !== 'expired') {
-    set.resolution = {
-      device_id: res.deviceId,
-      decision: res.decision,
-      answer: res.answer,
-      number_matched: res.numberMatched,
-      reason: res.reason,
-      device_signature: res.signature,
-      signed_at_ms: res.signedAtMs,
-    };
+export async function answerApprovalRequest(
+  deps: FlowDeps,
+  device: { _id: string },
+  request: ApprovalState,
+  answer: Answer,
+): Promise<AnswerResult> {
+  const person = request.participants.find((p) => p.device_ids.includes(device._id));
+  if (!person) throw new DomainError('NOT_FOUND', 'Request not found.');
+  if (request.kind === 'security-alert') throw new DomainError('CONFLICT', 'A security alert takes no answer.');
+  if (request.status !== 'pending') throw closedError(request.status);
+  if (request.expires_at.getTime() <= Date.now()) throw closedError('expired-pending');
+  const effect = judgeAnswer(request, answer);
+  const verdict = await recordAnswer(deps.redis, deps.config.queuePrefix, request.tenant_id, request._id, device._id, {
+    person: person.person,
+    relay_user_linked_id: person.relay_user_linked_id,
+    tenant_id: person.tenant_id,
+    device_id: device._id,
+    decision: answer.decision,
+    effect: effect.effect,
+    answer: answer.answer,
+    number_matched: effect.numberMatched,
+    reason: effect.reason,
+    device_signature: answer.signature,
+    signed_at_ms: answer.signedAtMs,
+    at: new Date().toISOString(),
+  });
+  switch (verdict.kind) {
+    case 'decided':
+      await deps.producer.enqueue('approval.finalize', { tenantId: request.tenant_id, requestId: request._id });
+      return { ...effect, status: verdict.status };
+    case 'recorded':
+      return { ...effect, status: 'pending' };
+    case 'final':
+      throw closedError(verdict.status);
+    case 'expired':
+      throw closedError('expired-pending');
+    case 'duplicate':
+      throw new DomainError('CONFLICT', 'You already answered this request (from this or another of your devices).');
+    case 'not_participant':
+    case 'missing':
+      throw new DomainError('NOT_FOUND', 'Request not found.');
   }
-  const updated = await ApprovalRequestModel.findOneAndUpdate(filter, { $set: set }, { new: true }).lean<ApprovalRequestDoc>();
-  if (!updated) {
-    // Not ours to resolve (too early for the expiry, too late for an answer): free the claim so the
-    // rightful resolution (usually the expiry job) can still take it.
-    await deps.redis.del(`${deps.config.queuePrefix}:claim:${claim}`);
-    return null;
-  }
-
-  const entry = await deps.tenants.get(tenantId);
-  const emitted = await emitEvent(
-    deps,
-    { tenantId, callbackUrlBase: entry?.tenant.callback_url_base, path: `/relay-callbacks/${updated.kind}` },
-    `${updated.kind.replace('-', '_')}.${updated.status}`,
-    resolutionEventData(updated),
-  );
-  await ApprovalRequestModel.updateOne({ _id: requestId, tenant_id: tenantId }, { $set: { event_id: emitted.eventId } });
-  updated.event_id = emitted.eventId;
-  await deps.redis.del(ticketKey(deps.config.queuePrefix, requestId)); // no more pushes for it
-  return updated;
 }
 
-/** The callback body's `data`, also what fetch/delivery-status reports as the outcome. */
-export function resolutionEventData(r: ApprovalRequestDoc): Record<string, unknown> {
-  const c = r.content as Record<string, unknown>;
+// ---- the workers' side --------------------------------------------------------------------------
+
+const requestWrites = new BatchWriter(() => ApprovalRequestModel.collection);
+const deliveryWrites = new BatchWriter(() => PushDeliveryModel.collection);
+
+/** The MongoDB record of a request in its current state. */
+function toDocument(s: ApprovalState) {
+  const decider = [...s.answers].sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+  const final = s.status !== 'pending' && s.status !== 'informational';
   return {
-    request_id: r._id,
-    kind: r.kind,
-    instruction_id: r.instruction_id,
-    status: r.status,
-    user_socket_hash: r.user_socket_hash,
-    relay_user_linked_id: r.relay_user_linked_id,
-    custom_type: c.custom_type ?? null,
-    expected_action: c.expected_action ?? null,
-    resolved_at: r.resolved_at?.toISOString() ?? null,
-    device_id: r.resolution?.device_id ?? null,
-    decision: r.resolution?.decision ?? null,
-    answer: r.resolution?.answer ?? null,
-    number_matched: r.resolution?.number_matched ?? null,
-    reason: r.resolution?.reason ?? null,
-    // Lets the tenant check the device's own signature: ECDSA over
-    // "BLOONIO-ANSWER-V1\n{request_id}\n{decision}\n{answer}\n{signed_at_ms}" with the device's public key.
-    device_signature: r.resolution?.device_signature ?? null,
-    signed_at_ms: r.resolution?.signed_at_ms ?? null,
+    _id: s._id,
+    tenant_id: s.tenant_id,
+    kind: s.kind,
+    pairing_id: s.pairing_id,
+    user_socket_hash: s.user_socket_hash,
+    relay_user_linked_id: s.relay_user_linked_id,
+    instruction_id: s.instruction_id,
+    content: s.content,
+    expected_number: s.expected_number,
+    status: s.status,
+    device_ids: s.device_ids,
+    participants: s.participants,
+    threshold: s.threshold,
+    deny_on_first_denial: s.deny_on_first_denial,
+    approval_event: s.approval_event,
+    answers: s.answers.map((a) => ({ ...a, at: new Date(a.at) })),
+    expires_at: s.expires_at,
+    resolved_at: final ? (s.decided_at ?? new Date()) : null,
+    resolution:
+      final && decider && (s.status === 'approved' || s.status === 'denied')
+        ? {
+            device_id: decider.device_id,
+            decision: decider.decision,
+            answer: decider.answer,
+            number_matched: decider.number_matched,
+            reason: decider.reason,
+            device_signature: decider.device_signature,
+            signed_at_ms: decider.signed_at_ms,
+          }
+        : null,
+    event_id: null,
+    created_at: s.created_at,
+    updated_at: new Date(),
   };
+}
+
+/** approval.persist: the new request into MongoDB (an insert if absent: a finalize may have come first). */
+export async function persistApprovalRequest(deps: FlowDeps, tenantId: string, requestId: string): Promise<string> {
+  const s = await readState(deps.redis, deps.config.queuePrefix, tenantId, requestId);
+  if (!s) return 'gone';
+  await ensureAuthIndexes();
+  const { _id, ...doc } = toDocument(s);
+  await Promise.all([
+    requestWrites.write({ updateOne: { filter: { _id, tenant_id: tenantId }, update: { $setOnInsert: doc }, upsert: true } }),
+    ...(await noTokenDevices(deps, s)).map((deviceId) =>
+      deliveryWrites.write({
+        updateOne: {
+          filter: { _id: `${requestId}:${deviceId}`, tenant_id: tenantId },
+          update: { $setOnInsert: deliveryRecord(tenantId, requestId, deviceId, 'no_token', {}, 0) },
+          upsert: true,
+        },
+      }),
+    ),
+  ]);
+  return 'persisted';
+}
+
+/** The devices the API settled as `no_token` when it created the request (recorded in the settled hash). */
+async function noTokenDevices(deps: FlowDeps, s: ApprovalState): Promise<string[]> {
+  if (!s.device_ids.length) return [];
+  const settled = await deps.redis.hmget(redisKey.pushSettled(deps.config.queuePrefix, s.tenant_id, s._id), ...s.device_ids);
+  return s.device_ids.filter((_, i) => settled[i]?.includes('"no_token"'));
+}
+
+/** The ApprovalEvent and kind callbacks of a final request (a catalogue entry per kind). */
+async function announce(deps: TenantFlowDeps, s: ApprovalState): Promise<void> {
+  const entry = await deps.tenants.get(s.tenant_id);
+  if (!entry || s.kind !== 'auth-challenge') return;
+  if (s.status === 'approved' || s.status === 'denied' || s.status === 'expired') {
+    const at = s.decided_at ?? new Date();
+    await emitEvent(deps, entry.tenant, `auth_challenge.${s.status}`, challengeOutcomeOf(s), { key: `${s._id}:${s.status}`, at });
+  }
+}
+
+/**
+ * approval.finalize (and the expiry job once it decided): the final state into MongoDB, the callbacks,
+ * no more pushes. Safe to run twice: the write is a replace by _id, the callbacks' ids derive from the
+ * request, and a finalized request is left alone.
+ */
+export async function finalizeApprovalRequest(deps: TenantFlowDeps, tenantId: string, requestId: string): Promise<string> {
+  const s = await readState(deps.redis, deps.config.queuePrefix, tenantId, requestId);
+  if (!s) return 'gone';
+  if (s.status === 'pending' || s.status === 'informational') return 'not-final';
+  if (s.finalized) return 'already-finalized';
+  await ensureAuthIndexes();
+  const { _id, ...doc } = toDocument(s);
+  await requestWrites.write({ replaceOne: { filter: { _id, tenant_id: tenantId }, replacement: doc, upsert: true } });
+  await announce(deps, s);
+  await deps.redis.del(redisKey.pushTicket(deps.config.queuePrefix, tenantId, requestId));
+  await markFinalized(deps.redis, deps.config.queuePrefix, s);
+  return `finalized-${s.status}`;
+}
+
+/**
+ * push.expire-request: at the expiry, a pending request ends expired. One that was decided but not
+ * finalized (its finalize job lost, a process killed in between) is finalized here: the expiry job
+ * doubles as the reconciler of every request.
+ */
+export async function expireApprovalRequest(deps: TenantFlowDeps, tenantId: string, requestId: string): Promise<string> {
+  const v = await endState(deps.redis, deps.config.queuePrefix, tenantId, requestId, 'expired');
+  if (v.kind === 'early') throw new Error('request not yet expired'); // an early timer: retried shortly
+  if (v.kind === 'missing') return expireFromHistory(deps, tenantId, requestId);
+  return finalizeApprovalRequest(deps, tenantId, requestId);
+}
+
+/** Redis lost the request (restored from an old snapshot): expire it from its MongoDB record. */
+async function expireFromHistory(deps: TenantFlowDeps, tenantId: string, requestId: string): Promise<string> {
+  const stored = await findRequest(tenantId, requestId);
+  if (!stored) return 'missing';
+  if (stored.status !== 'pending') return `already-${stored.status}`;
+  const s = fromDocument(stored);
+  await restoreState(deps.redis, deps.config.queuePrefix, { ...s, finalized: false });
+  const v = await endState(deps.redis, deps.config.queuePrefix, tenantId, requestId, 'expired');
+  if (v.kind === 'early') throw new Error('request not yet expired');
+  return finalizeApprovalRequest(deps, tenantId, requestId);
+}
+
+// ---- views --------------------------------------------------------------------------------------
+
+/** What a push challenge's callback says (and fetch/delivery-status reports as its outcome). */
+export function challengeOutcomeOf(s: ApprovalState) {
+  const decider = [...s.answers].sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+  const c = s.content;
+  return {
+    request_id: s._id,
+    kind: s.kind,
+    instruction_id: s.instruction_id,
+    status: s.status as 'approved' | 'denied' | 'expired',
+    user_socket_hash: s.user_socket_hash,
+    relay_user_linked_id: s.relay_user_linked_id,
+    custom_type: typeof c.custom_type === 'string' ? c.custom_type : null,
+    expected_action: typeof c.expected_action === 'string' ? c.expected_action : null,
+    resolved_at: s.decided_at?.toISOString() ?? null,
+    device_id: decider?.device_id ?? null,
+    decision: decider?.decision ?? null,
+    answer: decider?.answer ?? null,
+    number_matched: decider?.number_matched ?? null,
+    reason: decider?.reason ?? null,
+    device_signature: decider?.device_signature ?? null,
+    signed_at_ms: decider?.signed_at_ms ?? null,
+  };
+}
+
+/** The status a reader should see: a pending request past its expiry is expired (the job may lag a little). */
+export function visibleStatus(s: ApprovalState): ApprovalState['status'] {
+  return s.status === 'pending' && s.expires_at.getTime() <= Date.now() ? 'expired' : s.status;
 }

@@ -1,10 +1,18 @@
 /**
  * Device approval requests: the one primitive behind everything a paired device is asked or told.
  * `kind` says what it is: `auth-challenge` (push MFA, SPEC §2.2) and `security-alert` (passive,
- * no answer) today; QR-login approval and sudo approvals reuse it later with their own kinds.
+ * no answer); QR-login approval and sudo approvals reuse it with their own kinds.
  *
- * An answerable request moves once, by a guarded update (never a blind overwrite):
- *   pending → approved | denied | expired
+ * This collection is the durable history. The live request is a Redis hash (approval-state.ts):
+ * created there by the API, answered there atomically, and written here by the workers — once
+ * when created (approval.persist) and once when final (approval.finalize), both idempotent.
+ *
+ * An answerable request has participants (people: a relay_user link each, with the devices it was
+ * sent to) and a threshold: it ends
+ *   approved  when `threshold` distinct people approved (one person with three devices counts once),
+ *   denied    as soon as the threshold can no longer be reached (or at the first denial, if asked),
+ *   expired   at its expiry, by a delayed job, if neither happened,
+ *   cancelled when the tenant withdraws it.
  * A security alert is born `informational` and never changes.
  *
  * Per-device push delivery lives in its own small collection (push_deliveries), one document per
@@ -16,8 +24,9 @@ import { baseSchemaOptions } from '../platform/common.js';
 
 export const REQUEST_KINDS = ['auth-challenge', 'security-alert'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
-export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'informational'] as const;
+export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled', 'informational'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+export type FinalStatus = Exclude<RequestStatus, 'pending' | 'informational'>;
 
 const resolutionSchema = new Schema(
   {
@@ -30,6 +39,36 @@ const resolutionSchema = new Schema(
     /** The device's signature over the answer (device-protocol.ts), passed on to the tenant. */
     device_signature: { type: String, required: true },
     signed_at_ms: { type: Number, required: true },
+  },
+  { _id: false },
+);
+
+const answerSchema = new Schema(
+  {
+    /** The person who answered (participant key: `{tenant_id}/{relay_user_linked_id}`). */
+    person: { type: String, required: true },
+    relay_user_linked_id: { type: String, required: true },
+    tenant_id: { type: String, required: true },
+    device_id: { type: String, required: true },
+    decision: { type: String, enum: ['approve', 'deny'], required: true },
+    /** What the answer counts as after the relay's checks: a wrong goldenNumber pick is a deny. */
+    effect: { type: String, enum: ['approve', 'deny'], required: true },
+    answer: { type: String, default: null },
+    number_matched: { type: Boolean, default: null },
+    reason: { type: String, default: null },
+    device_signature: { type: String, required: true },
+    signed_at_ms: { type: Number, required: true },
+    at: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+const participantSchema = new Schema(
+  {
+    person: { type: String, required: true },
+    tenant_id: { type: String, required: true },
+    relay_user_linked_id: { type: String, required: true },
+    device_ids: { type: [String], default: [] },
   },
   { _id: false },
 );
@@ -49,19 +88,27 @@ const requestSchema = new Schema(
     /** goldenNumber: the number the tenant expects; never sent to the device. */
     expected_number: { type: String, default: null },
     status: { type: String, enum: REQUEST_STATUSES, required: true },
+    /** Every device the request was sent to (all participants'). */
     device_ids: { type: [String], default: [] },
+    participants: { type: [participantSchema], default: [] },
+    /** Distinct people whose approval ends it approved (1 for a push challenge). */
+    threshold: { type: Number, required: true, default: 1 },
+    deny_on_first_denial: { type: Boolean, default: false },
+    answers: { type: [answerSchema], default: [] },
+    /** Also send the ApprovalEvent to the tenant's sudo callback path when final. */
+    approval_event: { type: Boolean, default: false },
     expires_at: { type: Date, required: true },
     resolved_at: { type: Date, default: null },
+    /** The answer that decided it (null when expired or cancelled). */
     resolution: { type: resolutionSchema, default: null },
     /** Callback event emitted on resolution (evt_…). */
     event_id: { type: String, default: null },
   },
   { ...baseSchemaOptions, collection: 'approval_requests' },
 );
-// Serves fetch/delivery-status by instruction_id and refuses a duplicate instruction_id.
-requestSchema.index({ tenant_id: 1, instruction_id: 1 }, { unique: true });
-// Serves a device's poll: open requests of its pairing, newest first.
-requestSchema.index({ tenant_id: 1, pairing_id: 1, status: 1, expires_at: -1 });
+// Serves fetch/delivery-status by instruction_id once the request has left Redis (newest first).
+// Not unique: an instruction_id is refused again only while its request is live (approval-state.ts).
+requestSchema.index({ tenant_id: 1, instruction_id: 1, created_at: -1 });
 
 export type ApprovalRequestDoc = InferSchemaType<typeof requestSchema> & { _id: string; created_at: Date; updated_at: Date };
 export const ApprovalRequestModel = model('ApprovalRequest', requestSchema);
@@ -94,7 +141,13 @@ export const PushDeliveryModel = model('PushDelivery', pushDeliverySchema);
 export const pushDeliveryId = (requestId: string, deviceId: string): string => `${requestId}:${deviceId}`;
 
 export async function findRequestByInstruction(tenantId: string, instructionId: string): Promise<ApprovalRequestDoc | null> {
-  return ApprovalRequestModel.findOne({ tenant_id: tenantId, instruction_id: instructionId }).lean<ApprovalRequestDoc>();
+  return ApprovalRequestModel.findOne({ tenant_id: tenantId, instruction_id: instructionId })
+    .sort({ created_at: -1 })
+    .lean<ApprovalRequestDoc>();
+}
+
+export async function findRequest(tenantId: string, requestId: string): Promise<ApprovalRequestDoc | null> {
+  return ApprovalRequestModel.findOne({ _id: requestId, tenant_id: tenantId }).lean<ApprovalRequestDoc>();
 }
 
 export async function pushDeliveriesOf(tenantId: string, requestId: string): Promise<PushDeliveryDoc[]> {

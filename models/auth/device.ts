@@ -12,6 +12,7 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
 import { baseSchemaOptions } from '../platform/common.js';
 
 export const DEVICE_PLATFORMS = ['android', 'ios', 'web', 'cli'] as const;
+export type DevicePlatform = (typeof DEVICE_PLATFORMS)[number];
 
 const deviceSchema = new Schema(
   {

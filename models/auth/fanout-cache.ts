@@ -7,6 +7,7 @@
  * was just revoked, which can no longer answer (its session is revoked with it).
  */
 import type { Redis } from 'ioredis';
+import { redisKey } from '../../platform/keys.js';
 import { activeDevicesOfUser } from './device.js';
 import { findPairing } from './pairing.js';
 
@@ -16,7 +17,7 @@ export type FanoutPairing = { _id: string; user_socket_hash: string; relay_user_
 export type FanoutDevice = { _id: string; fcm_token?: string | null };
 export type Fanout = { pairing: FanoutPairing; devices: FanoutDevice[] };
 
-const key = (prefix: string, tenantId: string, userHash: string) => `${prefix}:{${tenantId}}:fanout:${userHash}`;
+const key = redisKey.fanout;
 
 export async function loadFanout(redis: Redis, prefix: string, tenantId: string, userHash: string): Promise<Fanout | null> {
   const cached = await redis.get(key(prefix, tenantId, userHash));

@@ -12,7 +12,8 @@
  * A message that finds the hash missing, stale or out of numbers reloads it from MongoDB under the
  * same lock. So a process dying between the two writes leaves a stale mark, never a wrong routing.
  */
-import { ApiError } from '../../platform/errors.js';
+import { DomainError } from '../../platform/errors.js';
+import { redisKey } from '../../platform/keys.js';
 import { ConversationModel, type ConversationDoc, type ConversationStatus } from './conversation.js';
 import { MessageModel } from './message.js';
 import { withConversationLock, type LockDeps } from './conversation-lock.js';
@@ -63,7 +64,7 @@ ${FIELDS}`;
 const MARK_STALE_LUA = `if redis.call('exists', KEYS[1]) == 0 then return -1 end return redis.call('hsetnx', KEYS[1], 'stale', '1')`;
 
 const stateKey = (deps: LockDeps, tenantId: string, conversationId: string) =>
-  `${deps.config.queuePrefix}:chat:{${tenantId}}:cv:${conversationId}`;
+  redisKey.conversationState(deps.config.queuePrefix, tenantId, conversationId);
 
 function fromHash(tenantId: string, conversationId: string, v: (string | null)[]): ConvState {
   const [status, session, rk, assignee, ticket, seq] = v;
@@ -158,7 +159,7 @@ async function withHash(deps: LockDeps, which: 'read' | 'next', tenantId: string
     if (s) return s;
     if ((await reload(deps, tenantId, conversationId, which === 'next')) === null) return null;
   }
-  throw new ApiError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], { 'Retry-After': '1' });
+  throw new DomainError('STORE_UNAVAILABLE', 'This conversation is busy; try again shortly.', [], 1);
 }
 
 /** The conversation's routing state, from Redis (reloaded from MongoDB when needed); null if it is not this tenant's. */

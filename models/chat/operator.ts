@@ -18,7 +18,6 @@ const operatorSchema = new Schema(
     display_name: { type: String, required: true },
     routing_keys: { type: [String], default: [] },
     role: { type: String, enum: OPERATOR_ROLES, default: 'agent' },
-    password_hash: { type: String, required: true },
     relay_user_linked_id: { type: String, required: true },
     status: { type: String, enum: ['active', 'disabled'], default: 'active' },
   },

@@ -1,5 +1,5 @@
 /**
- * Group commit for hot inserts. FerretDB v1 (SQLite backend) spends most of its CPU per write
+ * Group commit for hot writes. FerretDB v1 (SQLite backend) spends most of its CPU per write
  * round trip, not per document: under the push benchmark one insert per challenge and one per push
  * kept it at ~70% of a core for ~300 inserts/s. A BatchInserter writes what its callers hand it with
  * one unordered insertMany, one write at a time: when idle it writes at once (at the end of the
@@ -11,27 +11,31 @@
  * (e.g. a duplicate key, code 11000), so callers keep the semantics of a single insert. Nothing is
  * acknowledged before it is written; the buffer holds only in-flight calls.
  */
-import type { Collection } from 'mongoose';
+import type { Collection, mongo } from 'mongoose';
 
-type Pending = { doc: Record<string, unknown>; resolve: () => void; reject: (e: unknown) => void };
+/** Our documents have string ids (prefixed, sortable), never ObjectIds. */
+type AnyBulkWriteOperation = mongo.AnyBulkWriteOperation<{ _id: string; [field: string]: unknown }>;
+
+type Pending<T> = { item: T; resolve: () => void; reject: (e: unknown) => void };
 
 export class DuplicateKeyError extends Error {
   readonly code = 11000;
 }
 
-export class BatchInserter {
-  private batch: Pending[] = [];
+/** The scheduling both writers share: one write in flight, the next batch gathering behind it. */
+abstract class GroupCommit<T> {
+  private batch: Pending<T>[] = [];
   private writing = false;
   private scheduled = false;
 
-  constructor(
-    private readonly collection: () => Collection,
-    private readonly maxBatch = 500,
-  ) {}
+  constructor(private readonly maxBatch = 500) {}
 
-  insert(doc: Record<string, unknown>): Promise<void> {
+  /** Writes the items of one batch in one round trip; a partial failure throws with `writeErrors`. */
+  protected abstract writeBatch(items: T[]): Promise<unknown>;
+
+  protected add(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.batch.push({ doc, resolve, reject });
+      this.batch.push({ item, resolve, reject });
       this.schedule();
     });
   }
@@ -46,17 +50,17 @@ export class BatchInserter {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.write();
+      void this.writeNext();
     });
   }
 
-  private async write(): Promise<void> {
+  private async writeNext(): Promise<void> {
     if (this.writing) return;
     const batch = this.batch.splice(0, this.maxBatch);
     if (!batch.length) return;
     this.writing = true;
     try {
-      await this.collection().insertMany(batch.map((b) => b.doc) as never[], { ordered: false });
+      await this.writeBatch(batch.map((b) => b.item));
       for (const b of batch) b.resolve();
     } catch (err) {
       settleFailed(batch, err);
@@ -67,7 +71,43 @@ export class BatchInserter {
   }
 }
 
-function settleFailed(batch: Pending[], err: unknown): void {
+/** Hot inserts: one unordered insertMany per batch. */
+export class BatchInserter extends GroupCommit<Record<string, unknown>> {
+  constructor(
+    private readonly collection: () => Collection,
+    maxBatch = 500,
+  ) {
+    super(maxBatch);
+  }
+
+  insert(doc: Record<string, unknown>): Promise<void> {
+    return this.add(doc);
+  }
+
+  protected writeBatch(docs: Record<string, unknown>[]) {
+    return this.collection().insertMany(docs as never[], { ordered: false });
+  }
+}
+
+/** Any write (upserts, guarded updates): one unordered bulkWrite per batch. */
+export class BatchWriter extends GroupCommit<AnyBulkWriteOperation> {
+  constructor(
+    private readonly collection: () => Collection,
+    maxBatch = 500,
+  ) {
+    super(maxBatch);
+  }
+
+  write(op: AnyBulkWriteOperation): Promise<void> {
+    return this.add(op);
+  }
+
+  protected writeBatch(ops: AnyBulkWriteOperation[]) {
+    return this.collection().bulkWrite(ops as never[], { ordered: false });
+  }
+}
+
+function settleFailed<T>(batch: Pending<T>[], err: unknown): void {
   const writeErrors = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
   if (!writeErrors?.length) {
     for (const b of batch) b.reject(err); // the whole write failed (store down)

@@ -9,6 +9,7 @@
  * data only: the truth stays in MongoDB and Redis.
  */
 import type { Redis } from 'ioredis';
+import { redisKey } from '../../platform/keys.js';
 import { open, type KeyRing } from '../../platform/secret-box.js';
 import { TenantModel, type TenantDoc } from './tenant.js';
 
@@ -19,9 +20,20 @@ export type TenantEntry = {
   /** When the previous secret's grace ends (ms epoch), or 0. */
   graceUntil: number;
   gen: string;
+  /** When the generation was last confirmed against Redis (ms epoch). */
+  checkedAt: number;
 };
 
+/** Why a tenant cannot act: it does not exist, or it is suspended. */
+export type TenantRefusal = 'missing' | 'suspended';
+
 const NEGATIVE_TTL_MS = 10_000;
+/**
+ * A cached entry is trusted this long before its generation is checked again (one Redis GET). So an
+ * admin change reaches every path of every process within about a second, even paths that do not read
+ * the generation in a round trip of their own as the HMAC gate does.
+ */
+const FRESH_MS = 1000;
 
 export class TenantStore {
   private readonly entries = new Map<string, TenantEntry>();
@@ -35,13 +47,16 @@ export class TenantStore {
 
   /** Redis key of a tenant's generation counter; the hash tag keeps a tenant's keys on one cluster slot. */
   genKey(tenantId: string): string {
-    return `${this.prefix}:{${tenantId}}:gen`;
+    return redisKey.tenantGeneration(this.prefix, tenantId);
   }
 
   /** The cached entry (possibly stale: callers compare `gen`), or a fresh load. Null when no such tenant. */
   async get(tenantId: string): Promise<TenantEntry | null> {
     const cached = this.entries.get(tenantId);
-    if (cached) return this.withinGrace(cached) ? cached : this.load(tenantId);
+    if (cached) {
+      if (!this.withinGrace(cached)) return this.load(tenantId);
+      return Date.now() - cached.checkedAt < FRESH_MS ? cached : this.refresh(tenantId, cached);
+    }
     const missUntil = this.missing.get(tenantId);
     if (missUntil && missUntil > Date.now()) return null;
     return this.load(tenantId);
@@ -61,7 +76,7 @@ export class TenantStore {
     const secrets = [open(this.keyRing, tenant.secret)];
     const graceUntil = tenant.previous_secret_expires_at?.getTime() ?? 0;
     if (tenant.previous_secret && graceUntil > Date.now()) secrets.push(open(this.keyRing, tenant.previous_secret));
-    const entry = { tenant, secrets, graceUntil, gen };
+    const entry = { tenant, secrets, graceUntil, gen, checkedAt: Date.now() };
     this.entries.set(tenantId, entry);
     this.missing.delete(tenantId);
     return entry;
@@ -70,7 +85,21 @@ export class TenantStore {
   /** The entry again if its generation still holds, else a fresh load. */
   async refresh(tenantId: string, entry: TenantEntry): Promise<TenantEntry | null> {
     const gen = (await this.redis.get(this.genKey(tenantId))) ?? '0';
-    return gen === entry.gen ? entry : this.load(tenantId);
+    if (gen !== entry.gen) return this.load(tenantId);
+    entry.checkedAt = Date.now();
+    return entry;
+  }
+
+  /**
+   * The one tenant-active check: the entry of a tenant that exists and is active, or why not. A
+   * cached "suspended" is confirmed against the generation first, so a reactivation counts at once.
+   */
+  async getActive(tenantId: string): Promise<{ entry: TenantEntry } | { refused: TenantRefusal }> {
+    let entry = await this.get(tenantId);
+    if (entry && entry.tenant.status !== 'active') entry = await this.refresh(tenantId, entry);
+    if (!entry) return { refused: 'missing' };
+    if (entry.tenant.status !== 'active') return { refused: 'suspended' };
+    return { entry };
   }
 
   /** Called after every admin write: other processes see the new generation on their next request. */

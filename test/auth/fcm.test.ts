@@ -1,6 +1,6 @@
 /**
- * workers/auth/fcm-client.ts driven through the real firebase-admin client against test/fakes/fcm-server.ts
- * over real HTTPS sockets. The OAuth token comes from workers/auth/fcm-client.ts's own Credential (see why
+ * platform/fcm.ts driven through the real firebase-admin client against test/fakes/fcm-server.ts
+ * over real HTTPS sockets. The OAuth token comes from platform/fcm.ts's own Credential (see why
  * there); one test also runs firebase-admin's stock credential to keep the fake's token endpoint honest.
  */
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cert, deleteApp, initializeApp } from 'firebase-admin/app';
 import { getMessaging } from 'firebase-admin/messaging';
-import { createFcmSender, parseServiceAccount, type FcmSender } from '../../workers/auth/fcm-client.js';
+import { createFcmSender, parseServiceAccount, type FcmSender } from '../../platform/fcm.js';
 import {
   FCM_HOST,
   FakeFcmServer,
@@ -222,7 +222,7 @@ describe('platform/fcm (firebase-admin against a fake FCM + OAuth over TLS)', fu
 
   it("the fake's token endpoint accepts google-auth-library's own assertion (cert(keyFilePath, agent))", async () => {
     // Keeps the fake honest: the stock firebase-admin credential, which signs with google-auth-library,
-    // gets a token from it. (Only the key-file-path form of cert() uses the agent; see workers/auth/fcm-client.ts.)
+    // gets a token from it. (Only the key-file-path form of cert() uses the agent; see platform/fcm.ts.)
     const dir = mkdtempSync(join(tmpdir(), 'fcm-sa-'));
     const keyFile = join(dir, 'sa.json');
     writeFileSync(keyFile, account.json, { mode: 0o600 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { issueProof } from '../../api/auth/pairing-proof.js';
+import { mintToken } from '../../platform/tokens.js';
 import { generateDeviceKey } from '../../api/auth/device-protocol.js';
 import { DeviceClient } from '../../scripts/device.js';
 import { call, provision, signed, type TenantCreds } from '../support/client.js';
@@ -125,7 +125,13 @@ describe('auth relay: pairing and devices', () => {
     const proof = await prepareProof(relay.baseUrl, creds, newUserHash());
     const claims = JSON.parse(Buffer.from(proof.split('.')[1]!, 'base64url').toString());
     // The same intent, with a proof the relay itself issued 301 s ago.
-    const old = issueProof(relay.config.secretsMasterKey, creds.tenantId, claims.pin, 300, Date.now() - 301_000).token;
+    const old = mintToken(
+      relay.config.secretsMasterKey,
+      'pairing',
+      { tid: creds.tenantId, pin: claims.pin },
+      300,
+      Date.now() - 301_000,
+    ).token;
     expectError(await DeviceClient.create(relay.baseUrl).pair(old), 410, 'EXPIRED');
   });
 

@@ -1,5 +1,5 @@
 /**
- * Auth Relay push over FCM, end to end: the real firebase-admin client (workers/auth/fcm-client.ts) in the real
+ * Auth Relay push over FCM, end to end: the real firebase-admin client (platform/fcm.ts) in the real
  * BullMQ push worker, talking HTTPS to a local fake of FCM HTTP v1 and Google's OAuth token endpoint
  * (test/fakes/fcm-server.ts). Only the network destination is swapped (the fake's https.Agent, the
  * worker's test-only injection point); everything else is the production path.

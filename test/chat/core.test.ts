@@ -3,7 +3,7 @@
  * processes (spawnApi) so every socket test also crosses the Redis fan-out.
  */
 import assert from 'node:assert/strict';
-import { mintToken, widgetKeyHash } from '../../api/principals/chat-tokens.js';
+import { mintVisitorToken, widgetKeyHash } from '../../api/principals/visitor.js';
 import { admin, provision, signed, type TenantCreds } from '../support/client.js';
 import { asOperator, createSession, provisionOperator, socketPool, type Frame } from '../support/chat-client.js';
 import { sleep, spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
@@ -79,9 +79,9 @@ describe('chat relay core', function () {
 
     it('refreshes an expired visitor token for the same session; refuses a forged one (401)', async () => {
       const s = await createSession(api1.url, creds, ORIGIN);
-      const expired = mintToken(
+      const expired = mintVisitorToken(
         relay.config,
-        { typ: 'visitor', tid: creds.tenantId, sid: s.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: ORIGIN },
+        { tid: creds.tenantId, sid: s.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: ORIGIN },
         -10,
       ).token;
       const r = await fetch(`${api2.url}/api/v1/refresh/visitor-token`, {
@@ -331,9 +331,9 @@ describe('chat relay core', function () {
 
     it('an expired visitor token gets 4401, a forged one 4401, a foreign Origin 4403; a rotated widget key invalidates tokens (4401)', async () => {
       const s = await createSession(api1.url, creds, ORIGIN);
-      const expired = mintToken(
+      const expired = mintVisitorToken(
         relay.config,
-        { typ: 'visitor', tid: creds.tenantId, sid: s.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: ORIGIN },
+        { tid: creds.tenantId, sid: s.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: ORIGIN },
         -1,
       ).token;
       assert.equal((await visitorWs(api1.url, expired).closed).code, 4401);

@@ -5,7 +5,7 @@
  * (spawnApi), so every frame here also crosses the Redis fan-out.
  */
 import assert from 'node:assert/strict';
-import { mintToken, widgetKeyHash } from '../../api/principals/chat-tokens.js';
+import { mintVisitorToken, widgetKeyHash } from '../../api/principals/visitor.js';
 import { provision, signed, type TenantCreds } from '../support/client.js';
 import {
   asOperator,
@@ -239,9 +239,9 @@ describe('chat frames', function () {
     // with the relay's key (as the backend SDK path does); the sweep reads the expiry from the token.
     const s = await createSession(api1.url, creds, ORIGIN, { mode: 'human', routing_key: 'expiry' });
     const op = await provisionOperator(relay.baseUrl, creds, 'expiry@example.com', ['expiry']);
-    const minted = mintToken(
+    const minted = mintVisitorToken(
       relay.config,
-      { typ: 'visitor', tid: creds.tenantId, sid: s.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: ORIGIN },
+      { tid: creds.tenantId, sid: s.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: ORIGIN },
       3,
     );
     const visitor = visitorWs(fast.url, minted.token);

@@ -2,7 +2,7 @@
  * Where a push gets sent. Processors of the `push` queue:
  *
  * `push.send` — one approval request (auth challenge or security alert) to one device, through FCM
- * HTTP v1 (workers/auth/fcm-client.ts, firebase-admin). The push_delivery record is written once, when the
+ * HTTP v1 (platform/fcm.ts, firebase-admin). The push_delivery record is written once, when the
  * push is settled (its _id, request:device, makes a second settle a no-op):
  *   1. what to send: the push ticket the API wrote in Redis (message + token; deleted when the
  *      request resolves), so the hot path reads no MongoDB; without a ticket, the request and device
@@ -29,17 +29,24 @@
  */
 import type https from 'node:https';
 import { DelayedError, type Job } from 'bullmq';
-import { deliveryRecord, markSettled, pushMessage, resolveRequest, ticketKey, type FlowDeps } from '../../models/auth/approval-flow.js';
-import { invalidateFanout } from '../../models/auth/fanout-cache.js';
-import { BatchInserter, DuplicateKeyError } from '../../models/platform/batch-insert.js';
-import { ApprovalRequestModel, PushDeliveryModel, type ApprovalRequestDoc, type PushStatus } from '../../models/auth/approval-request.js';
+import {
+  expireApprovalRequest,
+  finalizeApprovalRequest,
+  loadApprovalRequest,
+  persistApprovalRequest,
+} from '../../models/auth/approval-flow.js';
+import { PushDeliveryModel, type PushStatus } from '../../models/auth/approval-request.js';
 import { DeviceModel, type DeviceDoc } from '../../models/auth/device.js';
-import type { TenantStore } from '../../models/platform/tenant-store.js';
-import { createFcmSender, type FcmMessage, type FcmSender } from './fcm-client.js';
+import { invalidateFanout } from '../../models/auth/fanout-cache.js';
+import { deliveryRecord, markSettled, pushMessage, readTicket } from '../../models/auth/push-delivery.js';
+import { BatchInserter, DuplicateKeyError } from '../../models/platform/batch-insert.js';
+import type { TenantFlowDeps } from '../../models/platform/deps.js';
+import { createFcmSender, type FcmMessage, type FcmSender } from '../../platform/fcm.js';
+import { redisKey } from '../../platform/keys.js';
+import { hitFixedWindow } from '../../platform/rate-limit.js';
 import type { JobPayload } from '../../queues/catalogue.js';
 
-export type PushDeps = FlowDeps & {
-  tenants: TenantStore;
+export type PushDeps = TenantFlowDeps & {
   /** Test-only injection point: routes firebase-admin's connections (to the fake FCM). Production leaves it unset. */
   fcmHttpAgent?: https.Agent;
   /** An already-built sender (benchmarks); otherwise one is built from FCM_SERVICE_ACCOUNT_JSON. */
@@ -75,7 +82,7 @@ export function createPushProcessors(deps: PushDeps) {
   // push_delivery records are group-committed (models/platform/batch-insert.ts); a duplicate means already recorded.
   const records = new BatchInserter(() => PushDeliveryModel.collection);
   const record = (doc: Record<string, unknown>) =>
-    records.insert({ ...doc, created_at: new Date(), updated_at: new Date() }).catch((err: unknown) => {
+    records.insert(doc).catch((err: unknown) => {
       if (!(err instanceof DuplicateKeyError)) throw err;
     });
   const prefix = deps.config.queuePrefix;
@@ -91,8 +98,14 @@ export function createPushProcessors(deps: PushDeps) {
     o: { fcm_message_id?: string; error_code?: string | null } = {},
     attempts = 0,
   ): Promise<PushStatus> {
-    await markSettled(deps.redis, prefix, p.requestId, {
-      [p.deviceId]: { status, fcm_message_id: o.fcm_message_id ?? null, error_code: o.error_code ?? null, attempts },
+    await markSettled(deps.redis, prefix, p.tenantId, p.requestId, {
+      [p.deviceId]: {
+        status,
+        fcm_message_id: o.fcm_message_id ?? null,
+        error_code: o.error_code ?? null,
+        attempts,
+        sent_at: status === 'sent' ? new Date().toISOString() : null,
+      },
     });
     await record(deliveryRecord(p.tenantId, p.requestId, p.deviceId, status, o, attempts));
     return status;
@@ -102,15 +115,10 @@ export function createPushProcessors(deps: PushDeps) {
   async function target(
     p: JobPayload<'push.send'>,
   ): Promise<{ token: string; message: FcmMessage; userHash: string } | { skip: PushStatus; code: string | null }> {
-    const [message, token, userHash] = await deps.redis.hmget(ticketKey(prefix, p.requestId), 'message', `token:${p.deviceId}`, 'user');
-    if (message && token && userHash) {
-      const m = JSON.parse(message) as FcmMessage;
-      // The lifetime left, as of now (a retry comes later than the ticket was written).
-      m.ttlSeconds = Math.min(m.ttlSeconds ?? 0, Math.max(0, Math.floor((Date.parse(m.data.expires_at ?? '') - Date.now()) / 1000)));
-      return { token, message: m, userHash };
-    }
+    const ticket = await readTicket(deps.redis, prefix, p.tenantId, p.requestId, p.deviceId);
+    if (ticket) return { token: ticket.token, message: ticket.message, userHash: ticket.userSocketHash };
     const [request, device] = await Promise.all([
-      ApprovalRequestModel.findOne({ _id: p.requestId, tenant_id: p.tenantId }).lean<ApprovalRequestDoc>(),
+      loadApprovalRequest(deps, p.tenantId, p.requestId),
       DeviceModel.findOne({ _id: p.deviceId, tenant_id: p.tenantId }).lean<DeviceDoc>(),
     ]);
     if (!request || (request.status !== 'pending' && request.status !== 'informational') || request.expires_at.getTime() <= Date.now()) {
@@ -122,10 +130,14 @@ export function createPushProcessors(deps: PushDeps) {
   }
 
   async function underSendRate(job: Job, token: string | undefined): Promise<void> {
-    const second = Math.floor(Date.now() / 1000);
-    const key = `${prefix}:fcm-rate:${second}`;
-    const [[, count]] = (await deps.redis.multi().incr(key).expire(key, 3).exec()) as [[unknown, number]];
-    if (count <= deps.config.fcmMaxSendsPerSecond) return;
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    const hit = await hitFixedWindow(
+      deps.redis,
+      { key: redisKey.fcmSendRate(prefix), limit: deps.config.fcmMaxSendsPerSecond, windowMs: 1000 },
+      now,
+    );
+    if (hit.ok) return;
     // Over the project's send rate: wait for the next second without spending an attempt.
     await job.moveToDelayed((second + 1) * 1000 + Math.floor(Math.random() * 200), token);
     throw new DelayedError();
@@ -161,17 +173,14 @@ export function createPushProcessors(deps: PushDeps) {
     return settle(p, 'failed', { error_code: result.code }, attempts);
   };
 
-  const expire = async (_job: Job, _token: string | undefined, p: JobPayload<'push.expire-request'>): Promise<string> => {
-    const done = await resolveRequest(deps, p.tenantId, p.requestId, { status: 'expired' });
-    if (done) return 'expired';
-    const r = await ApprovalRequestModel.findOne({ _id: p.requestId, tenant_id: p.tenantId }).lean<ApprovalRequestDoc>();
-    if (r?.status === 'pending') throw new Error('request not yet expired'); // early timer: retry shortly
-    return `already-${r?.status ?? 'missing'}`;
-  };
-
   return {
     send,
-    expire,
+    expire: (_job: Job, _token: string | undefined, p: JobPayload<'push.expire-request'>) =>
+      expireApprovalRequest(deps, p.tenantId, p.requestId),
+    persist: (_job: Job, _token: string | undefined, p: JobPayload<'approval.persist'>) =>
+      persistApprovalRequest(deps, p.tenantId, p.requestId),
+    finalize: (_job: Job, _token: string | undefined, p: JobPayload<'approval.finalize'>) =>
+      finalizeApprovalRequest(deps, p.tenantId, p.requestId),
     close: async () => {
       await records.flush();
       await sender?.close();

@@ -9,7 +9,9 @@
 import { got } from 'got';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { z } from 'zod';
-import { escalate, appendMessage, type FlowDeps } from '../../models/chat/chat-flow.js';
+import type { FlowDeps } from '../../models/platform/deps.js';
+import { appendMessage } from '../../models/chat/conversation-messages.js';
+import { escalate } from '../../models/chat/escalation.js';
 import { ConversationModel, type ConversationDoc } from '../../models/chat/conversation.js';
 import { MessageModel, messageView, type MessageDoc } from '../../models/chat/message.js';
 import type { TenantStore } from '../../models/platform/tenant-store.js';

@@ -16,7 +16,7 @@ import type { TenantStore } from '../../models/platform/tenant-store.js';
 import type { AttemptResult, CallbackHttp } from '../../platform/outbound-http.js';
 import type { Config } from '../../platform/config.js';
 import type { Logger } from '../../platform/logger.js';
-import { deliveryCounterKey } from '../../platform/metrics.js';
+import { redisKey } from '../../platform/keys.js';
 import { signedHeaders } from '../../platform/signing.js';
 import { deliveryJobId, type JobPayload } from '../../queues/catalogue.js';
 import { ACQUIRE_SLOT_LUA, RELEASE_SLOT_LUA } from './delivery-slots.lua.js';
@@ -73,11 +73,10 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
     if (delivery.status !== 'pending') return `already-${delivery.status}`;
 
     // 2. A slot for this tenant, or step aside without spending an attempt.
-    const tag = `${prefix}:{${tenantId}}`;
     const member = `${job.id}:${randomBytes(4).toString('hex')}`;
     const [granted, oldestAge, circuitPttl, gen] = await redis.acquireDeliverySlot(
-      `${tag}:dlv:inflight`,
-      `${tag}:dlv:circuit`,
+      redisKey.deliveryInflight(prefix, tenantId),
+      redisKey.deliveryCircuit(prefix, tenantId),
       deps.tenants.genKey(tenantId),
       Date.now(),
       leaseMs,
@@ -116,10 +115,10 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       const outcome = result?.outcome ?? '';
       const failed = outcome === 'network_error' || outcome === 'timeout' ? 1 : 0;
       await redis.releaseDeliverySlot(
-        `${tag}:dlv:inflight`,
-        `${tag}:dlv:failures`,
-        `${tag}:dlv:circuit`,
-        deliveryCounterKey(prefix),
+        redisKey.deliveryInflight(prefix, tenantId),
+        redisKey.deliveryFailures(prefix, tenantId),
+        redisKey.deliveryCircuit(prefix, tenantId),
+        redisKey.deliveryOutcomes(prefix),
         member,
         outcome,
         failed,

@@ -1,53 +1,29 @@
 /**
- * Push challenges and security alerts (SPEC §2.2), backend side:
- *   POST /relay/send/auth-challenge, POST /relay/send/security-alert, GET /relay/fetch/delivery-status.
- * The API stores the request and enqueues one push job per device (workers/auth/push.ts sends through
- * FCM); it then waits a bounded time (PUSH_SYNC_WAIT_MS, default 1.5 s) for those jobs to settle so
- * it can give the documented synchronous answer, and answers 202 with the same shape otherwise.
+ * Push challenges and security alerts (SPEC §2.2), backend side: POST /relay/send/auth-challenge and
+ * POST /relay/send/security-alert. The request path costs Redis only: the user's fan-out (cached),
+ * the fatigue counter, the live request and one batch of jobs (models/auth/approval-flow.ts); the
+ * workers push through FCM and write MongoDB. The API then waits a bounded time (PUSH_SYNC_WAIT_MS,
+ * default 1.5 s) for the pushes to settle, to give the documented synchronous answer, and answers
+ * 202 with the same shape otherwise.
  */
 import { z } from 'zod';
-import {
-  DuplicateInstructionError,
-  createApprovalRequest,
-  resolutionEventData,
-  settledOutcomes,
-  waitForSettled,
-} from '../../models/auth/approval-flow.js';
-import {
-  findRequestByInstruction,
-  pushDeliveriesOf,
-  type ApprovalRequestDoc,
-  type PushDeliveryDoc,
-  type RequestKind,
-} from '../../models/auth/approval-request.js';
+import { DuplicateInstructionError, createApprovalRequest } from '../../models/auth/approval-flow.js';
+import type { RequestKind } from '../../models/auth/approval-request.js';
 import { loadFanout } from '../../models/auth/fanout-cache.js';
-import { ApiError, notFound } from '../../platform/errors.js';
-import type { AppContext, AppDeps } from '../context.js';
+import { settledOutcomes, waitForSettled } from '../../models/auth/push-delivery.js';
+import { CALLBACK_EVENTS } from '../../models/platform/callback-catalogue.js';
+import type { TenantDoc } from '../../models/platform/tenant.js';
+import { redisKey } from '../../platform/keys.js';
+import { hitFixedWindow } from '../../platform/rate-limit.js';
+import type { AppDeps } from '../context.js';
+import { ApiError, notFound } from '../errors.js';
 import { defineRoute, type Success } from '../route.js';
 import { httpUrl } from '../schemas.js';
-import { instructionId, userSocketHash } from './schemas.js';
+import { deliverySummary, summarize, type DeliverySummary, type DeliveryView } from './delivery-summary.js';
+import { DATA_TYPES, instructionId, userSocketHash } from './schemas.js';
 
 const tags = ['Auth Relay: push challenges & alerts'];
-export const AUTH_CHALLENGE_CALLBACK_PATH = '/relay-callbacks/auth-challenge';
-
-/** The SDKs' DataType (SPEC §2.2): how the authenticator renders a display field. */
-export const DATA_TYPES = [
-  'CURRENCY_USD',
-  'CURRENCY_EUR',
-  'CURRENCY_GBP',
-  'IBAN',
-  'DATE',
-  'DATETIME',
-  'PARTY_NAME',
-  'ENTITY_REFERENCE',
-  'TEXT',
-  'NUMBER',
-  'EMAIL',
-  'PHONE',
-  'URL',
-  'IP_ADDRESS',
-  'LOCATION',
-] as const;
+const AUTH_CHALLENGE_CALLBACK_PATH = CALLBACK_EVENTS['auth_challenge.approved'].path({ _id: '' });
 
 export const displayBlock = z
   .object({
@@ -87,6 +63,12 @@ const challengeBody = z
         'goldenNumber: when given, the relay itself checks the number the user picked; a wrong pick resolves the challenge as denied (reason number_mismatch).',
       ),
     display: displayBlock.optional(),
+    approval_event: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Also send the ApprovalEvent to {callback_url_base}{sudo_callback_path} once the challenge is final (the SDKs' sudo_required sets it).",
+      ),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -102,67 +84,22 @@ const challengeBody = z
     }
   });
 
-const deliverySummary = z.object({
-  instruction_id: z.string(),
-  request_id: z.string(),
-  status: z.enum(['pending', 'approved', 'denied', 'expired', 'informational']),
-  delivered_count: z.number().int(),
-  failed_count: z.number().int(),
-  /** Devices without a push token (or with push off): they get the request by polling. */
-  polling_count: z.number().int(),
-  /** Pushes not settled yet (only in a 202). */
-  pending_count: z.number().int(),
-  fcm_message_ids: z.array(z.string()),
-  failed_tokens_sample: z.array(z.object({ device_id: z.string(), error_code: z.string().nullable(), pruned: z.boolean() })),
-  sent_at: z.string(),
-  expires_at: z.string(),
-});
-type DeliverySummary = z.infer<typeof deliverySummary>;
-
-type DeliveryView = Pick<PushDeliveryDoc, 'device_id' | 'status' | 'fcm_message_id' | 'error_code'>;
-
-function summarize(r: ApprovalRequestDoc, ds: DeliveryView[]): DeliverySummary {
-  const sent = ds.filter((d) => d.status === 'sent');
-  const failed = ds.filter((d) => d.status === 'failed' || d.status === 'invalid_token');
-  return {
-    instruction_id: r.instruction_id,
-    request_id: r._id,
-    status: r.status,
-    delivered_count: sent.length,
-    failed_count: failed.length,
-    polling_count: ds.filter((d) => d.status === 'no_token' || d.status === 'skipped').length,
-    pending_count: ds.filter((d) => d.status === 'queued').length,
-    fcm_message_ids: sent.map((d) => d.fcm_message_id ?? '').filter(Boolean),
-    failed_tokens_sample: failed
-      .slice(0, 5)
-      .map((d) => ({ device_id: d.device_id, error_code: d.error_code ?? null, pruned: d.status === 'invalid_token' })),
-    sent_at: r.created_at.toISOString(),
-    expires_at: r.expires_at.toISOString(),
-  };
-}
-
 /** Push fatigue (OWASP ASVS / NIST 800-63B): at most N requests per user per window, across processes. */
 async function checkFatigue(deps: AppDeps, tenantId: string, userHash: string): Promise<void> {
   const windowS = deps.config.pushFatigueWindowSeconds;
-  const bucket = Math.floor(Date.now() / 1000 / windowS);
-  const key = `${deps.config.queuePrefix}:{${tenantId}}:fatigue:${userHash}:${bucket}`;
-  const [[, count]] = (await deps.redis
-    .multi()
-    .incr(key)
-    .expire(key, windowS + 5)
-    .exec()) as [[unknown, number]];
-  if (count > deps.config.pushFatigueMax) {
-    const retryAfter = String(Math.max(1, (bucket + 1) * windowS - Math.floor(Date.now() / 1000)));
+  const key = redisKey.pushFatigue(deps.config.queuePrefix, tenantId, userHash);
+  const hit = await hitFixedWindow(deps.redis, { key, limit: deps.config.pushFatigueMax, windowMs: windowS * 1000 });
+  if (!hit.ok) {
     throw new ApiError('RATE_LIMITED', `Too many challenges for this user: at most ${deps.config.pushFatigueMax} per ${windowS} s.`, [], {
-      'Retry-After': retryAfter,
+      'Retry-After': String(hit.retryAfterS),
     });
   }
 }
 
-/** Steps shared by challenges and alerts: find the user's devices, store, enqueue, wait (bounded), summarize. */
-async function dispatch(
-  ctx: AppContext,
+/** Steps shared by challenges and alerts: find the user's devices, create the request, wait (bounded), summarize. */
+async function sendToDevices(
   deps: AppDeps,
+  tenant: TenantDoc,
   a: {
     userHash: string;
     kind: RequestKind;
@@ -170,9 +107,10 @@ async function dispatch(
     content: Record<string, unknown>;
     expectedNumber?: string | null;
     ttlSeconds: number;
+    approvalEvent?: boolean;
   },
 ): Promise<Success<DeliverySummary>> {
-  const tenantId = ctx.state.tenant!.tenant._id; // set by the HMAC gate
+  const tenantId = tenant._id;
   // 1. The user's pairing and active devices (cached; another tenant's user is simply not found).
   const fanout = await loadFanout(deps.redis, deps.config.queuePrefix, tenantId, a.userHash);
   if (!fanout) throw notFound('Pairing for this user_socket_hash');
@@ -180,27 +118,18 @@ async function dispatch(
   if (devices.length === 0) throw new ApiError('CONFLICT', 'This user has no active device; pair one first.');
   // 2. Fatigue cap (challenges only: alerts are passive).
   if (a.kind === 'auth-challenge') await checkFatigue(deps, tenantId, a.userHash);
-  // 3. Store and enqueue.
-  let created;
+  // 3. The live request and its jobs.
+  let request;
   try {
-    created = await createApprovalRequest(deps, {
-      tenantId,
-      kind: a.kind,
-      pairing,
-      devices,
-      instructionId: a.instructionId,
-      content: a.content,
-      expectedNumber: a.expectedNumber ?? null,
-      ttlSeconds: a.ttlSeconds,
-    });
+    request = await createApprovalRequest(deps, { tenantId, pairing, devices, ...a });
   } catch (err) {
     if (err instanceof DuplicateInstructionError)
       throw new ApiError('CONFLICT', 'This instruction_id was already used; use a fresh one per challenge.');
     throw err;
   }
   // 4. Wait (bounded) for the pushes, then report from the outcomes the worker recorded in Redis.
-  const settled = await waitForSettled(deps, created.request._id, devices.length, deps.config.pushSyncWaitMs);
-  const outcomes = await settledOutcomes(deps.redis, deps.config.queuePrefix, created.request._id);
+  const settled = await waitForSettled(deps, tenantId, request._id, devices.length, deps.config.pushSyncWaitMs);
+  const outcomes = await settledOutcomes(deps.redis, deps.config.queuePrefix, tenantId, request._id);
   const views: DeliveryView[] = devices.map((d) => {
     const o = outcomes.get(d._id);
     return {
@@ -210,7 +139,7 @@ async function dispatch(
       error_code: o?.error_code ?? null,
     };
   });
-  const summary = summarize(created.request, views);
+  const summary = summarize(request, views);
   const noun = a.kind === 'auth-challenge' ? 'Challenge' : 'Security alert';
   if (!settled || summary.pending_count > 0) {
     return {
@@ -235,7 +164,8 @@ export const sendAuthChallenge = defineRoute({
   body: challengeBody,
   response: deliverySummary,
   errors: [404, 409],
-  handler: async (ctx, { body, deps }) => {
+  handler: async (_ctx, { body, deps, principal }) => {
+    const tenant = principal.tenant.tenant;
     const content = {
       custom_type: body.custom_type,
       expected_action: body.expected_action,
@@ -243,15 +173,16 @@ export const sendAuthChallenge = defineRoute({
       description: body.description ?? null,
       numbers: body.numbers ?? null,
       display: body.display ?? null,
-      tenant_display_name: ctx.state.tenant!.tenant.branding_display_name ?? ctx.state.tenant!.tenant.tenant_name,
+      tenant_display_name: tenant.branding_display_name ?? tenant.tenant_name,
     };
-    return dispatch(ctx, deps, {
+    return sendToDevices(deps, tenant, {
       userHash: body.user_socket_hash,
       kind: 'auth-challenge',
       instructionId: body.instruction_id,
       content,
       expectedNumber: body.expected_number !== undefined ? String(body.expected_number) : null,
       ttlSeconds: body.ttl_seconds,
+      approvalEvent: body.approval_event,
     });
   },
 });
@@ -283,8 +214,8 @@ export const sendSecurityAlert = defineRoute({
     .strict(),
   response: deliverySummary,
   errors: [404, 409],
-  handler: async (ctx, { body, deps }) =>
-    dispatch(ctx, deps, {
+  handler: async (_ctx, { body, deps, principal }) =>
+    sendToDevices(deps, principal.tenant.tenant, {
       userHash: body.user_socket_hash,
       kind: 'security-alert',
       instructionId: body.instruction_id,
@@ -292,71 +223,3 @@ export const sendSecurityAlert = defineRoute({
       ttlSeconds: body.ttl_seconds,
     }),
 });
-
-export const fetchDeliveryStatus = defineRoute({
-  method: 'get',
-  path: '/relay/fetch/delivery-status',
-  summary: 'Delivery and outcome of a challenge or alert, by instruction_id',
-  description:
-    'Per-device push delivery (queued, sent, failed, invalid_token, no_token, skipped) and the request state (pending, approved, denied, expired; informational for alerts), with the outcome once resolved. 404 for an instruction_id this tenant never used.',
-  tags,
-  security: 'hmac',
-  query: z.object({ instruction_id: instructionId }),
-  response: deliverySummary.extend({
-    kind: z.string(),
-    outcome: z.record(z.string(), z.unknown()).nullable(),
-    deliveries: z.array(
-      z.object({
-        device_id: z.string(),
-        status: z.string(),
-        fcm_message_id: z.string().nullable(),
-        error_code: z.string().nullable(),
-        attempts: z.number().int(),
-        sent_at: z.string().nullable(),
-      }),
-    ),
-  }),
-  errors: [404],
-  handler: async (ctx, { query, deps }) => {
-    const tenantId = ctx.state.tenant!.tenant._id;
-    const r = await findRequestByInstruction(tenantId, query.instruction_id);
-    if (!r) throw notFound('Instruction');
-    // A device with a push token gets its delivery record once its push settles: until then it is queued.
-    const recorded = await pushDeliveriesOf(tenantId, r._id);
-    const byDevice = new Map(recorded.map((d) => [d.device_id, d]));
-    // The worker writes the Redis outcome a few ms before the MongoDB record (batched): use it meanwhile.
-    const missing = r.device_ids.some((id) => !byDevice.has(id));
-    const outcomes = missing ? await settledOutcomes(deps.redis, deps.config.queuePrefix, r._id) : new Map();
-    const ds = r.device_ids.map((id) => {
-      const o = outcomes.get(id);
-      return (
-        byDevice.get(id) ?? {
-          device_id: id,
-          status: o?.status ?? ('queued' as const),
-          fcm_message_id: o?.fcm_message_id ?? null,
-          error_code: o?.error_code ?? null,
-          attempts: o?.attempts ?? 0,
-          sent_at: null,
-        }
-      );
-    });
-    return {
-      message: `Request ${r.status}.`,
-      data: {
-        ...summarize(r, ds),
-        kind: r.kind,
-        outcome: r.status === 'pending' || r.status === 'informational' ? null : resolutionEventData(r),
-        deliveries: ds.map((d) => ({
-          device_id: d.device_id,
-          status: d.status,
-          fcm_message_id: d.fcm_message_id ?? null,
-          error_code: d.error_code ?? null,
-          attempts: d.attempts,
-          sent_at: d.sent_at?.toISOString() ?? null,
-        })),
-      },
-    };
-  },
-});
-
-export const challengeRoutes = [sendAuthChallenge, sendSecurityAlert, fetchDeliveryStatus];

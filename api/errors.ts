@@ -1,0 +1,96 @@
+/**
+ * One error type for the whole API, with a closed list of codes. Each code has one HTTP status;
+ * the error middleware turns anything thrown into the envelope of SPEC §0. Domain errors thrown by
+ * models and workers (platform/errors.ts) are mapped here, and only here, to their HTTP form.
+ */
+import type { ZodError } from 'zod';
+import { DomainError, type DomainCode } from '../platform/errors.js';
+
+export const ERROR_STATUS = {
+  MALFORMED_JSON: 400,
+  BAD_REQUEST: 400,
+  MISSING_SIGNATURE_HEADERS: 401,
+  TIMESTAMP_OUT_OF_WINDOW: 401,
+  UNKNOWN_TENANT: 401,
+  REPLAY_DETECTED: 401,
+  INVALID_SIGNATURE: 401,
+  INVALID_ADMIN_KEY: 401,
+  INVALID_TOKEN: 401,
+  TENANT_SUSPENDED: 403,
+  FORBIDDEN: 403,
+  ORIGIN_NOT_ALLOWED: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  ALREADY_RESOLVED: 409,
+  GONE: 410,
+  EXPIRED: 410,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  VALIDATION_FAILED: 422,
+  RATE_LIMITED: 429,
+  UPSTREAM_UNAVAILABLE: 502,
+  STORE_UNAVAILABLE: 503,
+  INTERNAL_ERROR: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: string[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+/** zod issues flattened to `path: problem`, one per field, so a caller can fix them all at once. */
+export function zodDetails(err: ZodError): string[] {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
+}
+
+export function validationError(err: ZodError, where = 'body'): ApiError {
+  return new ApiError('VALIDATION_FAILED', `The request ${where} failed validation.`, zodDetails(err));
+}
+
+export const notFound = (what: string): ApiError => new ApiError('NOT_FOUND', `${what} not found.`);
+
+// Every domain code is an API code: this fails to compile if the two lists drift apart.
+const _domainCodesAreApiCodes: Record<DomainCode, number> = ERROR_STATUS;
+void _domainCodesAreApiCodes;
+
+/** A domain error in its HTTP form: same code and message, Retry-After when it says when to try again. */
+export function fromDomain(err: DomainError): ApiError {
+  const headers = err.retryAfterS !== undefined ? { 'Retry-After': String(err.retryAfterS) } : undefined;
+  return new ApiError(err.code, err.message, err.details, headers);
+}
+
+/** ApiError as is, a DomainError mapped; anything else is not a known error (null). */
+export function asApiError(thrown: unknown): ApiError | null {
+  if (thrown instanceof ApiError) return thrown;
+  if (thrown instanceof DomainError) return fromDomain(thrown);
+  return null;
+}
+
+export type ErrorEnvelope = {
+  success: false;
+  status_code: number;
+  message: string;
+  error: { code: ErrorCode; details: string[]; request_id: string };
+};
+
+export function errorEnvelope(err: ApiError, requestId: string): ErrorEnvelope {
+  return {
+    success: false,
+    status_code: err.status,
+    message: err.message,
+    error: { code: err.code, details: err.details, request_id: requestId },
+  };
+}

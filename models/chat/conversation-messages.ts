@@ -1,0 +1,129 @@
+/**
+ * Where a conversation is started and a message is stored (SPEC §3.1–3.2), for the widget socket,
+ * the backend routes, operators and the bot worker: the message is stored with its sequence number
+ * (group-committed), then fanned out, then called back; a visitor's first message starts the
+ * conversation (bot lane when a bot is configured and asked for, else the human queue).
+ */
+import { newId } from '../../platform/ids.js';
+import { BatchInserter, DuplicateKeyError } from '../platform/batch-insert.js';
+import type { FlowDeps } from '../platform/deps.js';
+import type { TenantDoc } from '../platform/tenant.js';
+import { busBase, publish } from './bus.js';
+import { chatCallback } from './chat-callbacks.js';
+import { changeConversation, dropConversationState, nextSeq, type ConvState } from './conversation-state.js';
+import { ConversationModel, conversationView, type ConversationDoc } from './conversation.js';
+import { MessageModel, messageView, type MessageView, type SenderType } from './message.js';
+import { VisitorSessionModel, type VisitorSessionDoc } from './visitor-session.js';
+import { DomainError } from '../../platform/errors.js';
+
+/** The session's conversation, created on first use (bot lane when a bot is configured and asked for, else human lane). */
+export async function ensureConversation(deps: FlowDeps, tenant: TenantDoc, session: VisitorSessionDoc): Promise<ConversationDoc> {
+  if (session.conversation_id) {
+    const existing = await ConversationModel.findOne({ _id: session.conversation_id, tenant_id: tenant._id }).lean<ConversationDoc>();
+    if (existing) return existing;
+  }
+  const botLane = session.mode === 'bot' && !!tenant.bot_webhook_url;
+  const now = new Date();
+  let conv: ConversationDoc;
+  try {
+    const created = await ConversationModel.create({
+      _id: newId('cnv'),
+      tenant_id: tenant._id,
+      session_id: session._id,
+      routing_key: session.routing_key ?? null,
+      status: botLane ? 'bot' : 'pending',
+      queued_at: botLane ? null : now,
+      last_seq: 0,
+    });
+    conv = created.toObject() as unknown as ConversationDoc;
+  } catch (err) {
+    // Two first messages racing: the unique (tenant, session) index lets one conversation exist.
+    if ((err as { code?: number }).code !== 11000) throw err;
+    const other = await ConversationModel.findOne({ tenant_id: tenant._id, session_id: session._id }).lean<ConversationDoc>();
+    if (!other) throw err;
+    return other;
+  }
+  await VisitorSessionModel.updateOne({ _id: session._id, tenant_id: tenant._id }, { $set: { conversation_id: conv._id } });
+  await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'started', conversation: conversationView(conv) });
+  await chatCallback(deps, tenant, 'conversation-started', conv, { lane: botLane ? 'bot' : 'human' });
+  return conv;
+}
+
+// Messages are group-committed: concurrent messages (of any conversation) share one insertMany.
+const messageInserts = new BatchInserter(() => MessageModel.collection);
+
+/**
+ * Stores a message, then fans it out, then calls back. The sequence number and the routing state
+ * come from Redis (conversation-state.ts), so MongoDB sees only the insert.
+ */
+export async function appendMessage(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  conversationId: string,
+  sender: { type: SenderType; id: string | null },
+  text: string,
+): Promise<{ message: MessageView; state: ConvState }> {
+  for (let attempt = 0; ; attempt++) {
+    const state = await nextSeq(deps, tenant._id, conversationId);
+    if (!state) throw new DomainError('NOT_FOUND', 'Conversation not found.');
+    const now = new Date();
+    const doc = {
+      _id: newId('msg'),
+      tenant_id: tenant._id,
+      conversation_id: conversationId,
+      seq: state.last_seq,
+      sender_type: sender.type,
+      sender_id: sender.id,
+      text,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await messageInserts.insert(doc);
+    } catch (err) {
+      // A taken number: Redis lost the conversation's state while a message was being stored, and
+      // numbering resumed below it. Reload the state (from the last stored message) and try again.
+      if (err instanceof DuplicateKeyError && attempt < 5) {
+        deps.logger.warn(
+          { conversation_id: conversationId, seq: state.last_seq },
+          'chat sequence number already used; reloading the conversation state',
+        );
+        await dropConversationState(deps, tenant._id, conversationId);
+        continue;
+      }
+      throw err;
+    }
+    const message = messageView(doc);
+    await publish(deps, { ...busBase(state), kind: 'message', message });
+    // After the fan-out: the callback's bookkeeping never delays delivery to the sockets. A tenant
+    // without a receiver gets no per-message event record (the message itself is the record).
+    if (tenant.callback_url_base) await chatCallback(deps, tenant, 'message-received', state, { message });
+    return { message, state };
+  }
+}
+
+/**
+ * A visitor's message: create or reopen the conversation, store the message, and hand it to the bot
+ * when the conversation is in the bot lane.
+ */
+export async function visitorMessage(deps: FlowDeps, tenant: TenantDoc, session: VisitorSessionDoc, text: string): Promise<MessageView> {
+  // Hot path: a session that already has its conversation goes straight to the append (no read first);
+  // the state at the moment its number was taken tells whether it must reopen or go to the bot.
+  const conversationId = session.conversation_id ?? (await ensureConversation(deps, tenant, session))._id;
+  const { message, state } = await appendMessage(deps, tenant, conversationId, { type: 'visitor', id: session._id }, text);
+  if (state.status === 'resolved') {
+    const reopened = await changeConversation(
+      deps,
+      tenant._id,
+      conversationId,
+      { status: 'resolved' },
+      { status: 'pending', assignee_operator_id: null, queued_at: new Date(), resolved_at: null },
+    );
+    if (reopened)
+      await publish(deps, { ...busBase(reopened), kind: 'conversation', change: 'reopened', conversation: conversationView(reopened) });
+  }
+  if (state.status === 'bot') {
+    await deps.producer.enqueue('chat.bot-turn', { tenantId: tenant._id, conversationId, messageId: message.id });
+  }
+  return message;
+}

@@ -1,0 +1,36 @@
+/**
+ * Bot lane → human lane (SPEC §3.2, §3.4): the conversation joins the queue and a ticket opens.
+ */
+import { newId } from '../../platform/ids.js';
+import type { FlowDeps } from '../platform/deps.js';
+import type { TenantDoc } from '../platform/tenant.js';
+import { busBase, publish } from './bus.js';
+import { chatCallback } from './chat-callbacks.js';
+import { changeConversation } from './conversation-state.js';
+import { conversationView, type ConversationDoc } from './conversation.js';
+import { TicketModel } from './ticket.js';
+
+/** Bot → human lane: queue it (pending), open a ticket. Only a conversation still in the bot lane escalates. */
+export async function escalate(deps: FlowDeps, tenant: TenantDoc, conversationId: string, reason: string): Promise<ConversationDoc | null> {
+  const ticketId = newId('tkt');
+  const conv = await changeConversation(
+    deps,
+    tenant._id,
+    conversationId,
+    { status: 'bot' },
+    { status: 'pending', queued_at: new Date(), ticket_id: ticketId },
+  );
+  if (!conv) return null;
+  await TicketModel.create({
+    _id: ticketId,
+    tenant_id: tenant._id,
+    conversation_id: conv._id,
+    routing_key: conv.routing_key ?? null,
+    status: 'open',
+    reason,
+  });
+  await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'escalated', conversation: conversationView(conv) });
+  await chatCallback(deps, tenant, 'escalation-triggered', conv, { reason });
+  await chatCallback(deps, tenant, 'ticket-created', conv, { reason });
+  return conv;
+}

@@ -1,0 +1,141 @@
+/**
+ * Where a conversation is taken, released and resolved by an operator (SPEC §3.3–3.4), over REST and
+ * the operator socket alike: one guarded state change under the conversation's lock, then the bus
+ * event and the tenant's callback, then the ticket's follow-up.
+ */
+import { DomainError } from '../../platform/errors.js';
+import type { FlowDeps } from '../platform/deps.js';
+import type { TenantDoc } from '../platform/tenant.js';
+import { busBase, publish } from './bus.js';
+import { chatCallback } from './chat-callbacks.js';
+import { changeConversation } from './conversation-state.js';
+import { ConversationModel, conversationView, routingFilter, type ConversationDoc } from './conversation.js';
+import type { OperatorDoc } from './operator.js';
+import { TicketModel, type TicketDoc } from './ticket.js';
+
+const opRef = (op: OperatorDoc) => ({ id: op._id, display_name: op.display_name });
+
+/** Which conversations an operator may see: its tenant and its routing keys (admins: the whole tenant). */
+export function operatorScope(op: OperatorDoc, role: string): Record<string, unknown> {
+  return { tenant_id: op.tenant_id, ...(role === 'admin' ? {} : routingFilter(op.routing_keys)) };
+}
+
+async function notVisibleOrConflict(op: OperatorDoc, role: string, conversationId: string, conflict: string): Promise<never> {
+  const visible = await ConversationModel.exists({ _id: conversationId, ...operatorScope(op, role) });
+  if (!visible) throw new DomainError('NOT_FOUND', 'Conversation not found.');
+  throw new DomainError('CONFLICT', conflict);
+}
+
+type Transition = {
+  /** Who may make this change, beyond the operator's tenant and routing-key scope. */
+  filter: Record<string, unknown>;
+  set: Record<string, unknown>;
+  /** The 409 message when the conversation is visible but not in a state this operator can change. */
+  conflict: string;
+  change: 'assigned' | 'released' | 'resolved';
+  callback: 'agent-assigned' | 'agent-released' | 'agent-resolved';
+};
+
+/**
+ * One operator-driven state change: a guarded update under the conversation's Redis lock (guarded
+ * updates alone are not atomic on FerretDB), 404/409 when it does not apply, then the bus event and
+ * the tenant callback. Take, release and resolve differ only in their Transition and ticket follow-up.
+ */
+async function operatorTransition(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+  t: Transition,
+): Promise<ConversationDoc> {
+  const conv = await changeConversation(deps, tenant._id, conversationId, { ...operatorScope(op, role), ...t.filter }, t.set);
+  if (!conv) return notVisibleOrConflict(op, role, conversationId, t.conflict);
+  await publish(deps, {
+    ...busBase(conv),
+    kind: 'conversation',
+    change: t.change,
+    conversation: conversationView(conv),
+    operator: opRef(op),
+  });
+  await chatCallback(deps, tenant, t.callback, conv, { operator_id: op._id });
+  return conv;
+}
+
+/** Take: atomic; of two operators racing for one pending conversation, exactly one wins (the other gets 409). */
+export async function takeConversation(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+): Promise<ConversationDoc> {
+  const now = new Date();
+  const conv = await operatorTransition(deps, tenant, op, role, conversationId, {
+    filter: { status: 'pending' },
+    set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: now },
+    conflict: 'This conversation is not waiting in the queue (already taken, in the bot lane or resolved).',
+    change: 'assigned',
+    callback: 'agent-assigned',
+  });
+  if (conv.ticket_id) {
+    const t = await TicketModel.findOneAndUpdate(
+      { _id: conv.ticket_id, tenant_id: tenant._id, status: 'open' },
+      { $set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: now } },
+      { new: true },
+    ).lean<TicketDoc>();
+    if (t) await chatCallback(deps, tenant, 'ticket-assigned', conv, { operator_id: op._id });
+  }
+  return conv;
+}
+
+/** Release: back to the queue (pending); only the assignee can release. */
+export async function releaseConversation(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+): Promise<ConversationDoc> {
+  const conv = await operatorTransition(deps, tenant, op, role, conversationId, {
+    filter: { status: 'assigned', assignee_operator_id: op._id },
+    set: { status: 'pending', assignee_operator_id: null, assigned_at: null, queued_at: new Date() },
+    conflict: 'Only the operator assigned to this conversation can release it.',
+    change: 'released',
+    callback: 'agent-released',
+  });
+  if (conv.ticket_id) {
+    await TicketModel.updateOne(
+      { _id: conv.ticket_id, tenant_id: tenant._id, status: 'assigned' },
+      { $set: { status: 'open', assignee_operator_id: null, assigned_at: null } },
+    );
+  }
+  return conv;
+}
+
+/** Resolve: the assignee (or a tenant admin) closes it; its ticket is resolved with it. */
+export async function resolveConversation(
+  deps: FlowDeps,
+  tenant: TenantDoc,
+  op: OperatorDoc,
+  role: string,
+  conversationId: string,
+): Promise<ConversationDoc> {
+  const now = new Date();
+  const conv = await operatorTransition(deps, tenant, op, role, conversationId, {
+    filter: role === 'admin' ? { status: { $in: ['bot', 'pending', 'assigned'] } } : { status: 'assigned', assignee_operator_id: op._id },
+    set: { status: 'resolved', resolved_at: now },
+    conflict: 'Only the operator assigned to this conversation can resolve it (or it is already resolved).',
+    change: 'resolved',
+    callback: 'agent-resolved',
+  });
+  if (conv.ticket_id) {
+    const t = await TicketModel.findOneAndUpdate(
+      { _id: conv.ticket_id, tenant_id: tenant._id, status: { $in: ['open', 'assigned'] } },
+      { $set: { status: 'resolved', resolved_at: now } },
+      { new: true },
+    ).lean<TicketDoc>();
+    if (t) await chatCallback(deps, tenant, 'ticket-resolved', conv, { operator_id: op._id });
+  }
+  return conv;
+}

@@ -1,0 +1,47 @@
+/**
+ * Exactly-once decisions and short mutual exclusion, in Redis, for every part of the relay.
+ *
+ * Why Redis and not only a guarded MongoDB update: on MongoDB a guarded findOneAndUpdate is atomic,
+ * but FerretDB v1 (the local and test store) runs it as a read then a write without a transaction
+ * (FerretDB/FerretDB#3040), so two concurrent guarded updates can both win there — our race tests
+ * showed it. The claim decides the race on both; the guarded update still refuses a later attempt
+ * should the claim key be gone.
+ */
+import type { Redis } from 'ioredis';
+import { DomainError } from './errors.js';
+import { newId } from './ids.js';
+import { redisKey } from './keys.js';
+
+/** True for the one caller that claims `what` first (within `ttlMs`). */
+export async function claimOnce(redis: Redis, prefix: string, what: string, ttlMs: number): Promise<boolean> {
+  return (await redis.set(redisKey.claim(prefix, what), '1', 'PX', Math.max(1000, Math.ceil(ttlMs)), 'NX')) === 'OK';
+}
+
+/** Gives a claim back (the claimant found the decision was not its to take). */
+export async function releaseClaim(redis: Redis, prefix: string, what: string): Promise<void> {
+  await redis.del(redisKey.claim(prefix, what));
+}
+
+const UNLOCK_LUA = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+export type LockOptions = { ttlMs: number; waitMs: number; busyMessage: string };
+
+/**
+ * Runs `fn` while holding the lock `key`, across every process. The lock expires by itself (`ttlMs`)
+ * if its holder dies; release is compare-and-delete, so a holder whose lock expired never frees
+ * another's. Waits with backoff up to `waitMs`, then refuses with STORE_UNAVAILABLE (retry in 1 s).
+ */
+export async function withLock<T>(redis: Redis, key: string, opts: LockOptions, fn: () => Promise<T>): Promise<T> {
+  const token = newId('req');
+  const until = Date.now() + opts.waitMs;
+  for (let wait = 2; ; wait = Math.min(wait * 2, 25)) {
+    if ((await redis.set(key, token, 'PX', opts.ttlMs, 'NX')) === 'OK') break;
+    if (Date.now() > until) throw new DomainError('STORE_UNAVAILABLE', opts.busyMessage, [], 1);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  try {
+    return await fn();
+  } finally {
+    await redis.eval(UNLOCK_LUA, 1, key, token).catch(() => undefined);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Every Redis key and channel the relay writes, in one list (BullMQ's own keys aside: it builds them
+ * from QUEUE_PREFIX and the queue names in queues/names.ts). Each takes the configured prefix first.
+ *
+ * A tenant's keys carry the tenant id as a hash tag (`{tnt_…}`), so on Redis Cluster all the keys one
+ * script or MULTI touches for a tenant live on one slot. Keys that are only ever used alone (claims,
+ * nonces) need no tag. These strings are persisted: changing one orphans what is stored under it.
+ */
+export const redisKey = {
+  // ---- platform -------------------------------------------------------------------------------
+  /** Counter bumped by every admin change of a tenant; processes reload their cached entry when it moves. */
+  tenantGeneration: (p: string, tenantId: string) => `${p}:{${tenantId}}:gen`,
+  /** A request signature seen inside the replay window (HMAC gate). */
+  signatureSeen: (p: string, tenantId: string, signature: string) => `${p}:{${tenantId}}:seen:${signature}`,
+  /** One minute of the tenant's sliding-window rate limit (HMAC gate). */
+  rateLimitWindow: (p: string, tenantId: string, windowIndex: number) => `${p}:{${tenantId}}:rl:${windowIndex}`,
+  /** Callback deliveries in flight for a tenant (a sorted set of leases), its failure count and open circuit. */
+  deliveryInflight: (p: string, tenantId: string) => `${p}:{${tenantId}}:dlv:inflight`,
+  deliveryFailures: (p: string, tenantId: string) => `${p}:{${tenantId}}:dlv:failures`,
+  deliveryCircuit: (p: string, tenantId: string) => `${p}:{${tenantId}}:dlv:circuit`,
+  /** Fleet-wide callback delivery outcomes (HINCRBY by workers, read by /metrics). */
+  deliveryOutcomes: (p: string) => `${p}:metrics:deliveries`,
+  /** An exactly-once decision taken (platform/claims.ts). */
+  claim: (p: string, what: string) => `${p}:claim:${what}`,
+  /** A live console session (its absence revokes every token of the session). */
+  consoleSession: (p: string, sessionId: string) => `${p}:console:session:${sessionId}`,
+
+  // ---- Auth Relay -----------------------------------------------------------------------------
+  /** A device request nonce already used, per signer (a device, or a pairing intent). */
+  deviceNonce: (p: string, signer: string, nonce: string) => `${p}:devnonce:${signer}:${nonce}`,
+  /** Push fatigue counter of one user (a fixed window is appended: platform/rate-limit.ts). */
+  pushFatigue: (p: string, tenantId: string, userSocketHash: string) => `${p}:{${tenantId}}:fatigue:${userSocketHash}`,
+  /** A user's pairing and active devices (models/auth/fanout-cache.ts). */
+  fanout: (p: string, tenantId: string, userSocketHash: string) => `${p}:{${tenantId}}:fanout:${userSocketHash}`,
+  /** A live approval request (models/auth/approval-state.ts), and its instruction id while live. */
+  approval: (p: string, tenantId: string, requestId: string) => `${p}:{${tenantId}}:apr:${requestId}`,
+  approvalInstruction: (p: string, tenantId: string, instructionId: string) => `${p}:{${tenantId}}:instr:${instructionId}`,
+  /** The approval requests addressed to one device, scored by expiry (what its poll reads). */
+  deviceOpenRequests: (p: string, tenantId: string, deviceId: string) => `${p}:{${tenantId}}:dev-open:${deviceId}`,
+  /** What the push worker sends for one approval request: the FCM message and each device's token. */
+  pushTicket: (p: string, tenantId: string, requestId: string) => `${p}:{${tenantId}}:push-ticket:${requestId}`,
+  /** Each device's final push outcome of one approval request, and the channel that announces one. */
+  pushSettled: (p: string, tenantId: string, requestId: string) => `${p}:{${tenantId}}:push-settled:${requestId}`,
+  pushSettledChannel: (p: string) => `${p}:push-settled`,
+  /** FCM sends per second across all workers (a fixed window is appended). */
+  fcmSendRate: (p: string) => `${p}:fcm-rate`,
+
+  // ---- Chat Relay -----------------------------------------------------------------------------
+  /** The tenant's fan-out channel: every API process holding one of its sockets subscribes. */
+  chatChannel: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}`,
+  /** A conversation's routing state and message counter (models/chat/conversation-state.ts). */
+  conversationState: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:cv:${conversationId}`,
+  /** The lock serialising one conversation's state changes. */
+  conversationLock: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:lock:${conversationId}`,
+  /** Abuse limits (fixed windows appended): sessions per IP, messages per session, per tenant, connects. */
+  chatSessionsPerIp: (p: string, tenantId: string, ip: string) => `${p}:chat:{${tenantId}}:sess-ip:${ip}`,
+  chatSessionMessages: (p: string, tenantId: string, sessionId: string) => `${p}:chat:{${tenantId}}:msg:${sessionId}`,
+  chatTenantMessages: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}:msg-rate`,
+  chatConnects: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}:conn`,
+} as const;
