@@ -18,6 +18,27 @@ export default tseslint.config(
       'no-console': ['error', { allow: ['warn', 'error'] }],
     },
   },
+  // The layers: api/ (HTTP) → models/ (domain) → queues/ (job catalogue) → platform/ (infrastructure);
+  // workers/ runs models' flows. Nothing below api/ knows about HTTP; platform/ knows no domain.
+  ...[
+    ['models/**/*.ts', ['api', 'workers']],
+    ['workers/**/*.ts', ['api']],
+    ['queues/**/*.ts', ['api', 'models', 'workers']],
+    ['platform/**/*.ts', ['api', 'models', 'queues', 'workers']],
+  ].map(([files, layers]) => ({
+    files: [files],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: layers.map((l) => ({
+            group: [`**/${l}/*`, `**/${l}/**`],
+            message: `${files.split('/')[0]}/ must not import from ${l}/ (see the layering in eslint.config.js)`,
+          })),
+        },
+      ],
+    },
+  })),
   {
     // Tests and scripts print, and tests read loosely typed JSON answers.
     files: ['test/**/*.ts', 'scripts/**/*.ts'],

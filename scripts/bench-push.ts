@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import mongoose from 'mongoose';
 import { TenantStore } from '../models/platform/tenant-store.js';
-import { createCallbackHttp } from '../platform/outbound-http.js';
+import { createOutboundHttp } from '../platform/outbound-http.js';
 import { parseConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { connectMongo } from '../platform/mongo.js';
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const wredis = workerRedis(redisUrl);
   const producerRedis = apiRedis(redisUrl);
   const producer = new Producer(config, producerRedis);
-  const cbHttp = createCallbackHttp({ timeoutMs: 2000, allowPrivateNetworks: true });
+  const cbHttp = createOutboundHttp({ timeoutMs: 2000, allowPrivateNetworks: true });
   const fleet = await startWorkers(
     config,
     logger,

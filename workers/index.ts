@@ -4,7 +4,7 @@
  * WORKER_SHUTDOWN_TIMEOUT_MS (a PaaS gives ~30 s before SIGKILL).
  */
 import { TenantStore } from '../models/platform/tenant-store.js';
-import { createCallbackHttp } from '../platform/outbound-http.js';
+import { createOutboundHttp } from '../platform/outbound-http.js';
 import { loadConfigOrExit } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const redis = workerRedis(config.redisUrl);
   const producer = new Producer(config, apiRedis(config.redisUrl));
   const tenants = new TenantStore(redis, config.secretsMasterKey, config.queuePrefix);
-  const http = createCallbackHttp({ timeoutMs: config.callbackTimeoutMs, allowPrivateNetworks: config.callbackAllowPrivateNetworks });
+  const http = createOutboundHttp({ timeoutMs: config.callbackTimeoutMs, allowPrivateNetworks: config.callbackAllowPrivateNetworks });
   if (config.callbackAllowPrivateNetworks)
     logger.warn('CALLBACK_ALLOW_PRIVATE_NETWORKS=true: callbacks may reach private addresses (development only)');
   const fleet = await startWorkers(config, logger, createProcessors({ config, logger, redis, tenants, http, producer }));

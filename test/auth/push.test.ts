@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { TenantStore } from '../../models/platform/tenant-store.js';
-import { createCallbackHttp } from '../../platform/outbound-http.js';
+import { createOutboundHttp } from '../../platform/outbound-http.js';
 import { createLogger } from '../../platform/logger.js';
 import { workerRedis } from '../../platform/redis.js';
 import { createProcessors } from '../../workers/processors.js';
@@ -36,7 +36,7 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
     // The harness's worker, plus the fake's agent for firebase-admin's connections.
     const config = relay.config;
     const wredis = workerRedis(config.redisUrl);
-    const http = createCallbackHttp({ timeoutMs: config.callbackTimeoutMs, allowPrivateNetworks: true });
+    const http = createOutboundHttp({ timeoutMs: config.callbackTimeoutMs, allowPrivateNetworks: true });
     const tenants = new TenantStore(wredis, config.secretsMasterKey, config.queuePrefix);
     const deps = {
       config,

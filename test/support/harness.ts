@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import mongoose from 'mongoose';
 import { buildApp } from '../../api/app.js';
 import { TenantStore } from '../../models/platform/tenant-store.js';
-import { createCallbackHttp } from '../../platform/outbound-http.js';
+import { createOutboundHttp } from '../../platform/outbound-http.js';
 import type { Config } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
 import { connectMongo } from '../../platform/mongo.js';
@@ -59,7 +59,7 @@ export async function startRelay(name: string, extraEnv: Record<string, string> 
     producer,
     startWorker: async () => {
       const wredis = workerRedis(config.redisUrl);
-      const whttp = createCallbackHttp({ timeoutMs: config.callbackTimeoutMs, allowPrivateNetworks: config.callbackAllowPrivateNetworks });
+      const whttp = createOutboundHttp({ timeoutMs: config.callbackTimeoutMs, allowPrivateNetworks: config.callbackAllowPrivateNetworks });
       const wtenants = new TenantStore(wredis, config.secretsMasterKey, config.queuePrefix);
       const fleet = await startWorkers(
         config,

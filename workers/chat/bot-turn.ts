@@ -6,7 +6,6 @@
  * ticket. A bot that keeps failing (network, 5xx, unreadable answer) escalates after the last attempt,
  * so a visitor is never left talking to nobody.
  */
-import { got } from 'got';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { FlowDeps } from '../../models/platform/deps.js';
@@ -17,15 +16,15 @@ import { MessageModel, messageView, type MessageDoc } from '../../models/chat/me
 import type { TenantStore } from '../../models/platform/tenant-store.js';
 import { VisitorSessionModel, type VisitorSessionDoc } from '../../models/chat/visitor-session.js';
 import { signedHeaders } from '../../platform/signing.js';
-import { assertPublicUrl, guardedLookup } from '../../platform/ssrf.js';
+import type { OutboundHttp } from '../../platform/outbound-http.js';
 import type { JobPayload } from '../../queues/catalogue.js';
 
-export type ChatWorkerDeps = FlowDeps & { tenants: TenantStore };
+export type ChatWorkerDeps = FlowDeps & { tenants: TenantStore; http: OutboundHttp };
 
 const botAnswer = z.object({ reply: z.string().trim().min(1).optional(), escalate: z.boolean().optional() });
 const BOT_ANSWER_LIMIT = 64 * 1024;
 
-/** POSTs the signed turn to the bot; returns its parsed answer or throws (transient: retried). */
+/** POSTs the signed turn to the bot (platform/outbound-http.ts); returns its parsed answer or throws (transient: retried). */
 async function callBot(
   deps: ChatWorkerDeps,
   url: string,
@@ -34,22 +33,26 @@ async function callBot(
   body: string,
   signal: AbortSignal,
 ): Promise<z.infer<typeof botAnswer>> {
-  const allowPrivate = deps.config.callbackAllowPrivateNetworks;
-  if (!allowPrivate) assertPublicUrl(new URL(url));
-  const res = await got.post(url, {
-    body,
-    headers: { 'content-type': 'application/json', 'user-agent': 'BloonioRelay-Bot/1', ...signedHeaders(tenantId, secret, body) },
-    ...(allowPrivate ? {} : { dnsLookup: guardedLookup }),
-    timeout: { request: deps.config.chatBotTimeoutMs },
-    retry: { limit: 0 },
-    throwHttpErrors: false,
-    followRedirect: false,
-    responseType: 'text',
+  const res = await deps.http.post(url, body, signedHeaders(tenantId, secret, body), {
     signal,
+    timeoutMs: deps.config.chatBotTimeoutMs,
+    keepBytes: BOT_ANSWER_LIMIT,
+    readLimitBytes: BOT_ANSWER_LIMIT,
+    userAgent: 'BloonioRelay-Bot/1',
   });
-  if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`bot answered HTTP ${res.statusCode}`);
-  if (res.body.length > BOT_ANSWER_LIMIT) throw new UnrecoverableError('bot answer too large');
-  const parsed = botAnswer.safeParse(res.body.trim() ? JSON.parse(res.body) : {});
+  if (!('statusCode' in res)) {
+    if (res.outcome === 'refused') throw new UnrecoverableError(res.error);
+    throw new Error(`bot unreachable: ${res.error}`);
+  }
+  if (res.outcome === 'http_error') throw new Error(`bot answered HTTP ${res.statusCode}`);
+  if (res.truncated) throw new UnrecoverableError('bot answer too large');
+  let json: unknown = {};
+  try {
+    if (res.responseBody.trim()) json = JSON.parse(res.responseBody);
+  } catch {
+    throw new UnrecoverableError('bot answer is not JSON');
+  }
+  const parsed = botAnswer.safeParse(json);
   if (!parsed.success) throw new UnrecoverableError('bot answer is not {reply?: string, escalate?: boolean}');
   return parsed.data;
 }

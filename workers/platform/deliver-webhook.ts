@@ -13,7 +13,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DeliveryModel, type AttemptRecord, type DeliveryDoc } from '../../models/platform/delivery.js';
 import type { TenantStore } from '../../models/platform/tenant-store.js';
-import type { AttemptResult, CallbackHttp } from '../../platform/outbound-http.js';
+import type { AttemptResult, OutboundHttp } from '../../platform/outbound-http.js';
 import type { Config } from '../../platform/config.js';
 import type { Logger } from '../../platform/logger.js';
 import { redisKey } from '../../platform/keys.js';
@@ -21,7 +21,7 @@ import { signedHeaders } from '../../platform/signing.js';
 import { deliveryJobId, type JobPayload } from '../../queues/catalogue.js';
 import { ACQUIRE_SLOT_LUA, RELEASE_SLOT_LUA } from './delivery-slots.lua.js';
 
-export type DeliveryDeps = { config: Config; logger: Logger; redis: Redis; tenants: TenantStore; http: CallbackHttp };
+export type DeliveryDeps = { config: Config; logger: Logger; redis: Redis; tenants: TenantStore; http: OutboundHttp };
 
 type SlotRedis = Redis & {
   acquireDeliverySlot(k1: string, k2: string, k3: string, ...argv: (string | number)[]): Promise<[number, number, number, string]>;
@@ -107,7 +107,7 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
           'X-Bloonio-Delivery-Id': delivery._id,
           'X-Bloonio-Delivery-Attempt': String(delivery.attempt_count + 1),
         };
-        result = await deps.http.post(delivery.url, delivery.body, headers, signal);
+        result = await deps.http.post(delivery.url, delivery.body, headers, { signal });
       }
     } finally {
       // 4a. The slot is released whatever happened (the lease expiry covers a crash here). Only a
