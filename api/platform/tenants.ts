@@ -1,6 +1,7 @@
 /** The tenant lifecycle (SPEC §1.1), behind X-Admin-Key. Secrets are shown once, at provision and rotation. */
 import { z } from 'zod';
 import { TENANT_SETTING_FIELDS, TenantModel, type TenantDoc } from '../../models/platform/tenant.js';
+import { resealTenantSecrets } from '../../models/platform/tenant-secrets.js';
 import { notFound } from '../errors.js';
 import { newTenantId, newTenantSecret, newWidgetPublicKey } from '../../platform/ids.js';
 import { seal } from '../../platform/secret-box.js';
@@ -174,6 +175,22 @@ export const listTenants = defineRoute({
   },
 });
 
+export const resealSecrets = defineRoute({
+  method: 'post',
+  path: '/reseal/tenant-secrets',
+  summary: 'Re-seal every tenant secret under the current master key (master-key rotation)',
+  description:
+    'Step 2 of a master-key rotation: (1) put the new key first in SECRETS_MASTER_KEY, keeping the old one after it, on every process; (2) call this; (3) remove the old key once the tokens minted under it have expired (visitor tokens ~1 h, operator tokens at most 7 days). Idempotent; secrets already sealed under the current key are left alone. Tenant secrets themselves do not change.',
+  tags,
+  security: 'admin',
+  body: z.object({}).strict(),
+  response: z.object({ tenants: z.number().int(), resealed: z.number().int(), key_id: z.string() }),
+  handler: async (_ctx, { deps }) => {
+    const r = await resealTenantSecrets(deps, deps.config.secretsMasterKey);
+    return { message: `${r.resealed} of ${r.tenants} tenant secret(s) re-sealed.`, data: { ...r, key_id: deps.config.secretsMasterKey.currentId } };
+  },
+});
+
 export const adminTenantRoutes = [
   provisionTenant,
   updateTenant,
@@ -183,4 +200,5 @@ export const adminTenantRoutes = [
   reactivateTenant,
   fetchTenant,
   listTenants,
+  resealSecrets,
 ];
