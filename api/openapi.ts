@@ -3,6 +3,7 @@
  * (zod 4's JSON Schema output is draft 2020-12, which is OpenAPI 3.1's dialect).
  */
 import { z } from 'zod';
+import { CALLBACK_EVENTS } from '../models/platform/callback-catalogue.js';
 import { ERROR_CODES, ERROR_STATUS } from './errors.js';
 import type { AnyRoute, Security } from './route.js';
 
@@ -39,6 +40,46 @@ const COMMON_ERRORS: Record<Security, number[]> = {
 };
 
 const HMAC_DOC = `Every /relay/* call is signed (HMAC #1): X-Bloonio-Signature = hex(hmac_sha256(tenant_secret, "{timestamp_ms}.{sha256_hex(raw_body)}")); a body-less request signs the empty string. The relay checks, in order: the three headers (401 MISSING_SIGNATURE_HEADERS), the timestamp within ±30 s (401 TIMESTAMP_OUT_OF_WINDOW), the tenant (401 UNKNOWN_TENANT, 403 TENANT_SUSPENDED), replay (401 REPLAY_DETECTED), the signature over the raw bytes (401 INVALID_SIGNATURE), then the per-tenant rate limit (429 RATE_LIMITED, with Retry-After and RateLimit-* headers). Limitation: the query string is not signed.`;
+
+const CALLBACK_DOC =
+  'POSTed by the relay to {callback_url_base}{path}, signed with HMAC #1 by the tenant secret (X-Bloonio-Tenant-Id, X-Bloonio-Timestamp, X-Bloonio-Signature over the raw body), plus X-Bloonio-Event-Id (the same on every retry: de-duplicate on it) and X-Bloonio-Event-Type. At least once; retried on network errors, timeouts, 408, 429 and 5xx. Answer 2xx once handled.';
+
+/** The callback catalogue (models/platform/callback-catalogue.ts) as OpenAPI 3.1 webhooks. */
+function callbackWebhooks(): Record<string, Json> {
+  const example = { _id: 'tnt_…', callback_url_base: '{callback_url_base}', sudo_callback_path: '{sudo_callback_path}' };
+  return Object.fromEntries(
+    Object.entries(CALLBACK_EVENTS).map(([name, e]) => [
+      name,
+      {
+        post: {
+          operationId: `callback.${name}`,
+          summary: e.summary,
+          description: `${CALLBACK_DOC} Path: ${e.path(example)}.`,
+          tags: ['Callbacks'],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['event_id', 'event_type', 'tenant_id', 'created_at', 'data'],
+                  properties: {
+                    event_id: { type: 'string' },
+                    event_type: { const: name },
+                    tenant_id: { type: 'string' },
+                    created_at: { type: 'string', format: 'date-time' },
+                    data: jsonSchema(e.data, 'input'),
+                  },
+                },
+              },
+            },
+          },
+          responses: { '2XX': { description: 'Received; any other answer is retried or dead-lettered (see above).' } },
+        },
+      },
+    ]),
+  );
+}
 
 export function buildOpenApi(routes: AnyRoute[], version: string): Json {
   const paths: Record<string, Json> = {};
@@ -98,6 +139,7 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
     },
     servers: [{ url: '/' }],
     paths,
+    webhooks: callbackWebhooks(),
     components: {
       securitySchemes: {
         AdminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key', description: 'Platform admin key (one of ADMIN_API_KEY).' },

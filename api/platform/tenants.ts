@@ -187,7 +187,10 @@ export const resealSecrets = defineRoute({
   response: z.object({ tenants: z.number().int(), resealed: z.number().int(), key_id: z.string() }),
   handler: async (_ctx, { deps }) => {
     const r = await resealTenantSecrets(deps, deps.config.secretsMasterKey);
-    return { message: `${r.resealed} of ${r.tenants} tenant secret(s) re-sealed.`, data: { ...r, key_id: deps.config.secretsMasterKey.currentId } };
+    return {
+      message: `${r.resealed} of ${r.tenants} tenant secret(s) re-sealed.`,
+      data: { ...r, key_id: deps.config.secretsMasterKey.currentId },
+    };
   },
 });
 

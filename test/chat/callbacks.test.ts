@@ -4,6 +4,7 @@
  * bot call is verified with the seed's recipe, written out here independently of our signing module.
  */
 import assert from 'node:assert/strict';
+import { CALLBACK_EVENTS, type CallbackName } from '../../models/platform/callback-catalogue.js';
 import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -181,6 +182,9 @@ describe('chat lanes, tickets and callbacks', function () {
       assert.equal(ev.body.data.conversation_id, cid);
       assert.match(ev.body.data.session_id, /^vs_/);
       assert.equal(typeof ev.body.data.seq, 'number');
+      // The body matches the callback catalogue's schema (what the OpenAPI webhooks and the SDKs promise).
+      const shape = CALLBACK_EVENTS[`chat.${name}` as CallbackName].data.safeParse(ev.body.data);
+      assert.ok(shape.success, `${name} matches the catalogue: ${JSON.stringify(shape.error?.issues)}`);
       if (name.startsWith('ticket') || name.startsWith('agent') || name === 'escalation-triggered')
         assert.equal(ev.body.data.ticket_id, ticketId, name);
     }

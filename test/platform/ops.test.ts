@@ -1,5 +1,6 @@
 /** The ops surface (health, readiness, metrics, OpenAPI) and what callers see when a store is down. */
 import assert from 'node:assert/strict';
+import { CALLBACK_EVENTS } from '../../models/platform/callback-catalogue.js';
 import { ROUTES } from '../../api/routes.js';
 import { Receiver } from '../fakes/receiver.js';
 import { eventually, spawnApi, startRelay, type Relay } from '../support/harness.js';
@@ -50,6 +51,13 @@ describe('platform: ops surface', () => {
     assert.deepEqual(signedOp.security, [{ TenantId: [], Timestamp: [], Signature: [] }]);
     assert.ok(signedOp.responses['429'], 'rate limit documented');
     assert.ok(doc.components.schemas.ErrorEnvelope.properties.error.properties.code.enum.includes('REPLAY_DETECTED'));
+    // Every callback of the catalogue is documented as an OpenAPI webhook with its data schema.
+    for (const name of Object.keys(CALLBACK_EVENTS)) {
+      const hook = doc.webhooks[name]?.post;
+      assert.ok(hook, `webhook ${name} documented`);
+      assert.equal(hook.requestBody.content['application/json'].schema.properties.event_type.const, name);
+    }
+    assert.ok(doc.webhooks['chat.message-received'].post.requestBody.content['application/json'].schema.properties.data.properties.message);
   });
 
   it('serves the reference page at /docs', async () => {
