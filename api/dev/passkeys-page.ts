@@ -107,7 +107,7 @@ tr[data-status=revoked]{color:#8a8f9c}code,pre{font:12px/1.4 ui-monospace,monosp
       var body = { browser_origin: location.origin, response: response, relay_user_linked_id: $('link').value };
       if ($('passkey-name').value.trim()) body.name = $('passkey-name').value.trim();
       return backend('register-verify', body);
-    }).then(function (d) { show('ok', 'Registered passkey "' + d.name + '" for ' + d.backend_user_id + '.', d); return list(); }).catch(failed);
+    }).then(function (d) { return list().then(function () { show('ok', 'Registered passkey "' + d.name + '" for ' + d.backend_user_id + '.', d); }); }).catch(failed);
   };
   function signIn(withUser) {
     show('busy', 'Signing in…');
@@ -116,8 +116,7 @@ tr[data-status=revoked]{color:#8a8f9c}code,pre{font:12px/1.4 ui-monospace,monosp
       .then(function (response) { return backend('authenticate-verify', { browser_origin: location.origin, response: response }); })
       .then(function (d) {
         $('link').value = d.relay_user_linked_id;
-        show('ok', 'Signed in as ' + d.backend_user_id + ' with "' + d.name + '"' + (d.user_verified ? ' (user verified).' : '.'), d);
-        return list();
+        return list().then(function () { show('ok', 'Signed in as ' + d.backend_user_id + ' with "' + d.name + '"' + (d.user_verified ? ' (user verified).' : '.'), d); });
       }).catch(failed);
   }
   $('signin-user').onclick = function () { signIn(true); };
@@ -138,19 +137,20 @@ tr[data-status=revoked]{color:#8a8f9c}code,pre{font:12px/1.4 ui-monospace,monosp
           var rename = document.createElement('button'); rename.className = 'secondary rename'; rename.textContent = 'Rename';
           rename.onclick = function () {
             backend('rename-passkey', { relay_user_linked_id: link, credential_id: p.credential_id, name: input.value.trim() })
-              .then(function (r) { show('ok', 'Renamed to "' + r.name + '".', r); return list(); }).catch(failed);
+              .then(function (r) { return list().then(function () { show('ok', 'Renamed to "' + r.name + '".', r); }); }).catch(failed);
           };
           var revoke = document.createElement('button'); revoke.className = 'secondary revoke'; revoke.textContent = 'Revoke';
           revoke.onclick = function () {
             backend('revoke-passkey', { relay_user_linked_id: link, credential_id: p.credential_id })
-              .then(function (r) { show('ok', 'Revoked "' + r.name + '".', r); return list(); }).catch(failed);
+              .then(function (r) { return list().then(function () { show('ok', 'Revoked "' + r.name + '".', r); }); }).catch(failed);
           };
           actions.append(input, rename, revoke);
         }
         tr.append(actions); tbody.append(tr);
       });
-    }).catch(failed);
+    });
   }
-  $('list').onclick = function () { list(); };
+  // Every action refreshes the list before it reports, so what the status line says is on screen.
+  $('list').onclick = function () { show('busy', 'Loading…'); list().then(function () { show('ok', 'List refreshed.'); }).catch(failed); };
 })();
 </script></body></html>`;
