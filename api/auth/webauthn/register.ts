@@ -65,7 +65,8 @@ export const registerOptions = defineRoute({
       link = await findRelayUserLink(tenant._id, body.relay_user_linked_id);
       if (!link) throw notFound('relay_user_linked_id');
     } else {
-      link = await upsertRelayUserLink(tenant._id, body.backend_user_id!, 'passkey', body.display_name ?? body.username);
+      // No display name: the link's is the one the tenant gave at pairing or provisioning.
+      link = await upsertRelayUserLink(tenant._id, body.backend_user_id!, 'passkey');
     }
     const linkId = link._id.toString();
     // 2. Their passkeys, excluded so the browser refuses an authenticator that already holds one.
