@@ -10,6 +10,7 @@ import type { AppDeps, AppState } from './context.js';
 import { bodyMiddleware } from './middleware/body.js';
 import { chatCors } from './chat/cors.js';
 import { principalMiddlewares } from './principals/index.js';
+import { passkeysDemoRoutes } from './dev/passkeys-demo.js';
 import { requestMiddleware } from './middleware/request.js';
 import { buildOpenApi } from './openapi.js';
 import { opsRouter, queueDashboard } from './platform/ops.js';
@@ -35,6 +36,7 @@ export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: M
   app.use(bodyMiddleware(deps.config.bodyLimitBytes));
   const ops = opsRouter(deps, metrics, () => (openapi ??= buildOpenApi(routes, API_VERSION)));
   app.use(ops.routes());
+  if (deps.config.devPages) app.use(passkeysDemoRoutes(deps).routes()); // development only (RELAY_DEV_PAGES)
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

@@ -42,6 +42,9 @@ export const tenantSettings = z.object({
   webauthn_rp_id: z.string().toLowerCase().regex(HOST, 'must be a host name such as example.com').nullable(),
   webauthn_origins: z.array(webOrigin).max(50),
   passkeys_enabled: z.boolean().nullable(),
+  webauthn_user_verification: z
+    .enum(['required', 'preferred'])
+    .describe("Passkeys: 'required' (default) refuses a registration or sign-in without user verification (PIN, biometrics)."),
   allowed_origins: z.array(appOrIWebOrigin).max(100),
   bot_webhook_url: httpUrl.nullable(),
   monthly_msg_quota: z.number().int().min(0).nullable(),
@@ -77,6 +80,7 @@ export function toPublicTenant(t: TenantDoc): PublicTenant {
     tenant_id: t._id,
     status: t.status,
     branding_display_name: t.branding_display_name ?? t.tenant_name,
+    webauthn_user_verification: t.webauthn_user_verification ?? 'required', // tenants stored before the setting existed
     widget_public_key: t.widget_public_key,
     suspended_at: t.suspended_at?.toISOString() ?? null,
     secret_rotation_grace_until: t.previous_secret_expires_at?.toISOString() ?? null,

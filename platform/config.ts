@@ -98,6 +98,11 @@ const envSchema = z.object({
   PUSH_FATIGUE_WINDOW_SECONDS: int(1, 86400).default(60),
   /** FCM sends per second across all workers (FCM's default project quota is 600,000 per minute). */
   FCM_MAX_SENDS_PER_SECOND: int(1, 100_000).default(10_000),
+  /** Passkeys: how long a WebAuthn challenge (register or sign-in options) can be answered. */
+  WEBAUTHN_CHALLENGE_TTL_SECONDS: int(1, 3600).default(300),
+
+  /** Development pages (the passkey demo at /dev/passkeys): never in production; loopback clients only. */
+  RELAY_DEV_PAGES: bool.default(false),
 });
 
 export type Config = {
@@ -136,6 +141,8 @@ export type Config = {
   pushFatigueMax: number;
   pushFatigueWindowSeconds: number;
   fcmMaxSendsPerSecond: number;
+  webauthnChallengeTtlSeconds: number;
+  devPages: boolean;
 };
 
 export class ConfigError extends Error {}
@@ -188,6 +195,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     pushFatigueMax: e.PUSH_FATIGUE_MAX,
     pushFatigueWindowSeconds: e.PUSH_FATIGUE_WINDOW_SECONDS,
     fcmMaxSendsPerSecond: e.FCM_MAX_SENDS_PER_SECOND,
+    webauthnChallengeTtlSeconds: e.WEBAUTHN_CHALLENGE_TTL_SECONDS,
+    devPages: e.RELAY_DEV_PAGES,
   };
 }
 

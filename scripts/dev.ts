@@ -34,7 +34,12 @@ function localSecrets(): Record<string, string> {
 }
 
 // What the developer set wins over the generated local values.
-const env: Record<string, string> = { ...localSecrets(), PORT: '3000', ...(process.env as Record<string, string>) };
+const env: Record<string, string> = {
+  ...localSecrets(),
+  PORT: '3000',
+  RELAY_DEV_PAGES: 'true',
+  ...(process.env as Record<string, string>),
+};
 const children: ChildProcess[] = [];
 
 function run(name: string, entry: string): void {
@@ -71,5 +76,7 @@ console.log(`  admin key: ADMIN_API_KEY in ${LOCAL_ENV}`);
 console.log(
   `  docs: http://localhost:${env.PORT}/docs · queues: http://localhost:${env.PORT}/admin/queues (any user, admin key as password)`,
 );
+if (env.RELAY_DEV_PAGES === 'true')
+  console.log(`  passkey demo (development pages): http://localhost:${env.PORT}/dev/passkeys?tenant_id=tnt_… (see README, Passkeys)`);
 run('web', 'api/server.ts');
 run('worker', 'workers/index.ts');

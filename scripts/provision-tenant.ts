@@ -1,6 +1,7 @@
 /**
  * Provision a tenant from the shell and print the env lines its backend needs:
  *   npm run provision-tenant -- --name example_backend [--callback-url https://api.example.com] [--rate-limit 120]
+ *        [--webauthn-origin https://app.example.com]   (passkeys: that origin, RP id = its host)
  * Talks to a running relay through the admin API (RELAY_URL, default http://localhost:3000; the admin
  * key from ADMIN_API_KEY or .data/local.env), so it goes through the same validation as any caller.
  */
@@ -14,10 +15,13 @@ const { values } = parseArgs({
     'callback-url': { type: 'string' },
     'rate-limit': { type: 'string' },
     'relay-url': { type: 'string' },
+    'webauthn-origin': { type: 'string' },
   },
 });
 if (!values.name) {
-  console.error('usage: npm run provision-tenant -- --name NAME [--callback-url URL] [--rate-limit N] [--relay-url URL]');
+  console.error(
+    'usage: npm run provision-tenant -- --name NAME [--callback-url URL] [--rate-limit N] [--webauthn-origin ORIGIN] [--relay-url URL]',
+  );
   process.exit(2);
 }
 
@@ -37,7 +41,19 @@ const body = {
   tenant_name: values.name,
   ...(values['callback-url'] ? { callback_url_base: values['callback-url'] } : {}),
   ...(values['rate-limit'] ? { rate_limit_per_min: Number(values['rate-limit']) } : {}),
+  ...(values['webauthn-origin']
+    ? { webauthn_origins: [values['webauthn-origin']], webauthn_rp_id: webauthnRpId(values['webauthn-origin']) }
+    : {}),
 };
+
+/** The origin's host as RP id (the admin API then validates both). */
+function webauthnRpId(origin: string): string {
+  try {
+    return new URL(origin).hostname;
+  } catch {
+    return origin;
+  }
+}
 const res = await fetch(`${relayUrl}/api/v1/provision/tenant`, {
   method: 'POST',
   headers: { 'X-Admin-Key': adminKey(), 'Content-Type': 'application/json' },

@@ -1,4 +1,4 @@
-/** Every Auth Relay route (pairing, devices, challenges, the device protocol), for api/routes.ts. */
+/** Every Auth Relay route (pairing, devices, challenges, the device protocol, passkeys), for api/routes.ts. */
 import type { AnyRoute } from '../route.js';
 import { fetchDeliveryStatus } from './delivery-status.js';
 import { answerRequest, pollRequests } from './device-requests.js';
@@ -7,6 +7,7 @@ import { fetchDevices, revokeDevice } from './devices.js';
 import { preparePairing } from './prepare-pairing.js';
 import { registerToken } from './register-device.js';
 import { sendAuthChallenge, sendSecurityAlert } from './send-to-devices.js';
+import { webauthnRoutes } from './webauthn/index.js';
 
 export const authRoutes: AnyRoute[] = [
   preparePairing,
@@ -21,4 +22,5 @@ export const authRoutes: AnyRoute[] = [
   fetchDeliveryStatus,
   pollRequests,
   answerRequest,
+  ...webauthnRoutes,
 ];

@@ -64,6 +64,11 @@ export async function findPairingById(tenantId: string, pairingId: string): Prom
   return PairingModel.findOne({ _id: pairingId, tenant_id: tenantId }).lean<PairingDoc>();
 }
 
+/** The pairings of one relay_user link (a user may be paired under several user_socket_hashes); rare calls, not indexed. */
+export async function pairingsOfLink(tenantId: string, linkId: string): Promise<PairingDoc[]> {
+  return PairingModel.find({ tenant_id: tenantId, relay_user_linked_id: linkId }).lean<PairingDoc[]>();
+}
+
 /** Creates the pairing of (tenant, user_socket_hash) or refreshes its user fields; safe under concurrency. */
 export type PairingUser = {
   user_socket_hash: string;

@@ -63,6 +63,16 @@ const challengeEvent = (status: 'approved' | 'denied' | 'expired') =>
     data: challengeOutcome,
   });
 
+const passkeyEvent = z.object({
+  backend_user_id: z.string(),
+  relay_user_linked_id: z.string(),
+  credential_id: z.string().describe('base64url, as the browser reports it'),
+  name: z.string(),
+  device_type: z.string().describe('singleDevice or multiDevice (synced)'),
+  backed_up: z.boolean(),
+});
+const passkey = <S extends z.ZodType>(summary: string, data: S) => def({ summary, path: fixed('/relay-callbacks/passkey'), data });
+
 // ---- Chat Relay -----------------------------------------------------------------------------------
 
 /** The nine chat callbacks (SPEC §3.6), sent to `{callback_url_base}/api/v1/chat-callbacks/{event}`. */
@@ -132,6 +142,13 @@ export const CALLBACK_EVENTS = {
   'auth_challenge.approved': challengeEvent('approved'),
   'auth_challenge.denied': challengeEvent('denied'),
   'auth_challenge.expired': challengeEvent('expired'),
+
+  'passkey.registered': passkey('A user registered a passkey.', passkeyEvent),
+  'passkey.revoked': passkey('A passkey was revoked; it never signs in again.', passkeyEvent),
+  'passkey.counter_regression': passkey(
+    'A sign-in presented a signature counter lower than the stored one (a possibly cloned authenticator); it was refused.',
+    passkeyEvent.extend({ stored_counter: z.number().int(), presented_counter: z.number().int() }),
+  ),
 
   'chat.conversation-started': chat(
     'conversation-started',

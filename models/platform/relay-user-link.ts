@@ -11,7 +11,7 @@ const linkSchema = new Schema(
   {
     tenant_id: { type: String, required: true },
     backend_user_id: { type: String, required: true },
-    /** How the link was made: a pairing (auth) or an operator provisioning (chat). */
+    /** How the link was made: a pairing or a passkey registration (auth), an operator provisioning (chat). */
     sources: { type: [String], default: [] },
     display_name: { type: String, default: null },
   },
@@ -23,7 +23,7 @@ linkSchema.index({ tenant_id: 1, backend_user_id: 1 }, { unique: true });
 export type RelayUserLinkDoc = InferSchemaType<typeof linkSchema> & { _id: Types.ObjectId };
 export const RelayUserLinkModel = model('RelayUserLink', linkSchema);
 
-export type LinkSource = 'pairing' | 'operator';
+export type LinkSource = 'pairing' | 'operator' | 'passkey';
 
 /** Creates the link, or returns the existing one; idempotent under concurrent calls. */
 export async function upsertRelayUserLink(

@@ -14,7 +14,10 @@ import type { TenantStore } from './tenant-store.js';
 const PAGE = 200;
 
 /** Re-seals each secret not sealed under the current key; idempotent. Throws if a secret's key is missing. */
-export async function resealTenantSecrets(deps: { redis: Redis; tenants: TenantStore }, ring: KeyRing): Promise<{ tenants: number; resealed: number }> {
+export async function resealTenantSecrets(
+  deps: { redis: Redis; tenants: TenantStore },
+  ring: KeyRing,
+): Promise<{ tenants: number; resealed: number }> {
   let tenants = 0;
   let resealed = 0;
   let after = '';

@@ -30,6 +30,8 @@ const tenantSchema = new Schema(
     webauthn_rp_id: { type: String, default: null },
     webauthn_origins: { type: [String], default: [] },
     passkeys_enabled: { type: Boolean, default: null },
+    /** Passkeys: 'required' (default) refuses a ceremony without user verification (PIN, biometrics). */
+    webauthn_user_verification: { type: String, enum: ['required', 'preferred'], default: 'required' },
     allowed_origins: { type: [String], default: [] },
     bot_webhook_url: { type: String, default: null },
     monthly_msg_quota: { type: Number, default: null },
@@ -61,6 +63,7 @@ export const TENANT_SETTING_FIELDS = [
   'webauthn_rp_id',
   'webauthn_origins',
   'passkeys_enabled',
+  'webauthn_user_verification',
   'allowed_origins',
   'bot_webhook_url',
   'monthly_msg_quota',

@@ -13,6 +13,8 @@ export type SignedRouteCase = {
   body?: (creds: TenantCreds) => unknown | Promise<unknown>;
   /** The route's success status for a valid request. */
   okStatus: number;
+  /** Settings of the tenants the suite provisions, for routes that need some (e.g. passkeys: an RP id and origins). */
+  tenantSettings?: Record<string, unknown>;
 };
 
 export type SuiteContext = { baseUrl: string; secondBaseUrl: string };
@@ -31,7 +33,7 @@ export function signedRouteSecurity(title: string, ctx: () => SuiteContext, rout
     };
 
     before(async () => {
-      creds = await provision(ctx().baseUrl, { rate_limit_per_min: 10_000 });
+      creds = await provision(ctx().baseUrl, { rate_limit_per_min: 10_000, ...route.tenantSettings });
     });
 
     it('accepts a correctly signed request', async () => {
@@ -73,7 +75,7 @@ export function signedRouteSecurity(title: string, ctx: () => SuiteContext, rout
     it('401 for an unknown tenant', async () =>
       expectError(await send({ tenantId: 'tnt_000000000000000000000000' }), 401, 'UNKNOWN_TENANT'));
     it('403 for a suspended tenant (on both API processes), accepted again once reactivated', async () => {
-      const other = await provision(ctx().baseUrl, { rate_limit_per_min: 10_000 });
+      const other = await provision(ctx().baseUrl, { rate_limit_per_min: 10_000, ...route.tenantSettings });
       assert.equal((await admin(ctx().baseUrl, 'POST', `/suspend/tenant?tenant_id=${other.tenantId}`)).status, 200);
       expectError(await send({}, other), 403, 'TENANT_SUSPENDED');
       expectError(await send({}, other, ctx().secondBaseUrl), 403, 'TENANT_SUSPENDED');

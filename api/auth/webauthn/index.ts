@@ -1,0 +1,6 @@
+/** The seven passkey (WebAuthn) routes of SPEC §2.5, for api/auth/index.ts. */
+import { authenticateRoutes } from './authenticate.js';
+import { passkeyRoutes } from './passkeys.js';
+import { registerRoutes } from './register.js';
+
+export const webauthnRoutes = [...registerRoutes, ...authenticateRoutes, ...passkeyRoutes];
