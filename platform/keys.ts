@@ -38,7 +38,7 @@ export const redisKey = {
   /** The approval requests addressed to one device, scored by expiry (what its poll reads). */
   deviceOpenRequests: (p: string, tenantId: string, deviceId: string) => `${p}:{${tenantId}}:dev-open:${deviceId}`,
   /** What the push worker sends for one approval request: the FCM message and each device's token. */
-  pushTicket: (p: string, tenantId: string, requestId: string) => `${p}:{${tenantId}}:push-ticket:${requestId}`,
+  pushManifest: (p: string, tenantId: string, requestId: string) => `${p}:{${tenantId}}:push-manifest:${requestId}`,
   /** Each device's final push outcome of one approval request, and the channel that announces one. */
   pushSettled: (p: string, tenantId: string, requestId: string) => `${p}:{${tenantId}}:push-settled:${requestId}`,
   pushSettledChannel: (p: string) => `${p}:push-settled`,

@@ -3,7 +3,7 @@
  * (persist, push, expire, finalize). The request lives in Redis (approval-state.ts) while it is live;
  * MongoDB receives it from the workers:
  *
- *   create    API: the Redis hash (and the instruction id claimed), the push ticket, then one batch of
+ *   create    API: the Redis hash (and the instruction id claimed), the push manifest, then one batch of
  *             jobs — approval.persist, one push.send per device with a token (the others poll), and
  *             for an answerable request a delayed push.expire-request at its expiry;
  *   answer    API: the kind's rules (approval-rules.ts), then the decision script: recorded, or
@@ -34,7 +34,7 @@ import {
 } from './approval-state.js';
 import type { FanoutDevice, FanoutPairing } from './fanout-cache.js';
 import { ensureAuthIndexes } from './indexes.js';
-import { deliveryRecord, markSettled, pushMessage, ticketFields } from './push-delivery.js';
+import { deliveryRecord, markSettled, pushMessage, manifestFields } from './push-delivery.js';
 
 export class DuplicateInstructionError extends Error {}
 
@@ -93,11 +93,11 @@ export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Prom
   const withToken = r.devices.filter((d): d is FanoutDevice & { fcm_token: string } => !!d.fcm_token);
   const noToken = r.devices.filter((d) => !d.fcm_token);
   if (withToken.length) {
-    const key = redisKey.pushTicket(prefix, r.tenantId, id);
+    const key = redisKey.pushManifest(prefix, r.tenantId, id);
     const tokens = withToken.map((d) => ({ deviceId: d._id, token: d.fcm_token }));
     await deps.redis
       .multi()
-      .hset(key, ...ticketFields(pushMessage(state), state.user_socket_hash, tokens))
+      .hset(key, ...manifestFields(pushMessage(state), state.user_socket_hash, tokens))
       .pexpire(key, r.ttlSeconds * 1000 + 5000)
       .exec();
   }
@@ -324,7 +324,7 @@ export async function finalizeApprovalRequest(deps: TenantFlowDeps, tenantId: st
   const { _id, ...doc } = toDocument(s);
   await requestWrites.write({ replaceOne: { filter: { _id, tenant_id: tenantId }, replacement: doc, upsert: true } });
   await announce(deps, s);
-  await deps.redis.del(redisKey.pushTicket(deps.config.queuePrefix, tenantId, requestId));
+  await deps.redis.del(redisKey.pushManifest(deps.config.queuePrefix, tenantId, requestId));
   await markFinalized(deps.redis, deps.config.queuePrefix, s);
   return `finalized-${s.status}`;
 }

@@ -1,6 +1,6 @@
 /**
  * The push side of an approval request: one FCM push per device that has a token.
- *   - the push ticket (Redis): what the push worker sends, written with the request, so a push costs
+ *   - the push manifest (Redis): what the push worker sends, written with the request, so a push costs
  *     the worker no MongoDB read; deleted when the request ends (no more pushes for it);
  *   - the settled outcomes (Redis): one field per device once its push is final, announced on a
  *     channel, which is what send/auth-challenge's bounded wait watches to answer synchronously;
@@ -54,12 +54,12 @@ export function pushMessage(r: {
   };
 }
 
-/** The ticket's fields: the message, the user (to invalidate its fan-out on a pruned token), each device's token. */
-export function ticketFields(message: FcmMessage, userSocketHash: string, tokens: { deviceId: string; token: string }[]): string[] {
+/** The manifest's fields: the message, the user (to invalidate its fan-out on a pruned token), each device's token. */
+export function manifestFields(message: FcmMessage, userSocketHash: string, tokens: { deviceId: string; token: string }[]): string[] {
   return ['message', JSON.stringify(message), 'user', userSocketHash, ...tokens.flatMap((t) => [`token:${t.deviceId}`, t.token])];
 }
 
-export async function readTicket(
+export async function readManifest(
   redis: Redis,
   prefix: string,
   tenantId: string,
@@ -67,14 +67,14 @@ export async function readTicket(
   deviceId: string,
 ): Promise<{ message: FcmMessage; token: string; userSocketHash: string } | null> {
   const [message, token, user] = await redis.hmget(
-    redisKey.pushTicket(prefix, tenantId, requestId),
+    redisKey.pushManifest(prefix, tenantId, requestId),
     'message',
     `token:${deviceId}`,
     'user',
   );
   if (!message || !token || !user) return null;
   const m = JSON.parse(message) as FcmMessage;
-  // The lifetime left, as of now (a retry comes later than the ticket was written).
+  // The lifetime left, as of now (a retry comes later than the manifest was written).
   m.ttlSeconds = Math.min(m.ttlSeconds ?? 0, Math.max(0, Math.floor((Date.parse(m.data.expires_at ?? '') - Date.now()) / 1000)));
   return { message: m, token, userSocketHash: user };
 }

@@ -1,12 +1,12 @@
 /**
- * Where a push gets sent. Processors of the `push` queue:
+ * Where a push gets sent. Processors of the `push` queue (approval requests' jobs):
  *
  * `push.send` — one approval request (auth challenge or security alert) to one device, through FCM
  * HTTP v1 (platform/fcm.ts, firebase-admin). The push_delivery record is written once, when the
  * push is settled (its _id, request:device, makes a second settle a no-op):
- *   1. what to send: the push ticket the API wrote in Redis (message + token; deleted when the
- *      request resolves), so the hot path reads no MongoDB; without a ticket, the request and device
- *      are read from MongoDB and checked (still pending, device active, token present);
+ *   1. what to send: the push manifest the API wrote in Redis (message + token; deleted when the
+ *      request resolves), so the hot path reads no MongoDB; without a manifest, the request and device
+ *      are read (models/auth/approval-flow.ts) and checked (still pending, device active, token present);
  *   2. otherwise settle as `skipped` / `no_token` without sending;
  *   3. respect the project-wide FCM send rate (a per-second counter in Redis shared by all workers):
  *      over it, the job is moved to the next second without spending an attempt;
@@ -21,8 +21,8 @@
  *   5. record the outcome in MongoDB and in the request's Redis outcome hash, which the API's bounded
  *      wait in send/auth-challenge watches.
  *
- * `push.expire-request` — the delayed job at a request's expiry: pending → expired (guarded), and the
- * tenant gets the `…expired` callback. An answer that won the race leaves nothing to do.
+ * `approval.persist`, `approval.finalize`, `push.expire-request` — the approval request's history in
+ * MongoDB, its end, and its callbacks (models/auth/approval-flow.ts says how each is idempotent).
  *
  * With no FCM credentials configured, deliveries are settled as `skipped` (PUSH_NOT_CONFIGURED) at
  * once and devices pick requests up by polling GET /device/requests.
@@ -38,7 +38,7 @@ import {
 import { PushDeliveryModel, type PushStatus } from '../../models/auth/approval-request.js';
 import { DeviceModel, type DeviceDoc } from '../../models/auth/device.js';
 import { invalidateFanout } from '../../models/auth/fanout-cache.js';
-import { deliveryRecord, markSettled, pushMessage, readTicket } from '../../models/auth/push-delivery.js';
+import { deliveryRecord, markSettled, pushMessage, readManifest } from '../../models/auth/push-delivery.js';
 import { BatchInserter, DuplicateKeyError } from '../../models/platform/batch-insert.js';
 import type { TenantFlowDeps } from '../../models/platform/deps.js';
 import { createFcmSender, type FcmMessage, type FcmSender } from '../../platform/fcm.js';
@@ -111,12 +111,12 @@ export function createPushProcessors(deps: PushDeps) {
     return status;
   }
 
-  /** What to send, from the push ticket (fast path) or, when it is gone, from MongoDB with every check. */
+  /** What to send, from the push manifest (fast path) or, when it is gone, from MongoDB with every check. */
   async function target(
     p: JobPayload<'push.send'>,
   ): Promise<{ token: string; message: FcmMessage; userHash: string } | { skip: PushStatus; code: string | null }> {
-    const ticket = await readTicket(deps.redis, prefix, p.tenantId, p.requestId, p.deviceId);
-    if (ticket) return { token: ticket.token, message: ticket.message, userHash: ticket.userSocketHash };
+    const manifest = await readManifest(deps.redis, prefix, p.tenantId, p.requestId, p.deviceId);
+    if (manifest) return { token: manifest.token, message: manifest.message, userHash: manifest.userSocketHash };
     const [request, device] = await Promise.all([
       loadApprovalRequest(deps, p.tenantId, p.requestId),
       DeviceModel.findOne({ _id: p.deviceId, tenant_id: p.tenantId }).lean<DeviceDoc>(),
