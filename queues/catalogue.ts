@@ -4,7 +4,8 @@
  * types from here, so a job without a queue, a payload schema or a processor does not compile.
  * Job names, like queue names, are persisted in Redis: never rename them.
  *
- * Payloads carry ids, never secrets or message bodies: the processor loads the state it needs.
+ * Payloads carry ids and, where an attempt would otherwise read MongoDB, the state it needs (a
+ * callback's body); never secrets.
  */
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
@@ -35,12 +36,22 @@ const keepCompleted = { age: 3600, count: 10_000 };
 const keepFailed = { age: 30 * 24 * 3600 };
 
 export const JOB_CATALOGUE = {
+  // One callback delivery (workers/platform/deliver-webhook.ts). The job carries what an attempt
+  // needs — the exact body to sign and send (an event's data, never a secret), the URL, the ids — so
+  // an attempt reads no MongoDB.
   'webhook.deliver': def({
     queue: QUEUE.webhookDelivery,
     payload: z.object({
       deliveryId: z.string().startsWith('dlv_'),
       tenantId: z.string().startsWith('tnt_'),
       replay: z.number().int().min(0),
+      eventId: z.string().startsWith('evt_'),
+      eventType: z.string(),
+      url: z.string(),
+      body: z.string(),
+      createdAt: z.number().int(),
+      /** Attempts the delivery made before this job (a replay's earlier jobs). */
+      priorAttempts: z.number().int().min(0).default(0),
     }),
     // A replayed delivery gets a new job id (the old job may still sit in the failed set).
     jobId: (p) => deliveryJobId(p.deliveryId, p.replay),
@@ -51,6 +62,25 @@ export const JOB_CATALOGUE = {
       removeOnFail: keepFailed,
     }),
     timeoutMs: (c) => c.callbackTimeoutMs + 5000,
+  }),
+  // The event of a tenant without a callback receiver, recorded in the event store.
+  'event.record': def({
+    queue: QUEUE.webhookDelivery,
+    payload: z.object({
+      eventId: z.string().startsWith('evt_'),
+      tenantId: z.string().startsWith('tnt_'),
+      eventType: z.string(),
+      data: z.unknown(),
+      createdAt: z.number().int(),
+    }),
+    jobId: (p) => p.eventId,
+    options: () => ({
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    }),
+    timeoutMs: () => 30_000,
   }),
   'maintenance.sweep-deliveries': def({
     queue: QUEUE.maintenance,
@@ -123,7 +153,10 @@ export const JOB_CATALOGUE = {
 } as const;
 
 export type JobName = keyof typeof JOB_CATALOGUE;
+/** What a processor receives (defaults applied). */
 export type JobPayload<N extends JobName> = z.infer<(typeof JOB_CATALOGUE)[N]['payload']>;
+/** What a producer hands in (fields with defaults may be left out). */
+export type JobInput<N extends JobName> = z.input<(typeof JOB_CATALOGUE)[N]['payload']>;
 
 export function jobsOfQueue(queue: QueueName): JobName[] {
   return (Object.keys(JOB_CATALOGUE) as JobName[]).filter((n) => JOB_CATALOGUE[n].queue === queue);

@@ -6,7 +6,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.js';
 import { DomainError } from '../platform/errors.js';
-import { JOB_CATALOGUE, type JobName, type JobPayload } from './catalogue.js';
+import { JOB_CATALOGUE, type JobInput, type JobName, type JobPayload } from './catalogue.js';
 import { ALL_QUEUES, type QueueName } from './names.js';
 
 export class Producer {
@@ -25,7 +25,7 @@ export class Producer {
     return q;
   }
 
-  async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, extra: JobsOptions = {}): Promise<string> {
+  async enqueue<N extends JobName>(name: N, payload: JobInput<N>, extra: JobsOptions = {}): Promise<string> {
     const def = JOB_CATALOGUE[name];
     // A payload that does not match its schema is a bug in the caller: fail loudly here, not in the worker.
     const data = def.payload.parse(payload) as JobPayload<N>;
@@ -42,7 +42,7 @@ export class Producer {
    * Several jobs in one go: one addBulk (one round trip) per queue they belong to. All or nothing per
    * queue: BullMQ adds a bulk in one MULTI.
    */
-  async enqueueMany(jobs: { [N in JobName]: { name: N; payload: JobPayload<N>; opts?: JobsOptions } }[JobName][]): Promise<void> {
+  async enqueueMany(jobs: { [N in JobName]: { name: N; payload: JobInput<N>; opts?: JobsOptions } }[JobName][]): Promise<void> {
     const byQueue = new Map<QueueName, { name: string; data: unknown; opts: JobsOptions }[]>();
     for (const j of jobs) {
       const def = JOB_CATALOGUE[j.name];

@@ -22,12 +22,12 @@
  */
 import mongoose from 'mongoose';
 import { DeliveryModel } from '../models/platform/delivery.js';
-import { EventModel } from '../models/platform/event.js';
 import { parseConfig } from '../platform/config.js';
 import { newId } from '../platform/ids.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { apiRedis, waitReady } from '../platform/redis.js';
 import { callbackUrl } from '../models/platform/emit-event.js';
+import type { JobInput } from '../queues/catalogue.js';
 import { Producer } from '../queues/producer.js';
 import {
   benchEnv,
@@ -123,40 +123,30 @@ async function main(): Promise<void> {
           tenantId: hangTenant!.tenantId,
           base: `${receiver.url}/hang`,
         });
-      const deliveries: { deliveryId: string; tenantId: string }[] = [];
-      for (let i = 0; i < targets.length; i += 1000) {
-        const events: Record<string, unknown>[] = [];
-        const dlvs: Record<string, unknown>[] = [];
-        for (const t of targets.slice(i, i + 1000)) {
-          const eventId = newId('evt');
-          const createdAt = new Date();
-          const data = { note: 'bench' };
-          events.push({ _id: eventId, tenant_id: t.tenantId, event_type: 'platform.test', data, created_at: createdAt });
-          const deliveryId = newId('dlv');
-          const body = JSON.stringify({
-            event_id: eventId,
-            event_type: 'platform.test',
-            tenant_id: t.tenantId,
-            created_at: createdAt.toISOString(),
-            data,
-          });
-          dlvs.push({
-            _id: deliveryId,
-            tenant_id: t.tenantId,
-            event_id: eventId,
-            event_type: 'platform.test',
-            url: callbackUrl(t.base, PATH),
-            body,
-            status: 'pending',
-            next_attempt_at: createdAt,
-          });
-          deliveries.push({ deliveryId, tenantId: t.tenantId });
-        }
-        await EventModel.insertMany(events, { ordered: false });
-        await DeliveryModel.insertMany(dlvs, { ordered: false });
-      }
+      // What emitEvent enqueues: the job carries the body and the URL (models/platform/emit-event.ts).
+      const deliveries: JobInput<'webhook.deliver'>[] = targets.map((t) => {
+        const eventId = newId('evt');
+        const createdAt = new Date();
+        const body = JSON.stringify({
+          event_id: eventId,
+          event_type: 'platform.test',
+          tenant_id: t.tenantId,
+          created_at: createdAt.toISOString(),
+          data: { note: 'bench' },
+        });
+        return {
+          deliveryId: newId('dlv'),
+          tenantId: t.tenantId,
+          replay: 0,
+          eventId,
+          eventType: 'platform.test',
+          url: callbackUrl(t.base, PATH),
+          body,
+          createdAt: createdAt.getTime(),
+        };
+      });
       for (let i = 0; i < deliveries.length; i += 500) {
-        await Promise.all(deliveries.slice(i, i + 500).map((d) => producer.enqueue('webhook.deliver', { ...d, replay: 0 })));
+        await producer.enqueueMany(deliveries.slice(i, i + 500).map((payload) => ({ name: 'webhook.deliver' as const, payload })));
       }
       const enqueueSeconds = (Date.now() - t0) / 1000;
       console.error(

@@ -6,6 +6,7 @@ import type { Job } from 'bullmq';
 import type { JobName, JobPayload } from '../queues/catalogue.js';
 import { QUEUE } from '../queues/names.js';
 import type { Producer } from '../queues/producer.js';
+import { recordEvent } from '../models/platform/delivery-records.js';
 import { createDeliveryProcessor, type DeliveryDeps } from './platform/deliver-webhook.js';
 import { sweepDeliveries } from './platform/sweep-deliveries.js';
 import { createPushProcessors, type PushDeps } from './auth/push.js';
@@ -26,6 +27,7 @@ export function createProcessors(deps: WorkerDeps): { processors: Processors; cl
   const push = createPushProcessors(deps);
   const processors: Processors = {
     'webhook.deliver': createDeliveryProcessor(deps),
+    'event.record': (_job, _token, e) => recordEvent(e).then(() => 'recorded'),
     'maintenance.sweep-deliveries': () => sweepDeliveries(deps, deps.producer.queue(QUEUE.webhookDelivery)),
     'chat.bot-turn': createBotTurnProcessor(deps),
     'push.send': push.send,

@@ -13,7 +13,9 @@ import { ALL_QUEUES, QUEUE, type QueueName } from '../queues/names.js';
 import { backoffStrategy } from './backoff.js';
 import type { Processor, Processors } from './processors.js';
 
-const SWEEP_EVERY_MS = 30_000;
+// The sweep only matters after Redis lost data, and reads MongoDB by a non-_id filter (a scan on
+// FerretDB): every five minutes is enough.
+const SWEEP_EVERY_MS = 5 * 60_000;
 
 export type WorkerFleet = { workers: Worker[]; close: () => Promise<void> };
 

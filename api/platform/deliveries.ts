@@ -3,7 +3,9 @@
  * store (deliveries whose retries ran out or that were refused for good), replay one or a range.
  */
 import { z } from 'zod';
-import { DeliveryModel, toPublicDelivery, type DeliveryDoc } from '../../models/platform/delivery.js';
+import { DeliveryModel, deliveryJobOf, toPublicDelivery, type DeliveryDoc } from '../../models/platform/delivery.js';
+import type { JobPayload } from '../../queues/catalogue.js';
+import { QUEUE } from '../../queues/names.js';
 import { ApiError, notFound } from '../errors.js';
 import type { AppDeps } from '../context.js';
 import { defineRoute, q } from '../route.js';
@@ -38,26 +40,62 @@ const deliveryOut = z.object({
   created_at: z.string(),
 });
 
+/**
+ * A delivery whose first attempt has not been recorded yet is only its job (models/platform/emit-event.ts):
+ * shown as pending with no attempt.
+ */
+async function queuedDelivery(deps: AppDeps, tenantId: string, deliveryId: string): Promise<z.infer<typeof deliveryOut> | null> {
+  const job = await deps.producer.queue(QUEUE.webhookDelivery).getJob(deliveryId);
+  const d = job?.data as JobPayload<'webhook.deliver'> | undefined;
+  if (!d || d.tenantId !== tenantId) return null;
+  return {
+    delivery_id: d.deliveryId,
+    event_id: d.eventId,
+    event_type: d.eventType,
+    url: d.url,
+    status: 'pending',
+    attempt_count: 0,
+    attempts: [],
+    next_attempt_at: new Date(job?.timestamp ?? d.createdAt).toISOString(),
+    delivered_at: null,
+    dead_at: null,
+    dead_reason: null,
+    replay_count: d.replay,
+    created_at: new Date(d.createdAt).toISOString(),
+  };
+}
+
 export const fetchDeliveries = defineRoute({
   method: 'get',
   path: '/fetch/deliveries',
   summary: "List a tenant's callback deliveries with every attempt",
+  description:
+    'Newest first. A delivery is recorded with its first attempt (the worker writes it, batched, milliseconds after the event under normal load); with `delivery_id`, one still waiting for its first attempt is shown from its queued job as `pending` with no attempt, so a status read never misses an accepted event.',
   tags,
   security: 'admin',
   query: z.object({
     tenant_id: q.tenantId(),
     event_id: z.string().startsWith('evt_').optional(),
+    delivery_id: z.string().startsWith('dlv_').optional(),
     status: z.enum(['pending', 'succeeded', 'dead']).optional(),
     limit: q.int(1, 200, 50),
     offset: q.int(0, 1_000_000, 0),
   }),
   response: z.object({ deliveries: z.array(deliveryOut), total: z.number() }),
-  handler: async (_ctx, { query }) => {
+  handler: async (_ctx, { query, deps }) => {
     const filter = {
       tenant_id: query.tenant_id,
       ...(query.event_id ? { event_id: query.event_id } : {}),
+      ...(query.delivery_id ? { _id: query.delivery_id } : {}),
       ...(query.status ? { status: query.status } : {}),
     };
+    if (query.delivery_id) {
+      // One delivery by id: recorded (MongoDB), or still waiting for its first attempt (its job).
+      const recorded = await DeliveryModel.findOne(filter).lean<DeliveryDoc>();
+      const queued = recorded ? null : await queuedDelivery(deps, query.tenant_id, query.delivery_id);
+      const rows = recorded ? [toPublicDelivery(recorded)] : queued && (!query.status || query.status === 'pending') ? [queued] : [];
+      return { message: `${rows.length} deliver${rows.length === 1 ? 'y' : 'ies'}.`, data: { deliveries: rows, total: rows.length } };
+    }
     const [rows, total] = await Promise.all([
       DeliveryModel.find(filter).sort({ _id: -1 }).skip(query.offset).limit(query.limit).lean<DeliveryDoc[]>(),
       DeliveryModel.countDocuments(filter),
@@ -110,7 +148,7 @@ async function replayOne(deps: AppDeps, tenantId: string, deliveryId: string): P
     { new: true },
   ).lean<DeliveryDoc>();
   if (!d) return false;
-  await deps.producer.enqueue('webhook.deliver', { deliveryId, tenantId, replay: d.replay_count });
+  await deps.producer.enqueue('webhook.deliver', deliveryJobOf(d));
   return true;
 }
 

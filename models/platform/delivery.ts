@@ -56,6 +56,21 @@ export type DeliveryDoc = InferSchemaType<typeof deliverySchema> & { _id: string
 export type AttemptRecord = InferSchemaType<typeof attemptSchema>;
 export const DeliveryModel = model('Delivery', deliverySchema);
 
+/** The job that attempts a recorded delivery again (a replay, or the sweeper's re-enqueue). */
+export function deliveryJobOf(d: DeliveryDoc) {
+  return {
+    deliveryId: d._id,
+    tenantId: d.tenant_id,
+    replay: d.replay_count,
+    eventId: d.event_id,
+    eventType: d.event_type,
+    url: d.url,
+    body: d.body,
+    createdAt: d.created_at.getTime(),
+    priorAttempts: d.attempt_count,
+  };
+}
+
 export function toPublicDelivery(d: DeliveryDoc) {
   return {
     delivery_id: d._id,

@@ -1,34 +1,25 @@
 /**
- * Emitting a callback event (SPEC §1.4): store the event, create one delivery per endpoint, enqueue
- * the delivery jobs. Never inline HTTP: the worker delivers.
+ * Emitting a callback event (SPEC §1.4): one enqueue, nothing else. The `webhook.deliver` job carries
+ * what the delivery needs — the exact body to sign and send, the URL, the ids — so neither the API
+ * nor the worker reads MongoDB for it; the worker records the event, the delivery and each attempt
+ * in MongoDB, in batches (delivery-records.ts). A tenant without a callback_url_base gets the event
+ * recorded (`event.record`), and no delivery.
  *
- * Invariant relied on: once this returns, the delivery is in MongoDB as `pending`, so it will be
- * delivered even if the enqueue below failed (the maintenance sweeper re-enqueues pending
- * deliveries whose job went missing). Nothing accepted is lost.
+ * Invariant relied on: once this returns, the job is in Redis (AOF, noeviction), so the event will be
+ * delivered and recorded even if every process dies now. A failed enqueue throws (the caller answers
+ * 503: nothing was accepted).
  */
-import { BatchInserter, DuplicateKeyError } from './batch-insert.js';
-import { DeliveryModel } from './delivery.js';
-import { EventModel } from './event.js';
-import type { Logger } from '../../platform/logger.js';
 import { idFor, newId } from '../../platform/ids.js';
+import type { Logger } from '../../platform/logger.js';
 import type { Producer } from '../../queues/producer.js';
 import { CALLBACK_EVENTS, type CallbackData, type CallbackName, type CallbackTenant } from './callback-catalogue.js';
 
-// Raw collection inserts (no Mongoose document): every field, defaults included, is written above.
-const eventInserts = new BatchInserter(() => EventModel.collection);
-const deliveryInserts = new BatchInserter(() => DeliveryModel.collection);
-
 /**
  * For an event that must be emitted once even if the work emitting it runs twice (a retried job):
- * its ids derive from `key` and `at`, so a second emit finds them stored and only re-enqueues the
- * delivery job, whose fixed id makes that a no-op too.
+ * its ids derive from `key` and `at`, so a second emit enqueues the same job id (a no-op while the job
+ * is known) and the worker finds the records already there.
  */
 export type EmitOnce = { key: string; at: Date };
-
-/** A second emit of the same EmitOnce event: its document is there already. */
-function alreadyStored(err: unknown): void {
-  if (!(err instanceof DuplicateKeyError)) throw err;
-}
 
 export type Emitted = { eventId: string; deliveryId: string | null; url: string | null; createdAt: Date };
 
@@ -38,8 +29,7 @@ export function callbackUrl(base: string, path: string): string {
 
 /**
  * Emits one callback of the catalogue to a tenant: `data` is typed by the event's entry, and the
- * destination is the tenant's callback_url_base plus the event's path. A tenant without a
- * callback_url_base gets the event stored, and no delivery.
+ * destination is the tenant's callback_url_base plus the event's path.
  */
 export async function emitEvent<N extends CallbackName>(
   deps: { producer: Producer; logger: Logger },
@@ -51,51 +41,23 @@ export async function emitEvent<N extends CallbackName>(
   const createdAt = once?.at ?? new Date();
   const eventId = once ? idFor('evt', createdAt.getTime(), once.key) : newId('evt');
   const tenantId = tenant._id;
-  const event = { _id: eventId, tenant_id: tenantId, event_type: eventType, data, created_at: createdAt };
   if (!tenant.callback_url_base) {
-    await eventInserts.insert(event).catch(alreadyStored);
+    await deps.producer.enqueue('event.record', { eventId, tenantId, eventType, data, createdAt: createdAt.getTime() });
     return { eventId, deliveryId: null, url: null, createdAt };
   }
-
   const url = callbackUrl(tenant.callback_url_base, CALLBACK_EVENTS[eventType].path(tenant));
   // These exact bytes are signed and sent on every attempt (SPEC §1.4 body shape).
-  const body = JSON.stringify({
-    event_id: eventId,
-    event_type: eventType,
-    tenant_id: tenantId,
-    created_at: createdAt.toISOString(),
-    data,
-  });
+  const body = JSON.stringify({ event_id: eventId, event_type: eventType, tenant_id: tenantId, created_at: createdAt.toISOString(), data });
   const deliveryId = once ? idFor('dlv', createdAt.getTime(), once.key) : newId('dlv');
-  // The two documents are independent: written side by side, each group-committed with the
-  // concurrent requests' documents (one insertMany per few ms instead of one round trip each).
-  await Promise.all([
-    eventInserts.insert(event).catch(alreadyStored),
-    deliveryInserts
-      .insert({
-        _id: deliveryId,
-        tenant_id: tenantId,
-        event_id: eventId,
-        event_type: eventType,
-        url,
-        body,
-        status: 'pending',
-        attempt_count: 0,
-        attempts: [],
-        next_attempt_at: createdAt,
-        delivered_at: null,
-        dead_at: null,
-        dead_reason: null,
-        replay_count: 0,
-        created_at: createdAt,
-        updated_at: createdAt,
-      })
-      .catch(alreadyStored),
-  ]);
-  try {
-    await deps.producer.enqueue('webhook.deliver', { deliveryId, tenantId, replay: 0 });
-  } catch (err) {
-    deps.logger.warn({ delivery_id: deliveryId, err: String(err) }, 'enqueue failed; the sweeper will enqueue this delivery');
-  }
+  await deps.producer.enqueue('webhook.deliver', {
+    deliveryId,
+    tenantId,
+    replay: 0,
+    eventId,
+    eventType,
+    url,
+    body,
+    createdAt: createdAt.getTime(),
+  });
   return { eventId, deliveryId, url, createdAt };
 }

@@ -245,6 +245,29 @@ describe('platform: signed callbacks', () => {
     });
     after(async () => relay.stop());
 
+    it('a delivery waiting for its first attempt reads as pending (from its job), then as recorded', async () => {
+      const sent = await sendTest(relay, creds, 'queued');
+      const byId = () => admin(relay.baseUrl, 'GET', `/fetch/deliveries?tenant_id=${creds.tenantId}&delivery_id=${sent.delivery_id}`);
+      const queued = await byId();
+      assert.equal(queued.status, 200, JSON.stringify(queued.body));
+      assert.equal(queued.body.data.deliveries[0]?.status, 'pending');
+      assert.equal(queued.body.data.deliveries[0]?.attempt_count, 0);
+      assert.equal(queued.body.data.deliveries[0]?.event_id, sent.event_id);
+      const other = await provision(relay.baseUrl);
+      const foreign = await admin(relay.baseUrl, 'GET', `/fetch/deliveries?tenant_id=${other.tenantId}&delivery_id=${sent.delivery_id}`);
+      assert.deepEqual(foreign.body.data.deliveries, [], "another tenant's queued delivery is not shown");
+      const worker = await spawnWorker(relay.env);
+      try {
+        const done = await eventually(async () => {
+          const r = await byId();
+          return r.body.data.deliveries[0]?.status === 'succeeded' ? r.body.data.deliveries[0] : null;
+        });
+        assert.equal(done.attempt_count, 1);
+      } finally {
+        await worker.kill();
+      }
+    });
+
     it('SIGTERM lets the running deliveries finish, then exits 0 within the shutdown deadline', async () => {
       receiver.always({ status: 200, delayMs: 800 });
       const worker = await spawnWorker({ ...relay.env, DELIVERY_CONCURRENCY: '2' });

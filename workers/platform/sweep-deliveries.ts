@@ -1,10 +1,12 @@
 /**
- * The maintenance sweep: re-enqueue pending deliveries whose job went missing (the API stored the
- * delivery but Redis refused the job, or Redis lost data). Runs on a schedule; safe to run on
- * several workers at once because job ids are fixed.
+ * The maintenance sweep: re-enqueue pending deliveries whose job went missing. Jobs are durable in
+ * Redis (AOF, noeviction) and every delivery starts as a job, so this only matters after Redis lost
+ * data (a restore from an older snapshot, a failover to a replica that missed writes): a delivery
+ * that MongoDB says is waiting for a retry, with no job, gets one again, built from its record. Runs
+ * on a schedule; safe on several workers at once because job ids are fixed.
  */
 import type { Queue } from 'bullmq';
-import { DeliveryModel } from '../../models/platform/delivery.js';
+import { DeliveryModel, deliveryJobOf, type DeliveryDoc } from '../../models/platform/delivery.js';
 import type { Logger } from '../../platform/logger.js';
 import { deliveryJobId, type JobName } from '../../queues/catalogue.js';
 import type { Producer } from '../../queues/producer.js';
@@ -13,12 +15,9 @@ const GRACE_MS = 2 * 60_000;
 const BATCH = 500;
 
 export async function sweepDeliveries(deps: { producer: Producer; logger: Logger }, queue: Queue): Promise<number> {
-  const overdue = await DeliveryModel.find(
-    { status: 'pending', next_attempt_at: { $lte: new Date(Date.now() - GRACE_MS) } },
-    { _id: 1, tenant_id: 1, replay_count: 1 },
-  )
+  const overdue = await DeliveryModel.find({ status: 'pending', next_attempt_at: { $lte: new Date(Date.now() - GRACE_MS) } })
     .limit(BATCH)
-    .lean<{ _id: string; tenant_id: string; replay_count: number }[]>();
+    .lean<DeliveryDoc[]>();
   let requeued = 0;
   for (const d of overdue) {
     const jobId = deliveryJobId(d._id, d.replay_count);
@@ -28,7 +27,7 @@ export async function sweepDeliveries(deps: { producer: Producer; logger: Logger
       continue;
     if (job) await job.remove();
     const name: JobName = 'webhook.deliver';
-    await deps.producer.enqueue(name, { deliveryId: d._id, tenantId: d.tenant_id, replay: d.replay_count });
+    await deps.producer.enqueue(name, deliveryJobOf(d));
     requeued++;
   }
   if (requeued) deps.logger.warn({ requeued }, 'sweeper re-enqueued pending deliveries');

@@ -1,0 +1,107 @@
+/**
+ * The worker's side of the event and delivery store: records written once where possible, in
+ * batches (group commit: one insertMany / bulkWrite per few milliseconds for all concurrent jobs).
+ *
+ *   first attempt   the event (insert) and the delivery with its first attempt and resulting state
+ *                   (insert) — one write each, and for most deliveries the only ones;
+ *   later attempts  one update each: the attempt appended, the state moved (guarded on `pending`, or
+ *                   on `dead` for a dead letter retried from the dashboard).
+ * A job run twice (a worker killed after recording, before completing the job) finds its documents
+ * there: the duplicate insert becomes an update, and the repeated POST is recorded as the attempt it was.
+ */
+import { BatchInserter, BatchWriter, DuplicateKeyError } from './batch-insert.js';
+import { DeliveryModel, type AttemptRecord, type DeliveryStatus } from './delivery.js';
+import { EventModel } from './event.js';
+
+const events = new BatchInserter(() => EventModel.collection);
+const deliveries = new BatchInserter(() => DeliveryModel.collection);
+const updates = new BatchWriter(() => DeliveryModel.collection);
+
+export type DeliveryFacts = {
+  deliveryId: string;
+  tenantId: string;
+  eventId: string;
+  eventType: string;
+  url: string;
+  body: string;
+  createdAt: number;
+  replay: number;
+};
+
+export type Outcome = {
+  status: DeliveryStatus;
+  attempt: AttemptRecord;
+  nextAttemptAt: Date | null;
+  deadReason: string | null;
+};
+
+const ignoreDuplicate = (err: unknown) => {
+  if (!(err instanceof DuplicateKeyError)) throw err;
+};
+
+/** The event of a tenant without a receiver (or before its first delivery attempt): once. */
+export function recordEvent(e: { eventId: string; tenantId: string; eventType: string; data: unknown; createdAt: number }): Promise<void> {
+  return events
+    .insert({ _id: e.eventId, tenant_id: e.tenantId, event_type: e.eventType, data: e.data, created_at: new Date(e.createdAt) })
+    .catch(ignoreDuplicate);
+}
+
+function stateFields(o: Outcome) {
+  return {
+    status: o.status,
+    next_attempt_at: o.nextAttemptAt,
+    delivered_at: o.status === 'succeeded' ? o.attempt.at : null,
+    dead_at: o.status === 'dead' ? o.attempt.at : null,
+    dead_reason: o.deadReason,
+  };
+}
+
+/**
+ * Records one attempt and the state it leads to. `first`: the delivery's first attempt (insert);
+ * `fromDead`: a dead letter retried from the dashboard (its guard is `dead`, not `pending`).
+ */
+export async function recordAttempt(d: DeliveryFacts, o: Outcome, opts: { first: boolean; fromDead: boolean }): Promise<void> {
+  const now = new Date();
+  if (opts.first) {
+    const data = (JSON.parse(d.body) as { data?: unknown }).data ?? {};
+    const inserted = await Promise.all([
+      recordEvent({ eventId: d.eventId, tenantId: d.tenantId, eventType: d.eventType, data, createdAt: d.createdAt }),
+      deliveries
+        .insert({
+          _id: d.deliveryId,
+          tenant_id: d.tenantId,
+          event_id: d.eventId,
+          event_type: d.eventType,
+          url: d.url,
+          body: d.body,
+          attempt_count: 1,
+          attempts: [o.attempt],
+          replay_count: d.replay,
+          ...stateFields(o),
+          created_at: new Date(d.createdAt),
+          updated_at: now,
+        })
+        .then(
+          () => true,
+          (err: unknown) => (err instanceof DuplicateKeyError ? false : Promise.reject(err)),
+        ),
+    ]);
+    if (inserted[1]) return;
+    // Already there: this job ran before (a worker killed after recording); record it as a later attempt.
+  }
+  await updates.write({
+    updateOne: {
+      filter: {
+        _id: d.deliveryId,
+        tenant_id: d.tenantId,
+        status: opts.fromDead ? 'dead' : 'pending',
+      },
+      update: { $push: { attempts: o.attempt }, $inc: { attempt_count: 1 }, $set: { ...stateFields(o), updated_at: now } } as never,
+    },
+  });
+}
+
+/** Waits for the writes handed in so far (shutdown). */
+export async function flushDeliveryRecords(): Promise<void> {
+  await Promise.all([events.flush(), deliveries.flush(), updates.flush()]);
+}
