@@ -10,6 +10,7 @@ import type { AppDeps, AppState } from './context.js';
 import { adminAuth } from './principals/admin.js';
 import { bodyMiddleware } from './middleware/body.js';
 import { chatCors } from './chat/cors.js';
+import { webAssets } from './chat/web-assets.js';
 import { hmacAuth } from './principals/hmac.js';
 import { requestMiddleware } from './middleware/request.js';
 import { buildOpenApi } from './openapi.js';
@@ -43,6 +44,7 @@ export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: M
   app.use(requestMiddleware(deps, metrics));
   // Public chat routes answer browsers' CORS preflights (api/chat/cors.ts).
   app.use(chatCors());
+  app.use(webAssets(deps)); // widget.js, inbox.js, /inbox, dev demo pages (api/chat/web-assets.ts)
   // The dashboard has its own body parser, so it goes before ours.
   app.use(queueDashboard(deps));
   app.use(bodyMiddleware(deps.config.bodyLimitBytes));

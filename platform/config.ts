@@ -85,6 +85,8 @@ const envSchema = z.object({
   CHAT_CONNECTIONS_PER_TENANT: int(1, 1_000_000).default(5000),
   CHAT_CONNECTS_PER_TENANT_PER_MIN: int(1, 10_000_000).default(6000),
   CHAT_BOT_TIMEOUT_MS: int(100, 60_000).default(5000),
+  /** Demo pages /dev/widget and /dev/inbox (a demo tenant and operator created on use): local development only. */
+  RELAY_DEV_PAGES: bool.default(false),
 
   // Auth Relay (pairing, devices, push challenges).
   /** Google service-account key file (JSON) for FCM HTTP v1; absent → delivery by device polling only. */
@@ -129,6 +131,7 @@ export type Config = {
   chatConnectionsPerTenant: number;
   chatConnectsPerTenantPerMin: number;
   chatBotTimeoutMs: number;
+  relayDevPages: boolean;
   fcmServiceAccountJson: string | undefined;
   pairingProofTtlSeconds: number;
   deviceSessionTtlSeconds: number;
@@ -181,6 +184,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     chatConnectionsPerTenant: e.CHAT_CONNECTIONS_PER_TENANT,
     chatConnectsPerTenantPerMin: e.CHAT_CONNECTS_PER_TENANT_PER_MIN,
     chatBotTimeoutMs: e.CHAT_BOT_TIMEOUT_MS,
+    relayDevPages: e.RELAY_DEV_PAGES,
     fcmServiceAccountJson: e.FCM_SERVICE_ACCOUNT_JSON,
     pairingProofTtlSeconds: e.PAIRING_PROOF_TTL_SECONDS,
     deviceSessionTtlSeconds: e.DEVICE_SESSION_TTL_SECONDS,

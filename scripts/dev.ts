@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { buildWeb } from './build-web.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCAL_ENV = `${ROOT}.data/local.env`;
@@ -34,7 +35,8 @@ function localSecrets(): Record<string, string> {
 }
 
 // What the developer set wins over the generated local values.
-const env: Record<string, string> = { ...localSecrets(), PORT: '3000', ...(process.env as Record<string, string>) };
+// RELAY_DEV_PAGES: the demo pages (/dev/widget, /dev/inbox) exist in local development only.
+const env: Record<string, string> = { ...localSecrets(), PORT: '3000', RELAY_DEV_PAGES: 'true', ...(process.env as Record<string, string>) };
 const children: ChildProcess[] = [];
 
 function run(name: string, entry: string): void {
@@ -71,5 +73,15 @@ console.log(`  admin key: ADMIN_API_KEY in ${LOCAL_ENV}`);
 console.log(
   `  docs: http://localhost:${env.PORT}/docs · queues: http://localhost:${env.PORT}/admin/queues (any user, admin key as password)`,
 );
+console.log(
+  `  chat demo: http://localhost:${env.PORT}/dev/widget (a visitor) and http://localhost:${env.PORT}/dev/inbox (the operator)`,
+);
+// The browser bundles (widget.js, inbox.js) before the API serves them; a failed build (e.g. over budget) stops here.
+try {
+  await buildWeb();
+} catch (err) {
+  console.error(`web build failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
 run('web', 'api/server.ts');
 run('worker', 'workers/index.ts');

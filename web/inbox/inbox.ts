@@ -121,7 +121,12 @@ export class Inbox {
         h(
           'div',
           { class: 'body' },
-          h('nav', { class: 'side', 'aria-label': t('app') }, h('div', { class: 'tabs', role: 'tablist' }, this.tabs.queue.btn, this.tabs.mine.btn), this.list),
+          h(
+            'nav',
+            { class: 'side', 'aria-label': t('app') },
+            h('div', { class: 'tabs', role: 'tablist' }, this.tabs.queue.btn, this.tabs.mine.btn),
+            this.list,
+          ),
           this.main,
         ),
         this.live,
@@ -201,7 +206,8 @@ export class Inbox {
     for (const c of [...queue.conversations, ...mine.conversations]) this.upsert(c, false);
     // Anything we held as waiting or ours that the relay no longer lists has moved on.
     const listed = new Set([...queue.conversations, ...mine.conversations].map((c) => c.id));
-    for (const c of this.convs.values()) if (!listed.has(c.id) && c.status !== 'resolved' && c.id !== this.selected) this.convs.delete(c.id);
+    for (const c of this.convs.values())
+      if (!listed.has(c.id) && c.status !== 'resolved' && c.id !== this.selected) this.convs.delete(c.id);
     this.renderList();
     this.updateTitle();
   }
@@ -379,7 +385,8 @@ export class Inbox {
     const text = textarea.value.trim();
     if (!id || !text) return;
     const clientId = `r_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    if (!this.link.send({ type: 'message', conversation_id: id, text, client_id: clientId })) return this.setBanner(this.t('offline'), true);
+    if (!this.link.send({ type: 'message', conversation_id: id, text, client_id: clientId }))
+      return this.setBanner(this.t('offline'), true);
     textarea.value = '';
     this.stopTyping(id);
   }
@@ -469,7 +476,11 @@ export class Inbox {
           this.unseen.has(c.id) && h('span', { class: 'pill new' }, this.t('unread')),
           c.ticket_id && h('span', { class: 'pill ticket' }, 'ticket'),
         ),
-        h('span', { class: 'line2' }, `${this.t('routing', { key: c.routing_key ?? this.t('anyKey') })} · ${this.previews.get(c.id) ?? ''}`),
+        h(
+          'span',
+          { class: 'line2' },
+          `${this.t('routing', { key: c.routing_key ?? this.t('anyKey') })} · ${this.previews.get(c.id) ?? ''}`,
+        ),
       );
       this.list.appendChild(h('li', {}, btn));
       if (focused === c.id) btn.focus();
@@ -485,9 +496,15 @@ export class Inbox {
     }
     const online = this.link?.state === 'open';
     const mine = this.mine(c);
-    const who = c.assignee_operator_id ? (this.names.get(c.assignee_operator_id) ?? (c.assignee_operator_id === this.me?.id ? this.t('you') : c.assignee_operator_id)) : null;
+    const who = c.assignee_operator_id
+      ? (this.names.get(c.assignee_operator_id) ?? (c.assignee_operator_id === this.me?.id ? this.t('you') : c.assignee_operator_id))
+      : null;
     const btn = (a: 'take' | 'release' | 'resolve', enabled: boolean, primary = false) =>
-      h('button', { type: 'button', class: primary ? 'primary' : '', disabled: !enabled || !online, onclick: () => void this.doAction(a) }, this.t(a));
+      h(
+        'button',
+        { type: 'button', class: primary ? 'primary' : '', disabled: !enabled || !online, onclick: () => void this.doAction(a) },
+        this.t(a),
+      );
     const canResolve = mine || (this.me?.role === 'admin' && c.status !== 'resolved');
     this.main.appendChild(
       h(

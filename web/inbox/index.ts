@@ -49,10 +49,9 @@ function autoMount(script: HTMLScriptElement): void {
   const target = document.querySelector(script.dataset.autoMount || 'body') ?? document.body;
   if (!token) {
     const p = document.createElement('p');
-    p.textContent =
-      (document.documentElement.lang || 'fr').startsWith('en')
-        ? 'No operator token: open this page with #token=… in the address.'
-        : 'Aucun jeton d’opérateur : ouvrez cette page avec #token=… dans l’adresse.';
+    p.textContent = (document.documentElement.lang || 'fr').startsWith('en')
+      ? 'No operator token: open this page with #token=… in the address.'
+      : 'Aucun jeton d’opérateur : ouvrez cette page avec #token=… dans l’adresse.';
     target.appendChild(p);
     return;
   }

@@ -34,7 +34,14 @@ export class WidgetView {
     this.badge = h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true });
     this.launcher = h(
       'button',
-      { class: 'launcher', type: 'button', 'aria-expanded': 'false', 'aria-controls': panelId, 'aria-label': t('open'), onclick: handlers.toggle },
+      {
+        class: 'launcher',
+        type: 'button',
+        'aria-expanded': 'false',
+        'aria-controls': panelId,
+        'aria-label': t('open'),
+        onclick: handlers.toggle,
+      },
       icon(ICONS.chat),
       this.badge,
     );
@@ -110,7 +117,10 @@ export class WidgetView {
   setOpen(open: boolean): void {
     this.panel.hidden = !open;
     this.launcher.setAttribute('aria-expanded', String(open));
-    this.launcher.setAttribute('aria-label', open ? this.t('close') : this.unread ? this.t('openUnread', { n: this.unread }) : this.t('open'));
+    this.launcher.setAttribute(
+      'aria-label',
+      open ? this.t('close') : this.unread ? this.t('openUnread', { n: this.unread }) : this.t('open'),
+    );
   }
 
   setUnread(n: number): void {

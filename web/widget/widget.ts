@@ -35,8 +35,22 @@ export type WidgetOptions = {
   index?: number;
 };
 
-type WidgetConfig = { display_name: string; logo_url: string | null; primary_color: string | null; online: boolean; max_message_chars: number };
-type Message = { id: string; conversation_id: string; seq: number; sender_type: 'visitor' | 'operator' | 'bot' | 'system'; sender_id: string | null; text: string; created_at: string };
+type WidgetConfig = {
+  display_name: string;
+  logo_url: string | null;
+  primary_color: string | null;
+  online: boolean;
+  max_message_chars: number;
+};
+type Message = {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_type: 'visitor' | 'operator' | 'bot' | 'system';
+  sender_id: string | null;
+  text: string;
+  created_at: string;
+};
 type Conversation = { id: string; status: string; assignee_operator_id: string | null };
 type Pending = Outgoing & { li: HTMLLIElement; meta: HTMLElement; messageId?: string };
 
@@ -413,7 +427,8 @@ export class Widget {
   /** "Read" under the visitor's latest message the operator has read. */
   private showRead(): void {
     let best: { seq: number; meta: HTMLElement } | null = null;
-    for (const [, s] of this.shown) if (s.seq <= this.operatorRead && s.meta.parentElement?.classList.contains('me') && (!best || s.seq > best.seq)) best = s;
+    for (const [, s] of this.shown)
+      if (s.seq <= this.operatorRead && s.meta.parentElement?.classList.contains('me') && (!best || s.seq > best.seq)) best = s;
     if (!best || best.meta === this.readMeta) return;
     if (this.readMeta) this.readMeta.textContent = (this.readMeta.textContent ?? '').replace(` · ${this.t('read')}`, '');
     best.meta.textContent = `${best.meta.textContent ?? ''} · ${this.t('read')}`;

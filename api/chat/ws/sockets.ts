@@ -39,6 +39,7 @@ import type { AppDeps } from '../../context.js';
 import { authenticateOperator, originAllowed, readToken, widgetKeyHash, type VisitorClaims } from '../../principals/chat-tokens.js';
 import { Sequencer } from './sequencer.js';
 import { allowConnect, checkVisitorMessage } from './limits.js';
+import { oncePerClientId } from './client-ids.js';
 
 export const CLOSE = { badToken: 4401, refused: 4403, idle: 4408, rateLimited: 4429 } as const;
 const MAX_FRAME_BYTES = 32 * 1024;
@@ -357,16 +358,21 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     const entry = await deps.tenants.get(v.tenantId);
     if (!entry || entry.tenant.status !== 'active') return void v.ws.close(CLOSE.refused, 'tenant refused');
     if (f.type === 'message') {
-      const limit = await checkVisitorMessage(deps, v.tenantId, v.session._id);
-      if (limit === 'session') return void v.ws.close(CLOSE.rateLimited, 'too many messages');
-      if (limit === 'tenant')
-        throw new ApiError('RATE_LIMITED', 'This site is sending too many messages right now; try again in a second.', [], {
-          'Retry-After': '1',
-        });
-      const m = await visitorMessage(deps, entry.tenant, v.session, text(f.text));
-      v.session.conversation_id = m.conversation_id;
-      v.conv ??= m.conversation_id;
-      return send(v.ws, { type: 'ack', client_id: f.client_id ?? null, message_id: m.id, seq: m.seq, conversation_id: m.conversation_id });
+      // The same client_id again (a resend after a lost ack) is acknowledged again, not stored twice.
+      const { ack, duplicate } = await oncePerClientId(deps, v.tenantId, v.session._id, f.client_id, async () => {
+        const limit = await checkVisitorMessage(deps, v.tenantId, v.session._id);
+        if (limit === 'session') return (void v.ws.close(CLOSE.rateLimited, 'too many messages'), null);
+        if (limit === 'tenant')
+          throw new ApiError('RATE_LIMITED', 'This site is sending too many messages right now; try again in a second.', [], {
+            'Retry-After': '1',
+          });
+        const m = await visitorMessage(deps, entry.tenant, v.session, text(f.text));
+        return { message_id: m.id, seq: m.seq, conversation_id: m.conversation_id };
+      });
+      if (!ack) return;
+      v.session.conversation_id = ack.conversation_id;
+      v.conv ??= ack.conversation_id;
+      return send(v.ws, { type: 'ack', client_id: f.client_id ?? null, ...ack, ...(duplicate ? { duplicate: true } : {}) });
     }
     if (!v.conv) return;
     const conv = await conversationState(deps, v.tenantId, v.conv);
