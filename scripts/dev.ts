@@ -36,7 +36,12 @@ function localSecrets(): Record<string, string> {
 
 // What the developer set wins over the generated local values.
 // RELAY_DEV_PAGES: the demo pages (/dev/widget, /dev/inbox) exist in local development only.
-const env: Record<string, string> = { ...localSecrets(), PORT: '3000', RELAY_DEV_PAGES: 'true', ...(process.env as Record<string, string>) };
+const env: Record<string, string> = {
+  ...localSecrets(),
+  PORT: '3000',
+  RELAY_DEV_PAGES: 'true',
+  ...(process.env as Record<string, string>),
+};
 const children: ChildProcess[] = [];
 
 function run(name: string, entry: string): void {
@@ -73,9 +78,7 @@ console.log(`  admin key: ADMIN_API_KEY in ${LOCAL_ENV}`);
 console.log(
   `  docs: http://localhost:${env.PORT}/docs · queues: http://localhost:${env.PORT}/admin/queues (any user, admin key as password)`,
 );
-console.log(
-  `  chat demo: http://localhost:${env.PORT}/dev/widget (a visitor) and http://localhost:${env.PORT}/dev/inbox (the operator)`,
-);
+console.log(`  chat demo: http://localhost:${env.PORT}/dev/widget (a visitor) and http://localhost:${env.PORT}/dev/inbox (the operator)`);
 // The browser bundles (widget.js, inbox.js) before the API serves them; a failed build (e.g. over budget) stops here.
 try {
   await buildWeb();
