@@ -40,7 +40,7 @@ async function demoTenant(deps: AppDeps, origin: string): Promise<TenantDoc> {
     return doc.toObject() as TenantDoc;
   }
   if (!(found.allowed_origins ?? []).includes(origin)) {
-    await TenantModel.updateOne({ _id: found._id }, { $addToSet: { allowed_origins: origin } });
+    await TenantModel.updateOne({ _id: found._id }, { $set: { allowed_origins: [...(found.allowed_origins ?? []), origin] } });
     await deps.tenants.bump(found._id);
   }
   return found;
@@ -88,7 +88,7 @@ function widgetDemo(t: TenantDoc, lang: 'fr' | 'en'): string {
 
 /** Answers a /dev page; false when the path is not one of them. */
 export async function devPage(ctx: AppContext, deps: AppDeps): Promise<boolean> {
-  const origin = ctx.origin;
+  const origin = `${ctx.protocol}://${ctx.host}`; // this relay as the browser sees it (Koa 3: ctx.origin is the Origin header)
   if (ctx.path === '/dev' || ctx.path === '/dev/') {
     ctx.redirect('/dev/widget');
     return true;

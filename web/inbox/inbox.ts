@@ -210,6 +210,22 @@ export class Inbox {
       if (!listed.has(c.id) && c.status !== 'resolved' && c.id !== this.selected) this.convs.delete(c.id);
     this.renderList();
     this.updateTitle();
+    void this.loadPreviews([...queue.conversations, ...mine.conversations]);
+  }
+
+  /** The last message of listed conversations that have none shown yet (the list route does not carry it); the first 20. */
+  private async loadPreviews(convs: Conv[]): Promise<void> {
+    const missing = convs.filter((c) => !this.previews.has(c.id) && c.last_seq > 0).slice(0, 20);
+    await Promise.all(
+      missing.map(async (c) => {
+        const d = await this.rest<{ messages: Msg[] }>(
+          `/operator/fetch/conversation?conversation_id=${encodeURIComponent(c.id)}&after_seq=${c.last_seq - 1}&limit=1`,
+        ).catch(() => null);
+        const m = d?.messages[0];
+        if (m && !this.previews.has(c.id)) this.previews.set(c.id, m.text);
+      }),
+    );
+    if (missing.length) this.renderList();
   }
 
   private async openConversation(id: string): Promise<void> {

@@ -17,7 +17,7 @@ button{font:inherit;cursor:pointer}
 .body{flex:1;display:flex;min-height:0}
 .side{width:300px;flex:none;border-right:1px solid #dde1ea;display:flex;flex-direction:column;min-height:0;background:#f6f7fb}
 .tabs{display:flex;border-bottom:1px solid #dde1ea}
-.tab{flex:1;border:0;background:none;padding:10px 6px;color:#3b4356;border-bottom:3px solid transparent;font-weight:600}
+.tab{flex:1;border:0;background:none;padding:10px 4px;color:#3b4356;border-bottom:3px solid transparent;font-weight:600;font-size:13px;white-space:nowrap}
 .tab[aria-selected=true]{color:#1746c7;border-bottom-color:#1746c7;background:#fff}
 .count{display:inline-block;min-width:20px;margin-left:6px;padding:0 6px;border-radius:10px;background:#dde1ea;color:#1d2330;font-size:12px}
 .list{list-style:none;margin:0;padding:0;overflow-y:auto;flex:1}
@@ -40,10 +40,10 @@ button{font:inherit;cursor:pointer}
 .actions button:disabled{border-color:#b8bfcc;color:#5f6778;background:#f3f4f7;cursor:default}
 .ticket{margin:0 16px;padding:8px 12px;border-radius:8px;background:#fff8e0;color:#5c3d00;font-size:13px;border:1px solid #f0d68a}
 .log{flex:1;overflow-y:auto;list-style:none;margin:0;padding:14px 16px;background:#fbfbfd}
-.msg{margin:0 0 10px;max-width:75%}
+.msg{margin:0 0 10px;max-width:75%;display:flex;flex-direction:column;align-items:flex-start}
 .msg .who{font-size:12px;color:#4a5265;margin:0 0 2px}
 .bubble{padding:8px 12px;border-radius:12px;background:#eef0f5;white-space:pre-wrap;overflow-wrap:anywhere}
-.msg.op{margin-left:auto}
+.msg.op{margin-left:auto;align-items:flex-end}
 .msg.op .bubble{background:#1746c7;color:#fff}
 .msg.bot .bubble{background:#e7f5ee;color:#12351f}
 .meta{font-size:11.5px;color:#4a5265;margin-top:2px}

@@ -29,7 +29,6 @@ export class WidgetView {
     handlers: ViewHandlers,
   ) {
     const panelId = nextId('bl-panel');
-    const titleId = nextId('bl-title');
     const inputId = nextId('bl-input');
     this.badge = h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true });
     this.launcher = h(
@@ -45,7 +44,7 @@ export class WidgetView {
       icon(ICONS.chat),
       this.badge,
     );
-    this.title = h('h2', { class: 'title', id: titleId });
+    this.title = h('h2', { class: 'title' });
     this.sub = h('p', { class: 'sub' });
     this.avatar = h('span', { class: 'initials', 'aria-hidden': 'true' });
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true });
@@ -70,7 +69,7 @@ export class WidgetView {
     this.textarea.addEventListener('input', () => handlers.typing());
     this.panel = h(
       'section',
-      { class: 'panel', id: panelId, role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': titleId, hidden: true },
+      { class: 'panel', id: panelId, role: 'dialog', 'aria-modal': 'false', 'aria-label': t('title', { name: '' }), hidden: true },
       h(
         'header',
         { class: 'head' },
@@ -100,8 +99,13 @@ export class WidgetView {
     handlers.send(text);
   }
 
+  setOnline(online: boolean): void {
+    this.sub.textContent = this.t(online ? 'online' : 'away');
+  }
+
   setBrand(name: string, logoUrl: string | null, online: boolean | null): void {
-    this.title.textContent = this.t('title', { name });
+    this.title.textContent = name;
+    this.panel.setAttribute('aria-label', this.t('title', { name }));
     this.sub.textContent = online === null ? '' : this.t(online ? 'online' : 'away');
     const initials = h('span', { class: 'initials', 'aria-hidden': 'true' }, name.trim().charAt(0).toUpperCase() || '?');
     let next: HTMLElement = initials;

@@ -322,6 +322,7 @@ export class Widget {
         const op = f.operator as { id: string; display_name: string };
         this.store.set({ agents: { ...this.store.get().agents, [op.id]: op.display_name } });
         const note = this.t(f.type === 'agent_joined' ? 'joined' : 'left', { name: op.display_name });
+        if (f.type === 'agent_joined') this.view.setOnline(true);
         this.view.addNote(note);
         this.view.announce(note);
         return;
