@@ -32,7 +32,6 @@ describe('chat in the browser: the widget and the inbox, end to end', function (
   it('a visitor on the demo page writes, the operator in the inbox takes it and replies (typing, read receipts both ways), then resolves; both sides show every step', async () => {
     const vctx = await w.browser.newContext({ viewport: { width: 1000, height: 760 } });
     const visitorPage = await vctx.newPage();
-    visitorPage.on('console', (m) => console.log('[visitor]', m.type(), m.text()));
     visitorPage.on('pageerror', (e) => console.log('[visitor] error', e.message));
     visitorPage.on(
       'response',
@@ -45,7 +44,6 @@ describe('chat in the browser: the widget and the inbox, end to end', function (
     const octx = await w.browser.newContext({ viewport: { width: 1280, height: 760 } });
     await octx.addInitScript({ content: RECORD_NOTIFICATIONS });
     const operatorPage = await octx.newPage();
-    operatorPage.on('console', (m) => console.log('[operator]', m.type(), m.text()));
     operatorPage.on('pageerror', (e) => console.log('[operator] error', e.message));
     await operatorPage.goto(`${w.operatorApi.url}/dev/inbox`);
     const o = inbox(operatorPage);

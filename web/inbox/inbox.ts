@@ -74,6 +74,8 @@ export class Inbox {
   private refSeq = 0;
   private readonly baseTitle = document.title;
   private stopped = false;
+  /** The conversation the main pane was last rendered for. */
+  private mainFor: string | null = null;
 
   // DOM
   private readonly banner: HTMLElement;
@@ -228,6 +230,15 @@ export class Inbox {
     if (missing.length) this.renderList();
   }
 
+  private async refreshTicket(id: string): Promise<void> {
+    const d = await this.rest<{ ticket: Ticket | null }>(
+      `/operator/fetch/conversation?conversation_id=${encodeURIComponent(id)}&limit=1`,
+    ).catch(() => null);
+    if (!d) return;
+    this.tickets.set(id, d.ticket);
+    if (this.selected === id) this.renderMain();
+  }
+
   private async openConversation(id: string): Promise<void> {
     this.selected = id;
     this.unseen.delete(id);
@@ -303,7 +314,9 @@ export class Inbox {
     this.upsert(c, true);
     if (c.status === 'pending' && isNew && ['started', 'escalated', 'reopened', 'released'].includes(String(f.change))) this.arrived(c);
     if (c.id === this.selected) {
-      if (f.change === 'escalated') void this.openConversation(c.id); // its ticket is new
+      // A new ticket (escalated), or one whose state follows the conversation's: read it again.
+      if (f.change === 'escalated' || (c.ticket_id && ['assigned', 'released', 'resolved'].includes(String(f.change))))
+        void this.refreshTicket(c.id);
       this.renderMain();
     }
     this.renderList();
@@ -504,6 +517,23 @@ export class Inbox {
   }
 
   private renderMain(): void {
+    // A reply being written survives a re-render (a status change, a reconnect), with its focus and caret.
+    const old = this.main.querySelector('textarea');
+    const keep = old &&
+      this.mainFor === this.selected && { value: old.value, focused: this.host.shadowRoot?.activeElement === old, at: old.selectionStart };
+    this.mainFor = this.selected;
+    this.renderMainNow();
+    const ta = this.main.querySelector('textarea');
+    if (ta && keep) {
+      ta.value = keep.value;
+      if (keep.focused && !ta.disabled) {
+        ta.focus();
+        ta.setSelectionRange(keep.at, keep.at);
+      }
+    }
+  }
+
+  private renderMainNow(): void {
     clear(this.main);
     const c = this.selected ? this.convs.get(this.selected) : undefined;
     if (!c) {

@@ -41,7 +41,7 @@ background:var(--bl-on-primary);color:var(--bl-primary);font-size:16px}
 .banner.error{background:#fde8ea;color:#8a0f22;border-color:#f3b8c0}
 .log{flex:1;overflow-y:auto;padding:14px 14px 6px;background:#f6f7fb;margin:0;list-style:none}
 .log:focus-visible{outline-offset:-3px}
-.msg{display:flex;flex-direction:column;margin:0 0 10px;max-width:85%}
+.msg{display:flex;flex-direction:column;align-items:flex-start;margin:0 0 10px;max-width:85%}
 .msg .who{font-size:12px;color:#4a5265;margin:0 0 2px 4px}
 .bubble{padding:9px 12px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;color:#1d2330;
 border:1px solid #e3e6ee;border-bottom-left-radius:4px}

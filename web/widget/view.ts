@@ -88,7 +88,8 @@ export class WidgetView {
         handlers.close();
       }
     });
-    this.root = h('div', { class: 'root' }, this.panel, this.launcher, this.live);
+    // A complementary landmark, so the widget is never loose content in the host page's structure.
+    this.root = h('aside', { class: 'root', 'aria-label': 'Chat' }, this.panel, this.launcher, this.live);
     shadow.appendChild(this.root);
   }
 

@@ -122,8 +122,8 @@ export class Widget {
     this.view.setOpen(true);
     this.view.scrollDown();
     this.view.textarea.focus();
-    this.markRead();
     this.emit('open', {});
+    this.markRead();
   }
 
   close(returnFocus = false): void {
