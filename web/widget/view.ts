@@ -21,6 +21,7 @@ export class WidgetView {
   private readonly typingLine: HTMLElement;
   readonly textarea: HTMLTextAreaElement;
   private readonly live: HTMLElement;
+  private readonly sendButton: HTMLButtonElement;
   private unread = 0;
 
   constructor(
@@ -53,6 +54,7 @@ export class WidgetView {
     this.textarea = h('textarea', { id: inputId, rows: '1', placeholder: t('placeholder'), maxlength: '4000', autocomplete: 'off' });
     this.live = h('div', { class: 'sr', 'aria-live': 'polite', 'aria-atomic': 'true' });
     const send = h('button', { class: 'send', type: 'submit', 'aria-label': t('send') }, icon(ICONS.send));
+    this.sendButton = send;
     const form = h(
       'form',
       { class: 'compose', onsubmit: (e: Event) => (e.preventDefault(), this.submit(handlers)) },
@@ -143,6 +145,7 @@ export class WidgetView {
 
   setComposerEnabled(on: boolean): void {
     this.textarea.disabled = !on;
+    this.sendButton.disabled = !on;
   }
 
   /** One message bubble; returns its meta line (status, time, read receipt) for later updates. */

@@ -211,7 +211,8 @@ export class Widget {
     this.link.stop();
     this.view.setBanner(this.t('refused'), true);
     this.view.setComposerEnabled(false);
-    this.view.setBrand(this.config?.display_name ?? '', null, null);
+    this.view.setBrand(this.config?.display_name ?? 'Chat', null, null);
+    this.view.clearLog();
     this.view.announce(this.t('refused'));
   }
 
