@@ -101,6 +101,15 @@ describe('chat in the browser: the widget and the inbox, end to end', function (
     await visible(o.metas.filter({ hasText: 'Lu par le visiteur' }));
     await both(visitorPage, operatorPage, '6-replied');
 
+    // Released, the conversation goes back to the queue and the visitor sees the agent leave; taken again, come back.
+    await o.button('Relâcher').click();
+    await visible(v.notes.filter({ hasText: 'Camille (démo) a quitté la conversation' }));
+    await visible(o.status.filter({ hasText: 'En attente' }));
+    assert.match(await text(o.queueTab), /File d’attente\s*1/);
+    await o.button('Prendre').click();
+    await visible(o.status.filter({ hasText: 'Prise en charge' }));
+    await until(async () => (await v.notes.filter({ hasText: 'a rejoint la conversation' }).count()) === 2);
+
     // The operator resolves: both sides say so.
     await o.button('Résoudre').click();
     await visible(o.status.filter({ hasText: 'Résolue' }));
@@ -170,6 +179,13 @@ describe('chat in the browser: the widget and the inbox, end to end', function (
     await until(async () => (await v.bubbles.count()) === storedTexts.length);
     assert.deepEqual(await v.texts(), storedTexts);
     await shot(page, 'reconnect-3-reloaded');
+    // Another tab of the same browser: the same session and conversation.
+    const tab = await ctx.newPage();
+    await tab.goto(`${SHOP}/reconnect`);
+    const t2 = widget(tab);
+    await t2.launcher.click();
+    await until(async () => (await t2.bubbles.count()) === storedTexts.length);
+    assert.deepEqual(await t2.texts(), storedTexts);
     await ctx.close();
   });
 
@@ -230,6 +246,7 @@ describe('chat in the browser: the widget and the inbox, end to end', function (
     assert.deepEqual(await o.texts(), ['Où est mon colis ?', 'Je suis l’assistant : je vous passe un conseiller.']);
     await o.button('Prendre').click();
     await visible(v1.notes.filter({ hasText: 'store1 a rejoint la conversation' }));
+    await visible(o.ticket.filter({ hasText: '· assigned ·' })); // the ticket follows the take
     await Promise.all([shot(admin, 'bot-2-operator-ticket'), shot(one, 'bot-3-visitor-joined')]);
     // The pale brand colour: the launcher's icon is dark on it, not white.
     const iconColor = await v1.launcher.evaluate((el) => getComputedStyle(el).color);

@@ -98,6 +98,16 @@ describe('chat in the browser: the widget on tenants’ pages', function () {
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
     assert.match(await page.text(), /src="\/assets\/inbox\.[0-9a-f]{16}\.js"/);
 
+    // The operator routes answer a tenant page's preflight (Bearer token, no cookies).
+    const pre = await fetch(`${w.operatorApi.url}/api/v1/operator/fetch/queue`, {
+      method: 'OPTIONS',
+      headers: { Origin: w.site.origin, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), w.site.origin);
+    assert.match(pre.headers.get('access-control-allow-headers') ?? '', /Authorization/);
+    assert.equal(pre.headers.get('access-control-allow-credentials'), null);
+
     const prod = await spawnApi({ ...w.relay.env, RELAY_DEV_PAGES: 'false' });
     try {
       assert.equal((await fetch(`${prod.url}/dev/widget`)).status, 404);
@@ -251,6 +261,12 @@ describe('chat in the browser: the widget on tenants’ pages', function () {
     await asOperator(w.operatorApi.url, op.token, 'POST', '/operator/take/conversation', { conversation_id: cid });
     await asOperator(w.operatorApi.url, op.token, 'POST', '/operator/send/message', { conversation_id: cid, text: 'réponse sous CSP' });
     await visible(v.bubbles.filter({ hasText: 'réponse sous CSP' }));
+    // Message text is text: markup in it is shown, never run.
+    const markup = '<img src=x onerror="window.__xss=1"><b>gras</b>';
+    await asOperator(w.operatorApi.url, op.token, 'POST', '/operator/send/message', { conversation_id: cid, text: markup });
+    await visible(v.bubbles.filter({ hasText: '<b>gras</b>' }));
+    assert.equal(await v.host.locator('.log img, .log b').count(), 0);
+    assert.equal(await page.evaluate('window.__xss'), undefined);
     const bg = await v.launcher.evaluate((el) => getComputedStyle(el).backgroundColor);
     assert.equal(bg, 'rgb(11, 87, 208)', 'the constructed stylesheets applied');
     assert.deepEqual(await page.evaluate('window.__csp'), []);

@@ -148,7 +148,7 @@ export function inbox(page: Page) {
     bubbles: host.locator('.log .bubble'),
     metas: host.locator('.log .meta'),
     typing: host.locator('.main .typing'),
-    ticket: host.locator('.ticket'),
+    ticket: host.locator('.ticket-box'),
     status: host.locator('.conv-head .pill'),
     texts: () => host.locator('.log .bubble').allTextContents(),
   };

@@ -572,7 +572,7 @@ export class Inbox {
       this.main.appendChild(
         h(
           'p',
-          { class: 'ticket' },
+          { class: 'ticket-box' },
           this.t('ticket', { id: ticket.id, status: ticket.status }),
           ticket.reason ? ` · ${this.t('reason', { reason: ticket.reason })}` : '',
         ),

@@ -38,7 +38,7 @@ button{font:inherit;cursor:pointer}
 .actions button{border:1px solid #1746c7;background:#fff;color:#1746c7;border-radius:6px;padding:6px 12px;font-weight:600}
 .actions button.primary{background:#1746c7;color:#fff}
 .actions button:disabled{border-color:#b8bfcc;color:#5f6778;background:#f3f4f7;cursor:default}
-.ticket{margin:0 16px;padding:8px 12px;border-radius:8px;background:#fff8e0;color:#5c3d00;font-size:13px;border:1px solid #f0d68a}
+.ticket-box{margin:0 16px;padding:8px 12px;border-radius:8px;background:#fff8e0;color:#5c3d00;font-size:13px;border:1px solid #f0d68a}
 .log{flex:1;overflow-y:auto;list-style:none;margin:0;padding:14px 16px;background:#fbfbfd}
 .msg{margin:0 0 10px;max-width:75%;display:flex;flex-direction:column;align-items:flex-start}
 .msg .who{font-size:12px;color:#4a5265;margin:0 0 2px}
