@@ -130,12 +130,14 @@ function inboxPage(scriptPath: string): string {
 
 export function webAssets(deps: AppDeps, dir = WEB_DIR): Middleware<AppState> {
   const bundles = new Bundles(dir);
+  let warned = false;
   const missing = (ctx: AppContext) => {
     ctx.status = 503;
     ctx.type = 'text/plain; charset=utf-8';
     ctx.set('Retry-After', '5');
     ctx.body = 'The browser bundles are not built: run `npm run build` (or `npx tsx scripts/build-web.ts`).\n';
-    deps.logger.warn({ dir }, 'web bundles missing');
+    if (!warned) deps.logger.warn({ dir }, 'web bundles missing: run npm run build');
+    warned = true;
   };
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();

@@ -207,6 +207,16 @@ describe('chat in the browser: the widget on tenants’ pages', function () {
     assert.equal(await sessions(creds.tenantId), before);
   });
 
+  it('says plainly when the relay cannot be reached', async () => {
+    w.site.page('/unreachable', { html: shopPage(widgetTag(w.visitorApi.url, creds, 'data-base-url="http://127.0.0.1:9"')) });
+    const page = await newPage();
+    await page.goto(`${w.site.origin}/unreachable`);
+    const v = widget(page);
+    await v.launcher.click();
+    await visible(v.banner.filter({ hasText: 'Le service de chat est injoignable pour le moment.' }));
+    await shot(page, 'widget-unreachable');
+  });
+
   it('the host page’s aggressive CSS (* { all: unset }, div { display: none }) does not break the widget, and the widget leaves the host page alone', async () => {
     w.site.page('/hostile', {
       html: shopPage(

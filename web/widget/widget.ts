@@ -76,7 +76,6 @@ export class Widget {
   private unread = 0;
   private isOpen = false;
   private linkStarted = false;
-  private everOpen = false;
   private creating: Promise<void> | null = null;
   private typingSentAt = 0;
   private typingOff: ReturnType<typeof setTimeout> | null = null;
@@ -118,7 +117,7 @@ export class Widget {
   // ---------------------------------------------------------------------------------------------
   open(): void {
     if (this.isOpen) return;
-    this.isOpen = this.everOpen = true;
+    this.isOpen = true;
     this.view.setOpen(true);
     this.view.scrollDown();
     this.view.textarea.focus();
@@ -528,9 +527,5 @@ export class Widget {
     this.readMeta = null;
     this.conversation = null;
     this.setUnread(0);
-  }
-
-  get opened(): boolean {
-    return this.everOpen;
   }
 }
