@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import mongoose from 'mongoose';
 import type { BrowserContext, Page } from 'playwright-core';
+import { mintToken, widgetKeyHash } from '../../api/principals/chat-tokens.js';
 import { WIDGET_BUDGET_GZIP_BYTES } from '../../scripts/build-web.js';
 import { asOperator, provisionOperator } from '../support/chat-client.js';
 import { provision, signed, type TenantCreds } from '../support/client.js';
@@ -205,6 +206,36 @@ describe('chat in the browser: the widget on tenants’ pages', function () {
     await shot(page, 'widget-refused-origin');
     assert.deepEqual(refused, ['/api/v1/fetch/widget-config']);
     assert.equal(await sessions(creds.tenantId), before);
+  });
+
+  it('a stored visitor token that has expired is refreshed, and the same conversation resumes', async () => {
+    w.site.page('/expired', { html: shopPage(widgetTag(w.visitorApi.url, creds, 'data-mode="human"')) });
+    const page = await newPage();
+    await page.goto(`${w.site.origin}/expired`);
+    const v = widget(page);
+    await v.launcher.click();
+    await v.input.fill('première visite');
+    await v.input.press('Enter');
+    await until(async () => !(await v.metas.allTextContents()).join().match(/Envoi|attente/));
+    const key = `bloonio:v1:${creds.tenantId}`;
+    const stored = JSON.parse((await page.evaluate(`localStorage.getItem('${key}')`)) as string) as { sessionId: string };
+    const expired = mintToken(
+      w.relay.config,
+      { typ: 'visitor', tid: creds.tenantId, sid: stored.sessionId, wkh: widgetKeyHash(creds.widgetKey), org: w.site.origin },
+      -60,
+    ).token;
+    await page.evaluate(
+      `localStorage.setItem('${key}', JSON.stringify({ ...JSON.parse(localStorage.getItem('${key}')), token: ${JSON.stringify(expired)} }))`,
+    );
+    const refreshes: number[] = [];
+    page.on('response', (r) => r.url().endsWith('/api/v1/refresh/visitor-token') && refreshes.push(r.status()));
+    await page.reload();
+    await widget(page).launcher.click();
+    await until(async () => (await v.texts()).join() === 'première visite');
+    assert.deepEqual(refreshes, [200]);
+    const now = JSON.parse((await page.evaluate(`localStorage.getItem('${key}')`)) as string) as { token: string; sessionId: string };
+    assert.notEqual(now.token, expired);
+    assert.equal(now.sessionId, stored.sessionId);
   });
 
   it('says plainly when the relay cannot be reached', async () => {
