@@ -582,7 +582,7 @@ export class Inbox {
     const ta = h('textarea', {
       rows: '2',
       id: 'bl-reply',
-      placeholder: mine ? this.t('placeholder') : this.t('takeFirst'),
+      placeholder: mine ? this.t('placeholder') : c.status === 'resolved' ? this.t('status_resolved') : this.t('takeFirst'),
       disabled: !mine || !online,
     });
     ta.addEventListener('keydown', (e) => {

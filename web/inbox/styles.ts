@@ -15,9 +15,9 @@ button{font:inherit;cursor:pointer}
 .banner{padding:8px 16px;background:#fff4d6;color:#5c3d00;font-size:13px;border-bottom:1px solid #f0d68a}
 .banner.error{background:#fde8ea;color:#8a0f22;border-color:#f3b8c0}
 .body{flex:1;display:flex;min-height:0}
-.side{width:300px;flex:none;border-right:1px solid #dde1ea;display:flex;flex-direction:column;min-height:0;background:#f6f7fb}
+.side{width:340px;flex:none;border-right:1px solid #dde1ea;display:flex;flex-direction:column;min-height:0;background:#f6f7fb}
 .tabs{display:flex;border-bottom:1px solid #dde1ea}
-.tab{flex:1;border:0;background:none;padding:10px 4px;color:#3b4356;border-bottom:3px solid transparent;font-weight:600;font-size:13px;white-space:nowrap}
+.tab{flex:1 1 auto;min-width:0;overflow:hidden;text-overflow:ellipsis;border:0;background:none;padding:10px 4px;color:#3b4356;border-bottom:3px solid transparent;font-weight:600;font-size:13px;white-space:nowrap}
 .tab[aria-selected=true]{color:#1746c7;border-bottom-color:#1746c7;background:#fff}
 .count{display:inline-block;min-width:20px;margin-left:6px;padding:0 6px;border-radius:10px;background:#dde1ea;color:#1d2330;font-size:12px}
 .list{list-style:none;margin:0;padding:0;overflow-y:auto;flex:1}
@@ -25,14 +25,14 @@ button{font:inherit;cursor:pointer}
 .item:hover{background:#eef1f8}
 .item[aria-current=true]{background:#e3eaff}
 .item .line1{display:flex;gap:8px;align-items:center;font-weight:600}
-.item .line2{font-size:12.5px;color:#4a5265;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.item .line2{display:block;font-size:12.5px;color:#4a5265;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .pill{font-size:11.5px;font-weight:600;border-radius:10px;padding:1px 8px;background:#e6e9f0;color:#2b3242}
 .pill.new{background:#c4122f;color:#fff}
 .pill.ticket{background:#fff0c2;color:#5c3d00}
 .empty{padding:16px;color:#4a5265}
 .main{flex:1;display:flex;flex-direction:column;min-width:0}
 .conv-head{padding:12px 16px;border-bottom:1px solid #dde1ea;display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center}
-.conv-head h2{font-size:15px;margin:0;flex:1 1 200px}
+.conv-head h2{font-size:15px;margin:0;flex:1 1 auto}
 .facts{font-size:12.5px;color:#4a5265;display:flex;gap:10px;flex-wrap:wrap}
 .actions{display:flex;gap:8px}
 .actions button{border:1px solid #1746c7;background:#fff;color:#1746c7;border-radius:6px;padding:6px 12px;font-weight:600}
