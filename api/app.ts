@@ -11,6 +11,7 @@ import { bodyMiddleware } from './middleware/body.js';
 import { chatCors } from './chat/cors.js';
 import { principalMiddlewares } from './principals/index.js';
 import { passkeysDemoRoutes } from './dev/passkeys-demo.js';
+import { webAssets } from './chat/web-assets.js';
 import { requestMiddleware } from './middleware/request.js';
 import { buildOpenApi } from './openapi.js';
 import { opsRouter, queueDashboard } from './platform/ops.js';
@@ -31,6 +32,7 @@ export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: M
   app.use(requestMiddleware(deps, metrics));
   // Public chat routes answer browsers' CORS preflights (api/chat/cors.ts).
   app.use(chatCors());
+  app.use(webAssets(deps)); // widget.js, inbox.js, /inbox, dev demo pages (api/chat/web-assets.ts)
   // The dashboard has its own body parser, so it goes before ours.
   app.use(queueDashboard(deps));
   app.use(bodyMiddleware(deps.config.bodyLimitBytes));

@@ -101,7 +101,7 @@ const envSchema = z.object({
   /** Passkeys: how long a WebAuthn challenge (register or sign-in options) can be answered. */
   WEBAUTHN_CHALLENGE_TTL_SECONDS: int(1, 3600).default(300),
 
-  /** Development pages (the passkey demo at /dev/passkeys): never in production; loopback clients only. */
+  /** Development pages (/dev/widget, /dev/inbox, /dev/passkeys): never in production; `npm start` turns them on. */
   RELAY_DEV_PAGES: bool.default(false),
 });
 

@@ -57,4 +57,7 @@ export const redisKey = {
   chatSessionMessages: (p: string, tenantId: string, sessionId: string) => `${p}:chat:{${tenantId}}:msg:${sessionId}`,
   chatTenantMessages: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}:msg-rate`,
   chatConnects: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}:conn`,
+  /** A visitor message's client_id, claimed once; then its ack, so a resend gets the same ack (api/chat/ws/client-ids.ts). */
+  chatClientId: (p: string, tenantId: string, sessionId: string, clientId: string) =>
+    `${p}:chat:{${tenantId}}:cid:${sessionId}:${clientId}`,
 } as const;

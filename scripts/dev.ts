@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { buildWeb } from './build-web.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCAL_ENV = `${ROOT}.data/local.env`;
@@ -34,6 +35,7 @@ function localSecrets(): Record<string, string> {
 }
 
 // What the developer set wins over the generated local values.
+// RELAY_DEV_PAGES: the demo pages (/dev/widget, /dev/inbox, /dev/passkeys) exist in local development only.
 const env: Record<string, string> = {
   ...localSecrets(),
   PORT: '3000',
@@ -78,5 +80,13 @@ console.log(
 );
 if (env.RELAY_DEV_PAGES === 'true')
   console.log(`  passkey demo (development pages): http://localhost:${env.PORT}/dev/passkeys?tenant_id=tnt_… (see README, Passkeys)`);
+console.log(`  chat demo: http://localhost:${env.PORT}/dev/widget (a visitor) and http://localhost:${env.PORT}/dev/inbox (the operator)`);
+// The browser bundles (widget.js, inbox.js) before the API serves them; a failed build (e.g. over budget) stops here.
+try {
+  await buildWeb();
+} catch (err) {
+  console.error(`web build failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
 run('web', 'api/server.ts');
 run('worker', 'workers/index.ts');

@@ -10,8 +10,11 @@ npx eslint . || exit 1
 npx prettier --check --log-level warn . || exit 1
 echo "== typecheck"
 npx tsc --noEmit || exit 1
+npx tsc --noEmit -p web/tsconfig.json || exit 1
+echo "== web bundles"
+npx tsx scripts/build-web.ts || exit 1
 echo "== circular imports"
-npx madge --circular --extensions ts --ts-config tsconfig.json api workers queues models platform scripts >/tmp/madge.$$ 2>&1 || {
+npx madge --circular --extensions ts --ts-config tsconfig.json api workers queues models platform scripts web >/tmp/madge.$$ 2>&1 || {
 	cat /tmp/madge.$$
 	exit 1
 }

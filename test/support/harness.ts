@@ -117,8 +117,12 @@ function killer(proc: ChildProcess) {
 }
 
 /** A separate `web` process (api/server.ts) sharing the given environment; resolves once /healthz answers. */
-export async function spawnApi(env: Record<string, string>, opts: { waitFor?: '/readyz' | '/healthz' } = {}): Promise<Child> {
-  const port = await freePort();
+export async function spawnApi(
+  env: Record<string, string>,
+  opts: { waitFor?: '/readyz' | '/healthz'; port?: number } = {},
+): Promise<Child> {
+  // A fixed port lets a test take a process down and bring it back where its clients reconnect.
+  const port = opts.port ?? (await freePort());
   const { proc, output } = spawnTs('api/server.ts', { ...env, PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 150; i++) {

@@ -16,6 +16,7 @@ import { ApiError } from '../../errors.js';
 import { authenticateVisitor } from '../../principals/visitor.js';
 import { CLOSE, messageText, parseFrame, send, visitorFrame } from './frames.js';
 import type { ChatHub, VisitorConn } from './hub.js';
+import { oncePerClientId } from './client-ids.js';
 import { checkVisitorMessage } from './limits.js';
 
 export async function openVisitor(
@@ -68,16 +69,21 @@ export async function visitorFrameIn(deps: AppDeps, v: VisitorConn, json: unknow
   const active = await deps.tenants.getActive(v.tenantId);
   if ('refused' in active) return void v.ws.close(CLOSE.refused, 'tenant refused');
   if (f.type === 'message') {
-    const limit = await checkVisitorMessage(deps, v.tenantId, v.session._id);
-    if (limit === 'session') return void v.ws.close(CLOSE.rateLimited, 'too many messages');
-    if (limit === 'tenant')
-      throw new ApiError('RATE_LIMITED', 'This site is sending too many messages right now; try again in a second.', [], {
-        'Retry-After': '1',
-      });
-    const m = await visitorMessage(deps, active.entry.tenant, v.session, messageText(deps.config, f.text));
-    v.session.conversation_id = m.conversation_id;
-    v.conv ??= m.conversation_id;
-    return send(v.ws, { type: 'ack', client_id: f.client_id ?? null, message_id: m.id, seq: m.seq, conversation_id: m.conversation_id });
+    // The same client_id again (a resend after a lost ack) is acknowledged again, not stored twice.
+    const { ack, duplicate } = await oncePerClientId(deps, v.tenantId, v.session._id, f.client_id, async () => {
+      const limit = await checkVisitorMessage(deps, v.tenantId, v.session._id);
+      if (limit === 'session') return (void v.ws.close(CLOSE.rateLimited, 'too many messages'), null);
+      if (limit === 'tenant')
+        throw new ApiError('RATE_LIMITED', 'This site is sending too many messages right now; try again in a second.', [], {
+          'Retry-After': '1',
+        });
+      const m = await visitorMessage(deps, active.entry.tenant, v.session, messageText(deps.config, f.text));
+      return { message_id: m.id, seq: m.seq, conversation_id: m.conversation_id };
+    });
+    if (!ack) return;
+    v.session.conversation_id = ack.conversation_id;
+    v.conv ??= ack.conversation_id;
+    return send(v.ws, { type: 'ack', client_id: f.client_id ?? null, ...ack, ...(duplicate ? { duplicate: true } : {}) });
   }
   if (!v.conv) return;
   const conv = await conversationState(deps, v.tenantId, v.conv);
