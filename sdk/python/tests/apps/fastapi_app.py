@@ -106,3 +106,20 @@ async def op(op_id: str) -> Any:
 async def instruction(iid: str) -> Any:
     rec = await bloonio.store.aget(iid)
     return None if rec is None else {"status": rec.status, "user_socket_hash": rec.user_socket_hash}
+
+
+@app.post(
+    "/transfer/quick",
+    dependencies=[
+        bloonio.sudo_required(
+            expected_action="transfer_funds",
+            user_socket_hash=lambda req: req.state.user.socket_hash,
+            title="Confirm the transfer",
+            fields=lambda req: [ValidationField(key="amount", title="Amount", value=str(req.state.body["amount"]), data_type=DataType.CURRENCY_USD)],
+            ttl_seconds=10,
+        )
+    ],
+)
+async def transfer_quick(request: Request) -> dict[str, Any]:
+    EXECUTED.append({"user": request.state.user.socket_hash, "quick": True, **request.state.body})
+    return {"executed": True, "count": len(EXECUTED)}
