@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import signal
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +42,17 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def relay(logdir: Path) -> Iterator[Relay]:
+def relay(logdir: Path, request: pytest.FixtureRequest) -> Iterator[Relay]:
     r = start_relay(logdir)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="rate-limit-probe")
+    if any(i.name == "test_a_real_429_is_typed_and_retried_after_retry_after" for i in request.session.items):
+        from .test_transport import rate_limit_probe
+
+        r.rate_limit_probe = pool.submit(rate_limit_probe, r)
     try:
         yield r
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         stop_relay(r)
 
 
@@ -138,7 +146,11 @@ def pair_user(relay: Relay, tmp_path: Path) -> Callable[..., tuple[str, Device, 
 
 
 def _state_env(relay: Relay, name: str) -> dict[str, str]:
-    return {"BLOONIO_RELAY_STATE_BACKEND": "redis", "BLOONIO_RELAY_STATE_BACKEND_URL": relay.redis_url, "BLOONIO_RELAY_STATE_PREFIX": f"{relay.run_id}_{name}"}
+    return {
+        "BLOONIO_RELAY_STATE_BACKEND": "redis",
+        "BLOONIO_RELAY_STATE_BACKEND_URL": relay.redis_url,
+        "BLOONIO_RELAY_STATE_PREFIX": f"{relay.run_id}_{name}",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -188,3 +200,11 @@ def chat_client(request: pytest.FixtureRequest, relay: Relay, chat_app: App) -> 
     b = Both(request.param, ChatRelayClient(s) if request.param == "sync" else AsyncChatRelayClient(s))
     yield b
     b.close()
+
+
+def _terminate_as_interrupt(signum: int, frame: Any) -> None:
+    # with-services forwards SIGTERM: end like Ctrl-C, so the fixtures stop the relay and the apps.
+    raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGTERM, _terminate_as_interrupt)

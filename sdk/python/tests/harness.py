@@ -6,6 +6,7 @@ subprocess. Nothing of ours is stubbed."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,11 +72,25 @@ class Proc:
                 self.proc.wait(5)
 
 
+_STARTED: list[Proc] = []
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    # A run that ends without its fixtures' teardown (an error at collection, a second Ctrl-C) still
+    # stops the processes it started, by their own pids.
+    for p in _STARTED:
+        with contextlib.suppress(Exception):
+            p.stop()
+
+
 def spawn(name: str, args: list[str], env: dict[str, str], cwd: Path, logdir: Path) -> Proc:
     log = logdir / f"{name}.log"
     fh = open(log, "wb")  # noqa: SIM115 - closed when the process is reaped
     p = subprocess.Popen(args, cwd=cwd, env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    return Proc(name, p, log)
+    proc = Proc(name, p, log)
+    _STARTED.append(proc)
+    return proc
 
 
 def wait_http(proc: Proc, url: str, timeout: float = 40.0) -> None:
@@ -112,6 +128,7 @@ class Relay:
     run_id: str
     procs: list[Proc] = field(default_factory=list)
     openapi_paths: frozenset[str] = frozenset()
+    rate_limit_probe: Future[dict[str, Any]] | None = None
 
     @property
     def has_sudo(self) -> bool:
@@ -136,7 +153,9 @@ def start_relay(logdir: Path) -> Relay:
     redis_url = os.environ.get("REDIS_URL")
     mongo = os.environ.get("MONGODB_URI")
     if not redis_url or not mongo:
-        raise RuntimeError("REDIS_URL and MONGODB_URI must be set: run through `npm test` or `bash scripts/with-services.sh bash scripts/test-python.sh`")
+        raise RuntimeError(
+            "REDIS_URL and MONGODB_URI must be set: run through `npm test` or `bash scripts/with-services.sh bash scripts/test-python.sh`"
+        )
     run_id = f"pysdk_{secrets.token_hex(3)}"
     base, _, _ = mongo.rpartition("/")
     db_uri = f"{base}/t_{run_id}"
@@ -223,8 +242,8 @@ class Device:
         self.relay_url = relay_url
         self.state = state
 
-    def run(self, *args: str, ok: bool = True) -> dict[str, Any]:
-        cmd = ["node", "--import", "tsx", "scripts/device.ts", *args, "--state", str(self.state), "--relay", self.relay_url]
+    def run(self, *args: str, ok: bool = True, flags: tuple[str, ...] = ()) -> dict[str, Any]:
+        cmd = ["node", "--import", "tsx", "scripts/device.ts", *args, "--state", str(self.state), "--relay", self.relay_url, *flags]
         p = subprocess.run(cmd, cwd=ROOT, capture_output=True, timeout=60, check=False)
         out = p.stdout.decode()
         if ok and p.returncode != 0:
@@ -248,6 +267,10 @@ class Device:
 
     def deny(self, request_id: str) -> dict[str, Any]:
         return self.run("deny", request_id)
+
+    def scan(self, qr_code_str: str, approve: bool = True) -> dict[str, Any]:
+        """SPEC §2.3: ``scan <qr_code_str> --approve|--deny`` (the flag last: it takes no value)."""
+        return self.run("scan", qr_code_str, flags=("--approve" if approve else "--deny",))
 
 
 def socket_hash() -> str:

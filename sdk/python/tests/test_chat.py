@@ -100,7 +100,9 @@ def test_chat_callbacks_refuse_forged_stale_and_replayed_requests(relay: Relay, 
     r = chat_app.post(path, content=body, headers=keep)
     assert r.status_code == 401 and r.json()["reason"] == "replay_detected"
     # Tampered body, wrong signature, missing headers, stale timestamp.
-    assert chat_app.post(path, content=body.replace(b"conversation", b"Conversation", 1), headers=keep).json()["reason"] == "invalid_signature"
+    assert (
+        chat_app.post(path, content=body.replace(b"conversation", b"Conversation", 1), headers=keep).json()["reason"] == "invalid_signature"
+    )
     assert chat_app.post(path, content=body, headers={**keep, "x-bloonio-signature": "0" * 64}).status_code == 401
     assert chat_app.post(path, content=body, headers={"content-type": "application/json"}).json()["reason"] == "missing_headers"
     stale = chat_app.post(path, content=body, headers={**keep, "x-bloonio-timestamp": str(int(keep["x-bloonio-timestamp"]) - 60_000)})
@@ -123,7 +125,12 @@ def test_chat_settings_name_the_chat_variables() -> None:
         ChatRelaySettings(environ={})
     assert "BLOONIO_CHAT_BASE_URL is missing" in str(e.value) and "BLOONIO_CHAT_TENANT_SECRET is missing" in str(e.value)
     s = ChatRelaySettings(
-        environ={"BLOONIO_CHAT_BASE_URL": "http://x", "BLOONIO_CHAT_TENANT_ID": "tnt_a", "BLOONIO_CHAT_TENANT_SECRET": "sk_a", "BLOONIO_CHAT_WIDGET_PUBLIC_KEY": "pk_a"}
+        environ={
+            "BLOONIO_CHAT_BASE_URL": "http://x",
+            "BLOONIO_CHAT_TENANT_ID": "tnt_a",
+            "BLOONIO_CHAT_TENANT_SECRET": "sk_a",
+            "BLOONIO_CHAT_WIDGET_PUBLIC_KEY": "pk_a",
+        }
     )
     assert (s.base_url, s.widget_public_key) == ("http://x", "pk_a")
 
@@ -131,7 +138,9 @@ def test_chat_settings_name_the_chat_variables() -> None:
 def test_the_django_chat_adapter_receives_a_real_callback(relay: Relay, django_app: App) -> None:
     from bloonio_chat_relay_client import ChatRelayClient
 
-    with ChatRelayClient(ChatRelaySettings(base_url=relay.url, tenant_id=django_app.tenant.tenant_id, tenant_secret=django_app.tenant.tenant_secret)) as c:
+    with ChatRelayClient(
+        ChatRelaySettings(base_url=relay.url, tenant_id=django_app.tenant.tenant_id, tenant_secret=django_app.tenant.tenant_secret)
+    ) as c:
         minted = c.mint_visitor_token(f"visitor-{secrets.token_hex(4)}")
         conv = c.create_conversation(minted["session_id"])["conversation"]
     cid = conv["id"]

@@ -12,6 +12,7 @@ import pytest
 from bloonio_auth_relay_client import (
     AuthenticationError,
     ConflictError,
+    DataType,
     NotFoundError,
     PermissionDeniedError,
     RelayError,
@@ -19,7 +20,6 @@ from bloonio_auth_relay_client import (
     SudoActionType,
     ValidationFailedError,
     ValidationField,
-    DataType,
 )
 
 from .conftest import Both
@@ -87,7 +87,9 @@ def test_auth_challenge_round_trip_with_the_device(client: Both, tenant: Tenant,
 def test_security_alert_reaches_the_device(client: Both, tenant: Tenant, pair_user: PairUser) -> None:
     user, device, _ = pair_user(tenant)
     iid = f"alert-{secrets.token_hex(6)}"
-    sent = client.send_security_alert(user_socket_hash=user, title="New sign-in", body="From Paris", alert_type="new_login", instruction_id=iid)
+    sent = client.send_security_alert(
+        user_socket_hash=user, title="New sign-in", body="From Paris", alert_type="new_login", instruction_id=iid
+    )
     assert sent["status"] == "informational"
     req = device.request_for(iid)
     assert req["kind"] == "security-alert" and req["content"]["title"] == "New sign-in"
@@ -121,7 +123,9 @@ def test_a_reused_instruction_id_is_a_conflict(client: Both, tenant: Tenant, pai
     assert (e.value.code, e.value.status_code) == ("CONFLICT", 409)
 
 
-def test_a_wrong_secret_and_an_unknown_tenant_are_authentication_errors(relay: Relay, tenant: Tenant, make_client: Any, client: Both) -> None:
+def test_a_wrong_secret_and_an_unknown_tenant_are_authentication_errors(
+    relay: Relay, tenant: Tenant, make_client: Any, client: Both
+) -> None:
     wrong = make_client(
         client.kind,
         settings=RelaySettings(base_url=relay.url, tenant_id=tenant.tenant_id, tenant_secret="sk_wrong", state_backend="memory"),

@@ -35,11 +35,11 @@ async def transfer_execute(request: Request) -> dict[str, Any]:
 
 
 # ----- the rest of the test app -----
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bloonio_auth_relay_client import ActionType, PendingOp  # noqa: E402
+from bloonio_auth_relay_client import ActionType, PendingOp
 
 EXECUTED: list[dict[str, Any]] = []
 REPLAYED: list[dict[str, Any]] = []
@@ -122,4 +122,20 @@ async def instruction(iid: str) -> Any:
 )
 async def transfer_quick(request: Request) -> dict[str, Any]:
     EXECUTED.append({"user": request.state.user.socket_hash, "quick": True, **request.state.body})
+    return {"executed": True, "count": len(EXECUTED)}
+
+
+@app.post(
+    "/transfer/totp",
+    dependencies=[
+        bloonio.sudo_required(
+            expected_action="transfer_funds",
+            custom_type=SudoActionType.TOTP,
+            user_socket_hash=lambda req: req.state.user.socket_hash,
+            title="Enter the code shown on your device",
+        )
+    ],
+)
+async def transfer_totp(request: Request) -> dict[str, Any]:
+    EXECUTED.append({"user": request.state.user.socket_hash, "totp": True})
     return {"executed": True, "count": len(EXECUTED)}
