@@ -122,6 +122,8 @@ def verify_callback(
         raise CallbackVerificationError("malformed_body", "The callback body is not JSON.") from e
     if not isinstance(body, dict):
         raise CallbackVerificationError("malformed_body", "The callback body is not a JSON object.")
+    if body.get("tenant_id") not in (None, got_tenant):
+        raise CallbackVerificationError("wrong_tenant", "This callback is for another tenant.")
     data = body.get("data")
     return VerifiedCallback(
         event_id=str(body.get("event_id") or _header(headers, EVENT_ID_HEADER) or ""),

@@ -252,7 +252,7 @@ class SudoCore:
         try:
             self.client.send_auth_challenge(**self._challenge_args(spec, r, rec.instruction_id))
         except (RelayError, RelayConnectionError) as e:
-            self.store.kv.delete(self.store._key(rec.instruction_id))
+            self.store.discard(rec.instruction_id)
             raise _relay_failure(e) from e
         raise SudoResponse(403, {"error": KEY_REQUIRED, "instruction_id": rec.instruction_id})
 
@@ -274,7 +274,7 @@ class SudoCore:
         try:
             await self.aclient.send_auth_challenge(**self._challenge_args(spec, r, rec.instruction_id))
         except (RelayError, RelayConnectionError) as e:
-            await self.store.kv.adelete(self.store._key(rec.instruction_id))
+            await self.store.adiscard(rec.instruction_id)
             raise _relay_failure(e) from e
         raise SudoResponse(403, {"error": KEY_REQUIRED, "instruction_id": rec.instruction_id})
 

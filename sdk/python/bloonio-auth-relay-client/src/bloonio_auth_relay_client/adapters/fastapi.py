@@ -14,9 +14,10 @@ and an :class:`AsyncRelayClient`, and mounts on ``app``:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 try:
@@ -39,9 +40,11 @@ SUBMIT_RESPONSE_PATH = "/_bloonio/submit-response"
 T = TypeVar("T")
 
 
-class BodyMiddleware:
-    """Reads the body once, parses JSON into ``scope["state"]["body"]`` (what ``request.state.body``
-    reads), and hands the same bytes on, so handlers and the callback verifier see them unchanged."""
+class DispatchMiddleware:
+    """The dispatch middleware: reads the body once, parses JSON into ``scope["state"]["body"]``
+    (what ``request.state.body`` reads, in the seed's example), and hands the same bytes on, so
+    handlers and the callback verifier see them unchanged. (:class:`SudoResponse` refusals are
+    turned into JSON by the exception handler mounted beside it.)"""
 
     def __init__(self, app: ASGIApp, max_bytes: int = 1_048_576) -> None:
         self.app = app
@@ -135,7 +138,7 @@ class BloonioAuthAdapter:
 
     # ----- mounting -----
     def _mount(self) -> None:
-        self.app.add_middleware(BodyMiddleware)
+        self.app.add_middleware(DispatchMiddleware)
         self.app.add_exception_handler(SudoResponse, _sudo_response)
         path = self.settings.callback_path
         other = path[:-1] if path.endswith("/") and len(path) > 1 else path + "/"
@@ -156,7 +159,7 @@ class BloonioAuthAdapter:
         user = None
         if self._current_user is not None:
             u = self._current_user(request)
-            user = await u if isinstance(u, Awaitable) else u
+            user = await u if inspect.isawaitable(u) else u
         return JSONResponse(await self.core.asubmit_response(getattr(request.state, "body", None), user))
 
     # ----- the guard -----

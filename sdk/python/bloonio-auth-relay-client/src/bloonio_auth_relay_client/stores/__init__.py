@@ -171,6 +171,10 @@ class SudoInstructionStore:
         """The re-call: a validated instruction of this user, action and content passes once."""
         return self._cas(instruction_id, lambda r: self._consumed(r, user_socket_hash, expected_action, fingerprint))
 
+    def discard(self, instruction_id: str) -> None:
+        """Forgets an instruction (its challenge could not be sent)."""
+        self.kv.delete(self._key(instruction_id))
+
     def first_time(self, kind: str, value: str, ttl_seconds: float) -> bool:
         """True the first time ``value`` is seen (callback signatures, event ids)."""
         return self.kv.put_new(f"{self.prefix}:seen:{kind}:{value}", "1", ttl_seconds)
@@ -209,6 +213,9 @@ class SudoInstructionStore:
         self, instruction_id: str, *, user_socket_hash: str, expected_action: str, fingerprint: str | None = None
     ) -> Decision:
         return await self._acas(instruction_id, lambda r: self._consumed(r, user_socket_hash, expected_action, fingerprint))
+
+    async def adiscard(self, instruction_id: str) -> None:
+        await self.kv.adelete(self._key(instruction_id))
 
     async def afirst_time(self, kind: str, value: str, ttl_seconds: float) -> bool:
         return await self.kv.aput_new(f"{self.prefix}:seen:{kind}:{value}", "1", ttl_seconds)
