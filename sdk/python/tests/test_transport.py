@@ -185,7 +185,7 @@ class _Receiver(BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     port = free_port()
-    got: ClassVar[list[dict[str, Any]]] = []
+    got: list[dict[str, Any]] = []
     handler = type("Receiver", (_Receiver,), {"got": got})
     srv = ThreadingHTTPServer(("127.0.0.1", port), handler)
     th = threading.Thread(target=srv.serve_forever, daemon=True)
