@@ -128,6 +128,7 @@ class Relay:
     run_id: str
     procs: list[Proc] = field(default_factory=list)
     openapi_paths: frozenset[str] = frozenset()
+    openapi: dict[str, Any] = field(default_factory=dict)
     rate_limit_probe: Future[dict[str, Any]] | None = None
 
     @property
@@ -189,6 +190,7 @@ def start_relay(logdir: Path) -> Relay:
             raise RuntimeError(f"relay worker did not start:\n{worker.output()}")
         time.sleep(0.15)
     doc = httpx.get(f"{relay.url}/api/v1/openapi.json", timeout=10).json()
+    relay.openapi = doc
     relay.openapi_paths = frozenset(doc.get("paths", {}))
     return relay
 

@@ -170,3 +170,24 @@ def test_delivery_status_follows_the_challenge(client: Both, tenant: Tenant, pai
     assert client.fetch_delivery_status(instruction_id=iid)["status"] == "pending"
     device.approve(device.request_for(iid)["request_id"])
     eventually(lambda: client.fetch_delivery_status(instruction_id=iid)["status"] == "approved", 10, 0.2, "approved")
+
+
+def _enums(node: Any, name: str) -> list[list[str]]:
+    """Every enum the relay's OpenAPI document declares for a property called ``name``."""
+    found: list[list[str]] = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == name and isinstance(v, dict) and "enum" in v:
+                found.append(list(v["enum"]))
+            found.extend(_enums(v, name))
+    elif isinstance(node, list):
+        for v in node:
+            found.extend(_enums(v, name))
+    return found
+
+
+def test_the_sdk_enums_match_the_relays_lists(relay: Relay) -> None:
+    route = relay.openapi["paths"]["/api/v1/relay/send/auth-challenge"]
+    data_types, custom_types = _enums(route, "data_type"), _enums(route, "custom_type")
+    assert data_types and all(e == [d.value for d in DataType] for e in data_types)
+    assert custom_types and all(sorted(e) == sorted(c.value for c in SudoActionType) for e in custom_types)

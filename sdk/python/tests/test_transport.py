@@ -21,6 +21,7 @@ from bloonio_auth_relay_client import (
     RelayConnectionError,
     RelaySettings,
     RelayTimeoutError,
+    SudoInstructionStore,
     verify_callback,
 )
 
@@ -61,10 +62,19 @@ def test_a_missing_or_bad_setting_raises_one_error_naming_each() -> None:
         "BLOONIO_RELAY_TIMEOUT must be a number",
     ):
         assert name in msg
+    # The client alone needs no state; a store (what the adapters build at start) names what it misses.
+    bare = RelaySettings(
+        environ={"BLOONIO_RELAY_BASE_URL": "http://x", "BLOONIO_RELAY_TENANT_ID": "tnt_a", "BLOONIO_RELAY_TENANT_SECRET": "sk_a"}
+    )
+    RelayClient(bare).close()
     with pytest.raises(ConfigurationError, match="BLOONIO_RELAY_STATE_BACKEND_URL is missing"):
-        RelaySettings(
-            environ={"BLOONIO_RELAY_BASE_URL": "http://x", "BLOONIO_RELAY_TENANT_ID": "tnt_a", "BLOONIO_RELAY_TENANT_SECRET": "sk_a"}
-        )
+        SudoInstructionStore.from_settings(bare)
+    from fastapi import FastAPI
+
+    from bloonio_auth_relay_client.adapters.fastapi import BloonioAuthAdapter
+
+    with pytest.raises(ConfigurationError, match="BLOONIO_RELAY_STATE_BACKEND_URL is missing"):
+        BloonioAuthAdapter.from_env(FastAPI(), settings=bare)
 
 
 # ----- retries -----

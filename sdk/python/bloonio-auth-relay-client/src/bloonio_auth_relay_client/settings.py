@@ -55,6 +55,7 @@ class RelaySettings:
     max_retry_wait: float
     sudo_ttl: int
     pending_op_ttl: int
+    env_prefix: str
 
     def __init__(
         self,
@@ -132,9 +133,9 @@ class RelaySettings:
         if backend not in STATE_BACKENDS:
             problems.append(f"{name('state_backend')} must be one of {', '.join(STATE_BACKENDS)} (got {backend!r})")
         backend_url = str(raw["state_backend_url"]).strip() if raw["state_backend_url"] else None
-        if backend in ("redis", "mongo") and not backend_url:
-            problems.append(f"{name('state_backend_url')} is missing (needed by state_backend={backend})")
-        elif backend == "redis" and backend_url and urlsplit(backend_url).scheme not in ("redis", "rediss", "unix"):
+        # A missing STATE_BACKEND_URL is reported when a store is built (the adapters do at start):
+        # a script that only calls the relay needs no state.
+        if backend == "redis" and backend_url and urlsplit(backend_url).scheme not in ("redis", "rediss", "unix"):
             problems.append(f"{name('state_backend_url')} must be a redis:// or rediss:// URL")
         elif backend == "mongo" and backend_url and urlsplit(backend_url).scheme not in ("mongodb", "mongodb+srv"):
             problems.append(f"{name('state_backend_url')} must be a mongodb:// URI")
@@ -156,17 +157,24 @@ class RelaySettings:
             "max_retry_wait": number("max_retry_wait", 10, 0, 3600, False),
             "sudo_ttl": number("sudo_ttl", 180, 10, 3600, True),
             "pending_op_ttl": number("pending_op_ttl", 1800, 60, 86400, True),
+            "env_prefix": env_prefix,
         }
         if problems:
             raise ConfigurationError(problems)
         for k, v in values.items():
             object.__setattr__(self, k, v)
 
+    def state_url(self) -> str:
+        """The state backend's URL, or a ConfigurationError naming the missing setting."""
+        if not self.state_backend_url:
+            raise ConfigurationError([f"{self.env_prefix}STATE_BACKEND_URL is missing (needed by state_backend={self.state_backend})"])
+        return self.state_backend_url
+
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any], **overrides: Any) -> RelaySettings:
         """From a dict with upper-case keys (Django's ``BLOONIO_AUTH_RELAY``); missing keys fall back to the environment."""
         known = {f.lower(): v for f, v in config.items()}
-        unknown = sorted(set(known) - set(cls.__dataclass_fields__))
+        unknown = sorted(set(known) - set(cls.__dataclass_fields__) - {"env_prefix"})
         if unknown:
             raise ConfigurationError([f"unknown setting {k.upper()}" for k in unknown])
         return cls(**{**known, **overrides})

@@ -47,6 +47,12 @@ def kv_for(backend: str, url: str | None) -> KV:
     raise ConfigurationError([f"unknown state backend {backend!r}"])
 
 
+def _kv_of(settings: RelaySettings) -> KV:
+    if settings.state_backend == "memory":
+        return MemoryKV()
+    return kv_for(settings.state_backend, settings.state_url())
+
+
 @dataclass(frozen=True)
 class Instruction:
     instruction_id: str
@@ -91,7 +97,7 @@ class SudoInstructionStore:
 
     @classmethod
     def from_settings(cls, settings: RelaySettings) -> SudoInstructionStore:
-        return cls(kv_for(settings.state_backend, settings.state_backend_url), prefix=settings.state_prefix, recall_ttl=settings.sudo_ttl)
+        return cls(_kv_of(settings), prefix=settings.state_prefix, recall_ttl=settings.sudo_ttl)
 
     @classmethod
     def memory(cls, **kw: Any) -> SudoInstructionStore:
@@ -257,7 +263,7 @@ class PendingOpStore:
 
     @classmethod
     def from_settings(cls, settings: RelaySettings) -> PendingOpStore:
-        return cls(kv_for(settings.state_backend, settings.state_backend_url), prefix=settings.state_prefix, ttl=settings.pending_op_ttl)
+        return cls(_kv_of(settings), prefix=settings.state_prefix, ttl=settings.pending_op_ttl)
 
     @classmethod
     def memory(cls, **kw: Any) -> PendingOpStore:
