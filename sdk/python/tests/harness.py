@@ -24,8 +24,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[3]  # the repository
-SDK = ROOT / "sdk" / "python"
+SDK = Path(__file__).resolve().parents[1]
+# The relay under test: this repository, or another checkout of it (BLOONIO_TEST_RELAY_ROOT), e.g. to
+# run these tests against a branch that has the sudo features.
+ROOT = Path(os.environ.get("BLOONIO_TEST_RELAY_ROOT") or SDK.parents[1]).resolve()
 ADMIN_KEY = "test-admin-key-0123456789abcdef-py"
 T = TypeVar("T")
 

@@ -191,3 +191,29 @@ def test_the_sdk_enums_match_the_relays_lists(relay: Relay) -> None:
     data_types, custom_types = _enums(route, "data_type"), _enums(route, "custom_type")
     assert data_types and all(e == [d.value for d in DataType] for e in data_types)
     assert custom_types and all(sorted(e) == sorted(c.value for c in SudoActionType) for e in custom_types)
+
+
+# ----- passkeys (WebAuthn): the ceremonies need a browser (the relay's own tests drive Chromium);
+# here the SDK's calls around them, on a relay that has the routes -----
+
+
+@pytest.fixture
+def webauthn_tenant(relay: Relay) -> Tenant:
+    if "/api/v1/relay/webauthn/register/options" not in relay.openapi_paths:
+        pytest.skip("the relay under test has no /api/v1/relay/webauthn routes")
+    return relay.provision("py-passkeys", webauthn_rp_id="localhost", webauthn_origins=["http://localhost:3000"])
+
+
+def test_webauthn_options_and_passkey_list(webauthn_tenant: Tenant, make_client: Any, client: Both) -> None:
+    c = make_client(client.kind, webauthn_tenant)
+    reg = c.webauthn_register_options(username="jane@example.com", backend_user_id="u-passkey", browser_origin="http://localhost:3000")
+    options = reg["options"]
+    assert options["rp"]["id"] == "localhost" and options["challenge"] and options["user"]["name"] == "jane@example.com"
+    link = reg.get("relay_user_linked_id") or next(v for k, v in reg.items() if k.endswith("linked_id"))
+    listed = c.webauthn_fetch_passkeys(relay_user_linked_id=link)
+    assert listed["passkeys"] == [] and listed["backend_user_id"] == "u-passkey"
+    with pytest.raises(ConflictError):
+        c.webauthn_authenticate_options(browser_origin="http://localhost:3000", relay_user_linked_id=link)  # no passkey yet
+    with pytest.raises(PermissionDeniedError) as e:
+        c.webauthn_register_options(username="jane@example.com", backend_user_id="u-passkey", browser_origin="https://evil.example.net")
+    assert e.value.code == "ORIGIN_NOT_ALLOWED"
