@@ -366,7 +366,11 @@ class SudoCore:
             custom_type=custom_type,
             ttl_seconds=ttl_seconds,
         )
-        data = self.client.sudo_dispatch(**args)
+        try:
+            data = self.client.sudo_dispatch(**args)
+        except BaseException:
+            self.pending_ops.discard(op.op_id)
+            raise
         return self._accepted(op, data)
 
     async def arequest_quorum(
@@ -403,7 +407,11 @@ class SudoCore:
             custom_type=custom_type,
             ttl_seconds=ttl_seconds,
         )
-        data = await self.aclient.sudo_dispatch(**args)
+        try:
+            data = await self.aclient.sudo_dispatch(**args)
+        except BaseException:
+            await self.pending_ops.adiscard(op.op_id)
+            raise
         return self._accepted(op, data)
 
     # ----- the ApprovalEvent -----

@@ -322,6 +322,10 @@ class PendingOpStore:
                 return d
         return Decision(False, "contended")
 
+    def discard(self, op_id: str) -> None:
+        """Forgets an op (its dispatch failed: nothing will ever approve it)."""
+        self.kv.delete(self._key(op_id))
+
     def claim(self, op_id: str, status: str, approvals: list[dict[str, Any]] | None = None) -> Decision:
         """The final status arrived: ``approved`` claims the op for its one replay (``reason == "replaying"``)."""
         return self._cas(op_id, lambda o: self._claimed(o, status, approvals or []))
@@ -347,6 +351,9 @@ class PendingOpStore:
             if await self.kv.aswap(key, raw, d.record.dump(), self.ttl):
                 return d
         return Decision(False, "contended")
+
+    async def adiscard(self, op_id: str) -> None:
+        await self.kv.adelete(self._key(op_id))
 
     async def aclaim(self, op_id: str, status: str, approvals: list[dict[str, Any]] | None = None) -> Decision:
         return await self._acas(op_id, lambda o: self._claimed(o, status, approvals or []))
