@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole check, in CI order: lint → typecheck → tests (mocha against the real Redis and FerretDB
-# that scripts/with-services.sh started). Ends with one summary line "tests: N passed, N failed".
+# that scripts/with-services.sh started), then the Python SDKs (scripts/test-python.sh: ruff, mypy, pytest
+# against a relay it starts). Ends with one summary line "tests: N passed, N failed, N skipped" over both.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -27,9 +28,22 @@ passed=$(grep -Eo '^ +[0-9]+ passing' "$log" | grep -Eo '[0-9]+' | tail -1)
 failed=$(grep -Eo '^ +[0-9]+ failing' "$log" | grep -Eo '[0-9]+' | tail -1)
 pending=$(grep -Eo '^ +[0-9]+ pending' "$log" | grep -Eo '[0-9]+' | tail -1)
 rm -f "$log" /tmp/madge.$$
-echo "tests: ${passed:-0} passed, ${failed:-0} failed${pending:+, $pending skipped}"
+echo "mocha: ${passed:-0} passed, ${failed:-0} failed${pending:+, $pending skipped}"
 if [[ $status -eq 0 && -z "${passed:-}" ]]; then
 	echo "no test ran" >&2
 	exit 1
 fi
-exit "$status"
+echo "== python SDKs"
+pylog="$(mktemp)"
+bash scripts/test-python.sh 2>&1 | tee "$pylog"
+pystatus=${PIPESTATUS[0]}
+pyline="$(grep -E '^python: [0-9]+ passed' "$pylog" | tail -1)"
+rm -f "$pylog"
+pypassed=$(grep -Eo '[0-9]+ passed' <<<"$pyline" | grep -Eo '[0-9]+' || echo 0)
+pyfailed=$(grep -Eo '[0-9]+ failed' <<<"$pyline" | grep -Eo '[0-9]+' || echo 0)
+pyskipped=$(grep -Eo '[0-9]+ skipped' <<<"$pyline" | grep -Eo '[0-9]+' || echo 0)
+# A Python step that failed before pytest (ruff, mypy, the venv) counts as one failure.
+[[ $pystatus -ne 0 && $pyfailed -eq 0 ]] && pyfailed=1
+echo "tests: $((${passed:-0} + pypassed)) passed, $((${failed:-0} + pyfailed)) failed, $((${pending:-0} + pyskipped)) skipped"
+((status != 0)) && exit "$status"
+exit "$pystatus"

@@ -1,0 +1,1 @@
+"""Framework adapters: ``.fastapi`` and ``.django`` (each needs its extra)."""
