@@ -100,6 +100,8 @@ const envSchema = z.object({
   FCM_MAX_SENDS_PER_SECOND: int(1, 100_000).default(10_000),
   /** Passkeys: how long a WebAuthn challenge (register or sign-in options) can be answered. */
   WEBAUTHN_CHALLENGE_TTL_SECONDS: int(1, 3600).default(300),
+  /** QR login: how long a QR code can be scanned and approved. */
+  QR_LOGIN_TTL_SECONDS: int(10, 900).default(120),
 
   /** Development pages (/dev/widget, /dev/inbox, /dev/passkeys): never in production; `npm start` turns them on. */
   RELAY_DEV_PAGES: bool.default(false),
@@ -142,6 +144,7 @@ export type Config = {
   pushFatigueWindowSeconds: number;
   fcmMaxSendsPerSecond: number;
   webauthnChallengeTtlSeconds: number;
+  qrLoginTtlSeconds: number;
   devPages: boolean;
 };
 
@@ -196,6 +199,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     pushFatigueWindowSeconds: e.PUSH_FATIGUE_WINDOW_SECONDS,
     fcmMaxSendsPerSecond: e.FCM_MAX_SENDS_PER_SECOND,
     webauthnChallengeTtlSeconds: e.WEBAUTHN_CHALLENGE_TTL_SECONDS,
+    qrLoginTtlSeconds: e.QR_LOGIN_TTL_SECONDS,
     devPages: e.RELAY_DEV_PAGES,
   };
 }
