@@ -11,6 +11,7 @@ import { adminAuth } from './principals/admin.js';
 import { bodyMiddleware } from './middleware/body.js';
 import { chatCors } from './chat/cors.js';
 import { hmacAuth } from './principals/hmac.js';
+import { methodGuard } from './middleware/methods.js';
 import { requestMiddleware } from './middleware/request.js';
 import { buildOpenApi } from './openapi.js';
 import { opsRouter, queueDashboard } from './platform/ops.js';
@@ -49,6 +50,6 @@ export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: M
   const ops = opsRouter(deps, metrics, () => (openapi ??= buildOpenApi(routes, API_VERSION)));
   app.use(ops.routes());
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  app.use(methodGuard());
   return app;
 }

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import mongoose from 'mongoose';
 import { buildApp } from '../../api/app.js';
+import { createHttpServer } from '../../api/http-server.js';
 import { TenantStore } from '../../models/platform/tenant-store.js';
 import { createCallbackHttp } from '../../platform/outbound-http.js';
 import type { Config } from '../../platform/config.js';
@@ -32,10 +33,15 @@ export type Relay = {
 };
 
 /** The API in this process, on a random port; workers on demand. */
-export async function startRelay(name: string, extraEnv: Record<string, string> = {}): Promise<Relay> {
+export async function startRelay(
+  name: string,
+  extraEnv: Record<string, string> = {},
+  opts: { logStream?: NodeJS.WritableStream } = {},
+): Promise<Relay> {
   const env = testEnv(name, extraEnv);
   const config = testConfig(env);
-  const logger = createLogger(config.logLevel, 'test');
+  // A test that reads the log gets every line at info level in its own stream.
+  const logger = opts.logStream ? createLogger('info', 'test', opts.logStream as never) : createLogger(config.logLevel, 'test');
   if (mongoose.connection.readyState !== 1) await connectMongo(config.mongodbUri);
   else if (mongoose.connection.name !== new URL(config.mongodbUri).pathname.slice(1)) {
     await mongoose.disconnect();
@@ -46,7 +52,7 @@ export async function startRelay(name: string, extraEnv: Record<string, string> 
   const producer = new Producer(config, redis);
   const tenants = new TenantStore(redis, config.secretsMasterKey, config.queuePrefix);
   const app = buildApp({ config, logger, redis, producer, tenants });
-  const server = http.createServer(app.callback());
+  const server = createHttpServer(app.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const fleets: WorkerFleet[] = [];
