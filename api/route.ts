@@ -26,6 +26,8 @@ export type RouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.Zo
   /** Schema of `data` in the success envelope. */
   response: R;
   successStatus?: number;
+  /** Other success statuses the handler may answer with (e.g. 200 for an idempotent repeat of a 201), documented alike. */
+  otherSuccessStatuses?: number[];
   /** Extra error statuses worth listing in the reference, beyond the ones every route of its security kind has. */
   errors?: number[];
   /** Route-specific middleware run after auth (e.g. a bearer-token check). */

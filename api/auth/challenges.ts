@@ -80,7 +80,7 @@ const challengeBody = z
     backend_url: httpUrl.optional(),
     description: z.string().trim().max(500).optional(),
     ttl_seconds: z.number().int().min(10).max(600).default(180),
-    numbers: z.array(goldenNumber).min(2).max(9).optional(),
+    numbers: z.array(goldenNumber).min(2).max(9).meta({ uniqueItems: true }).optional(),
     expected_number: goldenNumber
       .optional()
       .describe(
@@ -100,6 +100,14 @@ const challengeBody = z
     if (b.expected_number !== undefined && b.numbers && !b.numbers.includes(b.expected_number)) {
       ctx.addIssue({ code: 'custom', path: ['expected_number'], message: 'must be one of numbers' });
     }
+  })
+  // The same rules for generated clients and fuzzers (all but "expected_number is one of numbers", which
+  // JSON Schema cannot say).
+  .meta({
+    if: { properties: { custom_type: { const: 'goldenNumber' } }, required: ['custom_type'] },
+    then: { required: ['numbers'] },
+    else: { not: { anyOf: [{ required: ['numbers'] }, { required: ['expected_number'] }] } },
+    'x-rules': ['numbers: required for goldenNumber, only for goldenNumber', 'expected_number: only for goldenNumber, one of numbers'],
   });
 
 const deliverySummary = z.object({
@@ -234,6 +242,7 @@ export const sendAuthChallenge = defineRoute({
   security: 'hmac',
   body: challengeBody,
   response: deliverySummary,
+  otherSuccessStatuses: [202],
   errors: [404, 409],
   handler: async (ctx, { body, deps }) => {
     const content = {
@@ -282,6 +291,7 @@ export const sendSecurityAlert = defineRoute({
     })
     .strict(),
   response: deliverySummary,
+  otherSuccessStatuses: [202],
   errors: [404, 409],
   handler: async (ctx, { body, deps }) =>
     dispatch(ctx, deps, {

@@ -72,6 +72,7 @@ export const provisionOperator = defineRoute({
     .strict(),
   response: operatorView,
   successStatus: 201,
+  otherSuccessStatuses: [200],
   handler: async (ctx, { body }) => {
     const tenant = tenantOf(ctx);
     const link = await upsertRelayUserLink(tenant._id, body.backend_user_id ?? body.email, 'operator', body.display_name);
@@ -126,7 +127,8 @@ export const mintOperatorToken = defineRoute({
         .optional(),
     })
     .strict()
-    .refine((b) => !!b.operator_id !== !!b.email, 'give exactly one of operator_id or email'),
+    .refine((b) => !!b.operator_id !== !!b.email, 'give exactly one of operator_id or email')
+    .meta({ oneOf: [{ required: ['operator_id'] }, { required: ['email'] }] }),
   response: z.object({ operator_token: z.string(), expires_at: z.string(), operator: operatorView.omit({ created: true }) }),
   successStatus: 201,
   errors: [404],
@@ -182,6 +184,7 @@ export const mintVisitorToken = defineRoute({
     created: z.boolean(),
   }),
   successStatus: 201,
+  otherSuccessStatuses: [200],
   errors: [403],
   handler: async (ctx, { body, deps }) => {
     const tenant = tenantOf(ctx);
@@ -258,6 +261,7 @@ export const createConversation = defineRoute({
   body: z.object({ session_id: z.string().startsWith('vs_') }).strict(),
   response: z.object({ conversation: conversationDetailSchema.shape.conversation, created: z.boolean() }),
   successStatus: 201,
+  otherSuccessStatuses: [200],
   errors: [404],
   handler: async (ctx, { body, deps }) => {
     const tenant = tenantOf(ctx);

@@ -115,6 +115,7 @@ export const createVisitorSession = defineRoute({
       metadata: z
         .record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
         .refine((m) => Object.keys(m).length <= 30, 'at most 30 keys')
+        .meta({ maxProperties: 30 })
         .default({}),
       routing_key: z.string().min(1).max(100).nullable().default(null),
       mode: z.enum(['bot', 'human']).default('bot'),

@@ -64,7 +64,8 @@ export const updateTenant = defineRoute({
   body: tenantSettings
     .partial()
     .strict()
-    .refine((b) => Object.keys(b).length > 0, 'send at least one field to update'),
+    .refine((b) => Object.keys(b).length > 0, 'send at least one field to update')
+    .meta({ minProperties: 1 }),
   response: publicTenant,
   handler: async (_ctx, { body, query, deps }) => {
     refuseNonPublicCallbackUrls(deps.config, body);

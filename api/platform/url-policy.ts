@@ -11,7 +11,10 @@ import { isLoopbackName, isPublicAddress, literalHost } from '../../platform/ssr
 
 export const CALLBACK_URL_FIELDS = ['callback_url_base', 'bot_webhook_url'] as const;
 
-export function refuseNonPublicCallbackUrls(config: Config, body: Partial<Record<(typeof CALLBACK_URL_FIELDS)[number], string | null>>): void {
+export function refuseNonPublicCallbackUrls(
+  config: Config,
+  body: Partial<Record<(typeof CALLBACK_URL_FIELDS)[number], string | null>>,
+): void {
   if (config.callbackAllowPrivateNetworks) return;
   const details: string[] = [];
   for (const field of CALLBACK_URL_FIELDS) {

@@ -85,9 +85,13 @@ describe('hardening: what the newcomer and the fuzzer found', function () {
         (i) => rawRequest(relay.baseUrl, 'TRACE', `/nope/${i}`),
         (i) => call(relay.baseUrl, 'POST', `/x/${i}`, { headers: { 'content-type': 'text/plain' }, body: 'hello' }),
         (i) =>
-          rawRequest(relay.baseUrl, 'POST', `/big/${i}`, { 'content-length': String(relay.config.bodyLimitBytes + 1) }, Buffer.alloc(0)).catch(
-            () => undefined,
-          ),
+          rawRequest(
+            relay.baseUrl,
+            'POST',
+            `/big/${i}`,
+            { 'content-length': String(relay.config.bodyLimitBytes + 1) },
+            Buffer.alloc(0),
+          ).catch(() => undefined),
       ];
       const total = 1500;
       for (let i = 0; i < total; i += 25) {
@@ -105,10 +109,14 @@ describe('hardening: what the newcomer and the fuzzer found', function () {
       assert.ok(!lines.some((l) => l.includes('"stack"')), 'no stack traces for client errors');
       assert.ok(lines.length < 400, `log lines for ${total} client errors: ${lines.length}`);
       assert.match(after, /relay_log_lines_skipped_total [1-9]\d*/);
-      await eventually(async () => {
-        await call(relay.baseUrl, 'GET', '/nope-after-the-flood');
-        return logText.includes('log_lines_skipped');
-      }, 5000, 200);
+      await eventually(
+        async () => {
+          await call(relay.baseUrl, 'GET', '/nope-after-the-flood');
+          return logText.includes('log_lines_skipped');
+        },
+        5000,
+        200,
+      );
     });
 
     it('ops routes are labelled by their template too', async () => {
@@ -166,7 +174,10 @@ describe('hardening: what the newcomer and the fuzzer found', function () {
         for (const value of bad) {
           const p = await admin(relay.baseUrl, 'POST', '/provision/tenant', { tenant_name: 'x', [field]: value });
           assert.equal(p.status, 422, `${JSON.stringify(value)}: ${JSON.stringify(p.body)}`);
-          assert.ok(p.body.error.details.some((d: string) => d.startsWith(`${field}:`)), JSON.stringify(p.body.error.details));
+          assert.ok(
+            p.body.error.details.some((d: string) => d.startsWith(`${field}:`)),
+            JSON.stringify(p.body.error.details),
+          );
           const u = await admin(relay.baseUrl, 'POST', `/update/tenant?tenant_id=${creds.tenantId}`, { [field]: value });
           assert.equal(u.status, 422, `${JSON.stringify(value)}: ${JSON.stringify(u.body)}`);
         }
@@ -219,6 +230,52 @@ describe('hardening: what the newcomer and the fuzzer found', function () {
   });
 
   describe('defect 6: documented answers', () => {
+    let doc: any;
+    let creds: TenantCreds;
+    before(async () => {
+      doc = (await call(relay.baseUrl, 'GET', '/api/v1/openapi.json')).body;
+      creds = await provision(relay.baseUrl, { callback_url_base: 'http://127.0.0.1:9' });
+    });
+    const documented = (path: string, status: number) => Boolean(doc.paths[`/api/v1${path}`].post.responses[String(status)]);
+
+    it('provision/operator answers 201 then 200 for the same email, and both are documented', async () => {
+      const body = { email: `a${Math.random()}@example.com`.replace('0.', ''), display_name: 'A' };
+      const first = await signed(relay.baseUrl, creds, 'POST', '/relay/provision/operator', body);
+      const again = await signed(relay.baseUrl, creds, 'POST', '/relay/provision/operator', body);
+      assert.deepEqual([first.status, again.status], [201, 200], JSON.stringify(again.body));
+      assert.ok(documented('/relay/provision/operator', 201) && documented('/relay/provision/operator', 200));
+      assert.equal(
+        doc.paths['/api/v1/relay/provision/operator'].post.responses['200'].content['application/json'].schema.properties.status_code.const,
+        200,
+      );
+    });
+    it('mint/visitor-token answers 201 then 200 for the same visitor, and both are documented', async () => {
+      const body = { visitor_user_id: 'v-1' };
+      const first = await signed(relay.baseUrl, creds, 'POST', '/relay/mint/visitor-token', body);
+      const again = await signed(relay.baseUrl, creds, 'POST', '/relay/mint/visitor-token', body);
+      assert.deepEqual([first.status, again.status], [201, 200]);
+      assert.ok(documented('/relay/mint/visitor-token', 201) && documented('/relay/mint/visitor-token', 200));
+    });
+    it('send/auth-challenge documents both 200 and 202', () => {
+      assert.ok(documented('/relay/send/auth-challenge', 200) && documented('/relay/send/auth-challenge', 202));
+    });
+    it('test-callback without a body is accepted, and the document says the body is optional', async () => {
+      const r = await signed(relay.baseUrl, creds, 'POST', '/relay/send/test-callback');
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      assert.equal(doc.paths['/api/v1/relay/send/test-callback'].post.requestBody.required, false);
+      assert.equal(doc.paths['/api/v1/provision/tenant'].post.requestBody.required, true);
+    });
+    it('rules spanning several fields are in the JSON Schema, so generated clients send valid bodies', () => {
+      const schema = (path: string) => doc.paths[`/api/v1${path}`].post.requestBody.content['application/json'].schema;
+      assert.deepEqual(schema('/relay/mint/operator-token').oneOf, [{ required: ['operator_id'] }, { required: ['email'] }]);
+      assert.equal(schema('/relay/prepare-pairing').anyOf.length, 2);
+      assert.ok(schema('/replay/dead-letters').oneOf);
+      assert.equal(schema('/update/tenant').minProperties, 1);
+      const challenge = schema('/relay/send/auth-challenge');
+      assert.deepEqual(challenge.then, { required: ['numbers'] });
+      assert.ok(challenge.else.not);
+      assert.equal(challenge.properties.numbers.uniqueItems, true);
+    });
     it('431 for oversized headers comes back in the envelope', async () => {
       const r = await rawRequest(relay.baseUrl, 'GET', '/healthz', { 'x-big': 'a'.repeat(20_000) });
       assert.equal(r.status, 431);

@@ -17,8 +17,7 @@ function v4Samples(net: string, bits: number): string[] {
   return [first, first + Math.floor(size / 2), first + size - 1].map(intToV4);
 }
 
-const hex = (b: Uint8Array) =>
-  Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16)).join(':');
+const hex = (b: Uint8Array) => Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16)).join(':');
 
 /** First, a middle and the last address of an IPv6 block. */
 function v6Samples(net: string, bits: number): string[] {
