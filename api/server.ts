@@ -54,10 +54,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'web stopping');
+    // Armed first: closing the sockets or a store that is down must not keep the process past the deadline.
+    const deadline = setTimeout(() => process.exit(0), config.workerShutdownTimeoutMs).unref();
     await chatSockets.close();
     server.close();
     server.closeIdleConnections();
-    const deadline = setTimeout(() => process.exit(0), config.workerShutdownTimeoutMs).unref();
     await producer.close().catch(() => undefined);
     await redis.quit().catch(() => redis.disconnect());
     await disconnectMongo().catch(() => undefined);

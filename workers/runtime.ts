@@ -65,13 +65,17 @@ export async function startWorkers(
   return {
     workers,
     close: async () => {
-      const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.workerShutdownTimeoutMs).unref());
-      const closed = Promise.all(workers.map((w) => w.close())).then(() => 'closed' as const);
-      if ((await Promise.race([closed, deadline])) === 'timeout') {
+      // Stop taking jobs and give the running ones most of the shutdown budget (the process exits at the
+      // full WORKER_SHUTDOWN_TIMEOUT_MS whatever happens: workers/index.ts). pause(), not close(): BullMQ's
+      // close(true) after a close() returns the first close's promise, which waits for the jobs forever.
+      const budget = Math.floor(config.workerShutdownTimeoutMs * 0.8);
+      const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), budget).unref());
+      const drained = Promise.all(workers.map((w) => w.pause())).then(() => 'drained' as const);
+      if ((await Promise.race([drained, deadline])) === 'timeout') {
         // Jobs still running will be picked up again as stalled by another worker: nothing is lost.
         logger.warn('shutdown deadline reached; forcing workers closed');
-        await Promise.all(workers.map((w) => w.close(true)));
       }
+      await Promise.all(workers.map((w) => w.close(true)));
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };
