@@ -50,7 +50,7 @@ function tree(root: number): { pid: number; cmd: string }[] {
   const walk = (pid: number) => {
     for (const [child, parent] of parentOf) {
       if (parent !== pid) continue;
-      let cmd = '';
+      let cmd: string;
       try {
         cmd = readFileSync(`/proc/${child}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
       } catch {
