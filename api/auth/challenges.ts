@@ -227,7 +227,17 @@ async function dispatch(
       data: summary,
     };
   }
-  return { status: 200, message: `${noun} pushed to ${summary.delivered_count} device(s)`, data: summary };
+  return { status: 200, message: settledMessage(noun, summary), data: summary };
+}
+
+/** What happened, in words: pushed to N, queued for M devices that poll, failed for K. */
+export function settledMessage(noun: string, s: Pick<DeliverySummary, 'delivered_count' | 'polling_count' | 'failed_count'>): string {
+  const parts = [
+    s.delivered_count > 0 ? `pushed to ${s.delivered_count} device(s)` : '',
+    s.polling_count > 0 ? `queued for ${s.polling_count} polling device(s) (GET /device/requests)` : '',
+    s.failed_count > 0 ? `push failed for ${s.failed_count} device(s)` : '',
+  ].filter(Boolean);
+  return `${noun} ${parts.length ? parts.join(', ') : 'stored'}.`;
 }
 
 const SYNC_DOC =

@@ -100,7 +100,7 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
     const body = challengeBody(hash);
     const sent = await signed(relay.baseUrl, creds, 'POST', '/relay/send/auth-challenge', body);
     assert.equal(sent.status, 200, JSON.stringify(sent.body));
-    assert.equal(sent.body.message, 'Challenge pushed to 2 device(s)');
+    assert.equal(sent.body.message, 'Challenge pushed to 2 device(s).');
     assert.equal(sent.body.data.delivered_count, 2);
     assert.equal(sent.body.data.failed_count, 0);
     assert.equal(sent.body.data.fcm_message_ids.length, 2);
