@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { recordSecret } from '../support/log-audit.js';
 
 export type Answer = { status?: number; retryAfter?: string; delayMs?: number; hang?: boolean; body?: string };
 export type Received = { path: string; headers: http.IncomingHttpHeaders; body: string; at: number };
@@ -23,6 +24,7 @@ export class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         this.received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+        recordSecret(req.headers['x-bloonio-signature'], 'callback signature');
         const a = this.script.shift() ?? this.fallback;
         if (a.hang) {
           this.hanging.add(res);
