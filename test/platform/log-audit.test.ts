@@ -17,7 +17,7 @@ describe('secrets audit: the check that no secret reaches a log', function () {
     [jwt, 'bearer token'],
   ]);
 
-  for (const [where, line] of [
+  for (const [where, line] of <[string, string][]>[
     ['a JSON field', `{"level":"info","msg":"oops","tenant_secret":"${secret}"}`],
     ['a URL query', `{"msg":"upgrade","url":"/api/v1/ws/widget?token=${jwt}&last_seq=1"}`],
     ['an Authorization header', `{"msg":"req","headers":{"authorization":"Bearer ${jwt}"}}`],
