@@ -284,6 +284,37 @@ describe('hardening: what the newcomer and the fuzzer found', function () {
   });
 });
 
+describe('hardening: what schemathesis found (scripts/fuzz.sh), each a regression test', function () {
+  this.timeout(30_000);
+  let relay: Relay;
+  before(async () => {
+    relay = await startRelay('fuzzfindings');
+  });
+  after(async () => relay.stop());
+
+  it('a feature flag named "." or "a.b" → 422 (was 500: FerretDB refuses "." in a document key)', async () => {
+    const creds = await provision(relay.baseUrl);
+    for (const flags of [{ '.': true }, { 'a.b': false }]) {
+      const u = await admin(relay.baseUrl, 'POST', `/update/tenant?tenant_id=${creds.tenantId}`, { feature_flags: flags });
+      assert.equal(u.status, 422, JSON.stringify(u.body));
+      assert.ok(u.body.error.details[0].startsWith('feature_flags.'), JSON.stringify(u.body.error.details));
+      const p = await admin(relay.baseUrl, 'POST', '/provision/tenant', { tenant_name: 'x', feature_flags: flags });
+      assert.equal(p.status, 422, JSON.stringify(p.body));
+    }
+  });
+  it('visitor-session metadata keys with "." or a leading "$" → 422 (a document key FerretDB and MongoDB refuse)', async () => {
+    const origin = 'https://shop.example.com';
+    const creds = await provision(relay.baseUrl, { allowed_origins: [origin] });
+    for (const metadata of [{ 'a.b': 1 }, { $where: 'x' }, { '.': null }]) {
+      const r = await call(relay.baseUrl, 'POST', '/api/v1/create/visitor-session', {
+        headers: { 'content-type': 'application/json', origin },
+        body: JSON.stringify({ tenant_id: creds.tenantId, widget_public_key: creds.widgetKey, origin, metadata }),
+      });
+      assert.equal(r.status, 422, JSON.stringify(r.body));
+    }
+  });
+});
+
 describe('hardening: callback URLs are checked when set, with private networks off', function () {
   this.timeout(30_000);
   let relay: Relay;
