@@ -449,8 +449,8 @@ echo "local services: $summary_line$( ((PERSIST)) && echo ' [persistent]')" >&2
 # ---------------------------------------------------------------------------------------------
 # Restarting a service in place (scripts/services-ctl.sh): same port, same data directory.
 # ---------------------------------------------------------------------------------------------
-restart_service() { # name [kill]: 0 = restarted
-	local name=$1 how=${2:-term} i pid port
+restart_service() { # name [term|kill] [ms to stay down]: 0 = restarted
+	local name=$1 how=${2:-term} down_ms=${3:-0} i pid port
 	for i in "${!svc_names[@]}"; do [[ "${svc_names[i]}" == "$name" ]] && break; done
 	[[ "${svc_names[i]:-}" == "$name" ]] || return 1
 	pid=${svc_pids[i]} port=${svc_ports[i]}
@@ -460,7 +460,8 @@ restart_service() { # name [kill]: 0 = restarted
 	else
 		stop_pid "$pid"
 	fi
-	log "$name (pid $pid) stopped ($how); starting it again on port $port"
+	((down_ms > 0)) && sleep "$(printf '%d.%03d' $((down_ms / 1000)) $((down_ms % 1000)))"
+	log "$name (pid $pid) stopped ($how, down ${down_ms} ms); starting it again on port $port"
 	case "$name" in
 	redis) spawn_redis "$redis_dir" "$port" ;;
 	ferretdb) spawn_ferretdb "$ferretdb_dir" "$ferretdb_log" "$port" ;;
@@ -475,12 +476,12 @@ restart_service() { # name [kill]: 0 = restarted
 }
 
 handle_ctl() {
-	local req="$RUN_DIR/$$.ctl.req" done_file="$RUN_DIR/$$.ctl.done" verb name how result
+	local req="$RUN_DIR/$$.ctl.req" done_file="$RUN_DIR/$$.ctl.done" verb name how down result
 	[[ -f "$req" ]] || return 0
-	read -r verb name how <"$req" || true
+	read -r verb name how down <"$req" || true
 	rm -f -- "$req"
 	result=failed
-	[[ "$verb" == restart ]] && restart_service "$name" "$how" && result=ok
+	[[ "$verb" == restart ]] && restart_service "$name" "$how" "${down:-0}" && result=ok
 	echo "$result" >"$done_file.tmp" && mv -f "$done_file.tmp" "$done_file"
 }
 

@@ -13,8 +13,6 @@ import { ALL_QUEUES, QUEUE, type QueueName } from '../queues/names.js';
 import { backoffStrategy } from './backoff.js';
 import type { Processor, Processors } from './processors.js';
 
-const SWEEP_EVERY_MS = 30_000;
-
 export type WorkerFleet = { workers: Worker[]; close: () => Promise<void> };
 
 export async function startWorkers(
@@ -53,7 +51,7 @@ export async function startWorkers(
     const name: JobName = 'maintenance.sweep-deliveries';
     await q.upsertJobScheduler(
       'sweep-deliveries',
-      { every: SWEEP_EVERY_MS },
+      { every: config.deliverySweepEveryMs },
       { name, data: {}, opts: JOB_CATALOGUE[name].options(config) },
     );
     await q.close();
