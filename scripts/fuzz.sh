@@ -50,6 +50,8 @@ node --import tsx scripts/fuzz/setup.ts "$base" "$work/creds.json"
 examples="${FUZZ_MAX_EXAMPLES:-25}"
 echo "fuzz: schemathesis $("$venv/bin/schemathesis" --version | awk '{print $NF}') on $base/api/v1/openapi.json, up to $examples examples per operation and phase"
 set +e
+# (run from the temporary directory: schemathesis keeps a .schemathesis/ cache in its working directory)
+cd "$work"
 FUZZ_CREDENTIALS="$work/creds.json" FUZZ_SUMMARY="$work/summary.json" PYTHONPATH="$ROOT/scripts/fuzz" SCHEMATHESIS_HOOKS=hooks \
 	"$venv/bin/schemathesis" run "$base/api/v1/openapi.json" --url "$base" \
 	--checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,no_secret_leak \
@@ -58,6 +60,7 @@ FUZZ_CREDENTIALS="$work/creds.json" FUZZ_SUMMARY="$work/summary.json" PYTHONPATH
 	--warnings off --output-truncate true 2>&1 | tee "$work/fuzz.out"
 status=${PIPESTATUS[0]}
 set -e
+cd "$ROOT"
 
 # The figures, from the hooks' own count of what was sent.
 python3 - "$work/summary.json" <<'PY'
