@@ -62,6 +62,9 @@ const envSchema = z.object({
   /** BullMQ lock duration: how long before a crashed worker's job is considered stalled and retried. */
   JOB_LOCK_MS: int(1000, 600_000).default(30_000),
   WORKER_SHUTDOWN_TIMEOUT_MS: int(100, 300_000).default(15_000),
+  /** The sweeper re-queues pending deliveries whose job went missing (e.g. Redis lost it): how often, and how overdue they must be. */
+  DELIVERY_SWEEP_EVERY_MS: int(500, 3_600_000).default(300_000),
+  DELIVERY_SWEEP_GRACE_MS: int(1000, 86_400_000).default(120_000),
   /** Prefix of every BullMQ key, so several relays (or test runs) can share one Redis. */
   QUEUE_PREFIX: z
     .string()
@@ -123,6 +126,8 @@ export type Config = {
   deliveryCircuitCooldownMs: number;
   jobLockMs: number;
   workerShutdownTimeoutMs: number;
+  deliverySweepEveryMs: number;
+  deliverySweepGraceMs: number;
   queuePrefix: string;
   bodyLimitBytes: number;
   trustProxy: boolean;
@@ -178,6 +183,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     deliveryCircuitCooldownMs: e.DELIVERY_CIRCUIT_COOLDOWN_MS,
     jobLockMs: e.JOB_LOCK_MS,
     workerShutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+    deliverySweepEveryMs: e.DELIVERY_SWEEP_EVERY_MS,
+    deliverySweepGraceMs: e.DELIVERY_SWEEP_GRACE_MS,
     queuePrefix: e.QUEUE_PREFIX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,

@@ -10,11 +10,12 @@
  *   tsx scripts/device.ts refresh | unpair | show
  *
  * Options: --relay URL (default $BLOONIO_RELAY_URL or http://localhost:3000), --state FILE (default
- * $BLOONIO_DEVICE_STATE or ./.bloonio-device.json). The state file holds the device's P-256 private
+ * $BLOONIO_DEVICE_STATE or ./.data/device.json, under the git-ignored .data/). The state file holds the device's P-256 private
  * key and session token, written with mode 0600; the private key never leaves this machine.
  * Output is one JSON document on stdout; exit code 0 on success, 1 on a refusal, 2 on bad usage.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { answerSigningString, deviceRequestHeaders, deviceSign, generateDeviceKey, type P256Jwk } from '../api/auth/device-protocol.js';
 
@@ -46,6 +47,7 @@ export class DeviceClient {
   }
 
   save(file: string): void {
+    mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(this.state, null, 2), { mode: 0o600 });
     chmodSync(file, 0o600);
   }
@@ -161,7 +163,7 @@ function describe(r: Record<string, any>): string {
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { positional, flags } = parseArgs(argv);
   const [command, arg] = positional;
-  const stateFile = flags.state ?? env.BLOONIO_DEVICE_STATE ?? '.bloonio-device.json';
+  const stateFile = flags.state ?? env.BLOONIO_DEVICE_STATE ?? '.data/device.json';
   const relay = flags.relay ?? env.BLOONIO_RELAY_URL ?? 'http://localhost:3000';
   const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
   const finish = (r: RelayReply, ok: number) => {

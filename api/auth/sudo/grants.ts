@@ -55,7 +55,7 @@ export const createGrant = defineRoute({
     else if (!(await deps.tenants.get(body.grantee_tenant_id))) problems.push('grantee_tenant_id: no such tenant');
     const links = [...new Set(body.relay_user_linked_id_list)];
     const found = await Promise.all(links.map((id) => findRelayUserLink(grantor, id)));
-    links.forEach((id, i) => !found[i] && problems.push(`relay_user_linked_id_list: ${id} is not one of your relay_user links`));
+    links.forEach((_, i) => !found[i] && problems.push(`relay_user_linked_id_list.${i}: not one of your relay_user links`));
     if (body.relay_group_linked_id && !(await findGroup(grantor, body.relay_group_linked_id)))
       problems.push('relay_group_linked_id: not one of your groups');
     if (problems.length) throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', problems);
