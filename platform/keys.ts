@@ -60,6 +60,8 @@ export const redisKey = {
   chatChannel: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}`,
   /** A conversation's routing state and message counter (models/chat/conversation-state.ts). */
   conversationState: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:cv:${conversationId}`,
+  /** A conversation's latest messages (a sorted set by seq, JSON views): replay without MongoDB (models/chat/recent-messages.ts). */
+  conversationRecent: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:recent:${conversationId}`,
   /** The lock serialising one conversation's state changes. */
   conversationLock: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:lock:${conversationId}`,
   /** Abuse limits (fixed windows appended): sessions per IP, messages per session, per tenant, connects. */

@@ -13,6 +13,16 @@ import { ALL_QUEUES, QUEUE, type QueueName } from '../queues/names.js';
 import { backoffStrategy } from './backoff.js';
 import type { Processor, Processors } from './processors.js';
 
+/**
+ * Jobs one process runs at once per queue: deliveries by their setting; chat messages many, since
+ * what they wait on is the shared batched insert (more in flight, bigger batches); the rest 20.
+ */
+function concurrencyOf(queue: QueueName, config: Config): number {
+  if (queue === QUEUE.webhookDelivery) return config.deliveryConcurrency;
+  if (queue === QUEUE.chatHistory) return 256;
+  return 20;
+}
+
 export type WorkerFleet = { workers: Worker[]; close: () => Promise<void> };
 
 export async function startWorkers(
@@ -30,7 +40,7 @@ export async function startWorkers(
     const worker = new Worker(queue, (job, token) => dispatch(job, token, processors, config), {
       connection,
       prefix: config.queuePrefix,
-      concurrency: queue === QUEUE.webhookDelivery ? config.deliveryConcurrency : 20,
+      concurrency: concurrencyOf(queue, config),
       lockDuration: config.jobLockMs,
       stalledInterval: Math.max(1000, Math.floor(config.jobLockMs / 2)),
       maxStalledCount: 5,
