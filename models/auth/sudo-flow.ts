@@ -22,13 +22,19 @@ import type { ApprovalState, NewParticipant } from './approval-state.js';
 export const SUDO_EVENT_TYPES = ['sudo_action', 'sudo_group_action', 'sudo_delegated_action'] as const;
 export type SudoEventType = (typeof SUDO_EVENT_TYPES)[number];
 
-const LINK_PAIRINGS_TTL_S = 60;
+/** Links are never deleted and a new pairing drops the entry, so it may live long; the TTL only bounds memory. */
+const LINK_PAIRINGS_TTL_S = 3600;
 
-/** The user_socket_hashes of a link's pairings, cached (FerretDB answers that query by scanning). */
-async function socketHashesOfLink(deps: FlowDeps, tenantId: string, linkId: string): Promise<string[]> {
+/**
+ * The user_socket_hashes of a link's pairings, or null when the link is not this tenant's; cached in
+ * Redis, so a dispatch reads no MongoDB for the people it names (FerretDB answers the pairings query
+ * by scanning). Only an existing link is cached: an entry means the link exists.
+ */
+async function socketHashesOfLink(deps: FlowDeps, tenantId: string, linkId: string): Promise<string[] | null> {
   const key = redisKey.linkPairings(deps.config.queuePrefix, tenantId, linkId);
   const cached = await deps.redis.get(key);
   if (cached) return JSON.parse(cached) as string[];
+  if (!(await findRelayUserLink(tenantId, linkId))) return null;
   const hashes = (await pairingsOfLink(tenantId, linkId)).map((p) => p.user_socket_hash);
   await deps.redis.set(key, JSON.stringify(hashes), 'EX', LINK_PAIRINGS_TTL_S);
   return hashes;
@@ -41,8 +47,8 @@ export async function forgetLinkPairings(deps: FlowDeps, tenantId: string, linkI
 
 /** A person of `tenantId` with every active device of their pairings; null when the link is not this tenant's. */
 async function person(deps: FlowDeps, tenantId: string, linkId: string): Promise<NewParticipant | null> {
-  if (!(await findRelayUserLink(tenantId, linkId))) return null;
   const hashes = await socketHashesOfLink(deps, tenantId, linkId);
+  if (!hashes) return null;
   const fanouts = await Promise.all(hashes.map((h) => loadFanout(deps.redis, deps.config.queuePrefix, tenantId, h)));
   const devices: FanoutDevice[] = fanouts.flatMap((f) => f?.devices ?? []);
   return { tenantId, relayUserLinkedId: linkId, userSocketHash: hashes[0] ?? '', devices };
@@ -85,15 +91,20 @@ export async function resolveApprovers(
   const groups: ApproverGroupDoc[] = [];
   for (const id of a.groupIds) {
     const g = await findGroup(owner, id);
-    if (!g) throw a.eventType === 'sudo_delegated_action' ? noGrant() : new DomainError('NOT_FOUND', 'An approver group you named is not one of yours.');
+    if (!g)
+      throw a.eventType === 'sudo_delegated_action'
+        ? noGrant()
+        : new DomainError('NOT_FOUND', 'An approver group you named is not one of yours.');
     groups.push(g);
   }
   const linkIds = [...new Set([...a.linkIds, ...groups.flatMap((g) => g.member_relay_user_linked_ids)])];
+  const found = await Promise.all(linkIds.map((id) => person(deps, owner, id)));
   const people: NewParticipant[] = [];
-  for (const id of linkIds) {
-    const p = await person(deps, owner, id);
+  for (const p of found) {
     if (!p)
-      throw a.eventType === 'sudo_delegated_action' ? noGrant() : new DomainError('NOT_FOUND', 'A relay_user_linked_id you named is not one of your relay_user links.');
+      throw a.eventType === 'sudo_delegated_action'
+        ? noGrant()
+        : new DomainError('NOT_FOUND', 'A relay_user_linked_id you named is not one of your relay_user links.');
     people.push(p);
   }
 

@@ -212,3 +212,30 @@ export async function machine(): Promise<Record<string, unknown>> {
     load1: Number(os.loadavg()[0]?.toFixed(2)),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Figures for `npm run bench` (scripts/bench.ts collects them into one table)
+// ---------------------------------------------------------------------------------------------
+export type Figure = {
+  /** What is measured, e.g. "signed enqueue req/s". */
+  figure: string;
+  value: number;
+  unit: string;
+  /** The same-run baseline it is compared with (bare Koa, a no-op BullMQ worker, a bare ws echo), if any. */
+  baseline?: { name: string; value: number };
+  /** The target, in words ("≥ 0.35× baseline", "≤ 15 ms"), and whether this run met it. */
+  target: string;
+  met: boolean;
+};
+
+/** Prints the figures as one machine-readable line (after the bench's own table). */
+export function reportFigures(bench: string, figures: Figure[]): void {
+  console.log(`BENCH_FIGURES ${JSON.stringify({ bench, figures })}`);
+}
+
+/** Percentile of a list of numbers (nearest rank). */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+}
