@@ -1,30 +1,22 @@
 /** The tenant lifecycle (SPEC §1.1), behind X-Admin-Key. Secrets are shown once, at provision and rotation. */
 import { z } from 'zod';
-import { TENANT_SETTING_FIELDS, TenantModel, type TenantDoc } from '../../models/platform/tenant.js';
+import { TenantModel, type TenantDoc } from '../../models/platform/tenant.js';
+import {
+  ANY_TENANT,
+  loadTenant,
+  provisionTenant as provision,
+  reactivateTenant as reactivate,
+  rotateTenantSecret as rotateSecret,
+  rotateWidgetKey as rotateKey,
+  suspendTenant as suspend,
+  updateTenant as update,
+} from '../../models/platform/tenant-lifecycle.js';
 import { resealTenantSecrets } from '../../models/platform/tenant-secrets.js';
-import { notFound } from '../errors.js';
-import { newTenantId, newTenantSecret, newWidgetPublicKey } from '../../platform/ids.js';
-import { seal } from '../../platform/secret-box.js';
-import type { AppDeps } from '../context.js';
 import { defineRoute, q } from '../route.js';
 import { publicTenant, tenantSettings, toPublicTenant } from '../schemas.js';
 
 const tenantQuery = z.object({ tenant_id: q.tenantId() });
 const tags = ['Admin: tenants'];
-
-async function loadTenant(tenantId: string): Promise<TenantDoc> {
-  const t = await TenantModel.findById(tenantId).lean<TenantDoc>();
-  if (!t) throw notFound('Tenant');
-  return t;
-}
-
-/** Writes a partial change and bumps the tenant's generation so every process drops its cached copy. */
-async function writeTenant(deps: AppDeps, tenantId: string, set: Record<string, unknown>): Promise<TenantDoc> {
-  const t = await TenantModel.findByIdAndUpdate(tenantId, { $set: set }, { new: true }).lean<TenantDoc>();
-  if (!t) throw notFound('Tenant');
-  await deps.tenants.bump(tenantId);
-  return t;
-}
 
 export const provisionTenant = defineRoute({
   method: 'post',
@@ -37,14 +29,7 @@ export const provisionTenant = defineRoute({
   response: publicTenant.extend({ tenant_secret: z.string() }),
   successStatus: 201,
   handler: async (_ctx, { body, deps }) => {
-    const secret = newTenantSecret();
-    const doc = await TenantModel.create({
-      ...body,
-      _id: newTenantId(),
-      secret: seal(deps.config.secretsMasterKey, secret),
-      widget_public_key: newWidgetPublicKey(),
-    });
-    const t = doc.toObject() as TenantDoc;
+    const { tenant: t, secret } = await provision(deps, body);
     return {
       message: 'Tenant provisioned. Save tenant_secret now — it will not be shown again.',
       data: { ...toPublicTenant(t), tenant_secret: secret },
@@ -66,8 +51,7 @@ export const updateTenant = defineRoute({
     .refine((b) => Object.keys(b).length > 0, 'send at least one field to update'),
   response: publicTenant,
   handler: async (_ctx, { body, query, deps }) => {
-    const set = Object.fromEntries(Object.entries(body).filter(([k]) => (TENANT_SETTING_FIELDS as readonly string[]).includes(k)));
-    const t = await writeTenant(deps, query.tenant_id, set);
+    const t = await update(deps, query.tenant_id, ANY_TENANT, body);
     return { message: 'Tenant updated.', data: toPublicTenant(t) };
   },
 });
@@ -84,14 +68,7 @@ export const rotateTenantSecret = defineRoute({
   body: z.object({ grace_seconds: z.number().int().min(0).max(86_400).default(0) }).strict(),
   response: z.object({ tenant_id: z.string(), tenant_secret: z.string(), previous_secret_valid_until: z.string().nullable() }),
   handler: async (_ctx, { body, query, deps }) => {
-    const current = await loadTenant(query.tenant_id);
-    const secret = newTenantSecret();
-    const graceUntil = body.grace_seconds > 0 ? new Date(Date.now() + body.grace_seconds * 1000) : null;
-    await writeTenant(deps, query.tenant_id, {
-      secret: seal(deps.config.secretsMasterKey, secret),
-      previous_secret: graceUntil ? current.secret : null,
-      previous_secret_expires_at: graceUntil,
-    });
+    const { secret, graceUntil } = await rotateSecret(deps, query.tenant_id, ANY_TENANT, body.grace_seconds);
     return {
       message: 'Tenant secret rotated. Save tenant_secret now — it will not be shown again.',
       data: { tenant_id: query.tenant_id, tenant_secret: secret, previous_secret_valid_until: graceUntil?.toISOString() ?? null },
@@ -109,8 +86,7 @@ export const rotateWidgetKey = defineRoute({
   query: tenantQuery,
   response: z.object({ tenant_id: z.string(), widget_public_key: z.string() }),
   handler: async (_ctx, { query, deps }) => {
-    const key = newWidgetPublicKey();
-    await writeTenant(deps, query.tenant_id, { widget_public_key: key });
+    const key = await rotateKey(deps, query.tenant_id, ANY_TENANT);
     return { message: 'Widget key rotated.', data: { tenant_id: query.tenant_id, widget_public_key: key } };
   },
 });
@@ -125,7 +101,7 @@ export const suspendTenant = defineRoute({
   query: tenantQuery,
   response: publicTenant,
   handler: async (_ctx, { query, deps }) => {
-    const t = await writeTenant(deps, query.tenant_id, { status: 'suspended', suspended_at: new Date() });
+    const t = await suspend(deps, query.tenant_id, ANY_TENANT);
     return { message: 'Tenant suspended.', data: toPublicTenant(t) };
   },
 });
@@ -139,7 +115,7 @@ export const reactivateTenant = defineRoute({
   query: tenantQuery,
   response: publicTenant,
   handler: async (_ctx, { query, deps }) => {
-    const t = await writeTenant(deps, query.tenant_id, { status: 'active', suspended_at: null });
+    const t = await reactivate(deps, query.tenant_id, ANY_TENANT);
     return { message: 'Tenant reactivated.', data: toPublicTenant(t) };
   },
 });
@@ -152,7 +128,7 @@ export const fetchTenant = defineRoute({
   security: 'admin',
   query: tenantQuery,
   response: publicTenant,
-  handler: async (_ctx, { query }) => ({ message: 'Tenant found.', data: toPublicTenant(await loadTenant(query.tenant_id)) }),
+  handler: async (_ctx, { query }) => ({ message: 'Tenant found.', data: toPublicTenant(await loadTenant(query.tenant_id, ANY_TENANT)) }),
 });
 
 export const listTenants = defineRoute({
