@@ -47,7 +47,8 @@ export type IdPrefix =
   | 'aud'
   | 'cs'
   | 'chl'
-  | 'ml';
+  | 'ml'
+  | 'inv';
 
 /** `evt_01j…`: sortable by creation time, unique without coordination. */
 export function newId(prefix: IdPrefix): string {

@@ -23,7 +23,7 @@ export const redisKey = {
   /** An exactly-once decision taken (platform/claims.ts). */
   claim: (p: string, what: string) => `${p}:claim:${what}`,
   /** A live console session (its absence revokes every token of the session). */
-  consoleSession: (p: string, sessionId: string) => `${p}:console:session:${sessionId}`,
+  consoleSession: (p: string, sessionId: string) => `${p}:{console}:session:${sessionId}`,
   // Console (models/console/): the keys share the `{console}` tag, so limits counted together stay on one slot.
   /** The session ids of one account (to list them, and end them all at a password change or removal). */
   consoleAccountSessions: (p: string, accountId: string) => `${p}:{console}:acct-sessions:${accountId}`,

@@ -8,6 +8,8 @@ export const QUEUE = {
   push: 'push',
   chat: 'chat',
   maintenance: 'maintenance',
+  /** Console mail (codes, invitations) over SMTP. */
+  mail: 'mail',
 } as const;
 
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];

@@ -11,6 +11,8 @@ import { createDeliveryProcessor, type DeliveryDeps } from './platform/deliver-w
 import { sweepDeliveries } from './platform/sweep-deliveries.js';
 import { createPushProcessors, type PushDeps } from './auth/push.js';
 import { createBotTurnProcessor } from './chat/bot-turn.js';
+import { createMailProcessor } from './console/mail.js';
+import { createMailer } from '../platform/mailer.js';
 
 export type Processor<N extends JobName> = (
   job: Job,
@@ -25,6 +27,7 @@ export type WorkerDeps = DeliveryDeps & { producer: Producer } & Pick<PushDeps, 
 /** Every processor, and `close` for what they hold open (the FCM sender, batched writes in flight). */
 export function createProcessors(deps: WorkerDeps): { processors: Processors; close: () => Promise<void> } {
   const push = createPushProcessors(deps);
+  const mailer = createMailer(deps.config);
   const processors: Processors = {
     'webhook.deliver': createDeliveryProcessor(deps),
     'event.record': (_job, _token, e) => recordEvent(e).then(() => 'recorded'),
@@ -34,6 +37,11 @@ export function createProcessors(deps: WorkerDeps): { processors: Processors; cl
     'push.expire-request': push.expire,
     'approval.persist': push.persist,
     'approval.finalize': push.finalize,
+    'console.mail': createMailProcessor({ ...deps, mailer }),
   };
-  return { processors, close: push.close };
+  const close = async () => {
+    mailer.close();
+    await push.close();
+  };
+  return { processors, close };
 }
