@@ -5,5 +5,13 @@ import { adminDeliveryRoutes } from './platform/deliveries.js';
 import { adminTenantRoutes } from './platform/tenants.js';
 import { sendTestCallback } from './platform/test-callback.js';
 import { authRoutes } from './auth/index.js';
+import { consoleRoutes } from './console/index.js';
 
-export const ROUTES: AnyRoute[] = [...adminTenantRoutes, ...adminDeliveryRoutes, sendTestCallback, ...authRoutes, ...chatRoutes];
+export const ROUTES: AnyRoute[] = [
+  ...adminTenantRoutes,
+  ...adminDeliveryRoutes,
+  sendTestCallback,
+  ...authRoutes,
+  ...chatRoutes,
+  ...consoleRoutes,
+];

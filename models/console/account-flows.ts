@@ -235,16 +235,13 @@ export async function secondFactorMatches(
 export async function verifyLoginCode(deps: Deps, token: string, otp: string, meta: Meta): Promise<Session> {
   const c = await loginChallenge(deps, token);
   await limitConsole(deps, 'code-check', { email: c.account.email, ip: meta.ip });
-  let ok = false;
-  let recovery: string | null = null;
-  let factor: Factor = 'email';
-  if (c.factors.includes('totp')) {
-    factor = 'totp';
-    ({ ok, recovery } = await secondFactorMatches(deps, c.account, otp));
-  } else {
-    if (!c.rec.code_hash) throw new DomainError('CONFLICT', 'No code was sent for this sign-in yet: ask for one (get/login-otp).');
-    ok = emailedCodeMatches(deps, 'login', c.id, c.rec, otp.trim());
-  }
+  const factor: Factor = c.factors.includes('totp') ? 'totp' : 'email';
+  if (factor === 'email' && !c.rec.code_hash)
+    throw new DomainError('CONFLICT', 'No code was sent for this sign-in yet: ask for one (get/login-otp).');
+  const { ok, recovery } =
+    factor === 'totp'
+      ? await secondFactorMatches(deps, c.account, otp)
+      : { ok: emailedCodeMatches(deps, 'login', c.id, c.rec, otp.trim()), recovery: null };
   await settle(deps, 'login', c.id, ok);
   if (recovery && !(await spendRecovery(c.account._id, recovery)))
     throw new DomainError('GONE', 'This recovery code was just used: sign in again.');

@@ -15,6 +15,7 @@ import { newId } from '../../platform/ids.js';
 import { hashPassword } from '../../platform/passwords.js';
 import { AccountModel, accountIdOf, normaliseEmail, type AccountDoc } from './account.js';
 import type { Deps, Locale } from './account-flows.js';
+import { limitConsole } from './limits.js';
 import { exposeCodes, queueMail } from './mail.js';
 import {
   MAX_INVITATIONS,
@@ -148,8 +149,10 @@ export async function acceptInvitation(account: AccountDoc, token: string): Prom
 export async function registerFromInvitation(
   deps: Deps,
   input: { email: string; password: string; display_name: string; invite_token: string; locale: Locale },
+  meta: { ip: string },
 ): Promise<{ account: AccountDoc; ws: WorkspaceDoc; role: Role }> {
   const email = normaliseEmail(input.email);
+  await limitConsole(deps, 'register', { email, ip: meta.ip });
   const { inv } = await findInvitation(input.invite_token);
   if (inv.email !== email) throw new DomainError('FORBIDDEN', `This invitation is for another address: register with ${inv.email}.`);
   const passwordHash = await hashPassword(input.password);
