@@ -96,7 +96,8 @@ export async function register(deps: Deps, input: RegisterInput, meta: Meta): Pr
 
 async function sendRegistrationCode(deps: Deps, id: string, email: string, locale: Locale, fresh: boolean): Promise<Sent> {
   let rec = fresh ? null : await readChallenge(deps, 'reg', id);
-  if (!rec) {
+  // A dead challenge (too many wrong codes) is not revived: a new code is a new challenge.
+  if (!rec || rec.dead === '1') {
     await openChallenge(deps, 'reg', id, { email }, challengeTtl(deps));
     rec = { sends: '0' };
   }
@@ -245,7 +246,8 @@ export async function verifyLoginCode(deps: Deps, token: string, otp: string, me
   await settle(deps, 'login', c.id, ok);
   if (recovery && !(await spendRecovery(c.account._id, recovery)))
     throw new DomainError('GONE', 'This recovery code was just used: sign in again.');
-  return signIn(deps, c.account, meta, 'account.signed_in', { factor: recovery ? 'recovery_code' : factor });
+  const account = recovery ? ((await findAccount(c.account._id)) ?? c.account) : c.account;
+  return signIn(deps, account, meta, 'account.signed_in', { factor: recovery ? 'recovery_code' : factor });
 }
 
 // ---- passwords ---------------------------------------------------------------------------------

@@ -54,20 +54,13 @@ export async function recordAudit(owner: { workspaceId: string } | { accountId: 
   const ownerId = 'workspaceId' in owner ? owner.workspaceId : owner.accountId;
   const bumped =
     'workspaceId' in owner
-      ? await WorkspaceModel.findOneAndUpdate(
-          { _id: ownerId },
-          { $inc: { audit_seq: 1 } },
-          { new: true, projection: { audit_seq: 1 } },
-        ).lean<{
+      ? await WorkspaceModel.findOneAndUpdate({ _id: ownerId }, { $inc: { audit_seq: 1 } }, { new: true }).lean<{
           audit_seq: number;
         }>()
-      : await AccountModel.findOneAndUpdate(
-          { _id: ownerId },
-          { $inc: { audit_seq: 1 } },
-          { new: true, projection: { audit_seq: 1 } },
-        ).lean<{
+      : await AccountModel.findOneAndUpdate({ _id: ownerId }, { $inc: { audit_seq: 1 } }, { new: true }).lean<{
           audit_seq: number;
         }>();
+  // (No projection: FerretDB v1's findAndModify does not take one.)
   if (!bumped) return; // the owner is gone: nothing left to audit
   const seq = bumped.audit_seq;
   const entry: AuditEntry = {
