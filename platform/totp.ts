@@ -10,7 +10,14 @@ import QRCode from 'qrcode';
 const PERIOD = 30;
 
 function totp(secretBase32: string, label = 'console'): TOTP {
-  return new TOTP({ issuer: 'Bloonio Relay', label, algorithm: 'SHA1', digits: 6, period: PERIOD, secret: Secret.fromBase32(secretBase32) });
+  return new TOTP({
+    issuer: 'Bloonio Relay',
+    label,
+    algorithm: 'SHA1',
+    digits: 6,
+    period: PERIOD,
+    secret: Secret.fromBase32(secretBase32),
+  });
 }
 
 /** A new 160-bit secret (RFC 4226's recommended length), base32 as apps expect it. */

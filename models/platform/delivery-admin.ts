@@ -48,7 +48,11 @@ export type DeliveryQuery = {
 };
 
 /** Newest first; one delivery by id may still be only its job (pending, no attempt). */
-export async function listDeliveries(deps: Deps, tenantId: string, q: DeliveryQuery): Promise<{ deliveries: PublicDelivery[]; total: number }> {
+export async function listDeliveries(
+  deps: Deps,
+  tenantId: string,
+  q: DeliveryQuery,
+): Promise<{ deliveries: PublicDelivery[]; total: number }> {
   const filter = {
     tenant_id: tenantId,
     ...(q.event_id ? { event_id: q.event_id } : {}),

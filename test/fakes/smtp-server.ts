@@ -45,7 +45,7 @@ export class FakeSmtp {
 
   async start(): Promise<this> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.port = ((this.server.server as unknown as { address(): AddressInfo }).address()).port;
+    this.port = (this.server.server as unknown as { address(): AddressInfo }).address().port;
     return this;
   }
 
@@ -65,7 +65,8 @@ export class FakeSmtp {
       const list = this.to(address).filter((m) => !opts.subject || opts.subject.test(m.subject));
       const m = list[(opts.count ?? 1) - 1];
       if (m) return m;
-      if (Date.now() > until) throw new Error(`no mail #${opts.count ?? 1} to ${address} ${opts.subject ?? ''} within ${opts.ms ?? 10_000} ms`);
+      if (Date.now() > until)
+        throw new Error(`no mail #${opts.count ?? 1} to ${address} ${opts.subject ?? ''} within ${opts.ms ?? 10_000} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

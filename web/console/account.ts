@@ -1,6 +1,7 @@
 /** The account's security: TOTP (enrol with QR and key shown once, recovery codes once, remove), password, sessions, activity. */
 import { clear, h } from '../shared/dom.js';
-import { App, dateOf, field, form, input, secretBox, show, value } from './app.js';
+import type { App } from './app.js';
+import { dateOf, field, form, input, secretBox, show, value } from './app.js';
 
 type Enrolment = { secret: string; otpauth_url: string; qr_data_url: string };
 type SessionRow = { session_id: string; created_at: string; ip: string; user_agent: string | null; current: boolean };

@@ -5,7 +5,8 @@
  * yellow notice, never otherwise.
  */
 import { clear, h, type Child } from '../shared/dom.js';
-import { App, field, form, input, show, value } from './app.js';
+import type { App } from './app.js';
+import { field, form, input, show, value } from './app.js';
 import type { Role, Session, WorkspaceSummary } from './api.js';
 import type { StringKey } from './strings.js';
 

@@ -1,6 +1,7 @@
 /** Members and invitations of the workspace, and its audit log. */
 import { h } from '../shared/dom.js';
-import { App, dateOf, field, form, input, show, value } from './app.js';
+import type { App } from './app.js';
+import { dateOf, field, form, input, show, value } from './app.js';
 import type { Role } from './api.js';
 import type { StringKey } from './strings.js';
 

@@ -4,7 +4,8 @@
  * and dead letters with replay. Members see; admins and owners change (the relay enforces it too).
  */
 import { clear, h } from '../shared/dom.js';
-import { App, dateOf, field, form, input, lines, secretBox, show, value } from './app.js';
+import type { App } from './app.js';
+import { dateOf, field, form, input, lines, secretBox, show, value } from './app.js';
 import type { Tenant } from './api.js';
 import type { StringKey } from './strings.js';
 
