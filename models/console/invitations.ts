@@ -176,5 +176,6 @@ export async function registerFromInvitation(
   ).lean<AccountDoc>();
   if (!account) throw new DomainError('STORE_UNAVAILABLE', 'The account could not be written; try again.');
   const { ws, role } = await acceptInvitation(account, input.invite_token);
-  return { account, ws, role };
+  // Read again: joining added the workspace to the account's list.
+  return { account: (await AccountModel.findById(id).lean<AccountDoc>()) ?? account, ws, role };
 }

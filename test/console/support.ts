@@ -126,5 +126,7 @@ export async function joinByInvitation(w: ConsoleWorld, by: Signed, role = 'memb
   const token = await invite(w, by, email, role);
   const r = await w.api('POST', '/register', { body: { email, password: PASSWORD, display_name: 'Invitee', invite_token: token } });
   if (r.status !== 201) throw new Error(`register by invitation: ${r.status} ${JSON.stringify(r.body)}`);
-  return { ...sessionOf(r, email), workspaceId: by.workspaceId };
+  const joined = sessionOf(r, email);
+  if (joined.workspaceId !== by.workspaceId) throw new Error(`the session lists ${joined.workspaceId}, not the workspace joined`);
+  return joined;
 }

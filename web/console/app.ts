@@ -125,6 +125,8 @@ export class App {
     this.account = null;
     this.workspaces = [];
     this.save();
+    // The next sign-in starts from the tenants list, not from the screen this session ended on.
+    history.replaceState(null, '', location.pathname + location.search);
     if (reason) this.flash = { text: reason, kind: 'info' };
     void this.render();
   }
