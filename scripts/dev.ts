@@ -81,6 +81,9 @@ console.log(
 if (env.RELAY_DEV_PAGES === 'true')
   console.log(`  passkey demo (development pages): http://localhost:${env.PORT}/dev/passkeys?tenant_id=tnt_… (see README, Passkeys)`);
 console.log(`  chat demo: http://localhost:${env.PORT}/dev/widget (a visitor) and http://localhost:${env.PORT}/dev/inbox (the operator)`);
+console.log(
+  `  console: http://localhost:${env.PORT}/console${env.SMTP_URL ? '' : ' (no SMTP_URL: codes and invitation links are shown on the page, local development only)'}`,
+);
 // The browser bundles (widget.js, inbox.js) before the API serves them; a failed build (e.g. over budget) stops here.
 try {
   await buildWeb();

@@ -2,6 +2,7 @@
 export const CONSOLE_CSS = `
 *,*::before,*::after{box-sizing:border-box}
 html,body{margin:0;height:100%}
+#console{min-height:100%;display:flex;flex-direction:column}
 body{font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d2330;background:#f4f6fa;-webkit-font-smoothing:antialiased}
 a{color:#1746c7}
 :focus-visible{outline:3px solid #1746c7;outline-offset:2px}
@@ -20,7 +21,9 @@ input[type=checkbox]{width:auto;margin-right:6px}
 .row{display:flex;gap:10px;align-items:center;flex-wrap:wrap;margin-top:12px}
 .card{background:#fff;border:1px solid #dde1ea;border-radius:10px;padding:20px;margin-bottom:16px}
 .auth{max-width:420px;margin:8vh auto;padding:0 16px}
-.auth .brand{font-size:22px;font-weight:700;margin-bottom:16px;color:#14213d}
+.auth select{width:auto;margin-left:auto}
+.auth .brand{font-size:22px;font-weight:700;color:#14213d}
+.auth > .row{margin:0 0 14px}
 .notice{padding:9px 12px;border-radius:6px;background:#e7f0ff;color:#0f2e7a;margin:10px 0}
 .notice.error{background:#fde8ea;color:#8a0f22}
 .notice.ok{background:#e4f6ea;color:#0b5a27}
@@ -32,7 +35,7 @@ input[type=checkbox]{width:auto;margin-right:6px}
 .top .spacer{flex:1}
 .top button{background:#fff;color:#14213d;border-color:#fff;padding:5px 10px}
 .top :focus-visible{outline-color:#ffd166}
-.layout{display:flex;min-height:calc(100% - 52px)}
+.layout{display:flex;flex:1}
 nav{width:210px;flex:none;padding:16px 10px;background:#fff;border-right:1px solid #dde1ea}
 nav a{display:block;padding:8px 12px;border-radius:6px;text-decoration:none;color:#1d2330;font-weight:500}
 nav a[aria-current=page]{background:#e3eaff;color:#0f2e7a;font-weight:700}
@@ -40,7 +43,7 @@ main{flex:1;padding:22px 28px;min-width:0;max-width:1100px}
 table{width:100%;border-collapse:collapse;background:#fff}
 th,td{text-align:left;padding:7px 9px;border-bottom:1px solid #e6e9f0;vertical-align:top;font-size:13.5px}
 th{font-size:12.5px;color:#4a5265;font-weight:600}
-code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px;word-break:break-all}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px;overflow-wrap:anywhere}
 .pill{display:inline-block;font-size:12px;font-weight:600;border-radius:10px;padding:1px 9px;background:#e6e9f0;color:#2b3242}
 .pill.active,.pill.succeeded{background:#dcf3e3;color:#0b5a27}
 .pill.suspended,.pill.dead{background:#fde8ea;color:#8a0f22}
