@@ -28,6 +28,7 @@ export type WorkerDeps = DeliveryDeps & { producer: Producer } & Pick<PushDeps, 
 export function createProcessors(deps: WorkerDeps): { processors: Processors; close: () => Promise<void> } {
   const push = createPushProcessors(deps);
   const mailer = createMailer(deps.config);
+  if (!mailer.configured) deps.logger.info('SMTP_URL is not set: console mail (codes, invitations) is not sent');
   const processors: Processors = {
     'webhook.deliver': createDeliveryProcessor(deps),
     'event.record': (_job, _token, e) => recordEvent(e).then(() => 'recorded'),

@@ -26,7 +26,7 @@ export const wsQuery = z.object({ workspace_id: workspaceId() });
 export const metaOf = (ctx: AppContext) => ({ ip: ctx.ip || 'unknown', userAgent: ctx.get('user-agent') || null });
 
 /** The relay's public URL for links in mails: PUBLIC_BASE_URL, else this request's origin. */
-export const baseUrlOf = (ctx: AppContext, deps: AppDeps) => deps.config.publicBaseUrl ?? ctx.origin;
+export const baseUrlOf = (ctx: AppContext, deps: AppDeps) => deps.config.publicBaseUrl ?? `${ctx.protocol}://${ctx.host}`;
 
 export const publicAccount = z.object({
   account_id: z.string(),
