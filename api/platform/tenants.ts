@@ -12,6 +12,7 @@ import {
   updateTenant as update,
 } from '../../models/platform/tenant-lifecycle.js';
 import { resealTenantSecrets } from '../../models/platform/tenant-secrets.js';
+import { resealTotpSecrets } from '../../models/console/reseal.js';
 import { defineRoute, q } from '../route.js';
 import { publicTenant, tenantSettings, toPublicTenant } from '../schemas.js';
 
@@ -156,16 +157,24 @@ export const resealSecrets = defineRoute({
   path: '/reseal/tenant-secrets',
   summary: 'Re-seal every tenant secret under the current master key (master-key rotation)',
   description:
-    'Step 2 of a master-key rotation: (1) put the new key first in SECRETS_MASTER_KEY, keeping the old one after it, on every process; (2) call this; (3) remove the old key once the tokens minted under it have expired (visitor tokens ~1 h, operator tokens at most 7 days). Idempotent; secrets already sealed under the current key are left alone. Tenant secrets themselves do not change.',
+    'Step 2 of a master-key rotation (tenant secrets and console TOTP secrets): (1) put the new key first in SECRETS_MASTER_KEY, keeping the old one after it, on every process; (2) call this; (3) remove the old key once the tokens minted under it have expired (visitor tokens ~1 h, operator tokens at most 7 days). Idempotent; secrets already sealed under the current key are left alone. Tenant secrets themselves do not change.',
   tags,
   security: 'admin',
   body: z.object({}).strict(),
-  response: z.object({ tenants: z.number().int(), resealed: z.number().int(), key_id: z.string() }),
+  response: z.object({
+    tenants: z.number().int(),
+    resealed: z.number().int(),
+    console_totp_secrets: z.number().int(),
+    console_totp_resealed: z.number().int(),
+    key_id: z.string(),
+  }),
   handler: async (_ctx, { deps }) => {
     const r = await resealTenantSecrets(deps, deps.config.secretsMasterKey);
+    // Console accounts' TOTP secrets are sealed under the same key (models/console/reseal.ts).
+    const c = await resealTotpSecrets(deps.config.secretsMasterKey);
     return {
-      message: `${r.resealed} of ${r.tenants} tenant secret(s) re-sealed.`,
-      data: { ...r, key_id: deps.config.secretsMasterKey.currentId },
+      message: `${r.resealed} of ${r.tenants} tenant secret(s) and ${c.resealed} of ${c.accounts} console TOTP secret(s) re-sealed.`,
+      data: { ...r, console_totp_secrets: c.accounts, console_totp_resealed: c.resealed, key_id: deps.config.secretsMasterKey.currentId },
     };
   },
 });
