@@ -73,6 +73,11 @@ export async function register(deps: Deps, input: RegisterInput, meta: Meta): Pr
   const id = accountIdOf(email);
   const existing = await findAccount(id);
   if (existing?.status === 'active') {
+    // The same round trips as a new registration — an update that matches nothing, a challenge
+    // under a decoy id that no verification reads — so the time taken says nothing either.
+    await AccountModel.updateOne({ _id: id, status: 'pending' }, { $set: { display_name: input.display_name } });
+    await openChallenge(deps, 'reg', `decoy:${id}`, { email }, challengeTtl(deps));
+    await issueCode(deps, 'reg', `decoy:${id}`, { sends: '0' });
     await queueMail(deps, { to: email, kind: 'already-registered', locale: (existing.locale as Locale) ?? input.locale, vars: {} }, 86_400);
     return sent(deps);
   }
@@ -258,6 +263,9 @@ export async function requestPasswordReset(deps: Deps, rawEmail: string, locale:
   await limitConsole(deps, 'reset', { email, ip: meta.ip });
   const account = await findAccount(accountIdOf(email));
   if (account?.status !== 'active') {
+    // The same round trips as for an account (a decoy challenge nothing reads), then a "no account here" note.
+    await openChallenge(deps, 'reset', `decoy:${accountIdOf(email)}`, { email }, challengeTtl(deps));
+    await issueCode(deps, 'reset', `decoy:${accountIdOf(email)}`, { sends: '0' });
     await queueMail(deps, { to: email, kind: 'reset-unknown', locale, vars: {} }, 86_400);
     return sent(deps);
   }

@@ -13,6 +13,26 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+async function compare(w: ConsoleWorld, label: string, known: () => Promise<unknown>, unknown: () => Promise<unknown>, n = 50) {
+  const times: Record<'known' | 'unknown', number[]> = { known: [], unknown: [] };
+  for (let i = 0; i < n; i++) {
+    const order: ['known' | 'unknown', () => Promise<unknown>][] = [
+      ['known', known],
+      ['unknown', unknown],
+    ];
+    if (i % 2) order.reverse();
+    for (const [kind, run] of order) {
+      const t0 = process.hrtime.bigint();
+      await run();
+      times[kind].push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  const k = median(times.known);
+  const u = median(times.unknown);
+  console.log(`      ${label} medians over ${n} tries: known ${k.toFixed(1)} ms, unknown ${u.toFixed(1)} ms`);
+  return Math.abs(k - u) / Math.max(k, u);
+}
+
 describe('console sign-in timing: known and unknown addresses', function () {
   this.timeout(120_000);
   let w: ConsoleWorld;
@@ -52,5 +72,24 @@ describe('console sign-in timing: known and unknown addresses', function () {
     const u = median(times.unknown);
     console.log(`      login medians over 50 tries: known ${k.toFixed(1)} ms, unknown ${u.toFixed(1)} ms`);
     assert.ok(Math.abs(k - u) / Math.max(k, u) <= 0.1, `known ${k.toFixed(1)} ms vs unknown ${u.toFixed(1)} ms differ by more than 10%`);
+  });
+
+  it('registration answers an address that has an account as fast as a new one (medians within 10% over 50 tries)', async () => {
+    const known = (await signUp(w)).email;
+    const answers = new Set<string>();
+    const reg = async (email: string) => {
+      const r = await w.api('POST', '/register', {
+        body: { email, password: 'a passphrase for timing', display_name: 'T', organization_name: 'T' },
+      });
+      answers.add(JSON.stringify([r.status, r.body.message, Object.keys(r.body.data).sort()]));
+    };
+    const gap = await compare(
+      w,
+      'register',
+      () => reg(known),
+      () => reg(newEmail('fresh')),
+    );
+    assert.equal(answers.size, 1, [...answers].join(' / '));
+    assert.ok(gap <= 0.1, `register: known and new addresses differ by ${(gap * 100).toFixed(0)}%`);
   });
 });
