@@ -17,7 +17,7 @@ import { Receiver } from '../fakes/receiver.js';
 import { launchBrowser } from '../support/browser.js';
 import { signed } from '../support/client.js';
 import { eventually, startRelay, type Relay } from '../support/harness.js';
-import { RECORD_CSP, visible } from '../support/web.js';
+import { RECORD_CSP, axeCheck, visible } from '../support/web.js';
 
 const ARTIFACTS = new URL('../../.data/artifacts/console/', import.meta.url).pathname;
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
@@ -64,6 +64,7 @@ describe('the console in the browser: sign-up to a member refused owner actions'
     assert.match(header, /require-trusted-types-for 'script'/);
     await visible(page.getByRole('heading', { name: 'Se connecter' }));
     await shot(page, '01-sign-in-fr');
+    assert.deepEqual(await axeCheck(page, 'console sign-in'), [], 'no serious or critical accessibility problem');
 
     // English from here on (the choice is kept).
     await page.locator('[data-test=language]').selectOption('en');
@@ -141,6 +142,7 @@ describe('the console in the browser: sign-up to a member refused owner actions'
     await page.getByRole('button', { name: 'Refresh' }).click();
     await visible(page.locator('[data-test=deliveries]').getByText('platform.test'));
     await shot(page, '09-tenant');
+    assert.deepEqual(await axeCheck(page, 'console tenant page'), [], 'no serious or critical accessibility problem');
 
     // Invite a member by email.
     const member = { email: `member-${Date.now()}@example.com`, password: 'another fine passphrase' };

@@ -174,7 +174,7 @@ export class App {
       return;
     }
     const route = location.hash.replace(/^#\/?/, '') || 'tenants';
-    const [section = 'tenants', id] = route.split('/');
+    const [section = 'tenants'] = route.split('/'); // a view reads the rest (e.g. #/tenants/<id>)
     const main = h('main', { id: 'main', tabindex: '-1' }, h('p', {}, this.t('loading')));
     clear(this.root);
     this.root.append(this.topBar(), h('div', { class: 'layout' }, this.nav(section), main));
@@ -190,7 +190,6 @@ export class App {
       this.flash = null;
     }
     main.appendChild(node);
-    void id;
   }
 
   private topBar(): Node {

@@ -15,7 +15,7 @@ type Sent = { email: string; dev_otp?: string };
 
 function card(app: App, title: string, ...children: Child[]): HTMLElement {
   return h(
-    'div',
+    'main',
     { class: 'auth' },
     h('div', { class: 'row' }, h('div', { class: 'brand' }, app.t('brand')), app.languageSwitch()),
     h('div', { class: 'card' }, h('h1', {}, title), ...children),
@@ -42,7 +42,7 @@ export function authScreen(app: App): Node {
         async (f) =>
           app.run(box, async () => {
             const r = await app.api.call<Mfa>('POST', '/login', { body: { email: value(f, 'email'), password: value(f, 'password') } });
-            go(mfa(r, value(f, 'email')));
+            go(mfa(r));
           }),
         field(app.t('email'), input('email', { type: 'email', autocomplete: 'username', required: true })),
         field(app.t('password'), input('password', { type: 'password', autocomplete: 'current-password', required: true })),
@@ -62,7 +62,7 @@ export function authScreen(app: App): Node {
     return box;
   };
 
-  const mfa = (c: Mfa, email: string): Node => {
+  const mfa = (c: Mfa): Node => {
     const totp = c.mfa_factors.includes('totp');
     const box = card(
       app,
@@ -98,7 +98,6 @@ export function authScreen(app: App): Node {
         dev(inner, app, r.dev_otp);
       });
     if (!totp) void ask(false);
-    void email;
     return box;
   };
 
