@@ -5,7 +5,10 @@
  * used code 410 GONE, unknown and known addresses get the same answers, limits per address and per IP.
  */
 import assert from 'node:assert/strict';
-import { accountIdOf } from '../../models/console/account.js';
+import { randomBytes } from 'node:crypto';
+import { AccountModel, accountIdOf } from '../../models/console/account.js';
+import { resealTotpSecrets } from '../../models/console/reseal.js';
+import { open, parseKeyRing, type Sealed } from '../../platform/secret-box.js';
 import { exposeCodes } from '../../models/console/mail.js';
 import { parseConfig } from '../../platform/config.js';
 import { redisKey } from '../../platform/keys.js';
@@ -327,5 +330,18 @@ describe('console accounts: registration, sign-in with a second factor, reset', 
     assert.equal(exposeCodes(parseConfig({ ...env, RELAY_DEV_PAGES: 'true', SMTP_URL: 'smtp://u:p@127.0.0.1:2525' })), false);
     assert.equal(exposeCodes(parseConfig({ ...env })), false);
     assert.equal(exposeCodes(parseConfig({ ...env, RELAY_DEV_PAGES: 'false' })), false);
+  });
+
+  it('a master-key rotation re-seals TOTP secrets under the new key (idempotent), and they still open', async () => {
+    const s = await signUp(w);
+    const e = await w.api('POST', '/enrol/totp', { token: s.token });
+    assert.equal((await w.api('POST', '/confirm/totp', { token: s.token, body: { code: totpNow(e.body.data.secret) } })).status, 201);
+    const ring = parseKeyRing(`next:${randomBytes(32).toString('hex')},${w.relay.env.SECRETS_MASTER_KEY}`);
+    const r = await resealTotpSecrets(ring);
+    assert.ok(r.resealed >= 1);
+    assert.equal((await resealTotpSecrets(ring)).resealed, 0, 'idempotent');
+    const sealed = (await AccountModel.findById(s.accountId).lean())?.totp_secret as Sealed;
+    assert.equal(sealed.kid, 'next');
+    assert.equal(open(ring, sealed), e.body.data.secret);
   });
 });
