@@ -6,6 +6,7 @@ import type { Logger } from '../platform/logger.js';
 import type { Producer } from '../queues/producer.js';
 import type { TenantStore } from '../models/platform/tenant-store.js';
 import type { Principal } from './principals/types.js';
+import type { Role } from '../models/console/workspace.js';
 
 export type AppDeps = {
   config: Config;
@@ -25,6 +26,8 @@ export type AppState = {
   principal?: Principal;
   /** The matched route's template, for metrics labels. */
   routeTemplate?: string;
+  /** The matched console route's role requirement (api/route.ts `consoleRole`), read by the console principal. */
+  consoleRole?: Role | undefined;
 };
 
 export type AppContext = ParameterizedContext<AppState>;

@@ -35,7 +35,7 @@ const COMMON_ERRORS: Record<Security, number[]> = {
   visitor: [400, 401, 403, 422, 429, 503],
   'visitor-refresh': [400, 401, 403, 422, 503],
   operator: [400, 401, 403, 404, 422, 503],
-  console: [400, 401, 403, 422, 503],
+  console: [400, 401, 403, 404, 422, 503],
   none: [400, 422, 503],
 };
 
@@ -88,7 +88,17 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
     const op: Json = {
       operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: r.summary,
-      ...(r.description ? { description: r.description } : {}),
+      ...(r.description || r.consoleRole
+        ? {
+            description: [
+              r.description,
+              r.consoleRole && `Needs the ${r.consoleRole} role (or above) in the workspace named by workspace_id.`,
+            ]
+              .filter(Boolean)
+              .join(' '),
+          }
+        : {}),
+      ...(r.consoleRole ? { 'x-console-role': r.consoleRole } : {}),
       tags: r.tags,
       security: SECURITY[r.security as Security],
     };

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { AppContext, AppDeps, AppState } from './context.js';
 import { validationError } from './errors.js';
 import type { PrincipalOf, Security } from './principals/types.js';
+import type { Role } from '../models/console/workspace.js';
 
 export type { Security } from './principals/types.js';
 
@@ -40,6 +41,12 @@ export type RouteDef<
   otherSuccessStatuses?: number[];
   /** Extra error statuses worth listing in the reference, beyond the ones every route of its security kind has. */
   errors?: number[];
+  /**
+   * Console routes acting on a workspace: the least role the caller needs in the workspace named by
+   * `?workspace_id=`. The console principal (api/principals/console.ts) checks it, the one place
+   * roles are checked; the handler then receives `principal.workspace`.
+   */
+  consoleRole?: Role;
   handler: (
     ctx: AppContext,
     input: { body: z.infer<B>; query: z.infer<Q>; deps: AppDeps; principal: PrincipalOf[S] },
@@ -81,6 +88,7 @@ export function mountRoutes(
     };
     const template: Middleware<AppState> = async (ctx, next) => {
       ctx.state.routeTemplate = `/api/v1${route.path}`;
+      ctx.state.consoleRole = route.consoleRole;
       return next();
     };
     router[route.method](`/api/v1${route.path}`, template, auth, handle);

@@ -6,6 +6,7 @@ import { adminTenantRoutes } from './platform/tenants.js';
 import { fetchRelayKeys } from './platform/relay-keys.js';
 import { sendTestCallback } from './platform/test-callback.js';
 import { authRoutes } from './auth/index.js';
+import { consoleRoutes } from './console/index.js';
 
 export const ROUTES: AnyRoute[] = [
   ...adminTenantRoutes,
@@ -14,4 +15,5 @@ export const ROUTES: AnyRoute[] = [
   fetchRelayKeys,
   ...authRoutes,
   ...chatRoutes,
+  ...consoleRoutes,
 ];

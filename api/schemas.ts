@@ -76,6 +76,8 @@ export const publicTenant = tenantSettings.extend({
   widget_public_key: z.string(),
   suspended_at: z.string().nullable(),
   secret_rotation_grace_until: z.string().nullable(),
+  /** The console workspace that owns the tenant; null when provisioned with the admin key. */
+  workspace_id: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -97,6 +99,7 @@ export function toPublicTenant(t: TenantDoc): PublicTenant {
     widget_public_key: t.widget_public_key,
     suspended_at: t.suspended_at?.toISOString() ?? null,
     secret_rotation_grace_until: t.previous_secret_expires_at?.toISOString() ?? null,
+    workspace_id: t.workspace_id ?? null,
     created_at: t.created_at.toISOString(),
     updated_at: t.updated_at.toISOString(),
   } as PublicTenant;

@@ -108,6 +108,26 @@ const envSchema = z.object({
 
   /** Development pages (/dev/widget, /dev/inbox, /dev/passkeys): never in production; `npm start` turns them on. */
   RELAY_DEV_PAGES: bool.default(false),
+
+  // The console (SPEC §3.5): mail, sessions, codes, abuse limits.
+  /** `smtp://user:pass@host:port` or `smtps://…`; absent → no mail is sent (and, only with RELAY_DEV_PAGES, codes come back as dev_otp). */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).max(200).default('Bloonio Relay <no-reply@localhost>'),
+  /** The relay's public URL, for links sent by email (invitations); absent → the origin of the request that sent the mail. */
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  CONSOLE_SESSION_TTL_SECONDS: int(300, 30 * 86400).default(7 * 86400),
+  /** How long an emailed or enrolment code lives (SPEC: at most 10 minutes). */
+  CONSOLE_CODE_TTL_SECONDS: int(30, 600).default(600),
+  CONSOLE_INVITATION_TTL_SECONDS: int(300, 30 * 86400).default(7 * 86400),
+  /** Attempts per address, and per client IP, per 15 minutes, counted apart for each kind (sign-in, codes asked, codes tried, sign-ups, resets). */
+  CONSOLE_LIMIT_PER_ADDRESS: int(1, 1_000_000).default(10),
+  CONSOLE_LIMIT_PER_IP: int(1, 1_000_000).default(100),
 });
 
 export type Config = {
@@ -151,6 +171,14 @@ export type Config = {
   webauthnChallengeTtlSeconds: number;
   qrLoginTtlSeconds: number;
   devPages: boolean;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  publicBaseUrl: string | undefined;
+  consoleSessionTtlSeconds: number;
+  consoleCodeTtlSeconds: number;
+  consoleInvitationTtlSeconds: number;
+  consoleLimitPerAddress: number;
+  consoleLimitPerIp: number;
 };
 
 export class ConfigError extends Error {}
@@ -208,6 +236,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     webauthnChallengeTtlSeconds: e.WEBAUTHN_CHALLENGE_TTL_SECONDS,
     qrLoginTtlSeconds: e.QR_LOGIN_TTL_SECONDS,
     devPages: e.RELAY_DEV_PAGES,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    publicBaseUrl: e.PUBLIC_BASE_URL,
+    consoleSessionTtlSeconds: e.CONSOLE_SESSION_TTL_SECONDS,
+    consoleCodeTtlSeconds: e.CONSOLE_CODE_TTL_SECONDS,
+    consoleInvitationTtlSeconds: e.CONSOLE_INVITATION_TTL_SECONDS,
+    consoleLimitPerAddress: e.CONSOLE_LIMIT_PER_ADDRESS,
+    consoleLimitPerIp: e.CONSOLE_LIMIT_PER_IP,
   };
 }
 

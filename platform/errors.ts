@@ -14,6 +14,10 @@ export const DOMAIN_CODES = [
   'TENANT_SUSPENDED',
   'VALIDATION_FAILED',
   'INVALID_TOKEN',
+  /** Console: a wrong address or password (one answer for both: no account enumeration). */
+  'INVALID_CREDENTIALS',
+  /** Console: a wrong one-time code (emailed, TOTP or recovery); the challenge dies after 5. */
+  'INVALID_CODE',
   'INVALID_SIGNATURE',
   'RATE_LIMITED',
   'UPSTREAM_UNAVAILABLE',

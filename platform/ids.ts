@@ -41,7 +41,14 @@ export type IdPrefix =
   | 'pair'
   | 'pin'
   | 'alr'
-  | 'vs';
+  | 'vs'
+  // console (models/console/): workspaces, audit entries, sessions, challenges, mails
+  | 'ws'
+  | 'aud'
+  | 'cs'
+  | 'chl'
+  | 'ml'
+  | 'inv';
 
 /** `evt_01j…`: sortable by creation time, unique without coordination. */
 export function newId(prefix: IdPrefix): string {

@@ -23,7 +23,18 @@ export const redisKey = {
   /** An exactly-once decision taken (platform/claims.ts). */
   claim: (p: string, what: string) => `${p}:claim:${what}`,
   /** A live console session (its absence revokes every token of the session). */
-  consoleSession: (p: string, sessionId: string) => `${p}:console:session:${sessionId}`,
+  consoleSession: (p: string, sessionId: string) => `${p}:{console}:session:${sessionId}`,
+  // Console (models/console/): the keys share the `{console}` tag, so limits counted together stay on one slot.
+  /** The session ids of one account (to list them, and end them all at a password change or removal). */
+  consoleAccountSessions: (p: string, accountId: string) => `${p}:{console}:acct-sessions:${accountId}`,
+  /** A one-time code challenge (registration, sign-in, reset, TOTP enrolment): its code hash, expiry, attempts. */
+  consoleChallenge: (p: string, id: string) => `${p}:{console}:chl:${id}`,
+  /** A mail waiting for the worker (sealed: it may hold a code or a link); the job carries only its id. */
+  consoleMail: (p: string, mailId: string) => `${p}:{console}:mail:${mailId}`,
+  /** A TOTP time step already used by an account (a code works once). */
+  consoleTotpUsed: (p: string, accountId: string, step: number) => `${p}:{console}:totp-used:${accountId}:${step}`,
+  /** Abuse limits (a fixed window is appended): `what` names the action, `who` an address hash or a client IP. */
+  consoleLimit: (p: string, what: string, who: string) => `${p}:{console}:rl:${what}:${who}`,
 
   // ---- Auth Relay -----------------------------------------------------------------------------
   /** A device request nonce already used, per signer (a device, or a pairing intent). */

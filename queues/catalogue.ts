@@ -182,6 +182,20 @@ export const JOB_CATALOGUE = {
     options: () => ({ attempts: 2, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: keepCompleted, removeOnFail: keepFailed }),
     timeoutMs: (c) => c.chatBotTimeoutMs,
   }),
+  // Console: one mail (a code, an invitation) sent over SMTP (workers/console/mail.ts). The payload is
+  // only the mail's id: the mail, which may hold a code or a link, waits sealed in Redis (models/console/mail.ts).
+  'console.mail': def({
+    queue: QUEUE.mail,
+    payload: z.object({ mailId: z.string().startsWith('ml_') }),
+    jobId: (p) => p.mailId,
+    options: () => ({
+      attempts: 6,
+      backoff: { type: 'exponential', delay: 2000 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    }),
+    timeoutMs: () => 60_000,
+  }),
 } as const;
 
 export type JobName = keyof typeof JOB_CATALOGUE;

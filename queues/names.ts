@@ -10,6 +10,8 @@ export const QUEUE = {
   /** Chat messages written from Redis into MongoDB in batches, then their callbacks handed on. */
   chatHistory: 'chat-history',
   maintenance: 'maintenance',
+  /** Console mail (codes, invitations) over SMTP. */
+  mail: 'mail',
 } as const;
 
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];

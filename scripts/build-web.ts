@@ -3,6 +3,7 @@
  *
  *   widget.js  the visitor widget tenants embed with one script tag (web/widget/)
  *   inbox.js   the operator inbox, BloonioInbox.mount() and the /inbox page (web/inbox/)
+ *   console.js the self-service console, the /console page (web/console/)
  *
  * Each bundle is written twice: under its stable name (tenants embed `$BASE_URL/widget.js`, served
  * with a short cache and an ETag) and under a content-hashed name (`widget.<hash>.js`, served
@@ -32,9 +33,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const WEB_OUT = `${ROOT}dist/web/`;
 export const WIDGET_BUDGET_GZIP_BYTES = 25 * 1024;
 
-export type BuiltBundle = { name: 'widget' | 'inbox'; file: string; hashed: string; bytes: number; gzip: number; hash: string };
+export type BuiltBundle = { name: 'widget' | 'inbox' | 'console'; file: string; hashed: string; bytes: number; gzip: number; hash: string };
 
-const ENTRIES = { widget: 'web/widget/index.ts', inbox: 'web/inbox/index.ts' } as const;
+const ENTRIES = { widget: 'web/widget/index.ts', inbox: 'web/inbox/index.ts', console: 'web/console/index.ts' } as const;
 
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 

@@ -103,6 +103,9 @@ async function announceWhenReady(): Promise<void> {
         console.log(
           `  development pages: chat ${base}/dev/widget (a visitor) and ${base}/dev/inbox (the operator) · passkeys ${base}/dev/passkeys?tenant_id=tnt_…`,
         );
+      console.log(
+        `  console ${base}/console${env.SMTP_URL ? '' : ' (no SMTP_URL: codes and invitation links are shown on the page, local development only)'}`,
+      );
       return;
     }
     await new Promise((r) => setTimeout(r, 250));

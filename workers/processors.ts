@@ -12,6 +12,8 @@ import { sweepDeliveries } from './platform/sweep-deliveries.js';
 import { createPushProcessors, type PushDeps } from './auth/push.js';
 import { createBotTurnProcessor } from './chat/bot-turn.js';
 import { createStoreMessageProcessor } from './chat/store-message.js';
+import { createMailProcessor } from './console/mail.js';
+import { createMailer } from '../platform/mailer.js';
 
 export type Processor<N extends JobName> = (
   job: Job,
@@ -27,6 +29,8 @@ export type WorkerDeps = DeliveryDeps & { producer: Producer } & Pick<PushDeps, 
 export function createProcessors(deps: WorkerDeps): { processors: Processors; close: () => Promise<void> } {
   const push = createPushProcessors(deps);
   const messages = createStoreMessageProcessor(deps);
+  const mailer = createMailer(deps.config);
+  if (!mailer.configured) deps.logger.info('SMTP_URL is not set: console mail (codes, invitations) is not sent');
   const processors: Processors = {
     'webhook.deliver': createDeliveryProcessor(deps),
     'event.record': (_job, _token, e) => recordEvent(e).then(() => 'recorded'),
@@ -37,10 +41,12 @@ export function createProcessors(deps: WorkerDeps): { processors: Processors; cl
     'push.expire-request': push.expire,
     'approval.persist': push.persist,
     'approval.finalize': push.finalize,
+    'console.mail': createMailProcessor({ ...deps, mailer }),
   };
   return {
     processors,
     close: async () => {
+      mailer.close();
       await Promise.all([push.close(), messages.flush()]);
     },
   };

@@ -7,6 +7,7 @@
  *   GET /assets/<name>.<hash>.js       the same bytes under their content hash: immutable, 1 year
  *   GET /inbox                         the operator inbox page; its token is in the URL fragment
  *                                      (#token=…), which browsers never send, so it is in no log
+ *   GET /console                       the self-service console page (api/console/pages.ts)
  *   GET /dev/…                         demo pages, only with RELAY_DEV_PAGES=true (api/chat/dev-pages.ts)
  *
  * Why widget.js is the whole bundle rather than a loader of the hashed file: a loader would add a
@@ -26,6 +27,7 @@ import type { Middleware } from 'koa';
 import type { AppContext, AppDeps, AppState } from '../context.js';
 import { devPage } from './dev-pages.js';
 import { escapeHtml, sendPage } from './pages.js';
+import { consolePage } from '../console/pages.js';
 
 type Asset = { body: Buffer; gzip: Buffer; hash: string; hashed: string };
 type Manifest = Record<string, { file: string; hashed: string; hash: string }>;
@@ -40,7 +42,7 @@ function projectRoot(): string {
 export const WEB_DIR = join(projectRoot(), 'dist', 'web');
 const SHORT_CACHE = 'public, max-age=300, stale-while-revalidate=86400';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
-const HASHED = /^\/assets\/(widget|inbox)\.([0-9a-f]{16})\.js$/;
+const HASHED = /^\/assets\/(widget|inbox|console)\.([0-9a-f]{16})\.js$/;
 
 class Bundles {
   private current = new Map<string, Asset>();
@@ -155,6 +157,10 @@ export function webAssets(deps: AppDeps, dir = WEB_DIR): Middleware<AppState> {
     if (path === '/inbox') {
       const a = bundles.get('inbox');
       return a ? sendPage(ctx, inboxPage(`/assets/${a.hashed}`)) : missing(ctx);
+    }
+    if (path === '/console') {
+      const a = bundles.get('console');
+      return a ? sendPage(ctx, consolePage(`/assets/${a.hashed}`)) : missing(ctx);
     }
     if (deps.config.devPages && (path === '/dev' || path.startsWith('/dev/'))) {
       if (!bundles.get('widget')) return missing(ctx);

@@ -1,31 +1,24 @@
 /** The tenant lifecycle (SPEC §1.1), behind X-Admin-Key. Secrets are shown once, at provision and rotation. */
 import { z } from 'zod';
-import { TENANT_SETTING_FIELDS, TenantModel, type TenantDoc } from '../../models/platform/tenant.js';
+import { TenantModel, type TenantDoc } from '../../models/platform/tenant.js';
+import {
+  ANY_TENANT,
+  loadTenant,
+  provisionTenant as provision,
+  reactivateTenant as reactivate,
+  rotateTenantSecret as rotateSecret,
+  rotateWidgetKey as rotateKey,
+  suspendTenant as suspend,
+  updateTenant as update,
+} from '../../models/platform/tenant-lifecycle.js';
 import { resealTenantSecrets } from '../../models/platform/tenant-secrets.js';
-import { notFound } from '../errors.js';
-import { newTenantId, newTenantSecret, newWidgetPublicKey } from '../../platform/ids.js';
-import { seal } from '../../platform/secret-box.js';
-import type { AppDeps } from '../context.js';
+import { resealTotpSecrets } from '../../models/console/reseal.js';
 import { defineRoute, q } from '../route.js';
 import { refuseNonPublicCallbackUrls } from './url-policy.js';
 import { publicTenant, tenantSettings, toPublicTenant } from '../schemas.js';
 
 const tenantQuery = z.object({ tenant_id: q.tenantId() });
 const tags = ['Admin: tenants'];
-
-async function loadTenant(tenantId: string): Promise<TenantDoc> {
-  const t = await TenantModel.findById(tenantId).lean<TenantDoc>();
-  if (!t) throw notFound('Tenant');
-  return t;
-}
-
-/** Writes a partial change and bumps the tenant's generation so every process drops its cached copy. */
-async function writeTenant(deps: AppDeps, tenantId: string, set: Record<string, unknown>): Promise<TenantDoc> {
-  const t = await TenantModel.findByIdAndUpdate(tenantId, { $set: set }, { new: true }).lean<TenantDoc>();
-  if (!t) throw notFound('Tenant');
-  await deps.tenants.bump(tenantId);
-  return t;
-}
 
 export const provisionTenant = defineRoute({
   method: 'post',
@@ -39,14 +32,7 @@ export const provisionTenant = defineRoute({
   successStatus: 201,
   handler: async (_ctx, { body, deps }) => {
     refuseNonPublicCallbackUrls(deps.config, body);
-    const secret = newTenantSecret();
-    const doc = await TenantModel.create({
-      ...body,
-      _id: newTenantId(),
-      secret: seal(deps.config.secretsMasterKey, secret),
-      widget_public_key: newWidgetPublicKey(),
-    });
-    const t = doc.toObject() as TenantDoc;
+    const { tenant: t, secret } = await provision(deps, body);
     return {
       message: 'Tenant provisioned. Save tenant_secret now — it will not be shown again.',
       data: { ...toPublicTenant(t), tenant_secret: secret },
@@ -70,8 +56,7 @@ export const updateTenant = defineRoute({
   response: publicTenant,
   handler: async (_ctx, { body, query, deps }) => {
     refuseNonPublicCallbackUrls(deps.config, body);
-    const set = Object.fromEntries(Object.entries(body).filter(([k]) => (TENANT_SETTING_FIELDS as readonly string[]).includes(k)));
-    const t = await writeTenant(deps, query.tenant_id, set);
+    const t = await update(deps, query.tenant_id, ANY_TENANT, body);
     return { message: 'Tenant updated.', data: toPublicTenant(t) };
   },
 });
@@ -88,14 +73,7 @@ export const rotateTenantSecret = defineRoute({
   body: z.object({ grace_seconds: z.number().int().min(0).max(86_400).default(0) }).strict(),
   response: z.object({ tenant_id: z.string(), tenant_secret: z.string(), previous_secret_valid_until: z.string().nullable() }),
   handler: async (_ctx, { body, query, deps }) => {
-    const current = await loadTenant(query.tenant_id);
-    const secret = newTenantSecret();
-    const graceUntil = body.grace_seconds > 0 ? new Date(Date.now() + body.grace_seconds * 1000) : null;
-    await writeTenant(deps, query.tenant_id, {
-      secret: seal(deps.config.secretsMasterKey, secret),
-      previous_secret: graceUntil ? current.secret : null,
-      previous_secret_expires_at: graceUntil,
-    });
+    const { secret, graceUntil } = await rotateSecret(deps, query.tenant_id, ANY_TENANT, body.grace_seconds);
     return {
       message: 'Tenant secret rotated. Save tenant_secret now — it will not be shown again.',
       data: { tenant_id: query.tenant_id, tenant_secret: secret, previous_secret_valid_until: graceUntil?.toISOString() ?? null },
@@ -113,8 +91,7 @@ export const rotateWidgetKey = defineRoute({
   query: tenantQuery,
   response: z.object({ tenant_id: z.string(), widget_public_key: z.string() }),
   handler: async (_ctx, { query, deps }) => {
-    const key = newWidgetPublicKey();
-    await writeTenant(deps, query.tenant_id, { widget_public_key: key });
+    const key = await rotateKey(deps, query.tenant_id, ANY_TENANT);
     return { message: 'Widget key rotated.', data: { tenant_id: query.tenant_id, widget_public_key: key } };
   },
 });
@@ -129,7 +106,7 @@ export const suspendTenant = defineRoute({
   query: tenantQuery,
   response: publicTenant,
   handler: async (_ctx, { query, deps }) => {
-    const t = await writeTenant(deps, query.tenant_id, { status: 'suspended', suspended_at: new Date() });
+    const t = await suspend(deps, query.tenant_id, ANY_TENANT);
     return { message: 'Tenant suspended.', data: toPublicTenant(t) };
   },
 });
@@ -143,7 +120,7 @@ export const reactivateTenant = defineRoute({
   query: tenantQuery,
   response: publicTenant,
   handler: async (_ctx, { query, deps }) => {
-    const t = await writeTenant(deps, query.tenant_id, { status: 'active', suspended_at: null });
+    const t = await reactivate(deps, query.tenant_id, ANY_TENANT);
     return { message: 'Tenant reactivated.', data: toPublicTenant(t) };
   },
 });
@@ -156,7 +133,7 @@ export const fetchTenant = defineRoute({
   security: 'admin',
   query: tenantQuery,
   response: publicTenant,
-  handler: async (_ctx, { query }) => ({ message: 'Tenant found.', data: toPublicTenant(await loadTenant(query.tenant_id)) }),
+  handler: async (_ctx, { query }) => ({ message: 'Tenant found.', data: toPublicTenant(await loadTenant(query.tenant_id, ANY_TENANT)) }),
 });
 
 export const listTenants = defineRoute({
@@ -184,16 +161,24 @@ export const resealSecrets = defineRoute({
   path: '/reseal/tenant-secrets',
   summary: 'Re-seal every tenant secret under the current master key (master-key rotation)',
   description:
-    'Step 2 of a master-key rotation: (1) put the new key first in SECRETS_MASTER_KEY, keeping the old one after it, on every process; (2) call this; (3) remove the old key once the tokens minted under it have expired (visitor tokens ~1 h, operator tokens at most 7 days). Idempotent; secrets already sealed under the current key are left alone. Tenant secrets themselves do not change.',
+    'Step 2 of a master-key rotation (tenant secrets and console TOTP secrets): (1) put the new key first in SECRETS_MASTER_KEY, keeping the old one after it, on every process; (2) call this; (3) remove the old key once the tokens minted under it have expired (visitor tokens ~1 h, operator tokens at most 7 days). Idempotent; secrets already sealed under the current key are left alone. Tenant secrets themselves do not change.',
   tags,
   security: 'admin',
   body: z.object({}).strict(),
-  response: z.object({ tenants: z.number().int(), resealed: z.number().int(), key_id: z.string() }),
+  response: z.object({
+    tenants: z.number().int(),
+    resealed: z.number().int(),
+    console_totp_secrets: z.number().int(),
+    console_totp_resealed: z.number().int(),
+    key_id: z.string(),
+  }),
   handler: async (_ctx, { deps }) => {
     const r = await resealTenantSecrets(deps, deps.config.secretsMasterKey);
+    // Console accounts' TOTP secrets are sealed under the same key (models/console/reseal.ts).
+    const c = await resealTotpSecrets(deps.config.secretsMasterKey);
     return {
-      message: `${r.resealed} of ${r.tenants} tenant secret(s) re-sealed.`,
-      data: { ...r, key_id: deps.config.secretsMasterKey.currentId },
+      message: `${r.resealed} of ${r.tenants} tenant secret(s) and ${c.resealed} of ${c.accounts} console TOTP secret(s) re-sealed.`,
+      data: { ...r, console_totp_secrets: c.accounts, console_totp_resealed: c.resealed, key_id: deps.config.secretsMasterKey.currentId },
     };
   },
 });

@@ -1,23 +1,61 @@
 /**
  * Console users (SPEC §3.5): `Authorization: Bearer <console_token>`, a token (platform/tokens.ts,
- * purpose `console`, kind `tenant_admin`) naming the account and its session. A token only counts
- * while its session record lives in Redis (written at sign-in, deleted at logout or revocation), so a
- * session can be ended before the token expires.
+ * purpose `console`, kind `tenant_admin`) naming the account and its session. In order:
+ *   1. minted by us for the console and unexpired (401);
+ *   2. its session record still lives in Redis (written at sign-in, deleted at logout, revocation,
+ *      password change or reset, and removal from a workspace) and names the same account (401);
+ *   3. the account exists and is active (401);
+ *   4. on a route with a `consoleRole` (api/route.ts): the workspace named by `?workspace_id=` exists
+ *      and the account is a member (404 otherwise: another team's workspace is indistinguishable from
+ *      a missing one), with at least that role (403). This is the one place roles are checked.
  */
 import type { Middleware } from 'koa';
-import { redisKey } from '../../platform/keys.js';
+import { z } from 'zod';
+import { findAccount } from '../../models/console/account.js';
+import { readSession } from '../../models/console/sessions.js';
+import { findWorkspace, hasRole, memberOf } from '../../models/console/workspace.js';
 import { verifyToken } from '../../platform/tokens.js';
 import type { AppDeps, AppState } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
+import type { PrincipalOf } from './types.js';
 import { bearer } from './visitor.js';
+
+export const workspaceId = () => z.string().regex(/^ws_[0-9a-z]{26}$/, 'must be a workspace id (ws_…)');
 
 export function consoleAuth(deps: AppDeps): Middleware<AppState> {
   return async (ctx, next) => {
     const read = verifyToken(deps.config.secretsMasterKey, 'console', bearer(ctx));
     if (!read || read.expired) throw new ApiError('INVALID_TOKEN', 'Invalid or expired console token; sign in again.');
-    const live = await deps.redis.exists(redisKey.consoleSession(deps.config.queuePrefix, read.claims.sid));
-    if (!live) throw new ApiError('INVALID_TOKEN', 'This console session has ended; sign in again.');
-    ctx.state.principal = { kind: 'console', accountId: read.claims.sub, sessionId: read.claims.sid };
+    const session = await readSession(deps, read.claims.sid);
+    if (!session || session.account_id !== read.claims.sub)
+      throw new ApiError('INVALID_TOKEN', 'This console session has ended; sign in again.');
+    const account = await findAccount(read.claims.sub);
+    if (account?.status !== 'active') throw new ApiError('INVALID_TOKEN', 'This console session has ended; sign in again.');
+    let workspace: PrincipalOf['console']['workspace'] = null;
+    const needed = ctx.state.consoleRole;
+    if (needed) {
+      const id = workspaceId().safeParse(ctx.query.workspace_id);
+      if (!id.success)
+        throw new ApiError('VALIDATION_FAILED', 'The request query string failed validation.', [
+          'workspace_id: must be a workspace id (ws_…)',
+        ]);
+      const doc = await findWorkspace(id.data);
+      const member = doc && memberOf(doc, account._id);
+      if (!doc || !member) throw notFound('Workspace');
+      if (!hasRole(member.role, needed))
+        throw new ApiError('FORBIDDEN', `This needs the ${needed} role in this workspace; yours is ${member.role}.`, [
+          `role: ${member.role}`,
+          `needed: ${needed}`,
+        ]);
+      workspace = { doc, role: member.role };
+    }
+    ctx.state.principal = { kind: 'console', accountId: account._id, sessionId: read.claims.sid, account, workspace };
     return next();
   };
+}
+
+/** The workspace of a route that declares a `consoleRole` (always set there: a missing one is a wiring bug). */
+export function inWorkspace(p: PrincipalOf['console']): NonNullable<PrincipalOf['console']['workspace']> {
+  if (!p.workspace) throw new Error('console route without consoleRole reads principal.workspace');
+  return p.workspace;
 }

@@ -7,6 +7,8 @@ import type { OperatorDoc } from '../../models/chat/operator.js';
 import type { VisitorSessionDoc } from '../../models/chat/visitor-session.js';
 import type { TenantEntry } from '../../models/platform/tenant-store.js';
 import type { TokenClaims } from '../../platform/tokens.js';
+import type { AccountDoc } from '../../models/console/account.js';
+import type { Role, WorkspaceDoc } from '../../models/console/workspace.js';
 
 export type PrincipalOf = {
   /** The platform operator, by X-Admin-Key. */
@@ -23,8 +25,17 @@ export type PrincipalOf = {
   visitor: { kind: 'visitor'; claims: TokenClaims<'visitor'>; session: VisitorSessionDoc; tenant: TenantEntry };
   /** A chat visitor refreshing its token: the same checks, but the token may have expired. */
   'visitor-refresh': { kind: 'visitor-refresh'; claims: TokenClaims<'visitor'>; session: VisitorSessionDoc; tenant: TenantEntry };
-  /** A console user (SPEC §3.5), by a console token. */
-  console: { kind: 'console'; accountId: string; sessionId: string };
+  /**
+   * A console user (SPEC §3.5), by a console token of a live session of an active account; on a
+   * route with a `consoleRole`, also its membership of the workspace named by `?workspace_id=`.
+   */
+  console: {
+    kind: 'console';
+    accountId: string;
+    sessionId: string;
+    account: AccountDoc;
+    workspace: { doc: WorkspaceDoc; role: Role } | null;
+  };
   /** Public: no credential (each such route does its own origin or key check). */
   none: { kind: 'none' };
 };

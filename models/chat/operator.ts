@@ -32,3 +32,15 @@ export const OperatorModel = model('Operator', operatorSchema);
 export async function findOperator(tenantId: string, operatorId: string): Promise<OperatorDoc | null> {
   return OperatorModel.findOne({ _id: operatorId, tenant_id: tenantId }).lean<OperatorDoc>();
 }
+
+/** A tenant's operators, newest first (the console's list; a scan of the tenant's operators). */
+export async function listOperators(
+  tenantId: string,
+  page: { limit: number; offset: number },
+): Promise<{ operators: OperatorDoc[]; total: number }> {
+  const [operators, total] = await Promise.all([
+    OperatorModel.find({ tenant_id: tenantId }).sort({ _id: -1 }).skip(page.offset).limit(page.limit).lean<OperatorDoc[]>(),
+    OperatorModel.countDocuments({ tenant_id: tenantId }),
+  ]);
+  return { operators, total };
+}

@@ -39,6 +39,8 @@ const tenantSchema = new Schema(
     plan_tier: { type: String, default: null },
     stripe_customer_id: { type: String, default: null },
     feature_flags: { type: Schema.Types.Mixed, default: {} },
+    /** The console workspace that owns the tenant (models/console/workspace.ts); null when provisioned by the admin API. */
+    workspace_id: { type: String, default: null },
   },
   { ...baseSchemaOptions, collection: 'tenants' },
 );

@@ -14,6 +14,8 @@ import type { AnyRoute } from '../../api/route.js';
 import { ROUTES } from '../../api/routes.js';
 import { DeviceModel } from '../../models/auth/device.js';
 import { mintToken } from '../../platform/tokens.js';
+import { Redis } from 'ioredis';
+import { seedConsoleAccount } from '../console/seed.js';
 import { DeviceClient } from '../../scripts/device.js';
 import { newUserHash, pairDevice, prepareProof } from '../auth/support.js';
 import { createSession, provisionOperator } from '../support/chat-client.js';
@@ -22,7 +24,9 @@ import { ADMIN_KEY } from '../support/env.js';
 import { startRelay, type Relay } from '../support/harness.js';
 
 const ORIGIN = 'https://shop.example.com';
-type Case = { name: string; run: (route: AnyRoute) => Promise<Res<any>>; expect: [number, string] | 'accepted' };
+type Expect = [number, string] | 'accepted';
+/** What the route must answer; a function when it depends on the route (e.g. a console route's role). */
+type Case = { name: string; run: (route: AnyRoute) => Promise<Res<any>>; expect: Expect | ((route: AnyRoute) => Expect) };
 
 const byKind = new Map<Security, AnyRoute[]>();
 for (const r of ROUTES) byKind.set(r.security as Security, [...(byKind.get(r.security as Security) ?? []), r]);
@@ -260,8 +264,86 @@ describe('security suites generated from the route table', function () {
     },
     visitor: () => visitorCases(false),
     'visitor-refresh': () => visitorCases(true),
-    console: () => [],
+    console: () => consoleCases(),
   };
+
+  /**
+   * Console tokens: each case gets fresh sessions (a route such as logout ends the one it is called
+   * with). Routes with a `consoleRole` name the owner's workspace in `?workspace_id=`.
+   */
+  function consoleCases(): Case[] {
+    // Built on first use: the cases are listed when the file loads, before the relay runs.
+    let redis: Redis | undefined;
+    const deps = () => ({ config: relay.config, redis: (redis ??= new Redis(relay.config.redisUrl)) });
+    let owner: Awaited<ReturnType<typeof seedConsoleAccount>> | undefined;
+    const theOwner = async () => (owner ??= await seedConsoleAccount(deps()));
+    const withWs = async (r: AnyRoute, ws?: string) =>
+      r.consoleRole ? { ...r, path: `${r.path}?workspace_id=${ws ?? (await theOwner()).workspaceId}` } : r;
+    const send = async (r: AnyRoute, token: string | null, ws?: string) => bearer(await withWs(r, ws), token);
+    after(() => redis?.disconnect());
+    return [
+      { name: 'no bearer token', run: (r) => send(r, null), expect: [401, 'INVALID_TOKEN'] },
+      { name: 'a forged token', run: async (r) => send(r, `${await (await theOwner()).session()}x`), expect: [401, 'INVALID_TOKEN'] },
+      {
+        name: 'an expired token of a live session',
+        run: async (r) => {
+          const o = await theOwner();
+          const sid = JSON.parse(Buffer.from((await o.session()).split('.')[1] ?? '', 'base64url').toString()).sid as string;
+          return send(r, mintToken(relay.config.secretsMasterKey, 'console', { kind: 'tenant_admin', sub: o.accountId, sid }, -10).token);
+        },
+        expect: [401, 'INVALID_TOKEN'],
+      },
+      {
+        name: 'an operator token',
+        run: async (r) => send(r, (await provisionOperator(relay.baseUrl, a, 'c-op@example.com')).token),
+        expect: [401, 'INVALID_TOKEN'],
+      },
+      {
+        name: 'the token of a logged-out session',
+        run: async (r) => {
+          const token = await (await theOwner()).session();
+          assert.equal(
+            (await call(relay.baseUrl, 'POST', '/api/v1/console/logout', { headers: { Authorization: `Bearer ${token}` } })).status,
+            200,
+          );
+          return send(r, token);
+        },
+        expect: [401, 'INVALID_TOKEN'],
+      },
+      {
+        name: "a removed member's token",
+        run: async (r) => {
+          const o = await theOwner();
+          const m = await seedConsoleAccount(deps(), { workspaceId: o.workspaceId, role: 'admin' });
+          const token = await m.session();
+          const removed = await call(relay.baseUrl, 'POST', `/api/v1/console/remove/member?workspace_id=${o.workspaceId}`, {
+            headers: { Authorization: `Bearer ${await o.session()}`, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ account_id: m.accountId }),
+          });
+          assert.equal(removed.status, 200, JSON.stringify(removed.body));
+          return send(r, token);
+        },
+        expect: [401, 'INVALID_TOKEN'],
+      },
+      {
+        name: 'a member on a route that needs more',
+        run: async (r) => {
+          const m = await seedConsoleAccount(deps(), { workspaceId: (await theOwner()).workspaceId, role: 'member' });
+          return send(r, await m.session());
+        },
+        expect: (r) => (r.consoleRole && r.consoleRole !== 'member' ? [403, 'FORBIDDEN'] : 'accepted'),
+      },
+      {
+        name: "another team's workspace",
+        run: async (r) => {
+          const stranger = await seedConsoleAccount(deps());
+          return send(r, await stranger.session(), (await theOwner()).workspaceId);
+        },
+        expect: (r) => (r.consoleRole ? [404, 'NOT_FOUND'] : 'accepted'),
+      },
+      { name: "the owner's live session", run: async (r) => send(r, await (await theOwner()).session()), expect: 'accepted' },
+    ];
+  }
 
   function visitorCases(refresh: boolean): Case[] {
     const session = () => createSession(relay.baseUrl, a, ORIGIN);
@@ -326,11 +408,12 @@ describe('security suites generated from the route table', function () {
           for (const c of cases) {
             const r = await c.run(route);
             const what = `${c.name} → ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
-            if (c.expect === 'accepted') {
+            const expect = typeof c.expect === 'function' ? c.expect(route) : c.expect;
+            if (expect === 'accepted') {
               assert.ok(![401, 403].includes(r.status) && r.status < 500, `accepted past the gate: ${what}`);
             } else {
-              assert.equal(r.status, c.expect[0], what);
-              assert.equal(r.body.error?.code, c.expect[1], what);
+              assert.equal(r.status, expect[0], what);
+              assert.equal(r.body.error?.code, expect[1], what);
               assert.ok(r.body.error?.request_id, `error envelope: ${what}`);
             }
           }
