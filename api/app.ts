@@ -28,7 +28,7 @@ export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: M
 
   let openapi: unknown;
   const router = new Router<AppState>();
-  mountRoutes(router, routes, deps, principalMiddlewares(deps));
+  const routeTable = mountRoutes(router, routes, deps, principalMiddlewares(deps));
 
   app.use(requestMiddleware(deps, metrics));
   // Public chat routes answer browsers' CORS preflights (api/chat/cors.ts).
@@ -40,7 +40,8 @@ export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: M
   const ops = opsRouter(deps, metrics, () => (openapi ??= buildOpenApi(routes, API_VERSION)));
   app.use(ops.routes());
   if (deps.config.devPages) app.use(passkeysDemoRoutes(deps).routes()); // development only (RELAY_DEV_PAGES)
-  app.use(router.routes());
+  app.use(routeTable); // the relay's routes, by method and path (one Map lookup)
+  app.use(router.routes()); // the same routes again: what answers 405 and OPTIONS for their paths
   app.use(methodGuard());
   return app;
 }

@@ -30,12 +30,19 @@ function routeLabel(ctx: { state: AppState; _matchedRoute?: unknown }): string {
 
 export function requestMiddleware(deps: AppDeps, metrics: Metrics): Middleware<AppState> {
   const budget = new LogBudget(CLIENT_ERROR_LINES_PER_SEC, CLIENT_ERROR_BURST);
+  const infoOn = deps.logger.isLevelEnabled('info');
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const given = ctx.get('x-request-id');
     const requestId = REQUEST_ID.test(given) ? given : `req_${randomUUID()}`;
     ctx.state.requestId = requestId;
-    ctx.state.log = deps.logger.child({ request_id: requestId });
+    // The child logger is made on first use: most requests log one line at most (none below the level).
+    let log: AppState['log'] | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      get: () => (log ??= deps.logger.child({ request_id: requestId })),
+      configurable: true,
+      enumerable: true,
+    });
     ctx.set('X-Request-Id', requestId);
     let outage: string | undefined;
     try {
@@ -61,7 +68,7 @@ export function requestMiddleware(deps: AppDeps, metrics: Metrics): Middleware<A
       const line = { method, path: ctx.path.slice(0, 200), status: ctx.status, ms: Math.round(seconds * 1e4) / 10 };
       if (ctx.status < 400 || ctx.status >= 500) {
         if (outage) logBudgeted(budget, metrics, () => ctx.state.log.warn({ ...line, err: outage }, 'store unavailable'));
-        else ctx.state.log.info(line, 'request');
+        else if (infoOn) ctx.state.log.info(line, 'request');
       } else {
         logBudgeted(budget, metrics, (skipped) => ctx.state.log.info(skipped ? { ...line, log_lines_skipped: skipped } : line, 'request'));
       }
