@@ -56,6 +56,8 @@ const envSchema = z.object({
   DELIVERY_CONCURRENCY: int(1, 1000).default(100),
   /** In-flight deliveries one tenant may hold across all workers, so a hanging endpoint cannot take every slot. */
   DELIVERY_TENANT_CONCURRENCY: int(1, 1000).default(10),
+  /** In-flight deliveries a tenant may hold while its endpoint is fast (workers/platform/delivery-slots.lua.ts). */
+  DELIVERY_TENANT_BURST: int(1, 1000).default(50),
   /** Consecutive network failures/timeouts that open a tenant's circuit, and how long it stays open. */
   DELIVERY_CIRCUIT_THRESHOLD: int(1, 1000).default(5),
   DELIVERY_CIRCUIT_COOLDOWN_MS: int(100, 3_600_000).default(30_000),
@@ -142,6 +144,7 @@ export type Config = {
   callbackTimeoutMs: number;
   deliveryConcurrency: number;
   deliveryTenantConcurrency: number;
+  deliveryTenantBurst: number;
   deliveryCircuitThreshold: number;
   deliveryCircuitCooldownMs: number;
   jobLockMs: number;
@@ -207,6 +210,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     callbackTimeoutMs: e.CALLBACK_TIMEOUT_MS,
     deliveryConcurrency: e.DELIVERY_CONCURRENCY,
     deliveryTenantConcurrency: e.DELIVERY_TENANT_CONCURRENCY,
+    deliveryTenantBurst: Math.max(e.DELIVERY_TENANT_BURST, e.DELIVERY_TENANT_CONCURRENCY),
     deliveryCircuitThreshold: e.DELIVERY_CIRCUIT_THRESHOLD,
     deliveryCircuitCooldownMs: e.DELIVERY_CIRCUIT_COOLDOWN_MS,
     jobLockMs: e.JOB_LOCK_MS,

@@ -18,6 +18,8 @@ export const redisKey = {
   deliveryInflight: (p: string, tenantId: string) => `${p}:{${tenantId}}:dlv:inflight`,
   deliveryFailures: (p: string, tenantId: string) => `${p}:{${tenantId}}:dlv:failures`,
   deliveryCircuit: (p: string, tenantId: string) => `${p}:{${tenantId}}:dlv:circuit`,
+  /** The tenant's recent attempt duration (EWMA, ms): whether its endpoint is fast enough for the burst cap. */
+  deliveryLatency: (p: string, tenantId: string) => `${p}:{${tenantId}}:dlv:latency`,
   /** Fleet-wide callback delivery outcomes (HINCRBY by workers, read by /metrics). */
   deliveryOutcomes: (p: string) => `${p}:metrics:deliveries`,
   /** An exactly-once decision taken (platform/claims.ts). */

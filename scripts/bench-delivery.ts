@@ -1,20 +1,21 @@
 /**
- * Delivery throughput (issue 2, "Benchmarks"): 20,000 events delivered by real worker processes
- * (workers/index.ts) to a fast local receiver (scripts/bench/receiver.ts, a separate process answering
- * 200), with one worker process and with two; then the fairness run: the same healthy load while
- * another tenant's endpoint hangs (never answers).
+ * Delivery throughput (issue 10): 20,000 events delivered by a real worker process (workers/index.ts)
+ * to a fast local receiver (scripts/bench/receiver.ts, a separate process answering 200), after the
+ * same number of jobs taken by a BullMQ worker doing nothing (scripts/bench/noop-worker.ts: the
+ * baseline, same queue, Redis and concurrency); then the fairness run: the same healthy load while
+ * another tenant's endpoint hangs (never answers); optionally (`two`) with two worker processes.
  *
  *   bash scripts/with-services.sh npx tsx scripts/bench-delivery.ts
  *
- * The deliveries are created in bulk before any worker runs: events and delivery records inserted with
- * insertMany (the same documents emitEvent() writes), then one `producer.enqueue('webhook.deliver', ...)`
- * per delivery (many in flight). Each run starts with the queue full and no worker; the clock starts
+ * The deliveries are queued in bulk before any worker runs: the webhook.deliver jobs emitEvent()
+ * enqueues (the job carries the body and URL; the worker records the event, the delivery and its
+ * attempts in MongoDB in batches). Each run starts with the queue full and no worker; the clock starts
  * when the first worker process is up (or at the first delivery received, if earlier) and stops at the
  * last healthy delivery received. Completion is counted twice: distinct event ids at the receiver and
  * delivery records with status `succeeded`. Each run has its own tenants and queue prefix.
  *
  * Knobs (env): BENCH_EVENTS (20000), BENCH_TENANTS (healthy tenants sharing the events, 1),
- * BENCH_HANG_EVENTS (2000), BENCH_RUNS (comma list of one,two,fair; all), BENCH_RUN_TIMEOUT_S (180),
+ * BENCH_HANG_EVENTS (2000), BENCH_RUNS (comma list of noop,one,fair,two; default noop,one,fair), BENCH_RUN_TIMEOUT_S (180),
  * BENCH_CPU_PROF (a directory: the worker of the one-worker run writes a V8 CPU profile there).
  * Worker knobs pass through from the environment (platform/config.ts): DELIVERY_CONCURRENCY,
  * DELIVERY_TENANT_CONCURRENCY, DELIVERY_CIRCUIT_*, CALLBACK_TIMEOUT_MS (default here: 10000, the
@@ -23,7 +24,7 @@
 import mongoose from 'mongoose';
 import { DeliveryModel } from '../models/platform/delivery.js';
 import { parseConfig } from '../platform/config.js';
-import { newId } from '../platform/ids.js';
+import { newId, newTenantId } from '../platform/ids.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { apiRedis, waitReady } from '../platform/redis.js';
 import { callbackUrl } from '../models/platform/emit-event.js';
@@ -38,9 +39,13 @@ import {
   sleep,
   startApi,
   startHelper,
+  startTs,
   startWorker,
   table,
+  reportFigures,
+  waitForOutput,
   type Proc,
+  type Figure,
   type Tenant,
 } from './bench/common.js';
 import { cpuMeter, servicePids } from './bench/cpu.js';
@@ -48,7 +53,7 @@ import { cpuMeter, servicePids } from './bench/cpu.js';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 1);
 const HANG_EVENTS = Number(process.env.BENCH_HANG_EVENTS ?? 2000);
-const RUNS = (process.env.BENCH_RUNS ?? 'one,two,fair').split(',').map((s) => s.trim());
+const RUNS = (process.env.BENCH_RUNS ?? 'noop,one,fair').split(',').map((s) => s.trim());
 const RUN_TIMEOUT_MS = Number(process.env.BENCH_RUN_TIMEOUT_S ?? 180) * 1000;
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const PATH = '/relay-callbacks/bench';
@@ -78,6 +83,80 @@ type RunResult = {
   cpu_seconds: Record<string, number>;
 };
 
+/** What emitEvent enqueues for one event: the job carries the body and the URL (models/platform/emit-event.ts). */
+function deliveryJob(t: { tenantId: string; base: string }): JobInput<'webhook.deliver'> {
+  const eventId = newId('evt');
+  const createdAt = new Date();
+  const body = JSON.stringify({
+    event_id: eventId,
+    event_type: 'platform.test',
+    tenant_id: t.tenantId,
+    created_at: createdAt.toISOString(),
+    data: { note: 'bench' },
+  });
+  return {
+    deliveryId: newId('dlv'),
+    tenantId: t.tenantId,
+    replay: 0,
+    eventId,
+    eventType: 'platform.test',
+    url: callbackUrl(t.base, PATH),
+    body,
+    createdAt: createdAt.getTime(),
+  };
+}
+
+async function enqueueAll(producer: Producer, deliveries: JobInput<'webhook.deliver'>[]): Promise<void> {
+  for (let i = 0; i < deliveries.length; i += 500) {
+    await producer.enqueueMany(deliveries.slice(i, i + 500).map((payload) => ({ name: 'webhook.deliver' as const, payload })));
+  }
+}
+
+/** The baseline: the same jobs taken by a BullMQ worker whose processor does nothing. */
+async function noopRun(env: Record<string, string>, runEnvs: Record<string, string>[]): Promise<RunResult> {
+  const runEnv = { ...env, QUEUE_PREFIX: `${env.QUEUE_PREFIX}:noop` };
+  runEnvs.push(runEnv);
+  const config = parseConfig(runEnv);
+  const redis = apiRedis(config.redisUrl, { commandTimeout: 30_000 });
+  await waitReady(redis);
+  const producer = new Producer(config, redis);
+  const t0 = Date.now();
+  await enqueueAll(
+    producer,
+    Array.from({ length: EVENTS }, () => deliveryJob({ tenantId: newTenantId(), base: 'http://127.0.0.1:9/ok' })),
+  );
+  const enqueueSeconds = (Date.now() - t0) / 1000;
+  const w = startTs('scripts/bench/noop-worker.ts', { ...runEnv, BENCH_NOOP_JOBS: String(EVENTS) });
+  try {
+    await waitForOutput(w, /\{"ready":true\}/, 'no-op worker');
+    const meter = cpuMeter({ worker: w.proc.pid!, ...servicePids(env.REDIS_URL!, env.MONGODB_URI!) });
+    const m = await waitForOutput(w, /\{"done":(\d+),"first_ms":(\d+),"last_ms":(\d+)\}/, 'no-op worker run', RUN_TIMEOUT_MS);
+    const cpu = meter();
+    const seconds = (Number(m[3]) - Number(m[2])) / 1000;
+    const r: RunResult = {
+      name: 'noop',
+      workers: 1,
+      events: EVENTS,
+      delivered: Number(m[1]),
+      succeeded_records: -2,
+      duplicates: 0,
+      seconds: Number(seconds.toFixed(2)),
+      per_sec: Number((Number(m[1]) / seconds).toFixed(0)),
+      enqueue_seconds: Number(enqueueSeconds.toFixed(1)),
+      hang_events: 0,
+      hang_attempts: 0,
+      timed_out: false,
+      cpu_seconds: cpu,
+    };
+    console.error(`bench: noop: ${r.delivered} jobs in ${fmt(seconds, 2)} s = ${r.per_sec}/s; cpu s ${JSON.stringify(cpu)}`);
+    return r;
+  } finally {
+    await w.stop();
+    await producer.close();
+    await redis.quit();
+  }
+}
+
 async function main(): Promise<void> {
   const env = benchEnv('delivery', {
     CALLBACK_TIMEOUT_MS: process.env.CALLBACK_TIMEOUT_MS ?? '10000',
@@ -95,6 +174,10 @@ async function main(): Promise<void> {
     // provisioned through the admin API of a web process that is stopped before the run.
     const results: RunResult[] = [];
     for (const run of RUNS) {
+      if (run === 'noop') {
+        results.push(await noopRun(env, runEnvs));
+        continue;
+      }
       const workers = run === 'two' ? 2 : 1;
       const hang = run === 'fair' ? HANG_EVENTS : 0;
       const uri = new URL(env.MONGODB_URI!);
@@ -124,33 +207,11 @@ async function main(): Promise<void> {
           base: `${receiver.url}/hang`,
         });
       // What emitEvent enqueues: the job carries the body and the URL (models/platform/emit-event.ts).
-      const deliveries: JobInput<'webhook.deliver'>[] = targets.map((t) => {
-        const eventId = newId('evt');
-        const createdAt = new Date();
-        const body = JSON.stringify({
-          event_id: eventId,
-          event_type: 'platform.test',
-          tenant_id: t.tenantId,
-          created_at: createdAt.toISOString(),
-          data: { note: 'bench' },
-        });
-        return {
-          deliveryId: newId('dlv'),
-          tenantId: t.tenantId,
-          replay: 0,
-          eventId,
-          eventType: 'platform.test',
-          url: callbackUrl(t.base, PATH),
-          body,
-          createdAt: createdAt.getTime(),
-        };
-      });
-      for (let i = 0; i < deliveries.length; i += 500) {
-        await producer.enqueueMany(deliveries.slice(i, i + 500).map((payload) => ({ name: 'webhook.deliver' as const, payload })));
-      }
+      const deliveries = targets.map(deliveryJob);
+      await enqueueAll(producer, deliveries);
       const enqueueSeconds = (Date.now() - t0) / 1000;
       console.error(
-        `bench: ${run}: ${deliveries.length} deliveries stored and enqueued in ${fmt(enqueueSeconds, 1)} s; starting ${workers} worker process(es)`,
+        `bench: ${run}: ${deliveries.length} deliveries queued in ${fmt(enqueueSeconds, 1)} s; starting ${workers} worker process(es)`,
       );
 
       // 2. Workers on a full queue; poll the receiver until every healthy event arrived.
@@ -227,10 +288,16 @@ async function main(): Promise<void> {
       await disconnectMongo();
     }
 
+    const noop = results.find((r) => r.name === 'noop');
     const baseline = results.find((r) => r.name === 'one');
     const fair = results.find((r) => r.name === 'fair');
     const fairRatio = baseline && fair ? fair.per_sec / baseline.per_sec : NaN;
-    const label: Record<string, string> = { one: '1 worker', two: '2 workers', fair: `1 worker + hanging tenant (${HANG_EVENTS} ev)` };
+    const label: Record<string, string> = {
+      noop: 'BullMQ no-op worker (baseline)',
+      one: '1 worker',
+      two: '2 workers',
+      fair: `1 worker + hanging tenant (${HANG_EVENTS} ev)`,
+    };
     const m = await machine();
     const knobs = {
       DELIVERY_CONCURRENCY: process.env.DELIVERY_CONCURRENCY ?? '100 (default)',
@@ -250,7 +317,7 @@ async function main(): Promise<void> {
         results.map((r) => [
           label[r.name] ?? r.name,
           `${r.delivered}/${r.events}${r.timed_out ? ' (timed out)' : ''}`,
-          r.succeeded_records < 0 ? 'n/a (count timed out)' : r.succeeded_records,
+          r.succeeded_records === -2 ? '-' : r.succeeded_records < 0 ? 'n/a (count timed out)' : r.succeeded_records,
           fmt(r.seconds, 2),
           r.per_sec,
           r.duplicates,
@@ -261,25 +328,35 @@ async function main(): Promise<void> {
         ]),
       ),
     );
-    const oneOk = baseline ? baseline.per_sec >= 2000 && !baseline.timed_out : false;
+    const noopRatio = baseline && noop ? baseline.per_sec / noop.per_sec : NaN;
+    const oneOk = baseline ? baseline.per_sec >= 2000 && !baseline.timed_out && baseline.succeeded_records >= baseline.delivered : false;
+    const ratioOk = Number.isFinite(noopRatio) && noopRatio >= 0.25;
     const fairOk = Number.isFinite(fairRatio) && fairRatio >= 0.9 && !fair!.timed_out;
-    console.log(`\none worker: ${baseline ? `${baseline.per_sec}/s` : 'not run'} (target >= 2000/s: ${oneOk ? 'met' : 'NOT met'})`);
+    console.log(
+      `\none worker: ${baseline ? `${baseline.per_sec}/s` : 'not run'} (target >= 2000/s: ${oneOk ? 'met' : 'NOT met'}), ${fmt(noopRatio, 3)}x the no-op worker (target >= 0.25: ${ratioOk ? 'met' : 'NOT met'})`,
+    );
     console.log(
       `healthy throughput with a hanging tenant: ${fmt(fairRatio * 100, 1)}% of the run without it (target >= 90%: ${fairOk ? 'met' : 'NOT met'})`,
     );
-    console.log(
-      JSON.stringify({
-        bench: 'delivery',
-        events: EVENTS,
-        healthy_tenants: TENANTS,
-        hang_events: HANG_EVENTS,
-        knobs,
-        machine: m,
-        runs: results,
-        fair_ratio: Number(fairRatio.toFixed(3)),
-        targets_met: { one_worker_2000: oneOk, fairness_90: fairOk },
-      }),
-    );
+    const figures: Figure[] = [];
+    if (baseline)
+      figures.push({
+        figure: 'webhook deliveries/s, one worker process',
+        value: baseline.per_sec,
+        unit: '/s',
+        ...(noop ? { baseline: { name: 'BullMQ no-op worker', value: noop.per_sec } } : {}),
+        target: '≥ 2,000/s and ≥ 0.25× no-op',
+        met: oneOk && ratioOk,
+      });
+    if (fair)
+      figures.push({
+        figure: 'healthy tenant while another hangs',
+        value: Number((fairRatio * 100).toFixed(1)),
+        unit: '% of its throughput',
+        target: '≥ 90%',
+        met: fairOk,
+      });
+    reportFigures('delivery', figures);
   } finally {
     for (const p of started.reverse()) await p.stop();
     for (const e of [env, ...runEnvs]) await cleanUp(e).catch((err: unknown) => console.error(`bench: clean-up failed: ${String(err)}`));

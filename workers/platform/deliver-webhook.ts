@@ -2,8 +2,9 @@
  * Where a callback is signed and sent (SPEC §1.4): one attempt of one delivery. The job carries what
  * the attempt needs (the exact body, the URL, the ids: models/platform/emit-event.ts), so an attempt
  * reads no MongoDB:
- *   1. take a tenant slot (at most N in flight per tenant across all workers; circuit open → wait),
- *      or step aside without spending an attempt;
+ *   1. take a tenant slot (at most N in flight per tenant across all workers, more while its endpoint
+ *      is fast; circuit open → wait): a fast tenant's job waits here a moment for one of its own
+ *      deliveries in this process to finish, else it steps aside (delayed) without spending an attempt;
  *   2. sign the body with the tenant's current secret (platform/signing.ts) and POST it
  *      (platform/outbound-http.ts: SSRF guard, timeout, bounded read);
  *   3. release the slot, record the attempt (models/platform/delivery-records.ts, batched), and
@@ -28,8 +29,14 @@ import { ACQUIRE_SLOT_LUA, RELEASE_SLOT_LUA } from './delivery-slots.lua.js';
 export type DeliveryDeps = { config: Config; logger: Logger; redis: Redis; tenants: TenantStore; http: OutboundHttp };
 
 type SlotRedis = Redis & {
-  acquireDeliverySlot(k1: string, k2: string, k3: string, ...argv: (string | number)[]): Promise<[number, number, number, string]>;
-  releaseDeliverySlot(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number>;
+  acquireDeliverySlot(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    ...argv: (string | number)[]
+  ): Promise<[number, number, number, string]>;
+  releaseDeliverySlot(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: (string | number)[]): Promise<number>;
 };
 
 /** A retryable failure: BullMQ's backoff strategy (workers/backoff.ts) waits `delayMs` before the next attempt. */
@@ -43,15 +50,50 @@ export class RetryDeliveryError extends Error {
 }
 
 const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+/** A tenant whose attempts average under this is fast: it may hold its burst of slots. */
+const FAST_MS = 250;
+/** Anything of the tenant in flight longer than this: it is slow right now (its base cap applies, and its jobs step aside for longer). */
+const SLOW_MS = 1000;
+/**
+ * How long a fast tenant's job waits in this process for a slot before stepping aside. Stepping aside
+ * costs Redis two job moves and the worker slot fetches the next job — with one tenant's backlog at the
+ * head of the queue, the next job is the same tenant's and steps aside too: a spin that costs more
+ * than the deliveries. A fast tenant's slots free up within milliseconds, so waiting is cheaper.
+ */
+const LOCAL_WAIT_MS = 250;
 const jitter = (ms: number, spread = 0.2) => Math.round(ms * (1 - spread / 2 + Math.random() * spread));
 
 export function createDeliveryProcessor(deps: DeliveryDeps) {
   const redis = deps.redis as SlotRedis;
-  redis.defineCommand('acquireDeliverySlot', { numberOfKeys: 3, lua: ACQUIRE_SLOT_LUA });
-  redis.defineCommand('releaseDeliverySlot', { numberOfKeys: 4, lua: RELEASE_SLOT_LUA });
+  redis.defineCommand('acquireDeliverySlot', { numberOfKeys: 4, lua: ACQUIRE_SLOT_LUA });
+  redis.defineCommand('releaseDeliverySlot', { numberOfKeys: 5, lua: RELEASE_SLOT_LUA });
   const { config } = deps;
   const prefix = config.queuePrefix;
   const leaseMs = config.callbackTimeoutMs + 5000;
+  // Jobs of this process waiting for one of their tenant's slots, woken one at a time as this
+  // process releases one (other processes' releases are seen at the next try, after a short timeout).
+  const waiting = new Map<string, (() => void)[]>();
+  const wake = (tenantId: string) => {
+    const q = waiting.get(tenantId);
+    q?.shift()?.();
+    if (q && !q.length) waiting.delete(tenantId);
+  };
+  const waitForSlot = (tenantId: string, ms: number) =>
+    new Promise<void>((resolve) => {
+      const q = waiting.get(tenantId) ?? [];
+      waiting.set(tenantId, q);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const i = q.indexOf(done);
+        if (i >= 0) q.splice(i, 1);
+        if (!q.length && waiting.get(tenantId) === q) waiting.delete(tenantId);
+        resolve();
+      }, ms);
+      q.push(done);
+    });
 
   return async function deliver(
     job: Job,
@@ -67,15 +109,25 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
 
     // 1. A slot for this tenant, or step aside without spending an attempt.
     const member = `${job.id}:${randomBytes(4).toString('hex')}`;
-    const [granted, oldestAge, circuitPttl, gen] = await redis.acquireDeliverySlot(
-      redisKey.deliveryInflight(prefix, tenantId),
-      redisKey.deliveryCircuit(prefix, tenantId),
-      deps.tenants.genKey(tenantId),
-      Date.now(),
-      leaseMs,
-      config.deliveryTenantConcurrency,
-      member,
-    );
+    const acquire = () =>
+      redis.acquireDeliverySlot(
+        redisKey.deliveryInflight(prefix, tenantId),
+        redisKey.deliveryCircuit(prefix, tenantId),
+        deps.tenants.genKey(tenantId),
+        redisKey.deliveryLatency(prefix, tenantId),
+        Date.now(),
+        leaseMs,
+        config.deliveryTenantConcurrency,
+        member,
+        config.deliveryTenantBurst,
+        FAST_MS,
+        SLOW_MS,
+      );
+    let [granted, oldestAge, circuitPttl, gen] = await acquire();
+    for (const until = Date.now() + LOCAL_WAIT_MS; !granted && !circuitPttl && oldestAge < SLOW_MS && Date.now() < until;) {
+      await waitForSlot(tenantId, Math.min(50, until - Date.now()));
+      [granted, oldestAge, circuitPttl, gen] = await acquire();
+    }
     if (!granted) {
       // Circuit open: come back when it closes. Slots busy with slow requests: come back later;
       // busy with fast ones: come back soon. Either way the worker slot goes to another tenant.
@@ -110,17 +162,21 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       // real attempt counts towards the metrics and the circuit.
       const outcome = result?.outcome ?? '';
       const failed = outcome === 'network_error' || outcome === 'timeout' ? 1 : 0;
-      await redis.releaseDeliverySlot(
-        redisKey.deliveryInflight(prefix, tenantId),
-        redisKey.deliveryFailures(prefix, tenantId),
-        redisKey.deliveryCircuit(prefix, tenantId),
-        redisKey.deliveryOutcomes(prefix),
-        member,
-        outcome,
-        failed,
-        config.deliveryCircuitThreshold,
-        config.deliveryCircuitCooldownMs,
-      );
+      await redis
+        .releaseDeliverySlot(
+          redisKey.deliveryInflight(prefix, tenantId),
+          redisKey.deliveryFailures(prefix, tenantId),
+          redisKey.deliveryCircuit(prefix, tenantId),
+          redisKey.deliveryOutcomes(prefix),
+          redisKey.deliveryLatency(prefix, tenantId),
+          member,
+          outcome,
+          failed,
+          config.deliveryCircuitThreshold,
+          config.deliveryCircuitCooldownMs,
+          result?.durationMs ?? 0,
+        )
+        .finally(() => wake(tenantId));
     }
 
     // 3b. Record the attempt and decide. (`result` is set: the try block either assigned it or threw.)
