@@ -1,6 +1,7 @@
 /**
- * Chat Relay benchmark (issue 4): 2,000 visitor sockets and 50 operator sockets on 2 API processes
- * (api/server.ts, real Redis + MongoDB/FerretDB); each visitor's conversation is assigned to an
+ * Chat Relay benchmark (issues 4, 10): 2,000 visitor sockets and 50 operator sockets on 2 API processes
+ * (api/server.ts, real Redis + MongoDB/FerretDB) and one worker (workers/index.ts: it writes the
+ * messages into MongoDB, in batches, behind the sockets); each visitor's conversation is assigned to an
  * operator connected to the *other* API process, so every message crosses the Redis fan-out. Then
  * visitors send BENCH_RATE messages/s for BENCH_SECONDS; the figure is visitor → operator delivery
  * latency (visitor's send → the operator's socket receives the stored, sequenced message), p50/p99.
@@ -10,6 +11,9 @@
  * measured) first puts each conversation's state in Redis, as for any conversation under way.
  *
  *   bash scripts/with-services.sh npx tsx scripts/bench-chat.ts
+ *
+ * The baseline, first and in the same run: the same sockets and load on a bare `ws` server that only
+ * forwards each visitor's frame to its operator's socket (scripts/bench/ws-relay.ts).
  *
  * Knobs (env): BENCH_VISITORS (2000), BENCH_OPERATORS (50), BENCH_RATE (500), BENCH_SECONDS (20).
  * Targets from the issue: p99 ≤ 25 ms, ≤ 20 KB per idle visitor socket. The clients run in this one
@@ -24,7 +28,19 @@ import { parseConfig } from '../platform/config.js';
 import { newId } from '../platform/ids.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { sign } from '../platform/signing.js';
-import { ADMIN_KEY, benchEnv, cleanUp, fmt, sleep, startApi, table } from './bench/common.js';
+import {
+  ADMIN_KEY,
+  benchEnv,
+  cleanUp,
+  fmt,
+  percentile,
+  reportFigures,
+  sleep,
+  startApi,
+  startHelper,
+  startWorker,
+  table,
+} from './bench/common.js';
 import os from 'node:os';
 import { INSPECT_ARGS, memoryAfterGc, type Memory } from './bench/inspector.js';
 
@@ -53,7 +69,74 @@ async function pool<T>(n: number, parallel: number, fn: (i: number) => Promise<T
   return out;
 }
 
+/** Sends RATE messages/s for SECONDS from random sockets of `vws`, in 10 ms ticks; `mark` notes when each left. */
+async function drive(vws: WebSocket[], mark: (id: string) => void, prefix: string): Promise<number> {
+  const total = RATE * SECONDS;
+  let sent = 0;
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
+      for (; sent < due; sent++) {
+        const id = `${prefix}${sent}`;
+        const ws = vws[Math.floor(Math.random() * vws.length)]!;
+        mark(id);
+        ws.send(JSON.stringify({ type: 'message', text: id, client_id: id }));
+      }
+      if (sent >= total) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 10);
+  });
+  return sent;
+}
+
+/** The baseline: the same sockets and load through a bare ws server that forwards visitor → operator. */
+async function bareWsBaseline(): Promise<{ p50: number; p99: number; delivered: number; sent: number }> {
+  const srv = await startHelper('scripts/bench/ws-relay.ts');
+  const url = srv.url.replace('http', 'ws');
+  const socks: WebSocket[] = [];
+  const sentAt = new Map<string, number>();
+  const lat: number[] = [];
+  const open = (u: string, onMsg?: (f: any) => void) =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(u);
+      socks.push(ws);
+      ws.on('message', (d) => {
+        const f = JSON.parse(String(d));
+        if (f.type === 'welcome') return resolve(ws);
+        onMsg?.(f);
+      });
+      ws.on('error', reject);
+    });
+  try {
+    await pool(OPERATORS, 10, (j) =>
+      open(`${url}/?op=${j}`, (f) => {
+        const t0 = sentAt.get(f.message?.text);
+        if (t0 !== undefined) lat.push(performance.now() - t0);
+      }),
+    );
+    const vws = await pool(VISITORS, 100, (i) => open(`${url}/?to=${i % OPERATORS}`));
+    await drive(vws.slice(0, Math.min(200, vws.length)), (id) => sentAt.set(id, performance.now()), 'w'); // warm-up (JIT)
+    lat.length = 0;
+    sentAt.clear();
+    const sent = await drive(vws, (id) => sentAt.set(id, performance.now()), 'x');
+    const until = Date.now() + 5000;
+    while (lat.length < sent && Date.now() < until) await sleep(50);
+    return { p50: percentile(lat, 50), p99: percentile(lat, 99), delivered: lat.length, sent };
+  } finally {
+    for (const ws of socks) ws.terminate();
+    await srv.stop();
+  }
+}
+
 async function main(): Promise<void> {
+  console.error(
+    `bench: baseline, a bare ws server forwarding visitor → operator, ${VISITORS} + ${OPERATORS} sockets, ${RATE} msg/s for ${SECONDS} s`,
+  );
+  const bare = await bareWsBaseline();
+  console.error(`bench: baseline p50 ${fmt(bare.p50, 1)} ms, p99 ${fmt(bare.p99, 1)} ms (${bare.delivered}/${bare.sent})`);
   const env = benchEnv('chat', {
     CHAT_SESSIONS_PER_IP_PER_HOUR: '1000000',
     CHAT_MESSAGES_PER_SESSION_PER_MIN: '100000',
@@ -64,6 +147,7 @@ async function main(): Promise<void> {
   });
   // The inspector lets the benchmark collect garbage in the API processes before reading their memory.
   const apis = await Promise.all([startApi(env, INSPECT_ARGS), startApi(env, INSPECT_ARGS)]);
+  const worker = await startWorker(env);
   const sockets: WebSocket[] = [];
   try {
     const prov = await fetch(`${apis[0]!.url}/api/v1/provision/tenant`, {
@@ -233,23 +317,7 @@ async function main(): Promise<void> {
     // 5. Load: RATE messages per second for SECONDS, from random visitors, in 10 ms ticks.
     console.error(`bench: ${RATE} msg/s for ${SECONDS} s`);
     const total = RATE * SECONDS;
-    let sent = 0;
-    const started = performance.now();
-    await new Promise<void>((resolve) => {
-      const tick = setInterval(() => {
-        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
-        for (; sent < due; sent++) {
-          const id = `b${sent}`;
-          const ws = vws[Math.floor(Math.random() * vws.length)]!;
-          sentAt.set(id, performance.now());
-          ws.send(JSON.stringify({ type: 'message', text: id, client_id: id }));
-        }
-        if (sent >= total) {
-          clearInterval(tick);
-          resolve();
-        }
-      }, 10);
-    });
+    const sent = await drive(vws, (id) => sentAt.set(id, performance.now()), 'b');
     const until = Date.now() + 10_000;
     while (latencies.length < total && Date.now() < until) await sleep(100);
 
@@ -270,6 +338,7 @@ async function main(): Promise<void> {
       table(
         ['metric', 'value'],
         [
+          ['bare ws baseline: latency p50 / p99 (ms)', `${fmt(bare.p50, 1)} / ${fmt(bare.p99, 1)}`],
           ['messages sent', sent],
           ['delivered to the operator', latencies.length],
           ['duplicates', dupes],
@@ -287,8 +356,22 @@ async function main(): Promise<void> {
         ],
       ),
     );
+    const p99 = pct(99);
+    const met = p99 <= 25 && latencies.length === sent && dupes === 0;
+    console.log(`visitor → operator p99 ${fmt(p99, 1)} ms (target <= 25 ms): ${met ? 'met' : 'NOT met'}`);
+    reportFigures('chat', [
+      {
+        figure: `chat visitor → operator p99, ${VISITORS} sockets, ${RATE} msg/s`,
+        value: Number(p99.toFixed(1)),
+        unit: 'ms',
+        baseline: { name: 'bare ws forward p99', value: Number(bare.p99.toFixed(1)) },
+        target: '≤ 25 ms, every message once',
+        met,
+      },
+    ]);
   } finally {
     for (const ws of sockets) ws.terminate();
+    await worker.stop();
     await Promise.all(apis.map((a) => a.stop()));
     await disconnectMongo().catch(() => undefined);
     await cleanUp(env);
