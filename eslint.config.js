@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/', 'sdk/python/', '**/*.js', '!eslint.config.js'] },
+  { ignores: ['node_modules/', 'dist/', '**/dist/', '.data/', 'coverage/', 'sdk/python/', '**/*.js', '!eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,140 @@
+/**
+ * The wire shapes of the relay's routes and callbacks, declared once as small runtime schemas.
+ *
+ * One declaration gives three things: the TypeScript types of the client's methods and callback
+ * events (camelCase, derived at the type level), the exact conversion between those camelCase
+ * objects and the relay's snake_case JSON (only declared fields are renamed, so opaque values such
+ * as WebAuthn JSON pass untouched), and what the SDK's test compares with the relay's OpenAPI
+ * document, so the client's types cannot drift from what the relay validates.
+ */
+
+export type Kind = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'record' | 'json';
+
+/** A schema node; `T` is the camelCase TypeScript type it stands for (phantom). */
+export interface Node<T = unknown> {
+  readonly kind: Kind;
+  readonly nullable?: boolean;
+  /** Allowed values of a string. */
+  readonly values?: readonly string[];
+  readonly items?: Node;
+  readonly props?: Readonly<Record<string, Prop>>;
+  /** An object whose listed fields are what the contract names; the relay may send more. */
+  readonly open?: boolean;
+  /** Sent and returned exactly as given: no key is renamed below this node. */
+  readonly verbatim?: boolean;
+  readonly __type?: T;
+}
+
+export interface Prop {
+  readonly node: Node;
+  readonly optional: boolean;
+}
+
+/** An optional field of an object (`user_email?`). */
+export interface Optional<T> {
+  readonly optional: true;
+  readonly node: Node<T>;
+}
+
+type Field = Node | Optional<unknown>;
+type ValueOf<F> = F extends Optional<infer T> ? T : F extends Node<infer T> ? T : never;
+type OptionalKeys<P> = { [K in keyof P]: P[K] extends Optional<unknown> ? K : never }[keyof P];
+type RequiredKeys<P> = Exclude<keyof P, OptionalKeys<P>>;
+
+/** `relay_user_linked_id` → `relayUserLinkedId`, at the type level. */
+export type CamelCase<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+export type ObjectOf<P> = Simplify<
+  { [K in RequiredKeys<P> & string as CamelCase<K>]: ValueOf<P[K]> } & { [K in OptionalKeys<P> & string as CamelCase<K>]?: ValueOf<P[K]> }
+>;
+
+/** The TypeScript type a node stands for. */
+export type Infer<N> = N extends Node<infer T> ? T : never;
+
+/** `relay_user_linked_id` → `relayUserLinkedId`. */
+export const camelCase = (key: string): string => key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+const node = <T>(n: Omit<Node<T>, '__type'>): Node<T> => n as Node<T>;
+
+function fields(props: Record<string, Field>): Record<string, Prop> {
+  return Object.fromEntries(
+    Object.entries(props).map(([k, f]) => [k, 'kind' in f ? { node: f, optional: false } : { node: f.node, optional: true }]),
+  );
+}
+
+export const s = {
+  string: () => node<string>({ kind: 'string' }),
+  enum: <const E extends readonly [string, ...string[]]>(values: E) => node<E[number]>({ kind: 'string', values }),
+  literal: <const L extends string>(value: L) => node<L>({ kind: 'string', values: [value] }),
+  int: () => node<number>({ kind: 'integer' }),
+  number: () => node<number>({ kind: 'number' }),
+  boolean: () => node<boolean>({ kind: 'boolean' }),
+  array: <T>(items: Node<T>) => node<T[]>({ kind: 'array', items }),
+  object: <P extends Record<string, Field>>(props: P) => node<ObjectOf<P>>({ kind: 'object', props: fields(props) }),
+  /** The fields a contract names, and room for the ones it does not. */
+  open: <P extends Record<string, Field>>(props: P) =>
+    node<ObjectOf<P> & { [key: string]: unknown }>({ kind: 'object', props: fields(props), open: true }),
+  /** A free-form object of the relay's own (snake_case keys, renamed to camelCase on the way in). */
+  record: () => node<Record<string, unknown>>({ kind: 'record' }),
+  /** Opaque JSON passed exactly as it is, both ways (e.g. WebAuthn options for the browser). */
+  json: <T = Record<string, unknown>>() => node<T>({ kind: 'json', verbatim: true }),
+  /** The same node, sent and returned exactly as given (its keys are already what the relay wants). */
+  verbatim: <T>(n: Node<T>) => node<T>({ ...n, verbatim: true }),
+  nullable: <T>(n: Node<T>) => node<T | null>({ ...n, nullable: true }),
+  optional: <T>(n: Node<T>): Optional<T> => ({ optional: true, node: n }),
+};
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Renames every key of a free-form value to camelCase (undeclared fields, `record` nodes). */
+export function camelDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(camelDeep);
+  if (!isPlainObject(v)) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [camelCase(k), camelDeep(x)]));
+}
+
+/** Renames every key of a free-form value to snake_case (the inverse of camelDeep for the relay's keys). */
+export function snakeDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeDeep);
+  if (!isPlainObject(v)) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeDeep(x)]));
+}
+
+/**
+ * A camelCase value → the relay's JSON. Declared fields only: an unknown argument is a TypeError
+ * naming it (the relay's schemas are strict, and a typo must not be dropped silently); `undefined`
+ * fields are left out, `null` is sent as null.
+ */
+export function toWire(n: Node, v: unknown, where: string): unknown {
+  if (v === undefined || v === null || n.verbatim) return v;
+  if (n.kind === 'array' && Array.isArray(v) && n.items) return v.map((x, i) => toWire(n.items as Node, x, `${where}[${i}]`));
+  if (n.kind !== 'object' || !n.props || !isPlainObject(v)) return v;
+  const byCamel = new Map(Object.entries(n.props).map(([k, p]) => [camelCase(k), [k, p] as const]));
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(v)) {
+    const hit = byCamel.get(key);
+    if (!hit) {
+      if (n.open) out[key] = value;
+      else throw new TypeError(`${where}: unknown argument "${key}" (expected one of ${[...byCamel.keys()].join(', ')})`);
+      continue;
+    }
+    if (value !== undefined) out[hit[0]] = toWire(hit[1].node, value, `${where}.${key}`);
+  }
+  return out;
+}
+
+/** The relay's JSON → camelCase: declared fields by their schema, other fields renamed deeply. */
+export function fromWire(n: Node, v: unknown): unknown {
+  if (v === undefined || v === null || n.verbatim) return v;
+  if (n.kind === 'record') return camelDeep(v);
+  if (n.kind === 'array' && Array.isArray(v) && n.items) return v.map((x) => fromWire(n.items as Node, x));
+  if (n.kind !== 'object' || !n.props || !isPlainObject(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(v)) {
+    const p = n.props[key];
+    out[camelCase(key)] = p ? fromWire(p.node, value) : camelDeep(value);
+  }
+  return out;
+}
