@@ -5,7 +5,7 @@
  * are added.
  */
 import { s, type Infer, type Node } from './schema.js';
-import { chatMessage, CONVERSATION_STATUSES } from './routes/chat.js';
+import { chatMessageFields, CONVERSATION_STATUSES } from './routes/chat.js';
 import { approvalEventFields } from './routes/sudo.js';
 
 const str = s.string;
@@ -114,7 +114,7 @@ export const CALLBACK_EVENTS = {
     data: s.open({ ...approvalEventFields, status: s.enum(['approved', 'denied', 'expired', 'cancelled']) }),
   }),
   'chat.conversation-started': chat('conversation-started', s.object({ ...chatFacts, lane: s.enum(['bot', 'human']) })),
-  'chat.message-received': chat('message-received', s.object({ ...chatFacts, message: chatMessage })),
+  'chat.message-received': chat('message-received', s.object({ ...chatFacts, message: s.object({ ...chatMessageFields, seq: s.int() }) })),
   'chat.ticket-created': chat('ticket-created', withReason),
   'chat.ticket-assigned': chat('ticket-assigned', byOperator),
   'chat.ticket-resolved': chat('ticket-resolved', byOperator),

@@ -26,7 +26,7 @@ const conversation = s.object({
   resolved_at: nul(str()),
 });
 
-export const chatMessage = s.object({
+export const chatMessageFields = {
   id: str(),
   conversation_id: str(),
   seq: s.number(),
@@ -34,7 +34,8 @@ export const chatMessage = s.object({
   sender_id: nul(str()),
   text: str(),
   created_at: str(),
-});
+};
+const chatMessage = s.object(chatMessageFields);
 
 const ticket = s.object({
   id: str(),

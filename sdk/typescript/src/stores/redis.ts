@@ -27,7 +27,8 @@ return 0
 
 const ms = (ttlSeconds: number) => Math.max(1, Math.trunc(ttlSeconds * 1000));
 
-type IoredisModule = { default?: new (url: string, o: object) => RedisLike } & (new (url: string, o: object) => RedisLike);
+type RedisCtor = new (url: string, o: object) => RedisLike;
+type IoredisModule = { Redis?: RedisCtor; default?: RedisCtor } & RedisCtor;
 
 async function open(url: string): Promise<RedisLike> {
   let mod: IoredisModule;
@@ -36,7 +37,7 @@ async function open(url: string): Promise<RedisLike> {
   } catch {
     throw new ConfigurationError(['the Redis state backend needs ioredis: npm install ioredis']);
   }
-  const Redis = mod.default ?? mod;
+  const Redis = mod.Redis ?? mod.default ?? mod;
   return new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5000, lazyConnect: false });
 }
 
