@@ -41,7 +41,7 @@ export default tseslint.config(
   })),
   {
     // Tests and scripts print, and tests read loosely typed JSON answers.
-    files: ['test/**/*.ts', 'scripts/**/*.ts'],
+    files: ['test/**/*.ts', 'scripts/**/*.ts', 'sdk/typescript/test/**/*.ts', 'sdk/typescript/scripts/**/*.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-explicit-any': 'off' },
   },
 );
