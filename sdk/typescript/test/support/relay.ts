@@ -339,3 +339,18 @@ export class Device {
 }
 
 export const socketHash = () => `usr_${randomBytes(12).toString('hex')}`;
+
+/** Pairs a fresh reference device for a new user of the tenant. */
+export async function pairUser(r: Relay, t: Tenant, name = 'Test phone'): Promise<{ user: string; device: Device; paired: Json }> {
+  const { RelayClient } = await import('../../src/index.js');
+  const client = new RelayClient({ baseUrl: r.url, tenantId: t.tenantId, tenantSecret: t.tenantSecret });
+  const user = socketHash();
+  const { pairingProof } = await client.preparePairing({
+    userSocketHash: user,
+    backendUserId: `u-${user.slice(-6)}`,
+    userEmail: `${user}@example.com`,
+    displayName: 'Example',
+  });
+  const device = await Device.create(r.url);
+  return { user, device, paired: await device.pair(pairingProof, name) };
+}
