@@ -79,7 +79,9 @@ export const s = {
   /** A free-form object of the relay's own (snake_case keys, renamed to camelCase on the way in). */
   record: () => node<Record<string, unknown>>({ kind: 'record' }),
   /** Opaque JSON passed exactly as it is, both ways (e.g. WebAuthn options for the browser). */
-  json: <T = Record<string, unknown>>() => node<T>({ kind: 'json', verbatim: true }),
+  json: () => node<Record<string, unknown>>({ kind: 'json', verbatim: true }),
+  /** Opaque JSON of a given TypeScript type (not generic by default: a call's context would infer `unknown`). */
+  jsonOf: <T>() => node<T>({ kind: 'json', verbatim: true }),
   /** The same node, sent and returned exactly as given (its keys are already what the relay wants). */
   verbatim: <T>(n: Node<T>) => node<T>({ ...n, verbatim: true }),
   nullable: <T>(n: Node<T>) => node<T | null>({ ...n, nullable: true }),

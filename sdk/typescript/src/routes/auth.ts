@@ -150,7 +150,7 @@ export const AUTH_ROUTES = {
     extra: s.object({
       title: opt(str()),
       subtitle: opt(str()),
-      fields: opt(s.json<readonly FieldInput[]>()),
+      fields: opt(s.jsonOf<readonly FieldInput[]>()),
     }),
     prepare: ({ title, subtitle, fields, ...input }) => {
       if (input.display === undefined && title !== undefined) {
