@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { CHAT_EVENTS, ChatRelayClient, ChatRelaySettings, ConfigurationError, NotFoundError, ValidationFailedError } from '../src/index.js';
+import type { ChatRelayClient } from '../src/index.js';
+import { CHAT_EVENTS, ChatRelaySettings, ConfigurationError, NotFoundError, ValidationFailedError } from '../src/index.js';
 import { apps, type TestApp } from './support/apps.js';
 import { eventually, relay, type Relay } from './support/relay.js';
 
