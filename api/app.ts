@@ -12,6 +12,7 @@ import { chatCors } from './chat/cors.js';
 import { principalMiddlewares } from './principals/index.js';
 import { passkeysDemoRoutes } from './dev/passkeys-demo.js';
 import { webAssets } from './chat/web-assets.js';
+import { methodGuard } from './middleware/methods.js';
 import { requestMiddleware } from './middleware/request.js';
 import { buildOpenApi } from './openapi.js';
 import { opsRouter, queueDashboard } from './platform/ops.js';
@@ -40,6 +41,6 @@ export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: M
   app.use(ops.routes());
   if (deps.config.devPages) app.use(passkeysDemoRoutes(deps).routes()); // development only (RELAY_DEV_PAGES)
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  app.use(methodGuard());
   return app;
 }

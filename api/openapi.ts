@@ -101,27 +101,28 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
         schema,
       }));
     }
-    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } };
-    const ok = r.successStatus ?? 200;
-    const responses: Json = {
-      [ok]: {
+    // A missing body is read as {} (api/route.ts): the body is optional exactly when {} is valid.
+    if (r.body)
+      op.requestBody = {
+        required: !r.body.safeParse({}).success,
+        content: { 'application/json': { schema: jsonSchema(r.body, 'input') } },
+      };
+    const data = jsonSchema(r.response, 'output');
+    const responses: Json = {};
+    for (const ok of [r.successStatus ?? 200, ...(r.otherSuccessStatuses ?? [])]) {
+      responses[ok] = {
         description: 'Success',
         content: {
           'application/json': {
             schema: {
               type: 'object',
               required: ['success', 'status_code', 'message', 'data'],
-              properties: {
-                success: { const: true },
-                status_code: { const: ok },
-                message: { type: 'string' },
-                data: jsonSchema(r.response, 'output'),
-              },
+              properties: { success: { const: true }, status_code: { const: ok }, message: { type: 'string' }, data },
             },
           },
         },
-      },
-    };
+      };
+    }
     for (const status of [...new Set([...COMMON_ERRORS[r.security as Security], ...(r.errors ?? [])])].sort()) {
       responses[status] = { $ref: `#/components/responses/Error${status}` };
     }

@@ -36,6 +36,8 @@ export type RouteDef<
   /** Schema of `data` in the success envelope. */
   response: R;
   successStatus?: number;
+  /** Other success statuses the handler may answer with (e.g. 200 for an idempotent repeat of a 201), documented alike. */
+  otherSuccessStatuses?: number[];
   /** Extra error statuses worth listing in the reference, beyond the ones every route of its security kind has. */
   errors?: number[];
   handler: (

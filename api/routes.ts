@@ -3,7 +3,15 @@ import type { AnyRoute } from './route.js';
 import { chatRoutes } from './chat/index.js';
 import { adminDeliveryRoutes } from './platform/deliveries.js';
 import { adminTenantRoutes } from './platform/tenants.js';
+import { fetchRelayKeys } from './platform/relay-keys.js';
 import { sendTestCallback } from './platform/test-callback.js';
 import { authRoutes } from './auth/index.js';
 
-export const ROUTES: AnyRoute[] = [...adminTenantRoutes, ...adminDeliveryRoutes, sendTestCallback, ...authRoutes, ...chatRoutes];
+export const ROUTES: AnyRoute[] = [
+  ...adminTenantRoutes,
+  ...adminDeliveryRoutes,
+  sendTestCallback,
+  fetchRelayKeys,
+  ...authRoutes,
+  ...chatRoutes,
+];

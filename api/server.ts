@@ -2,7 +2,6 @@
  * The `web` process (Procfile): the Koa API. Scales horizontally; every piece of shared state
  * (replay window, rate limits, tenant generations, queues) is in Redis or MongoDB.
  */
-import http from 'node:http';
 import { TenantStore } from '../models/platform/tenant-store.js';
 import { loadConfigOrExit } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
@@ -10,6 +9,7 @@ import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { apiRedis } from '../platform/redis.js';
 import { Producer } from '../queues/producer.js';
 import { buildApp } from './app.js';
+import { createHttpServer } from './http-server.js';
 import { attachChatSockets } from './chat/ws/sockets.js';
 
 const config = loadConfigOrExit();
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     logger.warn(
       'FCM_SERVICE_ACCOUNT_JSON is not set: Auth Relay push is off; devices get approval requests by polling GET /device/requests',
     );
-  const server = http.createServer(app.callback());
+  const server = createHttpServer(app.callback());
   server.keepAliveTimeout = 65_000; // longer than common PaaS router idle timeouts
   const chatSockets = attachChatSockets(server, { config, logger, redis, producer, tenants });
   server.listen(config.port, () => {
@@ -54,10 +54,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'web stopping');
+    // Armed first: closing the sockets or a store that is down must not keep the process past the deadline.
+    const deadline = setTimeout(() => process.exit(0), config.workerShutdownTimeoutMs).unref();
     await chatSockets.close();
     server.close();
     server.closeIdleConnections();
-    const deadline = setTimeout(() => process.exit(0), config.workerShutdownTimeoutMs).unref();
     await producer.close().catch(() => undefined);
     await redis.quit().catch(() => redis.disconnect());
     await disconnectMongo().catch(() => undefined);

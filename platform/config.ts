@@ -62,6 +62,9 @@ const envSchema = z.object({
   /** BullMQ lock duration: how long before a crashed worker's job is considered stalled and retried. */
   JOB_LOCK_MS: int(1000, 600_000).default(30_000),
   WORKER_SHUTDOWN_TIMEOUT_MS: int(100, 300_000).default(15_000),
+  /** The sweeper re-queues pending deliveries whose job went missing (e.g. Redis lost it): how often, and how overdue they must be. */
+  DELIVERY_SWEEP_EVERY_MS: int(500, 3_600_000).default(300_000),
+  DELIVERY_SWEEP_GRACE_MS: int(1000, 86_400_000).default(120_000),
   /** Prefix of every BullMQ key, so several relays (or test runs) can share one Redis. */
   QUEUE_PREFIX: z
     .string()
@@ -100,6 +103,8 @@ const envSchema = z.object({
   FCM_MAX_SENDS_PER_SECOND: int(1, 100_000).default(10_000),
   /** Passkeys: how long a WebAuthn challenge (register or sign-in options) can be answered. */
   WEBAUTHN_CHALLENGE_TTL_SECONDS: int(1, 3600).default(300),
+  /** QR login: how long a QR code can be scanned and approved. */
+  QR_LOGIN_TTL_SECONDS: int(10, 900).default(120),
 
   /** Development pages (/dev/widget, /dev/inbox, /dev/passkeys): never in production; `npm start` turns them on. */
   RELAY_DEV_PAGES: bool.default(false),
@@ -121,6 +126,8 @@ export type Config = {
   deliveryCircuitCooldownMs: number;
   jobLockMs: number;
   workerShutdownTimeoutMs: number;
+  deliverySweepEveryMs: number;
+  deliverySweepGraceMs: number;
   queuePrefix: string;
   bodyLimitBytes: number;
   trustProxy: boolean;
@@ -142,6 +149,7 @@ export type Config = {
   pushFatigueWindowSeconds: number;
   fcmMaxSendsPerSecond: number;
   webauthnChallengeTtlSeconds: number;
+  qrLoginTtlSeconds: number;
   devPages: boolean;
 };
 
@@ -175,6 +183,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     deliveryCircuitCooldownMs: e.DELIVERY_CIRCUIT_COOLDOWN_MS,
     jobLockMs: e.JOB_LOCK_MS,
     workerShutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+    deliverySweepEveryMs: e.DELIVERY_SWEEP_EVERY_MS,
+    deliverySweepGraceMs: e.DELIVERY_SWEEP_GRACE_MS,
     queuePrefix: e.QUEUE_PREFIX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,
@@ -196,6 +206,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     pushFatigueWindowSeconds: e.PUSH_FATIGUE_WINDOW_SECONDS,
     fcmMaxSendsPerSecond: e.FCM_MAX_SENDS_PER_SECOND,
     webauthnChallengeTtlSeconds: e.WEBAUTHN_CHALLENGE_TTL_SECONDS,
+    qrLoginTtlSeconds: e.QR_LOGIN_TTL_SECONDS,
     devPages: e.RELAY_DEV_PAGES,
   };
 }

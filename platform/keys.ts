@@ -37,6 +37,16 @@ export const redisKey = {
   approvalInstruction: (p: string, tenantId: string, instructionId: string) => `${p}:{${tenantId}}:instr:${instructionId}`,
   /** The approval requests addressed to one device, scored by expiry (what its poll reads). */
   deviceOpenRequests: (p: string, tenantId: string, deviceId: string) => `${p}:{${tenantId}}:dev-open:${deviceId}`,
+  /** What a device was shown of a sudo request (its data and their hash), per device, once it opened it. */
+  approvalShown: (p: string, tenantId: string, requestId: string) => `${p}:{${tenantId}}:apr-shown:${requestId}`,
+  /** A sudo dispatch's idempotency key: the event it created and the hash of its body. */
+  sudoIdempotency: (p: string, tenantId: string, key: string) => `${p}:{${tenantId}}:sudo-idem:${key}`,
+  /** Attempts at checking a typed response against a device's answer (POST /relay/sudo/submit-response). */
+  submitResponseAttempts: (p: string, tenantId: string, instructionId: string) => `${p}:{${tenantId}}:submit-resp:${instructionId}`,
+  /** The user_socket_hashes of a relay_user link's pairings (models/auth/sudo-flow.ts). */
+  linkPairings: (p: string, tenantId: string, linkId: string) => `${p}:{${tenantId}}:link-pairings:${linkId}`,
+  /** A QR-login session (models/auth/qr-login.ts). */
+  qrLogin: (p: string, tenantId: string, sessionId: string) => `${p}:{${tenantId}}:qr:${sessionId}`,
   /** What the push worker sends for one approval request: the FCM message and each device's token. */
   pushManifest: (p: string, tenantId: string, requestId: string) => `${p}:{${tenantId}}:push-manifest:${requestId}`,
   /** Each device's final push outcome of one approval request, and the channel that announces one. */
@@ -50,6 +60,8 @@ export const redisKey = {
   chatChannel: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}`,
   /** A conversation's routing state and message counter (models/chat/conversation-state.ts). */
   conversationState: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:cv:${conversationId}`,
+  /** A conversation's latest messages (a sorted set by seq, JSON views): replay without MongoDB (models/chat/recent-messages.ts). */
+  conversationRecent: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:recent:${conversationId}`,
   /** The lock serialising one conversation's state changes. */
   conversationLock: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:lock:${conversationId}`,
   /** Abuse limits (fixed windows appended): sessions per IP, messages per session, per tenant, connects. */

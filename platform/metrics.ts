@@ -33,6 +33,11 @@ export function createMetrics() {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
-  return { registry, httpRequests, httpDuration, queueJobs, deliveries };
+  const logLinesSkipped = new Counter({
+    name: 'relay_log_lines_skipped_total',
+    help: 'Client-error log lines left out by the per-process log budget (a flood of 4xx requests)',
+    registers: [registry],
+  });
+  return { registry, httpRequests, httpDuration, queueJobs, deliveries, logLinesSkipped };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

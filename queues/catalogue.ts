@@ -30,6 +30,20 @@ type JobDef<S extends z.ZodType> = {
 
 const def = <S extends z.ZodType>(d: JobDef<S>): JobDef<S> => d;
 
+/** One callback delivery's job: what an attempt needs, so it reads no MongoDB. */
+const deliveryPayload = z.object({
+  deliveryId: z.string().startsWith('dlv_'),
+  tenantId: z.string().startsWith('tnt_'),
+  replay: z.number().int().min(0),
+  eventId: z.string().startsWith('evt_'),
+  eventType: z.string(),
+  url: z.string(),
+  body: z.string(),
+  createdAt: z.number().int(),
+  /** Attempts the delivery made before this job (a replay's earlier jobs). */
+  priorAttempts: z.number().int().min(0).default(0),
+});
+
 // Completed jobs are only bookkeeping (the state lives in MongoDB): keep a window for the dashboard.
 const keepCompleted = { age: 3600, count: 10_000 };
 // Failed jobs are the queue-level dead letters: keep them for inspection and replay from the dashboard.
@@ -41,18 +55,7 @@ export const JOB_CATALOGUE = {
   // an attempt reads no MongoDB.
   'webhook.deliver': def({
     queue: QUEUE.webhookDelivery,
-    payload: z.object({
-      deliveryId: z.string().startsWith('dlv_'),
-      tenantId: z.string().startsWith('tnt_'),
-      replay: z.number().int().min(0),
-      eventId: z.string().startsWith('evt_'),
-      eventType: z.string(),
-      url: z.string(),
-      body: z.string(),
-      createdAt: z.number().int(),
-      /** Attempts the delivery made before this job (a replay's earlier jobs). */
-      priorAttempts: z.number().int().min(0).default(0),
-    }),
+    payload: deliveryPayload,
     // A replayed delivery gets a new job id (the old job may still sit in the failed set).
     jobId: (p) => deliveryJobId(p.deliveryId, p.replay),
     options: (c) => ({
@@ -133,6 +136,35 @@ export const JOB_CATALOGUE = {
       attempts: 5,
       backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    }),
+    timeoutMs: () => 30_000,
+  }),
+  // Chat Relay: one message, numbered and fanned out by the API, written into MongoDB (batched with the
+  // other messages in flight), then its callback and bot turn handed on (workers/chat/store-message.ts).
+  'chat.message.store': def({
+    queue: QUEUE.chatHistory,
+    payload: z.object({
+      tenantId: z.string().startsWith('tnt_'),
+      message: z.object({
+        id: z.string().startsWith('msg_'),
+        conversation_id: z.string().startsWith('cnv_'),
+        seq: z.number().int().min(1),
+        sender_type: z.enum(['visitor', 'operator', 'bot', 'system']),
+        sender_id: z.string().nullable(),
+        text: z.string(),
+        created_at: z.string(),
+      }),
+      /** The message-received callback (a webhook.deliver payload with ids fixed by the message), if the tenant has a receiver. */
+      callback: deliveryPayload.nullable(),
+      /** A visitor's message in the bot lane: the bot's turn follows once it is stored. */
+      botTurn: z.boolean(),
+    }),
+    jobId: (p) => `store.${p.message.id}`,
+    options: () => ({
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: true,
       removeOnFail: keepFailed,
     }),
     timeoutMs: () => 30_000,

@@ -7,6 +7,8 @@ export const QUEUE = {
   /** Auth Relay: FCM pushes, approval requests' persistence, expiry and finalization. */
   push: 'push',
   chat: 'chat',
+  /** Chat messages written from Redis into MongoDB in batches, then their callbacks handed on. */
+  chatHistory: 'chat-history',
   maintenance: 'maintenance',
 } as const;
 

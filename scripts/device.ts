@@ -5,18 +5,32 @@
  *
  *   tsx scripts/device.ts pair <pairing_proof> [--name "My laptop"] [--fcm-token TOKEN]
  *   tsx scripts/device.ts poll                       # lists open requests, with what to show
- *   tsx scripts/device.ts approve <request_id> [--answer 47]
+ *   tsx scripts/device.ts approve <request_id> [--answer 47]   # a push challenge or a sudo request
  *   tsx scripts/device.ts deny <request_id>
+ *   tsx scripts/device.ts scan <qr_code_str> [--approve | --deny]  # checks the relay's signature, shows who asks
  *   tsx scripts/device.ts refresh | unpair | show
  *
+ * A sudo request is answered over the hash of what the device shows (its title, description, fields
+ * and data; dynamic data is fetched first with POST /device/open-request): what you see is what you sign.
+ *
  * Options: --relay URL (default $BLOONIO_RELAY_URL or http://localhost:3000), --state FILE (default
- * $BLOONIO_DEVICE_STATE or ./.bloonio-device.json). The state file holds the device's P-256 private
+ * $BLOONIO_DEVICE_STATE or ./.data/device.json, under the git-ignored .data/). The state file holds the device's P-256 private
  * key and session token, written with mode 0600; the private key never leaves this machine.
  * Output is one JSON document on stdout; exit code 0 on success, 1 on a refusal, 2 on bad usage.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { answerSigningString, deviceRequestHeaders, deviceSign, generateDeviceKey, type P256Jwk } from '../api/auth/device-protocol.js';
+import { createPublicKey, verify } from 'node:crypto';
+import {
+  answerSigningString,
+  answerSigningStringV2,
+  deviceRequestHeaders,
+  deviceSign,
+  displayHash,
+  generateDeviceKey,
+  type P256Jwk,
+} from '../api/auth/device-protocol.js';
 
 export type DeviceState = {
   relay: string;
@@ -33,6 +47,11 @@ export type RelayReply<T = any> = {
   body: { success: boolean; status_code: number; message: string; data: T; error?: { code: string; details: string[] } };
 };
 
+/** An open request as the relay shows it to a device (GET /device/requests, POST /device/open-request). */
+export type OpenRequest = { request_id: string; tenant_id: string; kind: string; content: Record<string, any>; expires_at: string };
+
+export type QrPayload = { typ: string; sid: string; tid: string; tenant_name: string; origin: string; exp: number; kid: string };
+
 export class DeviceClient {
   constructor(public state: DeviceState) {}
 
@@ -46,6 +65,7 @@ export class DeviceClient {
   }
 
   save(file: string): void {
+    mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(this.state, null, 2), { mode: 0o600 });
     chmodSync(file, 0o600);
   }
@@ -109,6 +129,70 @@ export class DeviceClient {
     return this.request('POST', '/device/answer', this.answerBody(requestId, decision, answer));
   }
 
+  /** A request with its current data (a sudo request with dynamic data is fetched by the relay now). */
+  open(requestId: string, tenantId?: string): Promise<RelayReply> {
+    return this.request('POST', '/device/open-request', { request_id: requestId, ...(tenantId ? { tenant_id: tenantId } : {}) });
+  }
+
+  /**
+   * The answer to a sudo request as shown (an entry of the poll or of open()): signed (V2) over the
+   * hash this device computes itself of what it shows, never over a hash the relay told it.
+   */
+  sudoAnswerBody(shown: OpenRequest, decision: 'approve' | 'deny', answer?: string | null, nowMs = Date.now()) {
+    const c = shown.content;
+    const hash = displayHash({ title: c.title, description: c.description, fields: c.fields, data_items: c.data_items });
+    const signature = deviceSign(this.state.privateKeyPem, answerSigningStringV2(shown.request_id, decision, answer ?? null, hash, nowMs));
+    const own = shown.tenant_id === (this.state.pairing?.tenant_id as string | undefined);
+    return {
+      request_id: shown.request_id,
+      ...(own ? {} : { tenant_id: shown.tenant_id }),
+      decision,
+      ...(answer != null ? { answer } : {}),
+      display_hash: hash,
+      timestamp: nowMs,
+      signature,
+    };
+  }
+
+  /** Answers any open request the way it must be answered: V1 for a push challenge, V2 (opened first when its data is dynamic) for sudo. */
+  async answerOpen(shown: OpenRequest, decision: 'approve' | 'deny', answer?: string | null): Promise<RelayReply> {
+    if (shown.kind !== 'sudo') return this.answer(shown.request_id, decision, answer);
+    let view = shown;
+    if (shown.content.data_access_type === 'dynamic') {
+      const opened = await this.open(shown.request_id, shown.tenant_id);
+      if (opened.status !== 200) return opened;
+      view = opened.body.data as OpenRequest;
+    }
+    return this.request('POST', '/device/answer', this.sudoAnswerBody(view, decision, answer));
+  }
+
+  /** Reads a QR-login code and checks the relay's signature on it (its public keys: GET /fetch/relay-keys). */
+  async scan(code: string): Promise<{ ok: true; payload: QrPayload } | { ok: false; reason: string }> {
+    const m = /^bloonio-qr:v1\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(code.trim());
+    if (!m?.[1] || !m[2]) return { ok: false, reason: 'not a Bloonio QR-login code' };
+    let payload: QrPayload;
+    try {
+      payload = JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8')) as QrPayload;
+    } catch {
+      return { ok: false, reason: 'unreadable QR code' };
+    }
+    const keys = (await (await fetch(`${this.state.relay}/api/v1/fetch/relay-keys`)).json()) as {
+      data: { keys: Record<string, string>[] };
+    };
+    const jwk = keys.data.keys.find((k) => k.kid === payload.kid);
+    if (!jwk) return { ok: false, reason: `no relay key ${payload.kid}` };
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x ?? '' }, format: 'jwk' });
+    if (!verify(null, Buffer.from(m[1]), key, Buffer.from(m[2], 'base64url')))
+      return { ok: false, reason: 'the relay did not sign this QR code' };
+    if (payload.exp * 1000 <= Date.now()) return { ok: false, reason: 'this QR code has expired' };
+    return { ok: true, payload };
+  }
+
+  answerQr(code: string, sessionId: string, decision: 'approve' | 'deny', nowMs = Date.now()): Promise<RelayReply> {
+    const signature = deviceSign(this.state.privateKeyPem, answerSigningString(sessionId, decision, null, nowMs));
+    return this.request('POST', '/device/qr-login/answer', { qr_code_str: code, decision, timestamp: nowMs, signature });
+  }
+
   async refresh(): Promise<RelayReply> {
     const r = await this.request('POST', '/device/refresh-token', {});
     if (r.status === 200) {
@@ -129,12 +213,15 @@ export class DeviceClient {
 
 // ----- command line -----
 
+const BOOLEAN_FLAGS = new Set(['approve', 'deny', 'json']);
+
 function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string> } {
   const positional: string[] = [];
   const flags: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
-    if (a.startsWith('--')) {
+    if (a.startsWith('--') && BOOLEAN_FLAGS.has(a.slice(2))) flags[a.slice(2)] = 'true';
+    else if (a.startsWith('--')) {
       flags[a.slice(2)] = argv[i + 1] ?? '';
       i++;
     } else positional.push(a);
@@ -147,7 +234,14 @@ function describe(r: Record<string, any>): string {
   const c = r.content ?? {};
   const lines = [`[${r.kind}] ${r.request_id} (expires ${r.expires_at})`];
   if (r.kind === 'security-alert') lines.push(`  ${c.title}: ${c.body}`);
-  else {
+  else if (r.kind === 'sudo') {
+    const who = c.requester?.display_name ?? r.tenant_id;
+    lines.push(`  ${who} asks you to approve: ${c.title} (${c.event_type}, ${c.action_type} ${c.expected_action})`);
+    if (c.description) lines.push(`  ${c.description}`);
+    for (const f of [...(c.fields ?? []), ...(c.data_items ?? [])]) lines.push(`  ${f.title}: ${f.value} (${f.data_type})`);
+    if (c.data_access_type === 'dynamic') lines.push('  (its data is fetched when you answer)');
+    if ((c.threshold ?? 1) > 1) lines.push(`  ${c.threshold} approvals are needed`);
+  } else {
     lines.push(`  ${c.display?.title ?? c.expected_action ?? 'Approve?'}${c.display?.subtitle ? ` — ${c.display.subtitle}` : ''}`);
     if (c.description) lines.push(`  ${c.description}`);
     for (const f of c.display?.fields ?? []) lines.push(`  ${f.title}: ${f.value} (${f.data_type})`);
@@ -161,7 +255,7 @@ function describe(r: Record<string, any>): string {
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { positional, flags } = parseArgs(argv);
   const [command, arg] = positional;
-  const stateFile = flags.state ?? env.BLOONIO_DEVICE_STATE ?? '.bloonio-device.json';
+  const stateFile = flags.state ?? env.BLOONIO_DEVICE_STATE ?? '.data/device.json';
   const relay = flags.relay ?? env.BLOONIO_RELAY_URL ?? 'http://localhost:3000';
   const out = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
   const finish = (r: RelayReply, ok: number) => {
@@ -201,9 +295,32 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return finish(r, 200);
     }
     case 'approve':
-    case 'deny':
+    case 'deny': {
       if (!arg) return usage();
-      return finish(await device.answer(arg, command, flags.answer ?? null), 200);
+      // The request as this device sees it: a sudo request is signed over what it shows.
+      const polled = await device.poll();
+      const shown = (polled.body.data?.requests as OpenRequest[] | undefined)?.find((q) => q.request_id === arg);
+      if (shown?.kind === 'sudo') process.stderr.write(`${describe(shown)}\n`);
+      return finish(
+        shown ? await device.answerOpen(shown, command, flags.answer ?? null) : await device.answer(arg, command, flags.answer ?? null),
+        200,
+      );
+    }
+    case 'scan': {
+      if (!arg) return usage();
+      const seen = await device.scan(arg);
+      if (!seen.ok) {
+        process.stderr.write(`refused: ${seen.reason}\n`);
+        return 1;
+      }
+      const p = seen.payload;
+      process.stderr.write(`${p.tenant_name} asks you to sign in on ${p.origin} (expires ${new Date(p.exp * 1000).toISOString()})\n`);
+      if (!flags.approve && !flags.deny) {
+        out(p);
+        return 0;
+      }
+      return finish(await device.answerQr(arg, p.sid, flags.approve ? 'approve' : 'deny'), 200);
+    }
     case 'refresh': {
       const r = await device.refresh();
       if (r.status === 200) device.save(stateFile);
@@ -226,7 +343,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 function usage(): number {
   process.stderr.write(
-    'usage: device.ts pair <proof> [--name N] [--fcm-token T] | poll | approve <id> [--answer A] | deny <id> | refresh | push-token [T] | unpair | show   [--relay URL] [--state FILE]\n',
+    'usage: device.ts pair <proof> [--name N] [--fcm-token T] | poll | approve <id> [--answer A] | deny <id> | scan <qr_code_str> [--approve | --deny] | refresh | push-token [T] | unpair | show   [--relay URL] [--state FILE]\n',
   );
   return 2;
 }

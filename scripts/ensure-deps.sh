@@ -9,6 +9,9 @@ if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
 	echo "installing npm dependencies…"
 	# `npm install` (which keeps the locked versions), not `npm ci`: the lock records optional
 	# per-platform binaries (e.g. msgpackr-extract for darwin) that this machine's registry does not
-	# serve, and `npm ci` refuses a lock it cannot fully resolve.
-	npm install --no-audit --no-fund --loglevel=error
+	# serve, and `npm ci` refuses a lock it cannot fully resolve. --no-save: installing never writes
+	# the tracked package-lock.json (npm would otherwise rewrite it, e.g. to add or drop optional
+	# entries, or `resolved` URLs under another registry config); test/platform/first-run.test.ts
+	# checks that the committed lock is the one npm would write.
+	npm install --no-save --no-audit --no-fund --loglevel=error
 fi

@@ -17,7 +17,8 @@ py="${PYTHON:-python3}"
 stamp_of() {
 	{
 		cat "$req"
-		grep -Eo '^-e +[^[ ]+' "$req" | awk '{print $2}' | while read -r p; do
+		# (|| true: a requirements file without -e lines is fine; grep's "no match" must not stop the script)
+		{ grep -Eo '^-e +[^[ ]+' "$req" || true; } | awk '{print $2}' | while read -r p; do
 			cat "$(cd "$(dirname "$req")" && cd "$p" && pwd -P)/pyproject.toml" 2>/dev/null || true
 		done
 	} | sha256sum | cut -c1-16

@@ -31,6 +31,15 @@ failed=$(grep -Eo '^ +[0-9]+ failing' "$log" | grep -Eo '[0-9]+' | tail -1)
 pending=$(grep -Eo '^ +[0-9]+ pending' "$log" | grep -Eo '[0-9]+' | tail -1)
 rm -f "$log" /tmp/madge.$$
 echo "mocha: ${passed:-0} passed, ${failed:-0} failed${pending:+, $pending skipped}"
+# Schema-driven fuzzing of every operation (schemathesis, scripts/fuzz.sh): one more check, counted
+# in the summary line like a test.
+echo "== API fuzzing"
+if bash scripts/fuzz.sh; then fuzz=1; else
+	fuzz=0
+	status=1
+fi
+passed=$((${passed:-0} + fuzz))
+failed=$((${failed:-0} + 1 - fuzz))
 if [[ $status -eq 0 && -z "${passed:-}" ]]; then
 	echo "no test ran" >&2
 	exit 1

@@ -6,13 +6,18 @@
 # Reads:
 #   REDIS_URL               if set, used as is and no Redis is started
 #   MONGODB_URI             if set, used as is and no FerretDB is started
-#   LOCAL_SERVICES_PERSIST  1 = keep data between runs (.data/redis/dev, .data/ferretdb/dev; Redis AOF on);
-#                           otherwise every run gets fresh data dirs that are deleted afterwards
+#   LOCAL_SERVICES_PERSIST  1 = keep data between runs (.data/redis/dev, .data/ferretdb/dev);
+#                           otherwise every run gets fresh data dirs that are deleted afterwards.
+#                           Redis runs with AOF (appendfsync everysec) and noeviction either way, as production must.
 #   LOCAL_MONGODB_DB        database name in the exported MONGODB_URI (default: bloonio)
 #   LOCAL_SERVICES_TIMEOUT  seconds to wait for each service to accept connections (default: 30)
+#   LOCAL_SERVICES_STOP_TIMEOUT  seconds the command's processes get to stop after SIGTERM before
+#                           SIGKILL (default: 25, above the relay's WORKER_SHUTDOWN_TIMEOUT_MS of 15 s)
 # Exports to the command:
 #   REDIS_URL=redis://127.0.0.1:PORT            (when started here)
 #   MONGODB_URI=mongodb://127.0.0.1:PORT/DB     (when started here)
+#   LOCAL_SERVICES_PID      this script's pid, for scripts/services-ctl.sh (restart a service in place,
+#                           same port and data: the chaos tests restart Redis from its AOF and FerretDB)
 #
 # Local services live under the git-ignored .data/ folder:
 #   .data/redis/<run>/     redis.log, redis.pid, AOF files (persist mode)
@@ -22,10 +27,14 @@
 # <run> is "dev" with LOCAL_SERVICES_PERSIST=1 and "test-<pid>" otherwise.
 #
 # The command is not exec'ed: this script stays around to stop what it started. Its exit code is
-# the command's exit code (128+N if the command died from signal N). SIGINT/SIGTERM/SIGHUP are
-# forwarded to the command; Redis/FerretDB are stopped only after it has exited. (A script started
-# with SIGINT already ignored, e.g. as `cmd &` from another non-interactive script, cannot trap it;
-# use SIGTERM there.)
+# the command's exit code (128+N if the command died from signal N). The command runs in its own
+# process group; SIGINT/SIGTERM/SIGHUP are forwarded to that whole group, and Redis/FerretDB are
+# stopped only after it has exited. Everything stops, within LOCAL_SERVICES_STOP_TIMEOUT plus a few
+# seconds, when any one of these happens: a signal to this script, the command exiting, a service
+# exiting on its own (the command is stopped: it cannot work without it), or this script's parent
+# going away (e.g. `npm start`'s npm or sh killed). Whatever is left of the command's process group
+# after the command exits (orphans) is stopped too. (A script started with SIGINT already ignored,
+# e.g. as `cmd &` from another non-interactive script, cannot trap it; use SIGTERM there.)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -33,6 +42,8 @@ DATA="$ROOT/.data"
 RUN_DIR="$DATA/run"
 STATE="$RUN_DIR/$$.pids"
 TIMEOUT="${LOCAL_SERVICES_TIMEOUT:-30}"
+STOP_TIMEOUT="${LOCAL_SERVICES_STOP_TIMEOUT:-25}"
+ORIG_PPID=$PPID
 PERSIST=0
 [[ "${LOCAL_SERVICES_PERSIST:-}" == 1 || "${LOCAL_SERVICES_PERSIST:-}" == true ]] && PERSIST=1
 if ((PERSIST)); then RUN_NAME=dev; else RUN_NAME="test-$$"; fi
@@ -59,9 +70,11 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Bookkeeping and cleanup
 # ---------------------------------------------------------------------------------------------
-child_pid=""          # the user's command
+child_pid=""          # the user's command (leader of its own process group)
 child_interrupted=0   # set by the signal trap so the wait loop knows to wait again
-declare -a svc_pids=() svc_names=() svc_logs=()
+ctl_pending=0         # set by the SIGUSR1 trap: scripts/services-ctl.sh left a request
+watchdog_pid=""
+declare -a svc_pids=() svc_names=() svc_logs=() svc_paths=() svc_ports=()
 declare -a remove_paths=() # ephemeral data dirs / logs to delete at the end
 
 proc_cmdline() { tr "\0" " " 2>/dev/null <"/proc/$1/cmdline" || true; }
@@ -79,14 +92,31 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# Stop the command's whole process group: TERM, STOP_TIMEOUT seconds, then KILL. Also catches
+# processes the command left behind (orphans keep its process group).
+stop_group() {
+	local pgid=$1 i
+	kill -TERM -- "-$pgid" 2>/dev/null || return 0
+	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+		kill -0 -- "-$pgid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 -- "-$pgid" 2>/dev/null; then
+		log "warning: the command's processes did not stop within ${STOP_TIMEOUT}s; killing them"
+		kill -KILL -- "-$pgid" 2>/dev/null || true
+	fi
+	wait "$pgid" 2>/dev/null || true
+}
+
 cleanup() {
 	local rc=$? i
 	# A second Ctrl-C while we tear down must not leave services behind: ignore signals from here on
 	# (everything below is bounded in time).
-	trap '' INT TERM HUP
+	trap '' INT TERM HUP USR1
 	trap - EXIT
-	if [[ -n "$child_pid" ]] && kill -0 "$child_pid" 2>/dev/null; then
-		stop_pid "$child_pid"
+	[[ -n "$watchdog_pid" ]] && { kill -TERM "$watchdog_pid" 2>/dev/null || true; }
+	if [[ -n "$child_pid" ]]; then
+		stop_group "$child_pid"
 	fi
 	for ((i = ${#svc_pids[@]} - 1; i >= 0; i--)); do
 		if [[ -n "$child_pid" ]] && ! kill -0 "${svc_pids[i]}" 2>/dev/null; then
@@ -97,7 +127,7 @@ cleanup() {
 		stop_pid "${svc_pids[i]}"
 	done
 	if ((${#remove_paths[@]})); then rm -rf -- "${remove_paths[@]}"; fi
-	rm -f -- "$STATE"
+	rm -f -- "$STATE" "$RUN_DIR/$$.ctl.req" "$RUN_DIR/$$.ctl.done"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -109,7 +139,7 @@ on_signal() {
 	local sig=$1 code=$2
 	if [[ -n "$child_pid" ]] && kill -0 "$child_pid" 2>/dev/null; then
 		child_interrupted=1
-		kill -s "$sig" "$child_pid" 2>/dev/null || true
+		kill -s "$sig" -- "-$child_pid" 2>/dev/null || kill -s "$sig" "$child_pid" 2>/dev/null || true
 	else
 		exit "$code"
 	fi
@@ -117,6 +147,7 @@ on_signal() {
 trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
 trap 'on_signal HUP 129' HUP
+trap 'ctl_pending=1; child_interrupted=1' USR1
 
 # A run killed with SIGKILL cannot clean up after itself, and its services (own session, see below)
 # keep running. Each run records its service pids in .data/run/<script pid>.pids; here we stop the
@@ -161,16 +192,25 @@ spawn() { # log_file cmd args...
 	spawned_pid=$!
 }
 
-record_service() { # name pid log [paths to delete when a stale run is reaped]
+record_service() { # name pid log port [paths to delete when a stale run is reaped]
 	svc_names+=("$1")
 	svc_pids+=("$2")
 	svc_logs+=("$3")
-	echo "$2 ${*:4}" >>"$STATE"
+	svc_ports+=("$4")
+	svc_paths+=("${*:5}")
+	echo "$2 ${*:5}" >>"$STATE"
+}
+
+write_state() {
+	local i
+	: >"$STATE"
+	for i in "${!svc_pids[@]}"; do echo "${svc_pids[i]} ${svc_paths[i]}" >>"$STATE"; done
 }
 
 # After a start attempt lost a port race: the dead process is no longer ours to watch.
 forget_last_service() {
-	unset 'svc_names[-1]' 'svc_pids[-1]' 'svc_logs[-1]'
+	unset 'svc_names[-1]' 'svc_pids[-1]' 'svc_logs[-1]' 'svc_ports[-1]' 'svc_paths[-1]'
+	write_state
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -232,6 +272,14 @@ ensure_redis_installed() {
 
 redis_ready() { [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PONG ]]; }
 
+# Durable as production must be (SPEC §1.5), tests included: the AOF, fsynced every second, is what a
+# restarted Redis comes back from (the chaos tests restart it); noeviction, as BullMQ requires.
+spawn_redis() { # dir port
+	spawn "$1/redis.log" redis-server --bind 127.0.0.1 --port "$2" --daemonize no \
+		--dir "$1" --logfile "$1/redis.log" --pidfile "$1/redis.pid" \
+		--maxmemory-policy noeviction --appendonly yes --appendfsync everysec --save ''
+}
+
 start_redis() {
 	ensure_redis_installed
 	local dir="$DATA/redis/$RUN_NAME" port pid rc attempt
@@ -239,21 +287,12 @@ start_redis() {
 	mkdir -p "$dir"
 	((PERSIST)) || remove_paths+=("$dir")
 	: >"$dir/redis.log" # one run's log only: the persistent one would otherwise grow forever
-	if ((PERSIST)); then
-		persistence=(--appendonly yes --appendfsync everysec --save '')
-	else
-		# Tests need no durability; skipping disk writes keeps runs fast and the dir tiny.
-		persistence=(--appendonly no --save '')
-	fi
 	# Retry on a fresh port only if someone outside this script grabbed ours between probe and bind.
 	for attempt in 1 2 3; do
 		port=$(find_free_port "$REDIS_PORT_BASE")
-		# noeviction: BullMQ requires it (it is the default, but a stray config must not change it).
-		spawn "$dir/redis.log" redis-server --bind 127.0.0.1 --port "$port" --daemonize no \
-			--dir "$dir" --logfile "$dir/redis.log" --pidfile "$dir/redis.pid" \
-			--maxmemory-policy noeviction "${persistence[@]}"
+		spawn_redis "$dir" "$port"
 		pid=$spawned_pid
-		record_service redis "$pid" "$dir/redis.log" "$( ((PERSIST)) || echo "$dir")"
+		record_service redis "$pid" "$dir/redis.log" "$port" "$( ((PERSIST)) || echo "$dir")"
 		wait_ready redis "$pid" "$dir/redis.log" redis_ready "$port" && rc=0 || rc=$?
 		if ((rc == 0)); then
 			# Make sure the PONG came from our process.
@@ -268,6 +307,7 @@ start_redis() {
 		((rc == 2)) && fail_start redis "$dir/redis.log" "did not answer PING on 127.0.0.1:$port within ${TIMEOUT}s"
 		fail_start redis "$dir/redis.log" "exited during start-up"
 	done
+	redis_dir=$dir
 	export REDIS_URL="redis://127.0.0.1:$port"
 	summary+=("redis 127.0.0.1:$port (started)")
 }
@@ -338,6 +378,11 @@ build_ferretdb() {
 	exec 7>&-
 }
 
+spawn_ferretdb() { # dir log port
+	# The SQLite URL names a directory (one .sqlite file per database) and must end with "/".
+	spawn "$2" "$FERRETDB_BIN" --listen-addr "127.0.0.1:$3" --sqlite-url "file:$1/" --log-level warn
+}
+
 start_ferretdb() { # build_ferretdb has run already
 	local dir="$DATA/ferretdb/$RUN_NAME" logf="$DATA/ferretdb/$RUN_NAME.log" port pid rc attempt
 	mkdir -p "$dir"
@@ -345,10 +390,9 @@ start_ferretdb() { # build_ferretdb has run already
 	: >"$logf" # one run's log only (FerretDB logs every failed command at warn level)
 	for attempt in 1 2 3; do
 		port=$(find_free_port "$FERRETDB_PORT_BASE")
-		# The SQLite URL names a directory (one .sqlite file per database) and must end with "/".
-		spawn "$logf" "$FERRETDB_BIN" --listen-addr "127.0.0.1:$port" --sqlite-url "file:$dir/" --log-level warn
+		spawn_ferretdb "$dir" "$logf" "$port"
 		pid=$spawned_pid
-		record_service ferretdb "$pid" "$logf" "$( ((PERSIST)) || echo "$dir $logf")"
+		record_service ferretdb "$pid" "$logf" "$port" "$( ((PERSIST)) || echo "$dir $logf")"
 		wait_ready ferretdb "$pid" "$logf" port_in_use "$port" && rc=0 || rc=$?
 		((rc == 0)) && break
 		if ((rc == 1)) && grep -qi 'address already in use' "$logf" && ((attempt < 3)); then
@@ -358,6 +402,8 @@ start_ferretdb() { # build_ferretdb has run already
 		((rc == 2)) && fail_start ferretdb "$logf" "did not accept connections on 127.0.0.1:$port within ${TIMEOUT}s"
 		fail_start ferretdb "$logf" "exited during start-up"
 	done
+	ferretdb_dir=$dir
+	ferretdb_log=$logf
 	export MONGODB_URI="mongodb://127.0.0.1:$port/$MONGO_DB"
 	summary+=("ferretdb 127.0.0.1:$port (started)")
 }
@@ -400,20 +446,103 @@ summary_line="${summary[0]}"
 for s in "${summary[@]:1}"; do summary_line+=", $s"; done
 echo "local services: $summary_line$( ((PERSIST)) && echo ' [persistent]')" >&2
 
-# Run the command in the background and wait, so the signal traps can run and forward signals.
-# Bash makes background commands ignore SIGINT/SIGQUIT; `env --default-signal` (coreutils >= 8.31)
-# restores them, otherwise e.g. a `bash -c` command could never be interrupted.
+# ---------------------------------------------------------------------------------------------
+# Restarting a service in place (scripts/services-ctl.sh): same port, same data directory.
+# ---------------------------------------------------------------------------------------------
+restart_service() { # name [term|kill] [ms to stay down]: 0 = restarted
+	local name=$1 how=${2:-term} down_ms=${3:-0} i pid port
+	for i in "${!svc_names[@]}"; do [[ "${svc_names[i]}" == "$name" ]] && break; done
+	[[ "${svc_names[i]:-}" == "$name" ]] || return 1
+	pid=${svc_pids[i]} port=${svc_ports[i]}
+	if [[ "$how" == kill ]]; then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	else
+		stop_pid "$pid"
+	fi
+	((down_ms > 0)) && sleep "$(printf '%d.%03d' $((down_ms / 1000)) $((down_ms % 1000)))"
+	log "$name (pid $pid) stopped ($how, down ${down_ms} ms); starting it again on port $port"
+	case "$name" in
+	redis) spawn_redis "$redis_dir" "$port" ;;
+	ferretdb) spawn_ferretdb "$ferretdb_dir" "$ferretdb_log" "$port" ;;
+	esac
+	svc_pids[i]=$spawned_pid
+	write_state
+	if [[ "$name" == redis ]]; then
+		wait_ready redis "$spawned_pid" "${svc_logs[i]}" redis_ready "$port" || return 1
+	else
+		wait_ready ferretdb "$spawned_pid" "${svc_logs[i]}" port_in_use "$port" || return 1
+	fi
+}
+
+handle_ctl() {
+	local req="$RUN_DIR/$$.ctl.req" done_file="$RUN_DIR/$$.ctl.done" verb name how down result
+	[[ -f "$req" ]] || return 0
+	read -r verb name how down <"$req" || true
+	rm -f -- "$req"
+	result=failed
+	[[ "$verb" == restart ]] && restart_service "$name" "$how" "${down:-0}" && result=ok
+	echo "$result" >"$done_file.tmp" && mv -f "$done_file.tmp" "$done_file"
+}
+
+# Our parent gone (npm or its sh killed): nobody would stop us, so stop everything. Polls our own
+# parent pid once a second (a sleep is the only process it starts).
+watch_parent() {
+	local _ ppid
+	trap - TERM
+	trap '' INT HUP
+	while sleep 1; do
+		read -r _ _ _ ppid _ <"/proc/$1/stat" 2>/dev/null || break
+		if [[ "$ppid" != "$ORIG_PPID" ]]; then
+			log "the parent process is gone; stopping"
+			kill -TERM "$1" 2>/dev/null
+			break
+		fi
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------
+export LOCAL_SERVICES_PID=$$
+if [[ -r "/proc/$$/stat" && "$ORIG_PPID" != 1 ]]; then
+	watch_parent $$ 8>&- 9>&- </dev/null &
+	watchdog_pid=$!
+fi
+
+# Run the command in the background, in its own process group (job control on), and wait, so the
+# signal traps can run and forward signals to the whole group. Bash makes background commands ignore
+# SIGINT/SIGQUIT when job control is off; `env --default-signal` (coreutils >= 8.31) restores them
+# either way, otherwise e.g. a `bash -c` command could never be interrupted.
+set -m
 if env --default-signal=INT true 2>/dev/null; then
 	env --default-signal=INT,QUIT -- "$@" 8>&- &
 else
 	"$@" 8>&- &
 fi
 child_pid=$!
+set +m
 while :; do
 	child_interrupted=0
+	exited=""
+	# Returns when the command or a service exits, or a trapped signal arrives.
 	# (2>/dev/null hides bash's "Killed"/"Terminated" job notice; the exit code says it already.)
-	wait "$child_pid" 2>/dev/null && rc=0 || rc=$?
-	# wait also returns when a trapped signal arrives; then the command is (probably) still running.
-	((child_interrupted)) || break
+	wait -n -p exited "$child_pid" "${svc_pids[@]}" 2>/dev/null && rc=0 || rc=$?
+	if ((ctl_pending)); then
+		ctl_pending=0
+		handle_ctl
+	fi
+	if [[ -n "${exited:-}" && "${exited:-}" != "$child_pid" ]]; then
+		for i in "${!svc_pids[@]}"; do
+			[[ "${svc_pids[i]}" == "$exited" ]] || continue
+			# (cleanup prints its last log lines)
+			log "error: ${svc_names[i]} exited on its own (status $rc); stopping the command"
+		done
+		exit 1
+	fi
+	[[ "${exited:-}" == "$child_pid" ]] && break
+	# A trapped signal (forwarded to the command) or a control request: the command is still running.
+	((child_interrupted)) && continue
+	kill -0 "$child_pid" 2>/dev/null || break
 done
 exit "$rc"

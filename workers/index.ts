@@ -31,6 +31,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'worker stopping');
+    // Whatever hangs (a job, a store that is down), the process is gone by the documented deadline.
+    setTimeout(() => {
+      logger.warn('worker did not stop within WORKER_SHUTDOWN_TIMEOUT_MS; exiting anyway');
+      process.exit(1);
+    }, config.workerShutdownTimeoutMs).unref();
     await fleet.close();
     await producer.close();
     http.close();

@@ -11,6 +11,7 @@ import { createDeliveryProcessor, type DeliveryDeps } from './platform/deliver-w
 import { sweepDeliveries } from './platform/sweep-deliveries.js';
 import { createPushProcessors, type PushDeps } from './auth/push.js';
 import { createBotTurnProcessor } from './chat/bot-turn.js';
+import { createStoreMessageProcessor } from './chat/store-message.js';
 
 export type Processor<N extends JobName> = (
   job: Job,
@@ -25,15 +26,22 @@ export type WorkerDeps = DeliveryDeps & { producer: Producer } & Pick<PushDeps, 
 /** Every processor, and `close` for what they hold open (the FCM sender, batched writes in flight). */
 export function createProcessors(deps: WorkerDeps): { processors: Processors; close: () => Promise<void> } {
   const push = createPushProcessors(deps);
+  const messages = createStoreMessageProcessor(deps);
   const processors: Processors = {
     'webhook.deliver': createDeliveryProcessor(deps),
     'event.record': (_job, _token, e) => recordEvent(e).then(() => 'recorded'),
     'maintenance.sweep-deliveries': () => sweepDeliveries(deps, deps.producer.queue(QUEUE.webhookDelivery)),
     'chat.bot-turn': createBotTurnProcessor(deps),
+    'chat.message.store': messages.processor,
     'push.send': push.send,
     'push.expire-request': push.expire,
     'approval.persist': push.persist,
     'approval.finalize': push.finalize,
   };
-  return { processors, close: push.close };
+  return {
+    processors,
+    close: async () => {
+      await Promise.all([push.close(), messages.flush()]);
+    },
+  };
 }

@@ -13,9 +13,15 @@ import { ALL_QUEUES, QUEUE, type QueueName } from '../queues/names.js';
 import { backoffStrategy } from './backoff.js';
 import type { Processor, Processors } from './processors.js';
 
-// The sweep only matters after Redis lost data, and reads MongoDB by a non-_id filter (a scan on
-// FerretDB): every five minutes is enough.
-const SWEEP_EVERY_MS = 5 * 60_000;
+/**
+ * Jobs one process runs at once per queue: deliveries by their setting; chat messages many, since
+ * what they wait on is the shared batched insert (more in flight, bigger batches); the rest 20.
+ */
+function concurrencyOf(queue: QueueName, config: Config): number {
+  if (queue === QUEUE.webhookDelivery) return config.deliveryConcurrency;
+  if (queue === QUEUE.chatHistory) return 256;
+  return 20;
+}
 
 export type WorkerFleet = { workers: Worker[]; close: () => Promise<void> };
 
@@ -34,7 +40,7 @@ export async function startWorkers(
     const worker = new Worker(queue, (job, token) => dispatch(job, token, processors, config), {
       connection,
       prefix: config.queuePrefix,
-      concurrency: queue === QUEUE.webhookDelivery ? config.deliveryConcurrency : 20,
+      concurrency: concurrencyOf(queue, config),
       lockDuration: config.jobLockMs,
       stalledInterval: Math.max(1000, Math.floor(config.jobLockMs / 2)),
       maxStalledCount: 5,
@@ -56,7 +62,7 @@ export async function startWorkers(
     const name: JobName = 'maintenance.sweep-deliveries';
     await q.upsertJobScheduler(
       'sweep-deliveries',
-      { every: SWEEP_EVERY_MS },
+      { every: config.deliverySweepEveryMs },
       { name, data: {}, opts: JOB_CATALOGUE[name].options(config) },
     );
     await q.close();
@@ -68,12 +74,15 @@ export async function startWorkers(
   return {
     workers,
     close: async () => {
-      const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.workerShutdownTimeoutMs).unref());
-      const closed = Promise.all(workers.map((w) => w.close())).then(() => 'closed' as const);
-      if ((await Promise.race([closed, deadline])) === 'timeout') {
+      // Stop taking jobs and give the running ones most of the shutdown budget (the process exits at the
+      // full WORKER_SHUTDOWN_TIMEOUT_MS whatever happens: workers/index.ts). pause(), not close(): BullMQ's
+      // close(true) after a close() returns the first close's promise, which waits for the jobs forever.
+      const budget = Math.floor(config.workerShutdownTimeoutMs * 0.8);
+      const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), budget).unref());
+      const drained = Promise.all(workers.map((w) => w.pause())).then(() => 'drained' as const);
+      if ((await Promise.race([drained, deadline])) === 'timeout') {
         // Jobs still running will be picked up again as stalled by another worker: nothing is lost.
         logger.warn('shutdown deadline reached; forcing workers closed');
-        await Promise.all(workers.map((w) => w.close(true)));
       }
       // What the processors hold open (the FCM sender, batched writes in flight) closes once no job runs.
       await built.close?.().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the processors failed'));

@@ -12,7 +12,11 @@
  * 2. An answer to an approval request is signed, in the body, over:
  *      BLOONIO-ANSWER-V1 \n REQUEST_ID \n DECISION \n ANSWER \n TIMESTAMP_MS
  *    so the relay (and the tenant, which receives the signature in the callback) can show which
- *    device key approved exactly which request with exactly which answer.
+ *    device key approved exactly which request with exactly which answer. A sudo request's answer also
+ *    covers what the device showed — "what you see is what you sign":
+ *      BLOONIO-ANSWER-V2 \n REQUEST_ID \n DECISION \n ANSWER \n DISPLAY_HASH \n TIMESTAMP_MS
+ *    where DISPLAY_HASH = sha256_hex(canonical JSON of {title, description, fields, data_items}),
+ *    computed by the device from what it displays (displayHash below).
  */
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 
@@ -40,6 +44,39 @@ export function answerSigningString(
   timestampMs: string | number,
 ): string {
   return ['BLOONIO-ANSWER-V1', requestId, decision, answer ?? '', String(timestampMs)].join('\n');
+}
+
+export function answerSigningStringV2(
+  requestId: string,
+  decision: string,
+  answer: string | null | undefined,
+  displayHashHex: string,
+  timestampMs: string | number,
+): string {
+  return ['BLOONIO-ANSWER-V2', requestId, decision, answer ?? '', displayHashHex, String(timestampMs)].join('\n');
+}
+
+/** JSON with object keys sorted at every depth: the same value always gives the same bytes. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v ?? null);
+}
+
+/** What a sudo request shows, hashed: the device signs this hash with its answer. */
+export function displayHash(shown: { title?: unknown; description?: unknown; fields?: unknown; data_items?: unknown }): string {
+  const canonical = canonicalJson({
+    title: shown.title ?? null,
+    description: shown.description ?? null,
+    fields: shown.fields ?? [],
+    data_items: shown.data_items ?? [],
+  });
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 /** A P-256 public key from its JWK, or null when it is not one (wrong curve, not on the curve, private part…). */

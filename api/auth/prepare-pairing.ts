@@ -31,6 +31,12 @@ export const preparePairing = defineRoute({
     .refine((b) => Boolean(b.user_email || b.user_phone), {
       message: 'give at least one of user_email / user_phone',
       path: ['user_email'],
+    })
+    .meta({
+      anyOf: [
+        { required: ['user_email'], properties: { user_email: { type: 'string' } } },
+        { required: ['user_phone'], properties: { user_phone: { type: 'string' } } },
+      ],
     }),
   response: z.object({ pairing_proof: z.string(), expires_in: z.number().int(), expires_at: z.string() }),
   successStatus: 201,

@@ -56,7 +56,7 @@ const challengeBody = z
     backend_url: httpUrl.optional(),
     description: z.string().trim().max(500).optional(),
     ttl_seconds: z.number().int().min(10).max(600).default(180),
-    numbers: z.array(goldenNumber).min(2).max(9).optional(),
+    numbers: z.array(goldenNumber).min(2).max(9).meta({ uniqueItems: true }).optional(),
     expected_number: goldenNumber
       .optional()
       .describe(
@@ -82,6 +82,14 @@ const challengeBody = z
     if (b.expected_number !== undefined && b.numbers && !b.numbers.includes(b.expected_number)) {
       ctx.addIssue({ code: 'custom', path: ['expected_number'], message: 'must be one of numbers' });
     }
+  })
+  // The same rules for generated clients and fuzzers (all but "expected_number is one of numbers", which
+  // JSON Schema cannot say).
+  .meta({
+    if: { properties: { custom_type: { const: 'goldenNumber' } }, required: ['custom_type'] },
+    then: { required: ['numbers'] },
+    else: { not: { anyOf: [{ required: ['numbers'] }, { required: ['expected_number'] }] } },
+    'x-rules': ['numbers: required for goldenNumber, only for goldenNumber', 'expected_number: only for goldenNumber, one of numbers'],
   });
 
 /** Push fatigue (OWASP ASVS / NIST 800-63B): at most N requests per user per window, across processes. */
@@ -148,7 +156,17 @@ async function sendToDevices(
       data: summary,
     };
   }
-  return { status: 200, message: `${noun} pushed to ${summary.delivered_count} device(s)`, data: summary };
+  return { status: 200, message: settledMessage(noun, summary), data: summary };
+}
+
+/** What happened, in words: pushed to N, queued for M devices that poll, failed for K. */
+export function settledMessage(noun: string, s: Pick<DeliverySummary, 'delivered_count' | 'polling_count' | 'failed_count'>): string {
+  const parts = [
+    s.delivered_count > 0 ? `pushed to ${s.delivered_count} device(s)` : '',
+    s.polling_count > 0 ? `queued for ${s.polling_count} polling device(s) (GET /device/requests)` : '',
+    s.failed_count > 0 ? `push failed for ${s.failed_count} device(s)` : '',
+  ].filter(Boolean);
+  return `${noun} ${parts.length ? parts.join(', ') : 'stored'}.`;
 }
 
 const SYNC_DOC =
@@ -163,6 +181,7 @@ export const sendAuthChallenge = defineRoute({
   security: 'hmac',
   body: challengeBody,
   response: deliverySummary,
+  otherSuccessStatuses: [202],
   errors: [404, 409],
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
@@ -213,6 +232,7 @@ export const sendSecurityAlert = defineRoute({
     })
     .strict(),
   response: deliverySummary,
+  otherSuccessStatuses: [202],
   errors: [404, 409],
   handler: async (_ctx, { body, deps, principal }) =>
     sendToDevices(deps, principal.tenant.tenant, {

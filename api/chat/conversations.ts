@@ -37,6 +37,7 @@ export const createConversation = defineRoute({
   body: z.object({ session_id: z.string().startsWith('vs_') }).strict(),
   response: z.object({ conversation: conversationDetailSchema.shape.conversation, created: z.boolean() }),
   successStatus: 201,
+  otherSuccessStatuses: [200],
   errors: [404],
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;

@@ -53,6 +53,7 @@ export const provisionOperator = defineRoute({
     .strict(),
   response: operatorView,
   successStatus: 201,
+  otherSuccessStatuses: [200],
   handler: async (_ctx, { body, principal }) => {
     const tenant = principal.tenant.tenant;
     const link = await upsertRelayUserLink(tenant._id, body.backend_user_id ?? body.email, 'operator', body.display_name);
@@ -103,7 +104,8 @@ export const mintOperatorTokenRoute = defineRoute({
         .optional(),
     })
     .strict()
-    .refine((b) => !!b.operator_id !== !!b.email, 'give exactly one of operator_id or email'),
+    .refine((b) => !!b.operator_id !== !!b.email, 'give exactly one of operator_id or email')
+    .meta({ oneOf: [{ required: ['operator_id'] }, { required: ['email'] }] }),
   response: z.object({ operator_token: z.string(), expires_at: z.string(), operator: operatorView.omit({ created: true }) }),
   successStatus: 201,
   errors: [404],

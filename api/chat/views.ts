@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { CONVERSATION_STATUSES, conversationView, type ConversationDoc } from '../../models/chat/conversation.js';
 import { oneWithLiveSeq } from '../../models/chat/conversation-state.js';
 import type { LockDeps } from '../../models/chat/conversation-lock.js';
-import { SENDER_TYPES, messagesAfter, messageView } from '../../models/chat/message.js';
+import { SENDER_TYPES } from '../../models/chat/message.js';
+import { messagesAfterSeq } from '../../models/chat/recent-messages.js';
 import { TicketModel, ticketView, type TicketDoc } from '../../models/chat/ticket.js';
 
 export const conversationSchema = z.object({
@@ -56,6 +57,6 @@ export async function conversationDetail(
 ): Promise<z.infer<typeof conversationDetailSchema>> {
   const conv = await oneWithLiveSeq(deps, stored);
   const ticket = conv.ticket_id ? await TicketModel.findOne({ _id: conv.ticket_id, tenant_id: conv.tenant_id }).lean<TicketDoc>() : null;
-  const messages = await messagesAfter(conv.tenant_id, conv._id, afterSeq, limit);
-  return { conversation: conversationView(conv), ticket: ticket ? ticketView(ticket) : null, messages: messages.map(messageView) };
+  const messages = await messagesAfterSeq(deps, conv.tenant_id, conv._id, afterSeq, limit);
+  return { conversation: conversationView(conv), ticket: ticket ? ticketView(ticket) : null, messages };
 }

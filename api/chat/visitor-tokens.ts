@@ -38,6 +38,7 @@ export const mintVisitorTokenRoute = defineRoute({
     created: z.boolean(),
   }),
   successStatus: 201,
+  otherSuccessStatuses: [200],
   errors: [403],
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;

@@ -109,8 +109,13 @@ export const createVisitorSession = defineRoute({
         .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/)
         .default('fr'),
       metadata: z
-        .record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
+        // Keys become document keys: no '.', no leading '$' (refused by FerretDB and MongoDB alike).
+        .record(
+          z.string().regex(/^[^.$][^.]{0,63}$/, 'keys are 1–64 characters without "." and not starting with "$"'),
+          z.union([z.string().max(500), z.number(), z.boolean(), z.null()]),
+        )
         .refine((m) => Object.keys(m).length <= 30, 'at most 30 keys')
+        .meta({ maxProperties: 30 })
         .default({}),
       routing_key: z.string().min(1).max(100).nullable().default(null),
       mode: z.enum(['bot', 'human']).default('bot'),

@@ -1,10 +1,11 @@
 /**
  * Reads the raw request body (HMAC needs the exact bytes), enforces the size limit (413) and parses
- * JSON (400 when malformed). The same parser serves every route, including the benchmark's bare one.
+ * JSON strictly (400 when malformed, not UTF-8, or with a repeated key: see strict-json.ts). The same parser serves every route, including the benchmark's bare one.
  */
 import type { Middleware } from 'koa';
 import { ApiError } from '../errors.js';
 import type { AppState } from '../context.js';
+import { parseStrictJson } from './strict-json.js';
 
 export function bodyMiddleware(limitBytes: number): Middleware<AppState> {
   return async (ctx, next) => {
@@ -21,15 +22,20 @@ export function bodyMiddleware(limitBytes: number): Middleware<AppState> {
       if (type && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
         throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
       }
-      try {
-        ctx.state.body = JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new ApiError('MALFORMED_JSON', 'The request body is not valid JSON.');
-      }
+      const parsed = parseStrictJson(raw);
+      if (!parsed.ok) throw new ApiError('MALFORMED_JSON', MALFORMED[parsed.reason]);
+      ctx.state.body = parsed.value;
     }
     return next();
   };
 }
+
+const MALFORMED = {
+  utf8: 'The request body is not valid UTF-8.',
+  syntax: 'The request body is not valid JSON.',
+  // The key is not named: it is the caller's text.
+  duplicate: 'The request body repeats a key within one object; send each key once.',
+} as const;
 
 const tooLarge = (limit: number) => new ApiError('PAYLOAD_TOO_LARGE', `The request body exceeds ${limit} bytes.`);
 

@@ -2,17 +2,34 @@
  * The outermost middleware: request id, access log, HTTP metrics, and the one place where anything
  * thrown becomes the error envelope (SPEC §0). Unknown errors are logged in full and answered 500
  * without internals; a store outage is answered 503.
+ *
+ * Nothing a caller chooses becomes a metric label or an unbounded log volume: the route label is the
+ * matched route's template (or one fixed `unmatched`), the method label one of the methods the relay
+ * implements (or `OTHER`), and client errors (4xx) are logged without stacks through a per-process
+ * log budget, so a flood of bad requests costs neither memory in /metrics nor the log.
  */
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { ApiError, asApiError, errorEnvelope } from '../errors.js';
+import { LogBudget } from '../../platform/log-budget.js';
 import { isStoreUnavailable } from '../../platform/mongo.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { AppDeps, AppState } from '../context.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
+const LABELLED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+/** Client-error and store-outage lines: 20 a second on average, bursts of 100. */
+const CLIENT_ERROR_LINES_PER_SEC = 20;
+const CLIENT_ERROR_BURST = 100;
+
+/** The route template @koa/router matched (ops routes included), never the raw path. */
+function routeLabel(ctx: { state: AppState; _matchedRoute?: unknown }): string {
+  if (ctx.state.routeTemplate) return ctx.state.routeTemplate;
+  return typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : 'unmatched';
+}
 
 export function requestMiddleware(deps: AppDeps, metrics: Metrics): Middleware<AppState> {
+  const budget = new LogBudget(CLIENT_ERROR_LINES_PER_SEC, CLIENT_ERROR_BURST);
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const given = ctx.get('x-request-id');
@@ -20,6 +37,7 @@ export function requestMiddleware(deps: AppDeps, metrics: Metrics): Middleware<A
     ctx.state.requestId = requestId;
     ctx.state.log = deps.logger.child({ request_id: requestId });
     ctx.set('X-Request-Id', requestId);
+    let outage: string | undefined;
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
@@ -28,19 +46,33 @@ export function requestMiddleware(deps: AppDeps, metrics: Metrics): Middleware<A
     } catch (thrown) {
       const err = toApiError(thrown);
       if (err.code === 'INTERNAL_ERROR') ctx.state.log.error({ err: thrown }, 'unhandled error');
-      if (err.code === 'STORE_UNAVAILABLE') ctx.state.log.warn({ err: String(thrown) }, 'store unavailable');
+      if (err.code === 'STORE_UNAVAILABLE') outage = String(thrown);
       ctx.status = err.status;
       ctx.set(err.headers);
       ctx.body = errorEnvelope(err, requestId);
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = ctx.state.routeTemplate ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
-      metrics.httpRequests.inc({ method: ctx.method, route, status: String(ctx.status) });
-      metrics.httpDuration.observe({ method: ctx.method, route }, seconds);
+      const route = routeLabel(ctx);
+      const method = LABELLED_METHODS.has(ctx.method) ? ctx.method : 'OTHER';
+      metrics.httpRequests.inc({ method, route, status: String(ctx.status) });
+      metrics.httpDuration.observe({ method, route }, seconds);
       // The query string is left out: it can carry a tenant id but never a secret; the path is enough.
-      ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      // The path is cut short: it is the caller's text.
+      const line = { method, path: ctx.path.slice(0, 200), status: ctx.status, ms: Math.round(seconds * 1e4) / 10 };
+      if (ctx.status < 400 || ctx.status >= 500) {
+        if (outage) logBudgeted(budget, metrics, () => ctx.state.log.warn({ ...line, err: outage }, 'store unavailable'));
+        else ctx.state.log.info(line, 'request');
+      } else {
+        logBudgeted(budget, metrics, (skipped) => ctx.state.log.info(skipped ? { ...line, log_lines_skipped: skipped } : line, 'request'));
+      }
     }
   };
+}
+
+function logBudgeted(budget: LogBudget, metrics: Metrics, write: (skipped: number) => void): void {
+  const skipped = budget.take();
+  if (skipped === null) metrics.logLinesSkipped.inc();
+  else write(skipped);
 }
 
 function toApiError(thrown: unknown): ApiError {
@@ -51,7 +83,7 @@ function toApiError(thrown: unknown): ApiError {
   }
   const status = (thrown as { status?: number; expose?: boolean }).status;
   if (status === 413) return new ApiError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
-  if (status === 405) return new ApiError('METHOD_NOT_ALLOWED', 'This method is not allowed on this route.');
+  if (status === 400) return new ApiError('BAD_REQUEST', 'The request could not be read.');
   return new ApiError('INTERNAL_ERROR', 'An unexpected error occurred.');
 }
 

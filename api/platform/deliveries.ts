@@ -163,7 +163,8 @@ export const replayDeadLetters = defineRoute({
   body: z
     .object({ delivery_id: z.string().startsWith('dlv_').optional(), from: isoDate.optional(), to: isoDate.optional() })
     .strict()
-    .refine((b) => Boolean(b.delivery_id) !== Boolean(b.from || b.to), 'give either delivery_id, or from and/or to'),
+    .refine((b) => Boolean(b.delivery_id) !== Boolean(b.from || b.to), 'give either delivery_id, or from and/or to')
+    .meta({ oneOf: [{ required: ['delivery_id'] }, { anyOf: [{ required: ['from'] }, { required: ['to'] }] }] }),
   response: z.object({ replayed: z.number(), delivery_ids: z.array(z.string()) }),
   handler: async (_ctx, { body, query, deps }) => {
     if (body.delivery_id) {

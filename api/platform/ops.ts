@@ -73,6 +73,8 @@ export function opsRouter(deps: AppDeps, metrics: Metrics, openapi: () => unknow
   return router;
 }
 
+const OUTSIDE_STYLESHEET = /<link[^>]+href="https:\/\/fonts\.(googleapis|gstatic)\.com[^>]*>/g;
+
 /** bull-board for every queue, mounted at /admin/queues behind the admin key. */
 export function queueDashboard(deps: AppDeps): Middleware<AppState> {
   const serverAdapter = new KoaAdapter();
@@ -88,5 +90,8 @@ export function queueDashboard(deps: AppDeps): Middleware<AppState> {
     if (ctx.path !== '/admin/queues' && !ctx.path.startsWith('/admin/queues/')) return next();
     ctx.state.routeTemplate = '/admin/queues';
     await guard(ctx, () => board(ctx, next));
+    // bull-board's page loads its fonts from an outside host: an ops page behind the admin key must
+    // not tell a third party who opens it, nor need the Internet. The system fonts do.
+    if (typeof ctx.body === 'string' && ctx.response.is('html')) ctx.body = ctx.body.replace(OUTSIDE_STYLESHEET, '');
   };
 }

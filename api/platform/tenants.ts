@@ -7,6 +7,7 @@ import { newTenantId, newTenantSecret, newWidgetPublicKey } from '../../platform
 import { seal } from '../../platform/secret-box.js';
 import type { AppDeps } from '../context.js';
 import { defineRoute, q } from '../route.js';
+import { refuseNonPublicCallbackUrls } from './url-policy.js';
 import { publicTenant, tenantSettings, toPublicTenant } from '../schemas.js';
 
 const tenantQuery = z.object({ tenant_id: q.tenantId() });
@@ -37,6 +38,7 @@ export const provisionTenant = defineRoute({
   response: publicTenant.extend({ tenant_secret: z.string() }),
   successStatus: 201,
   handler: async (_ctx, { body, deps }) => {
+    refuseNonPublicCallbackUrls(deps.config, body);
     const secret = newTenantSecret();
     const doc = await TenantModel.create({
       ...body,
@@ -63,9 +65,11 @@ export const updateTenant = defineRoute({
   body: tenantSettings
     .partial()
     .strict()
-    .refine((b) => Object.keys(b).length > 0, 'send at least one field to update'),
+    .refine((b) => Object.keys(b).length > 0, 'send at least one field to update')
+    .meta({ minProperties: 1 }),
   response: publicTenant,
   handler: async (_ctx, { body, query, deps }) => {
+    refuseNonPublicCallbackUrls(deps.config, body);
     const set = Object.fromEntries(Object.entries(body).filter(([k]) => (TENANT_SETTING_FIELDS as readonly string[]).includes(k)));
     const t = await writeTenant(deps, query.tenant_id, set);
     return { message: 'Tenant updated.', data: toPublicTenant(t) };

@@ -30,11 +30,13 @@ import {
   recordAnswer,
   restoreState,
   type ApprovalState,
+  type NewParticipant,
   type Participant,
 } from './approval-state.js';
 import type { FanoutDevice, FanoutPairing } from './fanout-cache.js';
 import { ensureAuthIndexes } from './indexes.js';
 import { deliveryRecord, markSettled, pushMessage, manifestFields } from './push-delivery.js';
+import { approvalEventData } from './sudo-flow.js';
 
 export class DuplicateInstructionError extends Error {}
 
@@ -52,32 +54,69 @@ export type NewRequest = {
   approvalEvent?: boolean;
 };
 
-/** Create, as the API does it: Redis first, then one batch of jobs; MongoDB is written by the worker. */
-export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Promise<ApprovalState> {
+export type NewMultiRequest = {
+  tenantId: string;
+  kind: RequestKind;
+  /** The request's id, when the caller minted it (a sudo event id). */
+  id?: string;
+  participants: NewParticipant[];
+  /** Distinct people whose approval ends it approved. */
+  threshold: number;
+  denyOnFirstDenial?: boolean;
+  instructionId?: string;
+  content: Record<string, unknown>;
+  expectedNumber?: string | null;
+  ttlSeconds: number;
+  approvalEvent?: boolean;
+};
+
+/** Create, as the API does it, for one user (push challenges and alerts). */
+export function createApprovalRequest(deps: FlowDeps, r: NewRequest): Promise<ApprovalState> {
+  return createRequest(deps, {
+    ...r,
+    participants: [
+      {
+        tenantId: r.tenantId,
+        relayUserLinkedId: r.pairing.relay_user_linked_id,
+        userSocketHash: r.pairing.user_socket_hash,
+        devices: r.devices,
+      },
+    ],
+    threshold: 1,
+    pairingId: r.pairing._id,
+  });
+}
+
+/**
+ * Create, as the API does it: Redis first, then one batch of jobs; MongoDB is written by the worker.
+ * Devices of every participant get a push (the ones with a token) and find it in their poll.
+ */
+export async function createRequest(deps: FlowDeps, r: NewMultiRequest & { pairingId?: string }): Promise<ApprovalState> {
   const answerable = r.kind !== 'security-alert';
-  const id = newId(answerable ? 'chg' : 'alr');
+  const id = r.id ?? newId(answerable ? 'chg' : 'alr');
   const now = new Date();
-  const participant: Participant = {
-    person: personKey(r.tenantId, r.pairing.relay_user_linked_id),
-    tenant_id: r.tenantId,
-    relay_user_linked_id: r.pairing.relay_user_linked_id,
-    device_ids: r.devices.map((d) => d._id),
-  };
+  const participants: Participant[] = r.participants.map((p) => ({
+    person: personKey(p.tenantId, p.relayUserLinkedId),
+    tenant_id: p.tenantId,
+    relay_user_linked_id: p.relayUserLinkedId,
+    device_ids: p.devices.map((d) => d._id),
+  }));
+  const single = r.participants.length === 1 ? r.participants[0] : undefined;
   const state: ApprovalState = {
     _id: id,
     tenant_id: r.tenantId,
     kind: r.kind,
     status: answerable ? 'pending' : 'informational',
     instruction_id: r.instructionId ?? id,
-    pairing_id: r.pairing._id,
-    user_socket_hash: r.pairing.user_socket_hash,
-    relay_user_linked_id: r.pairing.relay_user_linked_id,
+    pairing_id: r.pairingId ?? '',
+    user_socket_hash: single?.userSocketHash ?? '',
+    relay_user_linked_id: single?.relayUserLinkedId ?? '',
     content: r.content,
     expected_number: r.expectedNumber ?? null,
-    device_ids: participant.device_ids,
-    participants: [participant],
-    threshold: 1,
-    deny_on_first_denial: false,
+    device_ids: participants.flatMap((p) => p.device_ids),
+    participants,
+    threshold: r.threshold,
+    deny_on_first_denial: r.denyOnFirstDenial ?? false,
     approval_event: r.approvalEvent ?? false,
     created_at: now,
     expires_at: new Date(now.getTime() + r.ttlSeconds * 1000),
@@ -90,8 +129,9 @@ export async function createApprovalRequest(deps: FlowDeps, r: NewRequest): Prom
   if (!(await createState(deps.redis, prefix, state, now.getTime()))) throw new DuplicateInstructionError('instruction_id in use');
 
   // 2. What the push worker sends, and the outcome of each device without a token (it polls).
-  const withToken = r.devices.filter((d): d is FanoutDevice & { fcm_token: string } => !!d.fcm_token);
-  const noToken = r.devices.filter((d) => !d.fcm_token);
+  const devices = r.participants.flatMap((p) => p.devices);
+  const withToken = devices.filter((d): d is FanoutDevice & { fcm_token: string } => !!d.fcm_token);
+  const noToken = devices.filter((d) => !d.fcm_token);
   if (withToken.length) {
     const key = redisKey.pushManifest(prefix, r.tenantId, id);
     const tokens = withToken.map((d) => ({ deviceId: d._id, token: d.fcm_token }));
@@ -174,7 +214,7 @@ export { fromDocument as approvalStateOf };
 
 // ---- answering ----------------------------------------------------------------------------------
 
-export type Answer = AnswerInput & { signature: string; signedAtMs: number };
+export type Answer = AnswerInput & { signature: string; signedAtMs: number; displayHash?: string | null };
 export type AnswerResult = AnswerEffect & { status: 'approved' | 'denied' | 'pending' };
 
 /**
@@ -206,6 +246,7 @@ export async function answerApprovalRequest(
     reason: effect.reason,
     device_signature: answer.signature,
     signed_at_ms: answer.signedAtMs,
+    display_hash: answer.displayHash ?? null,
     at: new Date().toISOString(),
   });
   switch (verdict.kind) {
@@ -300,14 +341,19 @@ async function noTokenDevices(deps: FlowDeps, s: ApprovalState): Promise<string[
   return s.device_ids.filter((_, i) => settled[i]?.includes('"no_token"'));
 }
 
-/** The ApprovalEvent and kind callbacks of a final request (a catalogue entry per kind). */
+/**
+ * The callbacks of a final request: a push challenge's `auth_challenge.*`, and the ApprovalEvent for a
+ * sudo dispatch or a challenge sent with approval_event. Their ids derive from the request and its
+ * status, so announcing twice emits nothing twice.
+ */
 async function announce(deps: TenantFlowDeps, s: ApprovalState): Promise<void> {
   const entry = await deps.tenants.get(s.tenant_id);
-  if (!entry || s.kind !== 'auth-challenge') return;
-  if (s.status === 'approved' || s.status === 'denied' || s.status === 'expired') {
-    const at = s.decided_at ?? new Date();
+  if (!entry) return;
+  const at = s.decided_at ?? new Date();
+  if (s.kind === 'auth-challenge' && (s.status === 'approved' || s.status === 'denied' || s.status === 'expired'))
     await emitEvent(deps, entry.tenant, `auth_challenge.${s.status}`, challengeOutcomeOf(s), { key: `${s._id}:${s.status}`, at });
-  }
+  if (s.kind === 'sudo' || (s.kind === 'auth-challenge' && s.approval_event))
+    await emitEvent(deps, entry.tenant, 'sudo.approval_event', await approvalEventData(s), { key: `${s._id}:approval:${s.status}`, at });
 }
 
 /**

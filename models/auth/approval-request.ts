@@ -22,7 +22,7 @@
 import { Schema, model, type InferSchemaType } from 'mongoose';
 import { baseSchemaOptions } from '../platform/common.js';
 
-export const REQUEST_KINDS = ['auth-challenge', 'security-alert'] as const;
+export const REQUEST_KINDS = ['auth-challenge', 'security-alert', 'sudo'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled', 'informational'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
@@ -58,6 +58,7 @@ const answerSchema = new Schema(
     reason: { type: String, default: null },
     device_signature: { type: String, required: true },
     signed_at_ms: { type: Number, required: true },
+    display_hash: { type: String, default: null },
     at: { type: Date, required: true },
   },
   { _id: false },

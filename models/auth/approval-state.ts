@@ -24,6 +24,14 @@ export const STATE_GRACE_MS = 86_400_000;
 
 export type Participant = { person: string; tenant_id: string; relay_user_linked_id: string; device_ids: string[] };
 
+/** A person asked to approve, with the devices the request goes to (of their own tenant). */
+export type NewParticipant = {
+  tenantId: string;
+  relayUserLinkedId: string;
+  userSocketHash: string;
+  devices: { _id: string; fcm_token?: string | null }[];
+};
+
 export type AnswerRecord = {
   person: string;
   relay_user_linked_id: string;
@@ -36,6 +44,8 @@ export type AnswerRecord = {
   reason: string | null;
   device_signature: string;
   signed_at_ms: number;
+  /** The hash of what the device showed and signed (sudo: title, fields, data). */
+  display_hash?: string | null;
   at: string;
 };
 

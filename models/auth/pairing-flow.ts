@@ -22,6 +22,7 @@ import { DeviceModel, activeDevicesOfPairing, hashSessionToken, type DeviceDoc, 
 import { invalidateFanout } from './fanout-cache.js';
 import { ensureAuthIndexes } from './indexes.js';
 import { PairingIntentModel, upsertPairing, type PairingDoc, type PairingIntentDoc } from './pairing.js';
+import { forgetLinkPairings } from './sudo-flow.js';
 
 export type PairingRequest = {
   user_socket_hash: string;
@@ -129,6 +130,7 @@ export async function redeemPairingProof(
     last_seen_at: now,
   });
   await invalidateFanout(deps.redis, deps.config.queuePrefix, tenantId, pairing.user_socket_hash);
+  await forgetLinkPairings(deps, tenantId, pairing.relay_user_linked_id);
 
   // 3. Tell the user's other devices, and the tenant.
   if (others.length > 0) {

@@ -1,18 +1,18 @@
 /**
- * Where a conversation is started and a message is stored (SPEC §3.1–3.2), for the widget socket,
- * the backend routes, operators and the bot worker: the message is stored with its sequence number
- * (group-committed), then fanned out, then called back; a visitor's first message starts the
- * conversation (bot lane when a bot is configured and asked for, else the human queue).
+ * Where a conversation is started and a message is accepted (SPEC §3.1–3.2), for the widget socket,
+ * the backend routes, operators and the bot worker: the message is numbered and queued for MongoDB
+ * (with its callback), then fanned out; a visitor's first message starts the conversation (bot lane
+ * when a bot is configured and asked for, else the human queue).
  */
 import { newId } from '../../platform/ids.js';
-import { BatchInserter, DuplicateKeyError } from '../platform/batch-insert.js';
 import type { FlowDeps } from '../platform/deps.js';
 import type { TenantDoc } from '../platform/tenant.js';
 import { busBase, publish } from './bus.js';
-import { chatCallback } from './chat-callbacks.js';
-import { changeConversation, dropConversationState, nextSeq, type ConvState } from './conversation-state.js';
+import { chatCallback, chatCallbackJob } from './chat-callbacks.js';
+import { changeConversation, nextSeq, type ConvState } from './conversation-state.js';
 import { ConversationModel, conversationView, type ConversationDoc } from './conversation.js';
-import { MessageModel, messageView, type MessageView, type SenderType } from './message.js';
+import type { MessageView, SenderType } from './message.js';
+import { rememberMessage } from './recent-messages.js';
 import { VisitorSessionModel, type VisitorSessionDoc } from './visitor-session.js';
 import { DomainError } from '../../platform/errors.js';
 
@@ -49,12 +49,14 @@ export async function ensureConversation(deps: FlowDeps, tenant: TenantDoc, sess
   return conv;
 }
 
-// Messages are group-committed: concurrent messages (of any conversation) share one insertMany.
-const messageInserts = new BatchInserter(() => MessageModel.collection);
-
 /**
- * Stores a message, then fans it out, then calls back. The sequence number and the routing state
- * come from Redis (conversation-state.ts), so MongoDB sees only the insert.
+ * Numbers a message and makes it live; MongoDB is written behind, in batches, by the chat-history
+ * worker. Three Redis round trips and no MongoDB: the number and the routing state (conversation-
+ * state.ts), the store job (which carries the message, its callback and whether the bot answers it),
+ * then the recent set (replay) and the fan-out together. The job is queued before the message is
+ * visible anywhere, so a message a socket or a caller saw is in the queue (AOF, noeviction): it
+ * reaches MongoDB even if this process dies right after. A process dying between the number and the
+ * job leaves a number never used, which readers pass over (api/chat/ws/sequencer.ts).
  */
 export async function appendMessage(
   deps: FlowDeps,
@@ -63,43 +65,30 @@ export async function appendMessage(
   sender: { type: SenderType; id: string | null },
   text: string,
 ): Promise<{ message: MessageView; state: ConvState }> {
-  for (let attempt = 0; ; attempt++) {
-    const state = await nextSeq(deps, tenant._id, conversationId);
-    if (!state) throw new DomainError('NOT_FOUND', 'Conversation not found.');
-    const now = new Date();
-    const doc = {
-      _id: newId('msg'),
-      tenant_id: tenant._id,
-      conversation_id: conversationId,
-      seq: state.last_seq,
-      sender_type: sender.type,
-      sender_id: sender.id,
-      text,
-      created_at: now,
-      updated_at: now,
-    };
-    try {
-      await messageInserts.insert(doc);
-    } catch (err) {
-      // A taken number: Redis lost the conversation's state while a message was being stored, and
-      // numbering resumed below it. Reload the state (from the last stored message) and try again.
-      if (err instanceof DuplicateKeyError && attempt < 5) {
-        deps.logger.warn(
-          { conversation_id: conversationId, seq: state.last_seq },
-          'chat sequence number already used; reloading the conversation state',
-        );
-        await dropConversationState(deps, tenant._id, conversationId);
-        continue;
-      }
-      throw err;
-    }
-    const message = messageView(doc);
-    await publish(deps, { ...busBase(state), kind: 'message', message });
-    // After the fan-out: the callback's bookkeeping never delays delivery to the sockets. A tenant
-    // without a receiver gets no per-message event record (the message itself is the record).
-    if (tenant.callback_url_base) await chatCallback(deps, tenant, 'message-received', state, { message });
-    return { message, state };
-  }
+  const state = await nextSeq(deps, tenant._id, conversationId);
+  if (!state) throw new DomainError('NOT_FOUND', 'Conversation not found.');
+  const now = new Date();
+  const message: MessageView = {
+    id: newId('msg'),
+    conversation_id: conversationId,
+    seq: state.last_seq,
+    sender_type: sender.type,
+    sender_id: sender.id,
+    text,
+    created_at: now.toISOString(),
+  };
+  // A tenant without a receiver gets no per-message event record (the message itself is the record).
+  const callback = tenant.callback_url_base
+    ? chatCallbackJob(tenant, 'message-received', state, { message }, { key: message.id, at: now })
+    : null;
+  await deps.producer.enqueue('chat.message.store', {
+    tenantId: tenant._id,
+    message,
+    callback: callback?.name === 'webhook.deliver' ? callback.payload : null,
+    botTurn: sender.type === 'visitor' && state.status === 'bot',
+  });
+  await Promise.all([rememberMessage(deps, tenant._id, message), publish(deps, { ...busBase(state), kind: 'message', message })]);
+  return { message, state };
 }
 
 /**
@@ -121,9 +110,6 @@ export async function visitorMessage(deps: FlowDeps, tenant: TenantDoc, session:
     );
     if (reopened)
       await publish(deps, { ...busBase(reopened), kind: 'conversation', change: 'reopened', conversation: conversationView(reopened) });
-  }
-  if (state.status === 'bot') {
-    await deps.producer.enqueue('chat.bot-turn', { tenantId: tenant._id, conversationId, messageId: message.id });
   }
   return message;
 }

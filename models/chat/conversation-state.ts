@@ -16,6 +16,7 @@ import { DomainError } from '../../platform/errors.js';
 import { redisKey } from '../../platform/keys.js';
 import { ConversationModel, type ConversationDoc, type ConversationStatus } from './conversation.js';
 import { MessageModel } from './message.js';
+import { lastRecentSeq } from './recent-messages.js';
 import { withConversationLock, type LockDeps } from './conversation-lock.js';
 
 /** Sequence numbers per lease (one MongoDB write per this many messages of a conversation). */
@@ -95,12 +96,16 @@ async function writeHash(deps: LockDeps, doc: ConversationDoc, window: { seq?: n
   await deps.redis.multi().hset(key, values).hdel(key, 'stale').pexpire(key, STATE_TTL_MS).exec();
 }
 
-async function lastStoredSeq(tenantId: string, conversationId: string): Promise<number> {
-  const last = await MessageModel.findOne({ tenant_id: tenantId, conversation_id: conversationId })
-    .sort({ seq: -1 })
-    .select({ seq: 1 })
-    .lean<{ seq: number }>();
-  return last?.seq ?? 0;
+/** The last number used: in MongoDB, or in the recent set for a message not written there yet. */
+async function lastStoredSeq(deps: LockDeps, tenantId: string, conversationId: string): Promise<number> {
+  const [last, recent] = await Promise.all([
+    MessageModel.findOne({ tenant_id: tenantId, conversation_id: conversationId })
+      .sort({ seq: -1 })
+      .select({ seq: 1 })
+      .lean<{ seq: number }>(),
+    lastRecentSeq(deps, tenantId, conversationId),
+  ]);
+  return Math.max(last?.seq ?? 0, recent);
 }
 
 /**
@@ -115,11 +120,11 @@ async function reload(deps: LockDeps, tenantId: string, conversationId: string, 
     const [seqRaw, ceilRaw] = await deps.redis.hmget(key, 'seq', 'ceil');
     const live = seqRaw !== null && ceilRaw !== null;
     const reserved = Math.max(doc.seq_reserved ?? 0, doc.last_seq ?? 0);
-    // Without the hash, numbering resumes after the last stored message (read only for a conversation
-    // that ever had numbers): no hole for clients to wait on, and views show the real last number. A
-    // number handed out but still being stored may be handed out again; the unique index turns that
-    // into a duplicate-key error, and appendMessage retries with a fresh number.
-    const seq = live ? Number(seqRaw) : reserved > 0 ? await lastStoredSeq(tenantId, conversationId) : 0;
+    // Without the hash, numbering resumes after the last message (in MongoDB or still in the recent
+    // set; read only for a conversation that ever had numbers): no hole for clients to wait on, and
+    // views show the real last number. Should a number be handed out twice anyway, the unique index
+    // turns the second write into a duplicate-key error and the chat-history worker renumbers it.
+    const seq = live ? Number(seqRaw) : reserved > 0 ? await lastStoredSeq(deps, tenantId, conversationId) : 0;
     let ceil = live ? Number(ceilRaw) : reserved;
     if (lease && seq >= ceil) {
       ceil = Math.max(ceil, reserved) + LEASE;

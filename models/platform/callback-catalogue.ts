@@ -73,6 +73,40 @@ const passkeyEvent = z.object({
 });
 const passkey = <S extends z.ZodType>(summary: string, data: S) => def({ summary, path: fixed('/relay-callbacks/passkey'), data });
 
+/** The ApprovalEvent (SPEC §2.4): once per final state of a sudo dispatch, or of a push challenge sent with approval_event. */
+export const approvalEvent = z.object({
+  event_id: z.string().describe('The sudo event (sud_…) or push challenge (chg_…) id.'),
+  instruction_id: z.string(),
+  event_type: z.enum(['sudo_action', 'sudo_group_action', 'sudo_delegated_action', 'auth_challenge']),
+  expected_action: z.string().nullable(),
+  action_type: z.string().nullable(),
+  status: z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']),
+  user_socket_hash: z.string().nullable().describe('The user asked, for a single-user request.'),
+  threshold: z.number().int().describe('Distinct people whose approval was needed.'),
+  approvals: z.array(
+    z.object({
+      who: z.object({
+        relay_user_linked_id: z.string(),
+        backend_user_id: z.string().nullable().describe("Your user's id; null for a person of another organisation (delegation)."),
+        tenant_id: z.string(),
+      }),
+      device: z.object({ device_id: z.string(), device_name: z.string().nullable() }),
+      decision: z.enum(['approve', 'deny']),
+      at: z.string(),
+      signature: z
+        .string()
+        .describe(
+          'ECDSA P-256 by the device key over "BLOONIO-ANSWER-V1\\n{event_id}\\n{decision}\\n{answer}\\n{signed_at_ms}" (push challenges) or "BLOONIO-ANSWER-V2\\n{event_id}\\n{decision}\\n{answer}\\n{display_hash}\\n{signed_at_ms}" (sudo).',
+        ),
+      signed_at_ms: z.number(),
+      display_hash: z.string().nullable().describe('sha256 hex of what the device showed (sudo): what you see is what you sign.'),
+    }),
+  ),
+  denial_reason: z.string().nullable(),
+  expires_at: z.string(),
+  decided_at: z.string().nullable(),
+});
+
 // ---- Chat Relay -----------------------------------------------------------------------------------
 
 /** The nine chat callbacks (SPEC §3.6), sent to `{callback_url_base}/api/v1/chat-callbacks/{event}`. */
@@ -142,6 +176,12 @@ export const CALLBACK_EVENTS = {
   'auth_challenge.approved': challengeEvent('approved'),
   'auth_challenge.denied': challengeEvent('denied'),
   'auth_challenge.expired': challengeEvent('expired'),
+
+  'sudo.approval_event': def({
+    summary: 'The ApprovalEvent: a sudo dispatch (or a push challenge sent with approval_event) reached its final state.',
+    path: (t) => t.sudo_callback_path || DEFAULT_SUDO_CALLBACK_PATH,
+    data: approvalEvent,
+  }),
 
   'passkey.registered': passkey('A user registered a passkey.', passkeyEvent),
   'passkey.revoked': passkey('A passkey was revoked; it never signs in again.', passkeyEvent),

@@ -11,6 +11,7 @@
  */
 import { idFor, newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
+import type { JobInput } from '../../queues/catalogue.js';
 import type { Producer } from '../../queues/producer.js';
 import { CALLBACK_EVENTS, type CallbackData, type CallbackName, type CallbackTenant } from './callback-catalogue.js';
 
@@ -27,6 +28,48 @@ export function callbackUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
+/** The job that delivers (or, without a receiver, records) one event: what emitEvent enqueues. */
+export type EventJob =
+  { name: 'webhook.deliver'; payload: JobInput<'webhook.deliver'> } | { name: 'event.record'; payload: JobInput<'event.record'> };
+
+/**
+ * Builds the job of one callback of the catalogue without enqueueing it, for work that hands it on
+ * (a chat message's store job carries its callback, enqueued once the message is in MongoDB).
+ */
+export function prepareEvent<N extends CallbackName>(
+  tenant: CallbackTenant,
+  eventType: N,
+  data: CallbackData<N>,
+  once?: EmitOnce,
+): { job: EventJob; emitted: Emitted } {
+  const createdAt = once?.at ?? new Date();
+  const eventId = once ? idFor('evt', createdAt.getTime(), once.key) : newId('evt');
+  const tenantId = tenant._id;
+  if (!tenant.callback_url_base) {
+    return {
+      job: { name: 'event.record', payload: { eventId, tenantId, eventType, data, createdAt: createdAt.getTime() } },
+      emitted: { eventId, deliveryId: null, url: null, createdAt },
+    };
+  }
+  const url = callbackUrl(tenant.callback_url_base, CALLBACK_EVENTS[eventType].path(tenant));
+  // These exact bytes are signed and sent on every attempt (SPEC §1.4 body shape).
+  const body = JSON.stringify({ event_id: eventId, event_type: eventType, tenant_id: tenantId, created_at: createdAt.toISOString(), data });
+  const deliveryId = once ? idFor('dlv', createdAt.getTime(), once.key) : newId('dlv');
+  return {
+    job: {
+      name: 'webhook.deliver',
+      payload: { deliveryId, tenantId, replay: 0, eventId, eventType, url, body, createdAt: createdAt.getTime() },
+    },
+    emitted: { eventId, deliveryId, url, createdAt },
+  };
+}
+
+/** Enqueues a job prepareEvent built. */
+export async function enqueueEvent(producer: Producer, job: EventJob): Promise<void> {
+  if (job.name === 'webhook.deliver') await producer.enqueue('webhook.deliver', job.payload);
+  else await producer.enqueue('event.record', job.payload);
+}
+
 /**
  * Emits one callback of the catalogue to a tenant: `data` is typed by the event's entry, and the
  * destination is the tenant's callback_url_base plus the event's path.
@@ -38,26 +81,7 @@ export async function emitEvent<N extends CallbackName>(
   data: CallbackData<N>,
   once?: EmitOnce,
 ): Promise<Emitted> {
-  const createdAt = once?.at ?? new Date();
-  const eventId = once ? idFor('evt', createdAt.getTime(), once.key) : newId('evt');
-  const tenantId = tenant._id;
-  if (!tenant.callback_url_base) {
-    await deps.producer.enqueue('event.record', { eventId, tenantId, eventType, data, createdAt: createdAt.getTime() });
-    return { eventId, deliveryId: null, url: null, createdAt };
-  }
-  const url = callbackUrl(tenant.callback_url_base, CALLBACK_EVENTS[eventType].path(tenant));
-  // These exact bytes are signed and sent on every attempt (SPEC §1.4 body shape).
-  const body = JSON.stringify({ event_id: eventId, event_type: eventType, tenant_id: tenantId, created_at: createdAt.toISOString(), data });
-  const deliveryId = once ? idFor('dlv', createdAt.getTime(), once.key) : newId('dlv');
-  await deps.producer.enqueue('webhook.deliver', {
-    deliveryId,
-    tenantId,
-    replay: 0,
-    eventId,
-    eventType,
-    url,
-    body,
-    createdAt: createdAt.getTime(),
-  });
-  return { eventId, deliveryId, url, createdAt };
+  const { job, emitted } = prepareEvent(tenant, eventType, data, once);
+  await enqueueEvent(deps.producer, job);
+  return emitted;
 }

@@ -45,7 +45,7 @@ describe('auth relay: push challenges answered by polling devices', function () 
     const body = challengeBody(hash);
     const sent = await challenge(body);
     assert.equal(sent.status, 200, JSON.stringify(sent.body));
-    assert.equal(sent.body.message, 'Challenge pushed to 0 device(s)');
+    assert.equal(sent.body.message, 'Challenge queued for 1 polling device(s) (GET /device/requests).'); // was "pushed to 0 device(s)" (issue 9)
     assert.equal(sent.body.data.instruction_id, body.instruction_id);
     assert.equal(sent.body.data.polling_count, 1, 'no FCM credentials: the device polls');
     assert.deepEqual(sent.body.data.fcm_message_ids, []);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { TenantStore } from '../../models/platform/tenant-store.js';
 import { createOutboundHttp } from '../../platform/outbound-http.js';
-import { createLogger } from '../../platform/logger.js';
+import { auditLogger } from '../support/log-audit.js';
 import { workerRedis } from '../../platform/redis.js';
 import { createProcessors } from '../../workers/processors.js';
 import { startWorkers, type WorkerFleet } from '../../workers/runtime.js';
@@ -40,7 +40,7 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
     const tenants = new TenantStore(wredis, config.secretsMasterKey, config.queuePrefix);
     const deps = {
       config,
-      logger: createLogger(config.logLevel, 'test'),
+      logger: auditLogger('test'),
       redis: wredis,
       tenants,
       http,
@@ -100,7 +100,7 @@ describe('auth relay: push challenges through firebase-admin to a fake FCM', fun
     const body = challengeBody(hash);
     const sent = await signed(relay.baseUrl, creds, 'POST', '/relay/send/auth-challenge', body);
     assert.equal(sent.status, 200, JSON.stringify(sent.body));
-    assert.equal(sent.body.message, 'Challenge pushed to 2 device(s)');
+    assert.equal(sent.body.message, 'Challenge pushed to 2 device(s).');
     assert.equal(sent.body.data.delivered_count, 2);
     assert.equal(sent.body.data.failed_count, 0);
     assert.equal(sent.body.data.fcm_message_ids.length, 2);

@@ -17,8 +17,9 @@ export const seedPairingBody = (userSocketHash: string) => ({
   display_name: 'Example',
 });
 
-export async function prepareProof(baseUrl: string, creds: TenantCreds, userSocketHash: string): Promise<string> {
-  const r = await signed(baseUrl, creds, 'POST', '/relay/prepare-pairing', seedPairingBody(userSocketHash));
+export async function prepareProof(baseUrl: string, creds: TenantCreds, userSocketHash: string, backendUserId?: string): Promise<string> {
+  const body = { ...seedPairingBody(userSocketHash), ...(backendUserId ? { backend_user_id: backendUserId } : {}) };
+  const r = await signed(baseUrl, creds, 'POST', '/relay/prepare-pairing', body);
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body.data.pairing_proof as string;
 }
@@ -27,10 +28,10 @@ export async function pairDevice(
   baseUrl: string,
   creds: TenantCreds,
   userSocketHash: string,
-  o: { fcmToken?: string | null; deviceName?: string } = {},
+  o: { fcmToken?: string | null; deviceName?: string; backendUserId?: string } = {},
 ): Promise<DeviceClient> {
   const device = DeviceClient.create(baseUrl);
-  const r = await device.pair(await prepareProof(baseUrl, creds, userSocketHash), {
+  const r = await device.pair(await prepareProof(baseUrl, creds, userSocketHash, o.backendUserId), {
     fcmToken: o.fcmToken ?? null,
     deviceName: o.deviceName ?? 'test device',
   });

@@ -38,7 +38,7 @@ describe('chat sequencer: a slow insert is never lost', function () {
   });
   const key = (cid: string) => `${relay.config.queuePrefix}:chat:{${creds.tenantId}}:cv:${cid}`;
 
-  /** Finishes a slow insert: stores message `seq` and publishes it, as appendMessage does. */
+  /** Finishes a slow write: makes message `seq` readable and publishes it, as appendMessage does. */
   async function storeLate(cid: string, sessionId: string, routingKey: string, seq: number, text: string): Promise<void> {
     const now = new Date();
     const doc = {
@@ -52,6 +52,8 @@ describe('chat sequencer: a slow insert is never lost', function () {
       created_at: now,
       updated_at: now,
     };
+    // As appendMessage and the chat-history worker do: the recent set (what replays read), then MongoDB.
+    await redis.zadd(`${relay.config.queuePrefix}:chat:{${creds.tenantId}}:recent:${cid}`, seq, JSON.stringify(messageView(doc)));
     await MessageModel.collection.insertOne(doc as never);
     const bus = { tenant_id: creds.tenantId, session_id: sessionId, conversation_id: cid, routing_key: routingKey, assignee: null };
     await redis.publish(

@@ -59,6 +59,8 @@ describe('chat conversation state (Redis hash, leases, stale marks)', function (
     [api1, api2] = await Promise.all([spawnApi(relay.env), spawnApi(relay.env)]);
     creds = await provision(relay.baseUrl, { allowed_origins: [ORIGIN], rate_limit_per_min: 10_000 });
     redis = apiRedis(relay.config.redisUrl);
+    // MongoDB gets the messages from the chat-history worker.
+    await relay.startWorker();
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
@@ -94,6 +96,11 @@ describe('chat conversation state (Redis hash, leases, stale marks)', function (
   };
   const storedSeqs = async (cid: string) =>
     (await MessageModel.find({ tenant_id: creds.tenantId, conversation_id: cid }).sort({ seq: 1 }).lean()).map((m) => m.seq);
+  /** MongoDB is written behind (the chat-history worker): waits until it holds exactly `expected`, then compares. */
+  const storedExactly = async (cid: string, expected: number[], message?: string) => {
+    await eventually(async () => JSON.stringify(await storedSeqs(cid)) === JSON.stringify(expected), 15_000).catch(() => undefined);
+    assert.deepEqual(await storedSeqs(cid), expected, message);
+  };
   const backendRead = (cid: string) => signed(relay.baseUrl, creds, 'GET', `/relay/fetch/conversation?conversation_id=${cid}&limit=500`);
 
   let ref = 0;
@@ -171,7 +178,7 @@ describe('chat conversation state (Redis hash, leases, stale marks)', function (
     }
 
     // The store agrees; the lease in MongoDB still covers these numbers.
-    assert.deepEqual(await storedSeqs(cid), expected);
+    await storedExactly(cid, expected);
     assert.equal((await storedConv(cid)).seq_reserved, LEASE);
     const read = await backendRead(cid);
     assert.equal(read.status, 200);
@@ -234,7 +241,7 @@ describe('chat conversation state (Redis hash, leases, stale marks)', function (
     await say(second, { conversation_id: cid, text: 'from B' });
     assert.equal((await visitor.next(isMsg('from B'))).message.seq, 3);
     await sleep(QUIET_MS);
-    assert.deepEqual(await storedSeqs(cid), [1, 2, 3]);
+    await storedExactly(cid, [1, 2, 3]);
     assert.ok(!visitor.frames.some(isMsg('from A')));
   });
 
@@ -281,7 +288,7 @@ describe('chat conversation state (Redis hash, leases, stale marks)', function (
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     assert.equal(refused.body.error?.code, 'STORE_UNAVAILABLE');
     assert.equal(refused.headers.get('retry-after'), '1');
-    assert.deepEqual(await storedSeqs(cid), [1], 'nothing stored, no number taken');
+    await storedExactly(cid, [1], 'nothing stored, no number taken');
 
     // A client honouring Retry-After: its retry waits for the lock to expire, then follows MongoDB.
     await sleep(1000);
@@ -314,7 +321,7 @@ describe('chat conversation state (Redis hash, leases, stale marks)', function (
     assert.deepEqual(seqsOf(visitor), range(1, n));
     assert.deepEqual(seqsOf(operator), range(1, n));
     assert.deepEqual(errorsOf(visitor), []);
-    assert.deepEqual(await storedSeqs(cid), range(1, n));
+    await storedExactly(cid, range(1, n));
 
     const stored = await storedConv(cid);
     assert.ok((stored.seq_reserved ?? 0) >= n, `seq_reserved ${stored.seq_reserved} ≥ ${n}`);
@@ -372,7 +379,7 @@ describe('chat conversation state (Redis hash, leases, stale marks)', function (
       messagesOf(visitor).map((m) => m.id),
       'the same messages in the same order on both sides',
     );
-    assert.deepEqual(await storedSeqs(cid), range(1, 101));
+    await storedExactly(cid, range(1, 101));
     assert.deepEqual([...errorsOf(visitor), ...errorsOf(operator)], []);
 
     // No message waited for the Sequencer's give-up: gaps from crossed publications were filled from the store.

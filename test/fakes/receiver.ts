@@ -5,15 +5,17 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { recordSecret } from '../support/log-audit.js';
 
 export type Answer = { status?: number; retryAfter?: string; delayMs?: number; hang?: boolean; body?: string };
-export type Received = { path: string; headers: http.IncomingHttpHeaders; body: string; at: number };
+export type Received = { path: string; headers: http.IncomingHttpHeaders; body: string; at: number; answeredStatus?: number };
 
 export class Receiver {
   readonly received: Received[] = [];
   private readonly server: http.Server;
   private script: Answer[] = [];
   private fallback: Answer = { status: 200 };
+  private chooser: (() => Answer) | undefined;
   private readonly hanging = new Set<http.ServerResponse>();
   url = '';
 
@@ -22,8 +24,11 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
-        const a = this.script.shift() ?? this.fallback;
+        const rec: Received = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        this.received.push(rec);
+        recordSecret(req.headers['x-bloonio-signature'], 'callback signature');
+        const a = this.script.shift() ?? this.chooser?.() ?? this.fallback;
+        if (!a.hang) rec.answeredStatus = a.status ?? 200;
         if (a.hang) {
           this.hanging.add(res);
           return;
@@ -47,6 +52,12 @@ export class Receiver {
   /** Answers for the next requests, in order; then `fallback` for every later one. */
   answer(...answers: Answer[]): this {
     this.script.push(...answers);
+    return this;
+  }
+
+  /** Decide each answer as the request arrives (e.g. a random 5xx), after any scripted ones. */
+  answerWith(choose: () => Answer): this {
+    this.chooser = choose;
     return this;
   }
 

@@ -36,8 +36,13 @@ describe('platform: ops pages in a browser', function () {
 
     const ctx = await browser.newContext({ httpCredentials: { username: 'ops', password: relay.env.ADMIN_API_KEY ?? '' } });
     const page = await ctx.newPage();
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(r.url()));
     await page.goto(`${relay.baseUrl}/admin/queues`);
     await page.getByText('webhook-delivery').first().waitFor({ timeout: 20_000 });
+    // Everything the page loads comes from the relay itself (bull-board would load fonts from an outside host).
+    const outside = requested.filter((u) => !u.startsWith(relay.baseUrl) && !u.startsWith('data:'));
+    assert.deepEqual(outside, [], `requests to other hosts: ${outside.join(', ')}`);
     for (const q of ['maintenance']) await page.getByText(q).first().waitFor();
     await page.screenshot({ path: `${SHOTS}admin-queues.png`, fullPage: true });
     await page.goto(`${relay.baseUrl}/admin/queues/queue/webhook-delivery?status=waiting`);

@@ -5,9 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseConfig, type Config } from '../../platform/config.js';
+import { recordSecret } from './log-audit.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 const MASTER_KEY = randomBytes(32).toString('hex');
+recordSecret(ADMIN_KEY, 'admin key');
+recordSecret(MASTER_KEY, 'master key');
 
 export function testEnv(name: string, extra: Record<string, string> = {}): Record<string, string> {
   const redis = process.env.REDIS_URL;
@@ -22,7 +25,8 @@ export function testEnv(name: string, extra: Record<string, string> = {}): Recor
     ADMIN_API_KEY: ADMIN_KEY,
     SECRETS_MASTER_KEY: `test:${MASTER_KEY}`,
     CALLBACK_ALLOW_PRIVATE_NETWORKS: 'true',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Child processes log at info: their output is audited for secrets (test/support/log-audit.ts).
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     QUEUE_PREFIX: `t:${suffix}`,
     CALLBACK_RETRY_SCHEDULE: '0,300ms,300ms',
     CALLBACK_TIMEOUT_MS: '2000',

@@ -9,16 +9,17 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import mongoose from 'mongoose';
 import { buildApp } from '../../api/app.js';
+import { createHttpServer } from '../../api/http-server.js';
 import { TenantStore } from '../../models/platform/tenant-store.js';
 import { createOutboundHttp } from '../../platform/outbound-http.js';
 import type { Config } from '../../platform/config.js';
-import { createLogger } from '../../platform/logger.js';
 import { connectMongo } from '../../platform/mongo.js';
 import { apiRedis, waitReady, workerRedis } from '../../platform/redis.js';
 import { Producer } from '../../queues/producer.js';
 import { createProcessors } from '../../workers/processors.js';
 import { startWorkers, type WorkerFleet } from '../../workers/runtime.js';
 import { testConfig, testEnv } from './env.js';
+import { auditChildOutput, auditLogger, countChild } from './log-audit.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -32,10 +33,16 @@ export type Relay = {
 };
 
 /** The API in this process, on a random port; workers on demand. */
-export async function startRelay(name: string, extraEnv: Record<string, string> = {}): Promise<Relay> {
+export async function startRelay(
+  name: string,
+  extraEnv: Record<string, string> = {},
+  opts: { logStream?: NodeJS.WritableStream } = {},
+): Promise<Relay> {
   const env = testEnv(name, extraEnv);
   const config = testConfig(env);
-  const logger = createLogger(config.logLevel, 'test');
+  // Every line goes to the run's audited log (test/support/log-audit.ts); a test that reads the log
+  // also gets every line at info level in its own stream.
+  const logger = auditLogger('test', opts.logStream);
   if (mongoose.connection.readyState !== 1) await connectMongo(config.mongodbUri);
   else if (mongoose.connection.name !== new URL(config.mongodbUri).pathname.slice(1)) {
     await mongoose.disconnect();
@@ -46,7 +53,7 @@ export async function startRelay(name: string, extraEnv: Record<string, string> 
   const producer = new Producer(config, redis);
   const tenants = new TenantStore(redis, config.secretsMasterKey, config.queuePrefix);
   const app = buildApp({ config, logger, redis, producer, tenants });
-  const server = http.createServer(app.callback());
+  const server = createHttpServer(app.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const fleets: WorkerFleet[] = [];
@@ -102,8 +109,10 @@ function spawnTs(entry: string, env: Record<string, string>): { proc: ChildProce
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  countChild();
+  // The whole output also goes to the run's audited log (no secret may appear in it).
+  proc.stdout?.on('data', (d: Buffer) => ((out = (out + d.toString()).slice(-20_000)), auditChildOutput(d)));
+  proc.stderr?.on('data', (d: Buffer) => ((out = (out + d.toString()).slice(-20_000)), auditChildOutput(d)));
   return { proc, output: () => out };
 }
 

@@ -11,11 +11,16 @@ import type { Logger } from '../../platform/logger.js';
 import { deliveryJobId, type JobName } from '../../queues/catalogue.js';
 import type { Producer } from '../../queues/producer.js';
 
-const GRACE_MS = 2 * 60_000;
 const BATCH = 500;
 
-export async function sweepDeliveries(deps: { producer: Producer; logger: Logger }, queue: Queue): Promise<number> {
-  const overdue = await DeliveryModel.find({ status: 'pending', next_attempt_at: { $lte: new Date(Date.now() - GRACE_MS) } })
+export async function sweepDeliveries(
+  deps: { producer: Producer; logger: Logger; config: { deliverySweepGraceMs: number } },
+  queue: Queue,
+): Promise<number> {
+  const overdue = await DeliveryModel.find({
+    status: 'pending',
+    next_attempt_at: { $lte: new Date(Date.now() - deps.config.deliverySweepGraceMs) },
+  })
     .limit(BATCH)
     .lean<DeliveryDoc[]>();
   let requeued = 0;

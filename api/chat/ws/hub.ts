@@ -11,7 +11,7 @@
 import type { WebSocket } from 'ws';
 import { chatChannel, type BusEvent } from '../../../models/chat/bus.js';
 import { routingAllows } from '../../../models/chat/conversation.js';
-import { messagesAfter, messageView } from '../../../models/chat/message.js';
+import { messagesAfterSeq } from '../../../models/chat/recent-messages.js';
 import type { OperatorDoc } from '../../../models/chat/operator.js';
 import type { VisitorSessionDoc } from '../../../models/chat/visitor-session.js';
 import { subscriberRedis } from '../../../platform/redis.js';
@@ -93,9 +93,9 @@ export class ChatHub {
     }
   }
 
-  /** The stored messages after a number, read when a socket connects, resyncs or sees a gap. */
+  /** The messages after a number (Redis first: recent-messages.ts), read when a socket connects, resyncs or sees a gap. */
   fetchAfter(tenantId: string, conversationId: string) {
-    return async (after: number) => (await messagesAfter(tenantId, conversationId, after)).map(messageView);
+    return (after: number) => messagesAfterSeq(this.deps, tenantId, conversationId, after);
   }
 
   operatorSeq(o: OperatorConn, conversationId: string, startAfter: number, midway = false): Sequencer {

@@ -2,7 +2,8 @@
  * Delivers one conversation's messages to one socket exactly once and in sequence order.
  *
  * Messages reach a socket by two roads: the fan-out bus (fast, but publications from two processes
- * can cross) and MongoDB (the stored truth, read on connect and when a gap shows). Whatever arrives,
+ * can cross) and the store (the conversation's recent set in Redis, MongoDB for older ranges:
+ * models/chat/recent-messages.ts), read on connect and when a gap shows. Whatever arrives,
  * from either road, goes through `push`: numbers at or below `last` are dropped (duplicates), the next
  * number is delivered at once, a later one waits while the gap is read from MongoDB. A number that was
  * allocated but never stored (a crash between the two) is passed over after that read, so one lost

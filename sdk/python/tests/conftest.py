@@ -66,7 +66,8 @@ def _sudo_gate(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def tenant(relay: Relay) -> Tenant:
-    return relay.provision("py-clients")
+    # Shared by the whole session's client tests: the default 60 requests a minute is too few for them.
+    return relay.provision("py-clients", rate_limit_per_min=10_000)
 
 
 def settings_for(relay: Relay, t: Tenant, **kw: Any) -> RelaySettings:

@@ -89,7 +89,10 @@ def test_delegation_grants_each_side_sees_its_half(relay: Relay, tenant: Tenant,
     grant = b.create_delegation_grant(grantee_tenant_id=tenant.tenant_id, relay_user_linked_id_list=[_link(paired)])
     assert grant["grant_id"].startswith("dgr_")
     a = make_client("async", tenant)
-    assert any(x["grant_id"] == grant["grant_id"] for x in _items(a.fetch_delegation_grants()))
+    # Each side sees its half: the grantee among the grants it received, the grantor among those it gave.
+    assert any(x["grant_id"] == grant["grant_id"] for x in a.fetch_delegation_grants()["received"])
+    assert any(x["grant_id"] == grant["grant_id"] for x in b.fetch_delegation_grants()["given"])
+    assert not any(x["grant_id"] == grant["grant_id"] for x in a.fetch_delegation_grants()["given"])
     b.revoke_delegation_grant(grant_id=grant["grant_id"])
 
 

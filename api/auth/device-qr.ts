@@ -1,0 +1,52 @@
+/** QR login, device side (SPEC §2.3): a paired device approves or denies a QR code it scanned and checked. */
+import { z } from 'zod';
+import { answerQrSession } from '../../models/auth/qr-login.js';
+import { findPairingById } from '../../models/auth/pairing.js';
+import { ApiError, notFound } from '../errors.js';
+import { DEVICE_AUTH_DOC } from '../principals/device.js';
+import { defineRoute } from '../route.js';
+import { DEVICE_WINDOW_MS, answerSigningString, importDeviceKey, verifyDeviceSignature } from './device-protocol.js';
+import { readQrCode } from './qr-code.js';
+
+export const qrLoginAnswer = defineRoute({
+  method: 'post',
+  path: '/device/qr-login/answer',
+  summary: 'Device: approve or deny a scanned QR-login code',
+  description: `\`qr_code_str\` as scanned; \`signature\` = base64url(ECDSA-P256-SHA256(device key, "BLOONIO-ANSWER-V1\\n{session_id}\\n{decision}\\n\\n{timestamp}")) with the session id from the code. Only a device paired with the tenant named in the code can answer it (404 otherwise); one answer per session (409 ALREADY_RESOLVED); 410 EXPIRED once the code expired; 401 INVALID_SIGNATURE for a code the relay did not sign or a bad answer signature. ${DEVICE_AUTH_DOC}`,
+  tags: ['Auth Relay: device protocol'],
+  security: 'device',
+  body: z
+    .object({
+      qr_code_str: z.string().min(20).max(2048),
+      decision: z.enum(['approve', 'deny']),
+      timestamp: z.number().int().positive(),
+      signature: z.string().min(16).max(200),
+    })
+    .strict(),
+  response: z.object({ session_id: z.string(), status: z.enum(['approved', 'denied']) }),
+  errors: [404, 409, 410],
+  handler: async (_ctx, { body, deps, principal }) => {
+    const device = principal.device;
+    const qr = readQrCode(deps.config.secretsMasterKey, body.qr_code_str);
+    if (!qr) throw new ApiError('INVALID_SIGNATURE', 'This is not a QR-login code of this relay.');
+    if (qr.tid !== device.tenant_id) throw notFound('QR-login session');
+    const key = importDeviceKey(device.public_key_jwk);
+    if (!key || !verifyDeviceSignature(key, answerSigningString(qr.sid, body.decision, null, body.timestamp), body.signature))
+      throw new ApiError('INVALID_SIGNATURE', 'Invalid answer signature.');
+    if (Math.abs(Date.now() - body.timestamp) > DEVICE_WINDOW_MS)
+      throw new ApiError('TIMESTAMP_OUT_OF_WINDOW', 'Answer timestamp out of window (±60 s).');
+    if (qr.exp * 1000 <= Date.now()) throw new ApiError('EXPIRED', 'This QR code has expired.');
+    const pairing = await findPairingById(device.tenant_id, device.pairing_id);
+    if (!pairing) throw notFound('Pairing');
+    const status = body.decision === 'approve' ? ('approved' as const) : ('denied' as const);
+    const v = await answerQrSession(deps.redis, deps.config.queuePrefix, device.tenant_id, qr.sid, status, {
+      deviceId: device._id,
+      relayUserLinkedId: pairing.relay_user_linked_id,
+      backendUserId: pairing.backend_user_id,
+      userSocketHash: pairing.user_socket_hash,
+    });
+    if (v === 'FINAL') throw new ApiError('ALREADY_RESOLVED', 'This QR code was already answered.');
+    if (v !== 'OK') throw new ApiError('EXPIRED', 'This QR code has expired.');
+    return { message: status === 'approved' ? 'QR login approved.' : 'QR login denied.', data: { session_id: qr.sid, status } };
+  },
+});

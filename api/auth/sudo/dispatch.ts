@@ -1,0 +1,126 @@
+/**
+ * POST /relay/sudo/dispatch (SPEC §2.4): ask people to approve an action on their paired devices.
+ * The request path costs Redis only: the approvers (cached fan-outs), the live request and one batch
+ * of jobs (models/auth/approval-flow.ts createRequest). Its end reaches the tenant as the ApprovalEvent.
+ */
+import { createHash } from 'node:crypto';
+import { DuplicateInstructionError, createRequest, loadApprovalRequest, visibleStatus } from '../../../models/auth/approval-flow.js';
+import { resolveApprovers } from '../../../models/auth/sudo-flow.js';
+import { CALLBACK_EVENTS } from '../../../models/platform/callback-catalogue.js';
+import { newId } from '../../../platform/ids.js';
+import { redisKey } from '../../../platform/keys.js';
+import type { AppDeps } from '../../context.js';
+import { ApiError } from '../../errors.js';
+import { defineRoute } from '../../route.js';
+import { canonicalJson, displayHash } from '../device-protocol.js';
+import { SUDO_TAGS, dispatchBody, dispatchResponse } from './schemas.js';
+
+const IDEMPOTENCY_TTL_S = 86_400;
+
+type Remembered = { event_id: string; body_hash: string };
+
+/** A dispatch already made with this idempotency key: the same body answers its event, another body 409. */
+async function remembered(deps: AppDeps, tenantId: string, key: string, bodyHash: string) {
+  const raw = await deps.redis.get(redisKey.sudoIdempotency(deps.config.queuePrefix, tenantId, key));
+  if (!raw) return null;
+  const r = JSON.parse(raw) as Remembered;
+  if (r.body_hash !== bodyHash) throw new ApiError('CONFLICT', 'This idempotency_key was already used with another body.');
+  // The first dispatch may still be creating its event: wait for it briefly.
+  for (let i = 0; i < 20; i++) {
+    const s = await loadApprovalRequest(deps, tenantId, r.event_id);
+    if (s) return { event_id: s._id, status: visibleStatus(s), expires_at: s.expires_at.toISOString() };
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new ApiError('CONFLICT', 'A dispatch with this idempotency_key is still being created; try again.');
+}
+
+const SUDO_DOC = `Validation (422, naming each field): \`event_type\` sudo_action (one approver among the people listed) | sudo_group_action (a quorum: the group's threshold of distinct people — one person's several devices count once — or \`threshold\`) | sudo_delegated_action (people of another tenant, \`grantor_tenant_id\`, through the delegation grants it gave you); \`action_type\` creation | deletion | update | upsert; at least one of \`relay_user_linked_id_list\` / \`relay_group_linked_id_list\`; \`data_access_type\` static needs \`data_items\`, dynamic needs \`data_fetch_url\` (the relay fetches the data, signed with HMAC #1 as a callback is, when an approver opens the request, so the device shows what is current); \`tenant_id\` is never in the body. \`idempotency_key\`: the same key and body answer the same event (200); the same key with another body is 409. Refusals: 404 for a relay_user link or group that is not yours; 403 when no active delegation grant covers the approvers (never a hint whether they exist); 409 when fewer approvers than needed have a paired device, or the instruction_id is in use. The approvers' devices get a push (and see it in GET /device/requests), with your organisation's name; each answer is signed by the device key over the request and the hash of what it showed. The end — approved, denied (as soon as the quorum can no longer be reached, or at the first denial if the group says so), expired (a delayed job, even if nobody answers) or cancelled — is POSTed once as the ApprovalEvent to {callback_url_base}{sudo_callback_path} (default ${CALLBACK_EVENTS['sudo.approval_event'].path({ _id: '' })}), signed with HMAC #1, and readable with GET /relay/sudo/fetch/event.`;
+
+export const sudoDispatch = defineRoute({
+  method: 'post',
+  path: '/relay/sudo/dispatch',
+  summary: 'Ask people to approve an action on their paired devices (sudo step-up)',
+  description: SUDO_DOC,
+  tags: SUDO_TAGS,
+  security: 'hmac',
+  body: dispatchBody,
+  response: dispatchResponse,
+  successStatus: 201,
+  errors: [403, 404, 409],
+  handler: async (ctx, { body, deps, principal }) => {
+    const tenant = principal.tenant.tenant;
+    const prefix = deps.config.queuePrefix;
+    // 1. A repeat of an earlier dispatch (its idempotency key) answers that dispatch.
+    const bodyHash = createHash('sha256').update(canonicalJson(ctx.state.body)).digest('hex');
+    if (body.idempotency_key) {
+      const again = await remembered(deps, tenant._id, body.idempotency_key, bodyHash);
+      if (again) return { status: 200, message: 'Sudo event (idempotent repeat).', data: again };
+    }
+    const eventId = newId('sud');
+    const idemKey = body.idempotency_key ? redisKey.sudoIdempotency(prefix, tenant._id, body.idempotency_key) : null;
+    if (idemKey) {
+      const claimed = await deps.redis.set(
+        idemKey,
+        JSON.stringify({ event_id: eventId, body_hash: bodyHash }),
+        'EX',
+        IDEMPOTENCY_TTL_S,
+        'NX',
+      );
+      if (claimed !== 'OK') {
+        const again = await remembered(deps, tenant._id, body.idempotency_key ?? '', bodyHash);
+        if (again) return { status: 200, message: 'Sudo event (idempotent repeat).', data: again };
+      }
+    }
+    try {
+      // 2. Who is asked, and how many must approve.
+      const approvers = await resolveApprovers(deps, {
+        callerTenantId: tenant._id,
+        eventType: body.event_type,
+        grantorTenantId: body.grantor_tenant_id,
+        linkIds: body.relay_user_linked_id_list,
+        groupIds: body.relay_group_linked_id_list,
+        threshold: body.threshold,
+      });
+      // 3. What the devices show (and, for static data, the hash they sign), and the live request.
+      const shown = { title: body.title, description: body.description ?? null, fields: body.fields, data_items: body.data_items ?? [] };
+      const content = {
+        event_type: body.event_type,
+        action_type: body.action_type,
+        expected_action: body.expected_action,
+        custom_type: body.custom_type,
+        ...shown,
+        data_access_type: body.data_access_type,
+        display: { title: body.title, subtitle: body.description ?? null, fields: body.fields },
+        requester: {
+          tenant_id: tenant._id,
+          display_name: tenant.branding_display_name ?? tenant.tenant_name,
+          logo_url: tenant.branding_logo_url ?? null,
+        },
+        threshold: approvers.threshold,
+        display_hash: body.data_access_type === 'static' ? displayHash(shown) : null,
+        // Never shown to a device (the poll drops `_` fields): where the dynamic data comes from.
+        ...(body.data_fetch_url ? { _data_fetch_url: body.data_fetch_url } : {}),
+      };
+      const request = await createRequest(deps, {
+        tenantId: tenant._id,
+        kind: 'sudo',
+        id: eventId,
+        participants: approvers.participants,
+        threshold: approvers.threshold,
+        denyOnFirstDenial: approvers.denyOnFirstDenial,
+        instructionId: body.instruction_id,
+        content,
+        ttlSeconds: body.ttl_seconds,
+      });
+      return {
+        message: `Sudo event dispatched to ${approvers.participants.length} approver(s); ${approvers.threshold} approval(s) needed.`,
+        data: { event_id: request._id, status: request.status, expires_at: request.expires_at.toISOString() },
+      };
+    } catch (err) {
+      if (idemKey) await deps.redis.del(idemKey).catch(() => undefined);
+      if (err instanceof DuplicateInstructionError)
+        throw new ApiError('CONFLICT', 'This instruction_id is in use by a live request; use a fresh one.');
+      throw err;
+    }
+  },
+});

@@ -1,0 +1,126 @@
+/** Approver groups (SPEC §2.4, decided): a tenant's sets of people with a threshold, for sudo_group_action. */
+import { z } from 'zod';
+import { ApproverGroupModel, findGroup, groupsOf, toPublicGroup, type ApproverGroupDoc } from '../../../models/auth/approver-group.js';
+import { findRelayUserLink } from '../../../models/platform/relay-user-link.js';
+import { newId } from '../../../platform/ids.js';
+import { ApiError, notFound } from '../../errors.js';
+import { defineRoute } from '../../route.js';
+import { SUDO_TAGS, groupBody, groupId, publicGroup } from './schemas.js';
+
+/** Every member must be one of this tenant's relay_user links (422 naming the unknown ones). */
+async function checkMembers(tenantId: string, ids: string[]): Promise<string[]> {
+  const unique = [...new Set(ids)];
+  const found = await Promise.all(unique.map((id) => findRelayUserLink(tenantId, id)));
+  // Named by position, never by value: an answer never says whether someone else's id exists.
+  const unknown = ids.flatMap((id, i) => (found[unique.indexOf(id)] ? [] : [`member_relay_user_linked_ids.${i}: not one of your relay_user links`]));
+  if (unknown.length) throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', unknown);
+  return unique;
+}
+
+export const createGroup = defineRoute({
+  method: 'post',
+  path: '/relay/sudo/create/group',
+  summary: 'Create an approver group (people and a threshold)',
+  description:
+    'A `sudo_group_action` naming this group is approved when `threshold` distinct members approve (one person with several devices counts once), and denied as soon as the threshold can no longer be reached — or at the first denial when `deny_on_first_denial`. Members are your relay_user links (from pairing): 422 for one that is not.',
+  tags: SUDO_TAGS,
+  security: 'hmac',
+  body: groupBody,
+  response: publicGroup,
+  successStatus: 201,
+  handler: async (_ctx, { body, principal }) => {
+    const tenantId = principal.tenant.tenant._id;
+    const members = await checkMembers(tenantId, body.member_relay_user_linked_ids);
+    const g = await ApproverGroupModel.create({
+      _id: newId('grp'),
+      tenant_id: tenantId,
+      name: body.name,
+      member_relay_user_linked_ids: members,
+      threshold: body.threshold,
+      deny_on_first_denial: body.deny_on_first_denial,
+    });
+    return { message: 'Approver group created.', data: toPublicGroup(g.toObject() as unknown as ApproverGroupDoc) };
+  },
+});
+
+export const updateGroup = defineRoute({
+  method: 'post',
+  path: '/relay/sudo/update/group',
+  summary: 'Change an approver group',
+  description:
+    'Only the fields present change; the threshold may not exceed the members. Events already dispatched keep the approvers they had. 404 for a group of another tenant.',
+  tags: SUDO_TAGS,
+  security: 'hmac',
+  body: z
+    .object({
+      group_id: groupId,
+      name: z.string().trim().min(1).max(120).optional(),
+      member_relay_user_linked_ids: z
+        .array(z.string().regex(/^[0-9a-f]{24}$/))
+        .min(1)
+        .max(50)
+        .optional(),
+      threshold: z.number().int().min(1).max(50).optional(),
+      deny_on_first_denial: z.boolean().optional(),
+    })
+    .strict()
+    .refine((b) => Object.keys(b).length > 1, 'give at least one field to change'),
+  response: publicGroup,
+  errors: [404],
+  handler: async (_ctx, { body, principal }) => {
+    const tenantId = principal.tenant.tenant._id;
+    const current = await findGroup(tenantId, body.group_id);
+    if (!current) throw notFound('Approver group');
+    const members = body.member_relay_user_linked_ids
+      ? await checkMembers(tenantId, body.member_relay_user_linked_ids)
+      : current.member_relay_user_linked_ids;
+    const threshold = body.threshold ?? current.threshold;
+    if (threshold > members.length)
+      throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', [
+        'threshold: must not exceed the number of distinct members',
+      ]);
+    const set = {
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      member_relay_user_linked_ids: members,
+      threshold,
+      ...(body.deny_on_first_denial !== undefined ? { deny_on_first_denial: body.deny_on_first_denial } : {}),
+    };
+    const g = await ApproverGroupModel.findOneAndUpdate(
+      { _id: body.group_id, tenant_id: tenantId },
+      { $set: set },
+      { new: true },
+    ).lean<ApproverGroupDoc>();
+    if (!g) throw notFound('Approver group');
+    return { message: 'Approver group updated.', data: toPublicGroup(g) };
+  },
+});
+
+export const fetchGroups = defineRoute({
+  method: 'get',
+  path: '/relay/sudo/fetch/groups',
+  summary: 'List your approver groups',
+  tags: SUDO_TAGS,
+  security: 'hmac',
+  response: z.object({ groups: z.array(publicGroup) }),
+  handler: async (_ctx, { principal }) => {
+    const groups = await groupsOf(principal.tenant.tenant._id);
+    return { message: `${groups.length} group(s).`, data: { groups: groups.map(toPublicGroup) } };
+  },
+});
+
+export const deleteGroup = defineRoute({
+  method: 'post',
+  path: '/relay/sudo/delete/group',
+  summary: 'Delete an approver group',
+  description: 'Events already dispatched to it are not affected. 404 for a group of another tenant.',
+  tags: SUDO_TAGS,
+  security: 'hmac',
+  body: z.object({ group_id: groupId }).strict(),
+  response: z.object({ group_id: z.string(), deleted: z.literal(true) }),
+  errors: [404],
+  handler: async (_ctx, { body, principal }) => {
+    const r = await ApproverGroupModel.deleteOne({ _id: body.group_id, tenant_id: principal.tenant.tenant._id });
+    if (!r.deletedCount) throw notFound('Approver group');
+    return { message: 'Approver group deleted.', data: { group_id: body.group_id, deleted: true as const } };
+  },
+});

@@ -1,0 +1,115 @@
+/** Schemas of the sudo routes (SPEC §2.4): a dispatch, approver groups, delegation grants, the ApprovalEvent. */
+import { z } from 'zod';
+import { SUDO_EVENT_TYPES } from '../../../models/auth/sudo-flow.js';
+import { approvalEvent } from '../../../models/platform/callback-catalogue.js';
+import { httpUrl } from '../../schemas.js';
+import { DATA_TYPES, instructionId } from '../schemas.js';
+
+export const SUDO_TAGS = ['Auth Relay: sudo'];
+export const ACTION_TYPES = ['creation', 'deletion', 'update', 'upsert'] as const;
+
+export const linkId = z.string().regex(/^[0-9a-f]{24}$/, 'must be a relay_user_linked_id (24 hex characters)');
+export const groupId = z.string().regex(/^grp_[0-9a-z]{26}$/, 'must be an approver group id (grp_…)');
+export const sudoEventId = z.string().regex(/^sud_[0-9a-z]{26}$/, 'must be a sudo event id (sud_…)');
+export const tenantIdField = z.string().regex(/^tnt_[0-9a-f]{24}$/, 'must be a tenant id (tnt_…)');
+
+export const dataItem = z
+  .object({
+    key: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 characters of A-Z a-z 0-9 _ . -'),
+    title: z.string().trim().min(1).max(80),
+    value: z.string().max(500),
+    data_type: z.enum(DATA_TYPES),
+  })
+  .strict();
+
+export const dispatchBody = z
+  .object({
+    event_type: z.enum(SUDO_EVENT_TYPES),
+    action_type: z.enum(ACTION_TYPES),
+    instruction_id: instructionId.describe('Your correlation id for this action; it comes back in the ApprovalEvent.'),
+    expected_action: z.string().trim().min(1).max(120).describe('What is being approved, e.g. transfer_funds.'),
+    title: z.string().trim().min(1).max(120),
+    description: z.string().trim().max(500).optional(),
+    custom_type: z.enum(['localAuth', 'totp', 'goldenNumber']).default('localAuth'),
+    fields: z.array(dataItem).max(20).default([]).describe('Display fields the device shows (SPEC §2.2 data types).'),
+    relay_user_linked_id_list: z.array(linkId).max(50).default([]),
+    relay_group_linked_id_list: z.array(groupId).max(10).default([]),
+    grantor_tenant_id: tenantIdField
+      .optional()
+      .describe('sudo_delegated_action: the tenant whose users approve, through the grants it gave you.'),
+    threshold: z.number().int().min(1).max(50).optional().describe("Distinct approvals needed; default 1, or the groups' threshold."),
+    data_access_type: z.enum(['static', 'dynamic']),
+    data_items: z.array(dataItem).max(50).optional().describe('static: the data the approver sees.'),
+    data_fetch_url: httpUrl
+      .optional()
+      .describe('dynamic: the relay fetches the data from here (signed with HMAC #1) when an approver opens the request.'),
+    ttl_seconds: z.number().int().min(10).max(3600).default(300),
+    idempotency_key: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9_.:-]+$/)
+      .optional(),
+    tenant_id: z.unknown().optional().describe('Never send it: the signature says which tenant calls (422).'),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.tenant_id !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['tenant_id'], message: 'must not be in the body: the signature says which tenant calls' });
+    if (!b.relay_user_linked_id_list.length && !b.relay_group_linked_id_list.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['relay_user_linked_id_list'],
+        message: 'give at least one of relay_user_linked_id_list / relay_group_linked_id_list',
+      });
+    if (b.data_access_type === 'static' && !b.data_items?.length)
+      ctx.addIssue({ code: 'custom', path: ['data_items'], message: 'required when data_access_type is static' });
+    if (b.data_access_type === 'dynamic' && !b.data_fetch_url)
+      ctx.addIssue({ code: 'custom', path: ['data_fetch_url'], message: 'required when data_access_type is dynamic' });
+    if (b.data_access_type === 'dynamic' && b.data_items)
+      ctx.addIssue({ code: 'custom', path: ['data_items'], message: 'only for data_access_type static' });
+    if (b.event_type === 'sudo_delegated_action' && !b.grantor_tenant_id)
+      ctx.addIssue({ code: 'custom', path: ['grantor_tenant_id'], message: 'required for sudo_delegated_action' });
+    if (b.event_type !== 'sudo_delegated_action' && b.grantor_tenant_id)
+      ctx.addIssue({ code: 'custom', path: ['grantor_tenant_id'], message: 'only for sudo_delegated_action' });
+    if (b.event_type === 'sudo_group_action' && !b.relay_group_linked_id_list.length && b.threshold === undefined)
+      ctx.addIssue({ code: 'custom', path: ['relay_group_linked_id_list'], message: 'a group action needs a group or a threshold' });
+  });
+
+export const dispatchResponse = z.object({ event_id: z.string(), status: z.string(), expires_at: z.string() });
+
+export const approvalEventView = approvalEvent;
+
+export const groupBody = z
+  .object({
+    name: z.string().trim().min(1).max(120),
+    member_relay_user_linked_ids: z.array(linkId).min(1).max(50),
+    threshold: z.number().int().min(1).max(50),
+    deny_on_first_denial: z.boolean().default(false),
+  })
+  .strict()
+  .refine((g) => g.threshold <= new Set(g.member_relay_user_linked_ids).size, {
+    message: 'must not exceed the number of distinct members',
+    path: ['threshold'],
+  });
+
+export const publicGroup = z.object({
+  group_id: z.string(),
+  name: z.string(),
+  member_relay_user_linked_ids: z.array(z.string()),
+  threshold: z.number().int(),
+  deny_on_first_denial: z.boolean(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const publicGrant = z.object({
+  grant_id: z.string(),
+  grantor_tenant_id: z.string(),
+  grantee_tenant_id: z.string(),
+  relay_user_linked_ids: z.array(z.string()),
+  relay_group_linked_id: z.string().nullable(),
+  status: z.enum(['active', 'revoked']),
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+});

@@ -1,0 +1,58 @@
+/**
+ * `chat.message.store`: a message the API numbered and fanned out, written into MongoDB — the
+ * messages of every job in flight share one unordered insertMany (group commit) — then its
+ * message-received callback and the bot's turn handed on. A retried job finds its message already
+ * there (same id) and only hands on again; the follow-up jobs have fixed ids, so nothing is sent twice.
+ *
+ * A number already taken by another message means Redis lost the conversation's state (it is the
+ * source of numbers) and numbering resumed below a message not yet stored: the message is numbered
+ * again and fanned out under its new number, never dropped.
+ */
+import type { Job } from 'bullmq';
+import { BatchInserter, DuplicateKeyError } from '../../models/platform/batch-insert.js';
+import { appendMessage } from '../../models/chat/conversation-messages.js';
+import { dropConversationState } from '../../models/chat/conversation-state.js';
+import { MessageModel } from '../../models/chat/message.js';
+import type { JobPayload } from '../../queues/catalogue.js';
+import type { ChatWorkerDeps } from './bot-turn.js';
+
+export function createStoreMessageProcessor(deps: ChatWorkerDeps) {
+  const inserts = new BatchInserter(() => MessageModel.collection);
+  const processor = async (_job: Job, _token: string | undefined, p: JobPayload<'chat.message.store'>): Promise<string> => {
+    const m = p.message;
+    const at = new Date(m.created_at);
+    try {
+      await inserts.insert({
+        _id: m.id,
+        tenant_id: p.tenantId,
+        conversation_id: m.conversation_id,
+        seq: m.seq,
+        sender_type: m.sender_type,
+        sender_id: m.sender_id,
+        text: m.text,
+        created_at: at,
+        updated_at: at,
+      });
+    } catch (err) {
+      if (!(err instanceof DuplicateKeyError)) throw err;
+      const mine = await MessageModel.exists({ _id: m.id });
+      if (!mine) return renumber(deps, p);
+      // Our own earlier attempt stored it: hand on again (no-ops if that attempt did).
+    }
+    if (p.callback) await deps.producer.enqueue('webhook.deliver', p.callback);
+    if (p.botTurn)
+      await deps.producer.enqueue('chat.bot-turn', { tenantId: p.tenantId, conversationId: m.conversation_id, messageId: m.id });
+    return 'stored';
+  };
+  return { processor, flush: () => inserts.flush() };
+}
+
+async function renumber(deps: ChatWorkerDeps, p: JobPayload<'chat.message.store'>): Promise<string> {
+  const m = p.message;
+  deps.logger.warn({ conversation_id: m.conversation_id, seq: m.seq }, 'chat sequence number already used; numbering the message again');
+  const entry = await deps.tenants.load(p.tenantId);
+  if (!entry) return 'tenant-gone';
+  await dropConversationState(deps, p.tenantId, m.conversation_id);
+  await appendMessage(deps, entry.tenant, m.conversation_id, { type: m.sender_type, id: m.sender_id }, m.text);
+  return 'renumbered';
+}
