@@ -6,7 +6,7 @@
  */
 import { s, type Infer, type Node } from './schema.js';
 import { chatMessageFields, CONVERSATION_STATUSES } from './routes/chat.js';
-import { approvalEventFields } from './routes/sudo.js';
+import { approvalEvent } from './routes/sudo.js';
 
 const str = s.string;
 const nul = s.nullable;
@@ -75,8 +75,6 @@ const withReason = s.object({ ...chatFacts, reason: str() });
 interface EventSpec {
   path: string;
   data: Node;
-  /** Coded to tools/SUDO_CONTRACT.md before the relay's document had it (compared leniently). */
-  contract?: boolean;
 }
 const event = <const E extends EventSpec>(e: E): E => e;
 const chat = <D extends Node>(name: ChatEventName, data: D) => event({ path: `${CHAT_CALLBACK_PREFIX}/${name}`, data });
@@ -107,12 +105,11 @@ export const CALLBACK_EVENTS = {
     path: '/relay-callbacks/passkey',
     data: s.object({ ...passkeyFields, stored_counter: s.int(), presented_counter: s.int() }),
   }),
-  /** The final state of a sudo event or of a `send/auth-challenge` sent with `approval_event: true`. */
-  'sudo.approval_event': event({
-    path: SUDO_CALLBACK_PATH,
-    contract: true,
-    data: s.open({ ...approvalEventFields, status: s.enum(['approved', 'denied', 'expired', 'cancelled']) }),
-  }),
+  /**
+   * The final state of a sudo event or of a `send/auth-challenge` sent with `approval_event: true`
+   * (`status` is never `pending` here: the relay sends it once the request is final).
+   */
+  'sudo.approval_event': event({ path: SUDO_CALLBACK_PATH, data: approvalEvent }),
   'chat.conversation-started': chat('conversation-started', s.object({ ...chatFacts, lane: s.enum(['bot', 'human']) })),
   'chat.message-received': chat('message-received', s.object({ ...chatFacts, message: s.object({ ...chatMessageFields, seq: s.int() }) })),
   'chat.ticket-created': chat('ticket-created', withReason),

@@ -70,6 +70,7 @@ export const DATA_TYPES = Object.values(DataType) as [DataType, ...DataType[]];
 export const SUDO_ACTION_TYPES = Object.values(SudoActionType) as [SudoActionType, ...SudoActionType[]];
 export const ACTION_TYPES = Object.values(ActionType) as [ActionType, ...ActionType[]];
 export const SUDO_EVENT_TYPES = Object.values(SudoEventType) as [SudoEventType, ...SudoEventType[]];
+export const APPROVAL_STATUSES = Object.values(ApprovalStatus) as [ApprovalStatus, ...ApprovalStatus[]];
 
 /** Fields as the relay takes them: values as strings, TEXT when no type is given. */
 export function validationFields(list: readonly FieldInput[] | undefined | null): ValidationField[] {

@@ -18,11 +18,30 @@ export interface Node<T = unknown> {
   readonly values?: readonly string[];
   readonly items?: Node;
   readonly props?: Readonly<Record<string, Prop>>;
-  /** An object whose listed fields are what the contract names; the relay may send more. */
-  readonly open?: boolean;
   /** Sent and returned exactly as given: no key is renamed below this node. */
   readonly verbatim?: boolean;
+  /**
+   * An object that needs `anyOf` (at least one) or `oneOf` (exactly one) of these fields, given and
+   * not null: the document's `anyOf` / `oneOf` of `{required: [field]}`; its type is the union of the
+   * alternatives, and `toWire` refuses an argument that is none of them.
+   */
+  readonly requires?: Requires;
+  /** The document's `if` / `then` / `else` on one field's value; its type is the union of both branches. */
+  readonly when?: When;
   readonly __type?: T;
+}
+
+/** When `field` is `value`, the fields `requires` must be given; otherwise, the fields `forbids` must not be. */
+export interface When {
+  readonly field: string;
+  readonly value: string;
+  readonly requires: readonly string[];
+  readonly forbids: readonly string[];
+}
+
+export interface Requires {
+  readonly mode: 'anyOf' | 'oneOf';
+  readonly fields: readonly string[];
 }
 
 export interface Prop {
@@ -50,6 +69,20 @@ export type ObjectOf<P> = Simplify<
   { [K in RequiredKeys<P> & string as CamelCase<K>]: ValueOf<P[K]> } & { [K in OptionalKeys<P> & string as CamelCase<K>]?: ValueOf<P[K]> }
 >;
 
+/** `T` with `K` given and not null. */
+type Given<T, K extends keyof T> = Simplify<Omit<T, K> & { [Q in K]-?: NonNullable<T[Q]> }>;
+/** At least one of `K` given: `{a: string} | {b: string}`, each with the other fields of `T`. */
+export type AtLeastOne<T, K extends keyof T> = { [Q in K]: Given<T, Q> }[K];
+/** Exactly one of `K` given, the others absent: `{a: string; b?: never} | {b: string; a?: never}`. */
+export type ExactlyOne<T, K extends keyof T> = {
+  [Q in K]: Simplify<Omit<Given<T, Q>, Exclude<K, Q>> & { [R in Exclude<K, Q>]?: never }>;
+}[K];
+
+/** `T` where field `F` being `V` needs `Req`, and any other value of `F` excludes `Forb`. */
+export type Switch<T, F extends keyof T, V, Req extends keyof T, Forb extends keyof T> =
+  | Simplify<Omit<T, F | Req> & { [K in F]-?: V & T[F] } & { [K in Req]-?: NonNullable<T[K]> }>
+  | Simplify<Omit<T, F | Forb> & { [K in F]: Exclude<T[F], V> } & { [K in Forb]?: never }>;
+
 /** The TypeScript type a node stands for. */
 export type Infer<N> = N extends Node<infer T> ? T : never;
 
@@ -73,9 +106,35 @@ export const s = {
   boolean: () => node<boolean>({ kind: 'boolean' }),
   array: <T>(items: Node<T>) => node<T[]>({ kind: 'array', items }),
   object: <P extends Record<string, Field>>(props: P) => node<ObjectOf<P>>({ kind: 'object', props: fields(props) }),
-  /** The fields a contract names, and room for the ones it does not. */
-  open: <P extends Record<string, Field>>(props: P) =>
-    node<ObjectOf<P> & { [key: string]: unknown }>({ kind: 'object', props: fields(props), open: true }),
+  /** An object that needs at least one of `keys` (not null), e.g. an email or a phone number. */
+  atLeastOne: <P extends Record<string, Field>, const K extends readonly [keyof P & string, ...(keyof P & string)[]]>(props: P, keys: K) =>
+    node<AtLeastOne<ObjectOf<P>, CamelCase<K[number]> & keyof ObjectOf<P>>>({
+      kind: 'object',
+      props: fields(props),
+      requires: { mode: 'anyOf', fields: keys },
+    }),
+  /** An object that needs exactly one of `keys` (not null), e.g. an id or an email. */
+  exactlyOne: <P extends Record<string, Field>, const K extends readonly [keyof P & string, ...(keyof P & string)[]]>(props: P, keys: K) =>
+    node<ExactlyOne<ObjectOf<P>, CamelCase<K[number]> & keyof ObjectOf<P>>>({
+      kind: 'object',
+      props: fields(props),
+      requires: { mode: 'oneOf', fields: keys },
+    }),
+  /** An object where one field's value decides which other fields are needed or excluded. */
+  switch: <
+    P extends Record<string, Field>,
+    const F extends keyof P & string,
+    const V extends string,
+    const Req extends readonly (keyof P & string)[],
+    const Forb extends readonly (keyof P & string)[],
+  >(
+    props: P,
+    rule: { field: F; value: V; requires: Req; forbids: Forb },
+  ) => {
+    type T = ObjectOf<P>;
+    type K<X extends string> = CamelCase<X> & keyof T;
+    return node<Switch<T, K<F>, V, K<Req[number]>, K<Forb[number]>>>({ kind: 'object', props: fields(props), when: rule });
+  },
   /** A free-form object of the relay's own (snake_case keys, renamed to camelCase on the way in). */
   record: () => node<Record<string, unknown>>({ kind: 'record' }),
   /** Opaque JSON passed exactly as it is, both ways (e.g. WebAuthn options for the browser). */
@@ -114,17 +173,35 @@ export function toWire(n: Node, v: unknown, where: string): unknown {
   if (n.kind === 'array' && Array.isArray(v) && n.items) return v.map((x, i) => toWire(n.items as Node, x, `${where}[${i}]`));
   if (n.kind !== 'object' || !n.props || !isPlainObject(v)) return v;
   const byCamel = new Map(Object.entries(n.props).map(([k, p]) => [camelCase(k), [k, p] as const]));
+  if (n.requires) checkRequires(n.requires, v, where);
+  if (n.when) checkWhen(n.when, v, where);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(v)) {
     const hit = byCamel.get(key);
-    if (!hit) {
-      if (n.open) out[key] = value;
-      else throw new TypeError(`${where}: unknown argument "${key}" (expected one of ${[...byCamel.keys()].join(', ')})`);
-      continue;
-    }
+    if (!hit) throw new TypeError(`${where}: unknown argument "${key}" (expected one of ${[...byCamel.keys()].join(', ')})`);
     if (value !== undefined) out[hit[0]] = toWire(hit[1].node, value, `${where}.${key}`);
   }
   return out;
+}
+
+/** An argument that is none of the alternatives is a TypeError naming them (the types say it too). */
+function checkRequires(r: Requires, v: Record<string, unknown>, where: string): void {
+  const names = r.fields.map(camelCase);
+  const given = names.filter((k) => v[k] !== undefined && v[k] !== null).length;
+  if (r.mode === 'anyOf' && given === 0) throw new TypeError(`${where}: give at least one of ${names.join(' / ')}`);
+  if (r.mode === 'oneOf' && given !== 1) throw new TypeError(`${where}: give exactly one of ${names.join(' / ')}`);
+}
+
+function checkWhen(w: When, v: Record<string, unknown>, where: string): void {
+  const given = (k: string) => v[camelCase(k)] !== undefined && v[camelCase(k)] !== null;
+  const field = camelCase(w.field);
+  if (v[field] === w.value) {
+    const missing = w.requires.filter((k) => !given(k)).map(camelCase);
+    if (missing.length) throw new TypeError(`${where}: ${field} ${w.value} needs ${missing.join(', ')}`);
+  } else {
+    const extra = w.forbids.filter(given).map(camelCase);
+    if (extra.length) throw new TypeError(`${where}: ${extra.join(', ')} only with ${field} ${w.value}`);
+  }
 }
 
 /** The relay's JSON → camelCase: declared fields by their schema, other fields renamed deeply. */

@@ -118,7 +118,12 @@ for (const kind of ['koa', 'express'] as const) {
       const v = await chat.mintVisitorToken({ visitorUserId: 'v1', visitorEmailHash: 'not-a-hash' }).catch((x: unknown) => x);
       assert.ok(v instanceof ValidationFailedError);
       assert.ok(v.details.some((d) => d.startsWith('visitor_email_hash:')));
-      await assert.rejects(chat.mintOperatorToken({}), /exactly one of operatorId \/ email/);
+      // The document's oneOf: an operator is named by its id or by its email, never both (a type error, and refused here).
+      // @ts-expect-error: neither
+      await assert.rejects(chat.mintOperatorToken({}), /mintOperatorToken: give exactly one of operatorId \/ email/);
+      const both = { operatorId: `op_${'0'.repeat(26)}`, email: 'ada@example.com' };
+      // @ts-expect-error: both
+      await assert.rejects(chat.mintOperatorToken(both), /give exactly one of operatorId \/ email/);
     });
   });
 }

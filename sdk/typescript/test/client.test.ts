@@ -109,6 +109,29 @@ describe('RelayClient against the live relay', function () {
     });
   }
 
+  it('pushes a goldenNumber challenge: the numbers to pick among, and the one expected', async () => {
+    const { user, device } = await pairUser(r, tenant);
+    const iid = `ins-${randomBytes(6).toString('hex')}`;
+    const sent = await client.sendAuthChallenge({
+      userSocketHash: user,
+      instructionId: iid,
+      customType: SudoActionType.GOLDEN_NUMBER,
+      expectedAction: 'login',
+      numbers: [12, 47, 83],
+      expectedNumber: 47,
+      title: 'Pick the number shown on your screen',
+    });
+    assert.equal(sent.status, 'pending');
+    const req = await device.requestFor(iid);
+    assert.deepEqual(req.content.numbers, [12, 47, 83]);
+    assert.equal((await device.approve(req.request_id, '47')).status, 200);
+    const status = await eventually(async () => {
+      const s = await client.fetchDeliveryStatus({ instructionId: iid });
+      return s.status !== 'pending' && s;
+    }, 'the challenge is decided');
+    assert.equal(status.status, 'approved');
+  });
+
   it('sends a security alert the device shows', async () => {
     const { user, device } = await pairUser(r, tenant);
     const iid = `alert-${randomBytes(6).toString('hex')}`;
@@ -215,6 +238,20 @@ describe('RelayClient against the live relay', function () {
       /fetchDevices: unknown argument "usrSocketHash"/,
     );
     await assert.rejects(c.sudoFetchEvent({}), /give exactly one of eventId \/ instructionId/);
+    // The document's anyOf: an email, a phone number or both; neither is a type error, and refused here.
+    const pairing = { userSocketHash: socketHash(), backendUserId: 'u1', displayName: 'Example' };
+    // @ts-expect-error: neither userEmail nor userPhone
+    await assert.rejects(c.preparePairing(pairing), /preparePairing: give at least one of userEmail \/ userPhone/);
+    // @ts-expect-error: null is not an email
+    await assert.rejects(c.preparePairing({ ...pairing, userEmail: null }), /give at least one of userEmail \/ userPhone/);
+    // The document's if/then/else: numbers (and expectedNumber) go with goldenNumber, and only with it.
+    const challenge = { userSocketHash: socketHash(), instructionId: 'ins-golden', expectedAction: 'login' };
+    // @ts-expect-error: goldenNumber without numbers
+    await assert.rejects(c.sendAuthChallenge({ ...challenge, customType: 'goldenNumber' }), /customType goldenNumber needs numbers/);
+    // @ts-expect-error: numbers without goldenNumber
+    await assert.rejects(c.sendAuthChallenge({ ...challenge, customType: 'localAuth', numbers: [1, 2] }), /numbers only with customType/);
     assert.deepEqual(sent, []);
+    const byPhone = await c.preparePairing({ ...pairing, userPhone: '+33 6 12 34 56 78', userEmail: null });
+    assert.equal(byPhone.lastResponse.statusCode, 201);
   });
 });

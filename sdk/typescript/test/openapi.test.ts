@@ -1,13 +1,12 @@
 /**
  * The client's types are the relay's: every method's request and response schemas, every callback
- * event's data, and the SDK's enumerations, compared with the live relay's OpenAPI document
+ * event's data, and the SDK's enumerations, compared exactly with the live relay's OpenAPI document
  * (`/api/v1/openapi.json`, generated from the relay's own zod schemas). Every `/relay/*` route of
- * the document has a client method. Routes and events coded to tools/SUDO_CONTRACT.md are compared
- * as soon as the document has them (counted as waiting until then).
+ * the document has a client method.
  */
 import assert from 'node:assert/strict';
-import { AUTH_ROUTES, CALLBACK_EVENTS, CHAT_ROUTES, RELAY_CLIENT_ROUTES, type RouteSpec } from '../src/index.js';
-import { s } from '../src/schema.js';
+import { AUTH_ROUTES, CALLBACK_EVENTS, CHAT_ROUTES, RELAY_CLIENT_ROUTES, SUDO_ROUTES, type RouteSpec } from '../src/index.js';
+import { s, type Node } from '../src/schema.js';
 import { compare, queryObject, type Findings, type Json } from './support/compare.js';
 import { relay } from './support/relay.js';
 
@@ -44,20 +43,18 @@ describe('the client against the relay’s OpenAPI document', function () {
   });
 
   it('types every method exactly as the document (request, query, success status, response)', function () {
-    const f: Findings = { errors: [], notes: [] };
-    const waiting: string[] = [];
+    const f: Findings = { errors: [] };
     let compared = 0;
     for (const [client, routes] of Object.entries(CLIENTS)) {
       for (const [name, spec] of Object.entries(routes)) {
         const where = `${client}.${name} (${spec.method} ${spec.path})`;
         const op = operation(doc, spec);
         if (!op) {
-          if (spec.contract && !doc.paths['/api/v1/relay/sudo/dispatch']) waiting.push(name);
-          else f.errors.push(`${where}: the document has no such route`);
+          f.errors.push(`${where}: the document has no such route`);
           continue;
         }
         compared++;
-        const o = { contract: spec.contract === true, defaults: spec.defaults };
+        const o = { defaults: spec.defaults };
         const body = op.requestBody?.content?.['application/json']?.schema;
         if (spec.body) compare(spec.body, body, `${where} body`, { ...o, side: 'request' }, f);
         else if (body) f.errors.push(`${where}: the document takes a body, the client sends none`);
@@ -71,46 +68,43 @@ describe('the client against the relay’s OpenAPI document', function () {
         compare(spec.response, data, `${where} response`, { ...o, side: 'response' }, f);
       }
     }
-    if (waiting.length) console.log(`      ${waiting.length} contract routes wait for the relay's sudo features: ${waiting.join(', ')}`);
-    if (f.notes.length) console.log(`      notes (the contract's open fields):\n        ${f.notes.join('\n        ')}`);
-    assert.ok(compared >= 22, `compared ${compared} routes`);
+    assert.ok(compared >= 35, `compared ${compared} routes`);
     assert.deepEqual(f.errors, [], `the client's types disagree with the relay's document:\n  ${f.errors.join('\n  ')}`);
   });
 
   it('types every callback event as the document’s webhooks (data and path)', function () {
-    const f: Findings = { errors: [], notes: [] };
+    const f: Findings = { errors: [] };
     const hooks: Json = doc.webhooks ?? {};
-    const waiting: string[] = [];
     for (const [name, e] of Object.entries(CALLBACK_EVENTS)) {
       const post = hooks[name]?.post;
       if (!post) {
-        if ('contract' in e && e.contract && !doc.paths['/api/v1/relay/sudo/dispatch']) waiting.push(name);
-        else f.errors.push(`${name}: the document has no such callback`);
+        f.errors.push(`${name}: the document has no such callback`);
         continue;
       }
       const env = post.requestBody?.content?.['application/json']?.schema;
       assert.deepEqual(env?.properties?.event_type, { const: name }, `${name}: event_type`);
-      compare(e.data, env?.properties?.data, `${name} data`, { contract: 'contract' in e && e.contract === true, side: 'response' }, f);
+      compare(e.data, env?.properties?.data, `${name} data`, { side: 'response' }, f);
       const path = /Path: (\S+?)\.?$/.exec(String(post.description))?.[1];
       if (path !== e.path) f.errors.push(`${name}: posted to ${path} by the relay, ${e.path} for the SDK`);
     }
     const unknown = Object.keys(hooks).filter((n) => !(n in CALLBACK_EVENTS));
     assert.deepEqual(unknown, [], `callbacks of the relay the SDK does not type: ${unknown.join(', ')}`);
-    if (waiting.length) console.log(`      ${waiting.length} contract event(s) wait for the relay's sudo features: ${waiting.join(', ')}`);
     assert.deepEqual(f.errors, [], `callback types disagree with the relay's document:\n  ${f.errors.join('\n  ')}`);
   });
 
-  it('fails when a type drifts from the document (a missing, extra, retyped or re-optioned field)', function () {
-    const op = operation(doc, AUTH_ROUTES.preparePairing);
-    const body = op.requestBody.content['application/json'].schema;
-    const check = (node: RouteSpec['response']) => {
-      const f: Findings = { errors: [], notes: [] };
-      compare(node, body, 'preparePairing body', { contract: false, side: 'request' }, f);
+  it('fails when a type drifts from the document (a missing, extra, retyped, re-optioned or re-constrained field)', function () {
+    const spec = AUTH_ROUTES.preparePairing;
+    const body = operation(doc, spec).requestBody.content['application/json'].schema;
+    const check = (node: Node) => {
+      const f: Findings = { errors: [] };
+      compare(node, body, 'preparePairing body', { side: 'request' }, f);
       return f.errors.join('\n');
     };
-    const props = { ...AUTH_ROUTES.preparePairing.body.props };
-    const rebuilt = (p: Record<string, { node: RouteSpec['response']; optional: boolean }>) =>
-      ({ kind: 'object', props: p }) as RouteSpec['response'];
+    const props = { ...spec.body.props };
+    type Props = Record<string, { node: Node; optional: boolean }>;
+    /** An object node of these fields; `requires` null: without the body's either-of. */
+    const rebuilt = (p: Props, requires: Node['requires'] | null = spec.body.requires): Node =>
+      ({ kind: 'object', props: p, ...(requires ? { requires } : {}) }) as Node;
     assert.equal(check(rebuilt(props)), '');
     const { display_logo_url: _gone, ...without } = props;
     assert.match(check(rebuilt(without)), /fields the client lacks: display_logo_url/);
@@ -127,17 +121,50 @@ describe('the client against the relay’s OpenAPI document', function () {
       /required by the document, optional in the client/,
     );
     assert.match(check(rebuilt({ ...props, user_email: { node: s.string(), optional: true } })), /the document allows null/);
+    // The document's anyOf (an email or a phone number): dropped, made a oneOf, or over other fields.
+    assert.match(check(rebuilt(props, null)), /the document needs at least one of user_email\|user_phone, the client does not model it/);
+    assert.match(
+      check(rebuilt(props, { mode: 'oneOf', fields: ['user_email', 'user_phone'] })),
+      /needs at least one of user_email\|user_phone, the client exactly one of user_email\|user_phone/,
+    );
+    assert.match(
+      check(rebuilt(props, { mode: 'anyOf', fields: ['user_email', 'first_name'] })),
+      /the client at least one of first_name\|user_email/,
+    );
     const devices = operation(doc, AUTH_ROUTES.fetchDevices).responses['200'].content['application/json'].schema.properties.data;
-    const f: Findings = { errors: [], notes: [] };
+    const f: Findings = { errors: [] };
     const wrongEnum = s.object({
       user_socket_hash: s.string(),
       pairing_id: s.string(),
       relay_user_linked_id: s.string(),
       devices: s.array(
-        rebuilt({ ...AUTH_ROUTES.revokeDevice.response.props, platform: { node: s.enum(['android', 'ios']), optional: false } }),
+        rebuilt({ ...AUTH_ROUTES.revokeDevice.response.props, platform: { node: s.enum(['android', 'ios']), optional: false } }, null),
       ),
     });
-    compare(wrongEnum, devices, 'fetchDevices response', { contract: false, side: 'response' }, f);
+    compare(wrongEnum, devices, 'fetchDevices response', { side: 'response' }, f);
     assert.match(f.errors.join('\n'), /platform: values differ: client android\|ios, document android\|cli\|ios\|web/);
+    // A field the document forbids ("never send it") is one the client must not have.
+    const dispatch = operation(doc, SUDO_ROUTES.sudoDispatch).requestBody.content['application/json'].schema;
+    const g: Findings = { errors: [] };
+    const withTenant = rebuilt({ ...SUDO_ROUTES.sudoDispatch.body.props, tenant_id: { node: s.string(), optional: true } }, null);
+    compare(withTenant, dispatch, 'sudoDispatch body', { side: 'request', defaults: SUDO_ROUTES.sudoDispatch.defaults }, g);
+    assert.deepEqual(g.errors, ['sudoDispatch body.tenant_id: the document forbids this field, the client has it']);
+    // The document's if/then/else (numbers go with goldenNumber, and only with it): dropped, or another rule.
+    const challenge = AUTH_ROUTES.sendAuthChallenge;
+    const cdoc = operation(doc, challenge).requestBody.content['application/json'].schema;
+    const onChallenge = (when: Node['when']) => {
+      const h: Findings = { errors: [] };
+      compare({ ...challenge.body, when } as Node, cdoc, 'sendAuthChallenge body', { side: 'request' }, h);
+      return h.errors.join('\n');
+    };
+    assert.equal(onChallenge(challenge.body.when), '');
+    assert.match(
+      onChallenge(undefined),
+      /custom_type goldenNumber needs numbers, otherwise excludes expected_number\|numbers; the client does not model it/,
+    );
+    assert.match(
+      onChallenge({ ...challenge.body.when!, forbids: ['numbers'] }),
+      /the client custom_type goldenNumber needs numbers, otherwise excludes numbers$/,
+    );
   });
 });

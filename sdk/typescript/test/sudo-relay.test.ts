@@ -1,18 +1,16 @@
 /**
- * The relay's sudo, approver-group, delegation, submit-response and QR-login routes through the SDK,
- * coded to tools/SUDO_CONTRACT.md; all [relay_sudo] (skipped, and counted, until the relay has them).
- * The quorum flow: PendingOpStore keeps the mutation, the ApprovalEvent that reaches the quorum
- * replays it once, in the Koa app and in the Express app.
+ * The relay's sudo, approver-group, delegation and QR-login routes through the SDK, with the
+ * reference device answering (a sudo request signed over what it shows). The quorum flow:
+ * PendingOpStore keeps the mutation, the ApprovalEvent that reaches the quorum replays it once, in
+ * the Koa app and in the Express app.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ActionType, ConflictError, GoneError, PermissionDeniedError, RelayClient, SudoEventType } from '../src/index.js';
 import { apps } from './support/apps.js';
-import { eventually, itSudo, pairUser, relay, type Relay, type Tenant } from './support/relay.js';
+import { eventually, pairUser, relay, type Relay, type Tenant } from './support/relay.js';
 
 const link = (paired: any): string => paired.pairing.relay_user_linked_id;
-/** The list a fetch/* route answers (its key is the relay's: groups, grants…). */
-const items = (resp: Record<string, unknown>): any[] => (Object.values(resp).find(Array.isArray) as any[]) ?? [];
 
 describe('the relay’s sudo routes through RelayClient', function () {
   this.timeout(60_000);
@@ -45,7 +43,7 @@ describe('the relay’s sudo routes through RelayClient', function () {
       ...(o.ttlSeconds ? { ttlSeconds: o.ttlSeconds } : {}),
     });
 
-  itSudo('dispatches, fetches and cancels a sudo event', async () => {
+  it('dispatches, fetches and cancels a sudo event', async () => {
     const { paired } = await pairUser(r, tenant);
     const ev = await dispatch(link(paired), { ttlSeconds: 120 });
     assert.match(ev.eventId, /^sud_/);
@@ -58,7 +56,7 @@ describe('the relay’s sudo routes through RelayClient', function () {
     await assert.rejects(client.sudoCancel({ eventId: ev.eventId }), ConflictError);
   });
 
-  itSudo('a dispatch is idempotent on its key (and retried, being idempotent)', async () => {
+  it('a dispatch is idempotent on its key (and retried, being idempotent)', async () => {
     const { paired } = await pairUser(r, tenant);
     const key = `idem-${randomBytes(6).toString('hex')}`;
     const iid = `ins-${randomBytes(6).toString('hex')}`;
@@ -73,28 +71,45 @@ describe('the relay’s sudo routes through RelayClient', function () {
     assert.equal(e.code, 'CONFLICT');
   });
 
-  itSudo('creates, updates, lists and deletes approver groups', async () => {
+  it('creates, updates, lists and deletes approver groups', async () => {
     const links = [link((await pairUser(r, tenant)).paired), link((await pairUser(r, tenant)).paired)];
     const g = await client.createGroup({ name: 'Finance', memberRelayUserLinkedIds: links, threshold: 2 });
     assert.match(g.groupId, /^grp_/);
     assert.equal(g.lastResponse.statusCode, 201);
-    await client.updateGroup({ groupId: g.groupId, threshold: 1, denyOnFirstDenial: true });
-    assert.ok(items(await client.fetchGroups()).some((x) => x.groupId === g.groupId));
-    await client.deleteGroup({ groupId: g.groupId });
-    assert.ok(items(await client.fetchGroups()).every((x) => x.groupId !== g.groupId));
+    assert.deepEqual(
+      [g.name, g.threshold, g.denyOnFirstDenial, [...g.memberRelayUserLinkedIds].sort()],
+      ['Finance', 2, false, [...links].sort()],
+    );
+    const updated = await client.updateGroup({ groupId: g.groupId, threshold: 1, denyOnFirstDenial: true });
+    assert.deepEqual([updated.threshold, updated.denyOnFirstDenial], [1, true]);
+    assert.ok((await client.fetchGroups()).groups.some((x) => x.groupId === g.groupId && x.threshold === 1));
+    assert.deepEqual(await client.deleteGroup({ groupId: g.groupId }).then(({ groupId, deleted }) => ({ groupId, deleted })), {
+      groupId: g.groupId,
+      deleted: true,
+    });
+    assert.ok((await client.fetchGroups()).groups.every((x) => x.groupId !== g.groupId));
   });
 
-  itSudo('delegation grants: each side sees its half', async () => {
+  it('delegation grants: each side sees its half', async () => {
     const grantor = await r.provision('ts-grantor');
     const { paired } = await pairUser(r, grantor);
     const b = clientFor(grantor);
     const grant = await b.createDelegationGrant({ granteeTenantId: tenant.tenantId, relayUserLinkedIdList: [link(paired)] });
     assert.match(grant.grantId, /^dgr_/);
-    assert.ok(items(await client.fetchDelegationGrants()).some((x) => x.grantId === grant.grantId));
-    await b.revokeDelegationGrant({ grantId: grant.grantId });
+    assert.equal(grant.status, 'active');
+    // The grantee sees it among the grants it received, the grantor among those it gave; neither in the other half.
+    const received = await client.fetchDelegationGrants();
+    assert.ok(received.received.some((x) => x.grantId === grant.grantId && x.grantorTenantId === grantor.tenantId));
+    assert.ok(received.given.every((x) => x.grantId !== grant.grantId));
+    const given = await b.fetchDelegationGrants();
+    assert.ok(given.given.some((x) => x.grantId === grant.grantId && x.relayUserLinkedIds.includes(link(paired))));
+    assert.ok(given.received.every((x) => x.grantId !== grant.grantId));
+    const revoked = await b.revokeDelegationGrant({ grantId: grant.grantId });
+    assert.equal(revoked.status, 'revoked');
+    assert.ok(revoked.revokedAt);
   });
 
-  itSudo('QR login: initiate, poll pending, the device approves, approved once, then gone', async () => {
+  it('QR login: initiate, poll pending, the device approves, approved once, then gone', async () => {
     const t = await r.provision('ts-qr', { qr_login_allowed_origins: ['https://app.example.com'] });
     const { user, device, paired } = await pairUser(r, t);
     const c = clientFor(t);
@@ -118,7 +133,7 @@ for (const kind of ['koa', 'express'] as const) {
   describe(`a quorum replayed server-side in ${kind === 'koa' ? 'the Koa' : 'the Express'} app`, function () {
     this.timeout(60_000);
 
-    itSudo('replays the stored mutation once, when the second of two approvers approves', async () => {
+    it('replays the stored mutation once, when the second of two approvers approves', async () => {
       const r = await relay();
       const app = (await apps(r))[kind];
       const a = await pairUser(r, app.tenant);
@@ -133,10 +148,12 @@ for (const kind of ['koa', 'express'] as const) {
       assert.equal(res.status, 202, JSON.stringify(res.body));
       assert.equal(res.body.status, 'pending_approval');
       const iid: string = res.body.instruction_id;
-      await a.device.approve((await a.device.requestFor(iid)).request_id);
+      const first = await a.device.approve((await a.device.requestFor(iid)).request_id);
+      assert.equal(first.status, 200, JSON.stringify(first.body));
       assert.equal((await app.bloonio.pendingOp(iid))?.status, 'pending'); // one of two: nothing replayed
       assert.equal(app.replayed.filter((x) => x.project_id === project).length, 0);
-      await b.device.approve((await b.device.requestFor(iid)).request_id);
+      const second = await b.device.approve((await b.device.requestFor(iid)).request_id);
+      assert.equal(second.status, 200, JSON.stringify(second.body));
       const done = await eventually(
         async () => {
           const op = await app.bloonio.pendingOp(iid);
@@ -150,6 +167,11 @@ for (const kind of ['koa', 'express'] as const) {
       const replays = app.replayed.filter((x) => x.project_id === project);
       assert.equal(replays.length, 1);
       assert.equal(replays[0]?.approvals, 2);
+      // Two people approved, each signing over what their device showed.
+      const ev = await app.bloonio.client.sudoFetchEvent({ instructionId: iid });
+      assert.deepEqual([ev.status, ev.eventType, ev.threshold, ev.actionType], ['approved', 'sudo_group_action', 2, 'deletion']);
+      assert.deepEqual(ev.approvals.map((x) => x.who.relayUserLinkedId).sort(), [link(a.paired), link(b.paired)].sort());
+      assert.ok(ev.approvals.every((x) => x.decision === 'approve' && /^[0-9a-f]{64}$/.test(x.displayHash ?? '')));
     });
   });
 }

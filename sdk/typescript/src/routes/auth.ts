@@ -89,21 +89,24 @@ export const AUTH_ROUTES = {
   }),
 
   // ----- pairing and devices -----
-  /** A single-use `pairingProof` (~5 min) to forward to the device. */
+  /** A single-use `pairingProof` (~5 min) to forward to the device. Give `userEmail`, `userPhone` or both. */
   preparePairing: route({
     method: 'POST',
     path: '/relay/prepare-pairing',
     status: 201,
-    body: s.object({
-      user_socket_hash: str(),
-      backend_user_id: str(),
-      display_name: str(),
-      user_email: opt(nul(str())),
-      user_phone: opt(nul(str())),
-      first_name: opt(nul(str())),
-      last_name: opt(nul(str())),
-      display_logo_url: opt(nul(str())),
-    }),
+    body: s.atLeastOne(
+      {
+        user_socket_hash: str(),
+        backend_user_id: str(),
+        display_name: str(),
+        user_email: opt(nul(str())),
+        user_phone: opt(nul(str())),
+        first_name: opt(nul(str())),
+        last_name: opt(nul(str())),
+        display_logo_url: opt(nul(str())),
+      },
+      ['user_email', 'user_phone'],
+    ),
     response: s.object({ pairing_proof: str(), expires_in: s.int(), expires_at: str() }),
   }),
   /** The user's paired devices (active and revoked). */
@@ -128,25 +131,29 @@ export const AUTH_ROUTES = {
   /**
    * Pushes an approval challenge to the user's devices. `title` / `subtitle` / `fields` build
    * `display` when it is not given; `approvalEvent: true` also sends the ApprovalEvent to the sudo
-   * callback path once the challenge is final (what `sudoRequired` sets).
+   * callback path once the challenge is final (what `sudoRequired` sets). `numbers` (and
+   * `expectedNumber`, one of them) go with `customType: 'goldenNumber'`, and only with it.
    */
   sendAuthChallenge: route({
     method: 'POST',
     path: '/relay/send/auth-challenge',
     status: 200,
-    body: s.object({
-      user_socket_hash: str(),
-      instruction_id: str(),
-      custom_type: s.enum(SUDO_ACTION_TYPES),
-      expected_action: str(),
-      backend_url: opt(str()),
-      description: opt(str()),
-      ttl_seconds: opt(s.int()),
-      numbers: opt(s.array(s.int())),
-      expected_number: opt(s.int()),
-      display: opt(s.object({ title: str(), subtitle: opt(str()), fields: opt(s.array(validationField)) })),
-      approval_event: opt(s.boolean()),
-    }),
+    body: s.switch(
+      {
+        user_socket_hash: str(),
+        instruction_id: str(),
+        custom_type: s.enum(SUDO_ACTION_TYPES),
+        expected_action: str(),
+        backend_url: opt(str()),
+        description: opt(str()),
+        ttl_seconds: opt(s.int()),
+        numbers: opt(s.array(s.int())),
+        expected_number: opt(s.int()),
+        display: opt(s.object({ title: str(), subtitle: opt(str()), fields: opt(s.array(validationField)) })),
+        approval_event: opt(s.boolean()),
+      },
+      { field: 'custom_type', value: 'goldenNumber', requires: ['numbers'], forbids: ['numbers', 'expected_number'] },
+    ),
     extra: s.object({
       title: opt(str()),
       subtitle: opt(str()),

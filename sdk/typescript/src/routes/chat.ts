@@ -145,13 +145,7 @@ export const CHAT_ROUTES = {
     method: 'POST',
     path: '/relay/mint/operator-token',
     status: 201,
-    body: s.object({ operator_id: opt(str()), email: opt(str()), ttl_seconds: opt(s.int()) }),
-    prepare: (input) => {
-      if ((input.operatorId === undefined) === (input.email === undefined)) {
-        throw new TypeError('mintOperatorToken: give exactly one of operatorId / email');
-      }
-      return { input };
-    },
+    body: s.exactlyOne({ operator_id: opt(str()), email: opt(str()), ttl_seconds: opt(s.int()) }, ['operator_id', 'email']),
     response: s.object({ operator_token: str(), expires_at: str(), operator: s.object(operatorFields) }),
   }),
 } as const;

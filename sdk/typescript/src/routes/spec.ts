@@ -23,11 +23,6 @@ export interface RouteSpec {
   idempotent?: boolean | ((input: Record<string, unknown>) => boolean);
   /** Turns the camelCase arguments into the ones sent, and headers (runs before the wire conversion). */
   prepare?: (input: Record<string, unknown>) => { input: Record<string, unknown>; headers?: Record<string, string> };
-  /**
-   * A route of tools/SUDO_CONTRACT.md, coded before the relay's document had it: compared leniently
-   * (where the contract says "…", the client types fewer fields than the document may have).
-   */
-  contract?: boolean;
 }
 
 export const route = <const R extends RouteSpec>(r: R): R => r;

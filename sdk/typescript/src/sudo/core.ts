@@ -116,6 +116,18 @@ async function resolveSpec<Req>(spec: SudoOptions<Req>, req: Req): Promise<Resol
   };
 }
 
+/** How the user confirms: the numbers to pick among go with goldenNumber, and only with it (the relay's rule). */
+function confirmation(customType: SudoActionType, r: Resolved) {
+  if (customType === SudoActionType.GOLDEN_NUMBER) {
+    if (!r.numbers) throw new TypeError('sudoRequired: customType goldenNumber needs numbers');
+    return { customType, numbers: r.numbers, expectedNumber: r.expectedNumber };
+  }
+  if (r.numbers || r.expectedNumber !== undefined) {
+    throw new TypeError(`sudoRequired: numbers / expectedNumber go with customType goldenNumber, not ${customType}`);
+  }
+  return { customType };
+}
+
 const MESSAGES: Record<string, string> = {
   unknown: 'Unknown or expired instruction key: call again without it to start a new approval.',
   denied: 'The user denied this instruction.',
@@ -223,6 +235,7 @@ export class SudoCore {
       return d.record;
     }
     const ttlSeconds = spec.ttlSeconds ?? 180;
+    const how = confirmation(spec.customType ?? SudoActionType.LOCAL_AUTH, r);
     const rec = newInstruction({
       instructionId: newInstructionId(),
       userSocketHash: r.userSocketHash,
@@ -232,15 +245,13 @@ export class SudoCore {
     await this.store.create(rec, ttlSeconds);
     try {
       await this.client.sendAuthChallenge({
+        ...how,
         userSocketHash: r.userSocketHash,
         instructionId: rec.instructionId,
-        customType: spec.customType ?? SudoActionType.LOCAL_AUTH,
         expectedAction: spec.expectedAction,
         backendUrl: r.backendUrl,
         description: r.description,
         ttlSeconds,
-        numbers: r.numbers,
-        expectedNumber: r.expectedNumber,
         display: { title: r.title, subtitle: r.subtitle, fields: r.fields },
         approvalEvent: true,
       });

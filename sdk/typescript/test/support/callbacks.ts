@@ -1,6 +1,6 @@
 /**
  * Signing a callback exactly as the relay signs its callbacks (for the refusals of forged ones, and
- * for the adapters' half of the sudo protocol on a relay without its sudo features yet).
+ * for each case of the adapters' half of the sudo protocol, which the relay's own events cannot all reach).
  */
 import { randomBytes } from 'node:crypto';
 import { sign } from '../../src/index.js';
@@ -27,6 +27,7 @@ export function approvalEnvelope(
       action_type: null,
       status,
       user_socket_hash: user,
+      threshold: 1,
       approvals: o.approvals ?? [],
       denial_reason: null,
       expires_at: now,

@@ -5,8 +5,7 @@
  * the admin API; the reference device (scripts/device.ts's DeviceClient). The SDK under test talks
  * to it over HTTP only. Started once per run (the first test file that asks), stopped after the run.
  *
- * BLOONIO_TEST_RELAY_ROOT runs the tests against another checkout of the relay (e.g. a branch that
- * has the sudo features).
+ * BLOONIO_TEST_RELAY_ROOT runs the tests against another checkout of the relay.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,7 +22,6 @@ const run = promisify(execFile);
 const SDK = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const RELAY_ROOT = resolve(process.env.BLOONIO_TEST_RELAY_ROOT || join(SDK, '../..'));
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef-ts';
-export const SUDO_ROUTE = '/api/v1/relay/sudo/dispatch';
 
 export type Json = any;
 
@@ -39,7 +37,6 @@ export interface Relay {
   redisUrl: string;
   mongodbUri: string;
   openapi: Json;
-  hasSudo: boolean;
   admin(method: 'GET' | 'POST', path: string, body?: unknown, query?: Record<string, string | number>): Promise<Json>;
   provision(name: string, settings?: Record<string, unknown>): Promise<Tenant>;
   deliveries(tenantId: string, query?: Record<string, string>): Promise<Json[]>;
@@ -189,7 +186,6 @@ async function startRelay(): Promise<Relay> {
     redisUrl,
     mongodbUri: db.toString(),
     openapi,
-    hasSudo: SUDO_ROUTE in (openapi.paths ?? {}),
     admin,
     async provision(name, settings = {}) {
       const d = await admin('POST', '/provision/tenant', { tenant_name: `${name}-${randomBytes(3).toString('hex')}`, ...settings });
@@ -226,30 +222,9 @@ async function dropRunData(runId: string, redisUrl: string, mongodbUri: string):
   }
 }
 
-// ----- counting the tests that wait for the relay's sudo features -----
-
-export const sudoSkipped: string[] = [];
-const SUDO_SKIP = `the relay's OpenAPI document has no ${SUDO_ROUTE} (sudo/QR not merged yet)`;
-
-/** A test that needs the relay's sudo, QR or ApprovalEvent features (tools/SUDO_CONTRACT.md): skipped, and counted, without them. */
-export function itSudo(title: string, fn: (this: Mocha.Context) => Promise<void>): Mocha.Test {
-  return it(`${title} [relay_sudo]`, async function () {
-    if (!(await relay()).hasSudo) {
-      sudoSkipped.push(title);
-      this.skip();
-    }
-    await fn.call(this);
-  });
-}
-
-// Root hook (this module is imported by every test file): say what was skipped, stop the relay.
+// Root hook (this module is imported by every test file): stop the relay.
 after(async function () {
   this.timeout(60_000);
-  if (sudoSkipped.length) {
-    console.log(
-      `\n  ${sudoSkipped.length} relay_sudo test(s) skipped: ${SUDO_SKIP}; they run as soon as the relay's sudo features are merged`,
-    );
-  }
   if (cleanup) await cleanup();
 });
 
@@ -264,6 +239,7 @@ interface DeviceClientLike {
   pair(proof: string, o?: { deviceName?: string }): Promise<RelayReply>;
   poll(): Promise<RelayReply>;
   answer(requestId: string, decision: 'approve' | 'deny', answer?: string | null): Promise<RelayReply>;
+  answerOpen(shown: Json, decision: 'approve' | 'deny', answer?: string | null): Promise<RelayReply>;
   save(file: string): void;
 }
 
@@ -304,12 +280,22 @@ export class Device {
     );
   }
 
-  async approve(requestId: string, answer?: string): Promise<RelayReply> {
-    return this.client.answer(requestId, 'approve', answer ?? null);
+  /**
+   * Answers a request as the device's `approve <id>` / `deny <id>` does: the open request as this
+   * device sees it, a sudo request signed (V2) over the hash of what it shows; a request it no
+   * longer sees (e.g. expired) is answered by id, for the relay to refuse.
+   */
+  async answer(requestId: string, decision: 'approve' | 'deny', answer?: string | null): Promise<RelayReply> {
+    const shown = (await this.requests()).find((q) => q.request_id === requestId);
+    return shown ? this.client.answerOpen(shown, decision, answer ?? null) : this.client.answer(requestId, decision, answer ?? null);
   }
 
-  async deny(requestId: string): Promise<RelayReply> {
-    return this.client.answer(requestId, 'deny');
+  approve(requestId: string, answer?: string): Promise<RelayReply> {
+    return this.answer(requestId, 'approve', answer);
+  }
+
+  deny(requestId: string): Promise<RelayReply> {
+    return this.answer(requestId, 'deny');
   }
 
   /** SPEC §2.3: the reference device's `scan <qr_code_str> --approve|--deny` (its command line, as a user would run it). */
