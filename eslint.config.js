@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/', 'sdk/python/', '**/*.js', '!eslint.config.js'] },
+  { ignores: ['node_modules/', 'dist/', '**/dist/', '.data/', 'coverage/', 'sdk/python/', '**/*.js', '!eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -41,7 +41,7 @@ export default tseslint.config(
   })),
   {
     // Tests and scripts print, and tests read loosely typed JSON answers.
-    files: ['test/**/*.ts', 'scripts/**/*.ts'],
+    files: ['test/**/*.ts', 'scripts/**/*.ts', 'sdk/typescript/test/**/*.ts', 'sdk/typescript/scripts/**/*.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-explicit-any': 'off' },
   },
 );

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole check, in CI order: lint → typecheck → tests (mocha against the real Redis and FerretDB
-# that scripts/with-services.sh started), then the Python SDKs (scripts/test-python.sh: ruff, mypy, pytest
-# against a relay it starts). Ends with one summary line "tests: N passed, N failed, N skipped" over both.
+# that scripts/with-services.sh started), then the TypeScript SDK (scripts/test-typescript.sh: its
+# typecheck, build and mocha tests against a relay it starts) and the Python SDKs (scripts/test-python.sh:
+# ruff, mypy, pytest against a relay it starts). Ends with one summary line "tests: N passed, N failed,
+# N skipped" over all three.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -42,6 +44,17 @@ if [[ $status -eq 0 && -z "${passed:-}" ]]; then
 	echo "no test ran" >&2
 	exit 1
 fi
+echo "== typescript SDK"
+tslog="$(mktemp)"
+bash scripts/test-typescript.sh 2>&1 | tee "$tslog"
+tsstatus=${PIPESTATUS[0]}
+tsline="$(grep -E '^typescript: [0-9]+ passed' "$tslog" | tail -1)"
+rm -f "$tslog"
+tspassed=$(grep -Eo '[0-9]+ passed' <<<"$tsline" | grep -Eo '[0-9]+' || echo 0)
+tsfailed=$(grep -Eo '[0-9]+ failed' <<<"$tsline" | grep -Eo '[0-9]+' || echo 0)
+tsskipped=$(grep -Eo '[0-9]+ skipped' <<<"$tsline" | grep -Eo '[0-9]+' || echo 0)
+# A step that failed before mocha (typecheck, build) counts as one failure.
+[[ $tsstatus -ne 0 && $tsfailed -eq 0 ]] && tsfailed=1
 echo "== python SDKs"
 pylog="$(mktemp)"
 bash scripts/test-python.sh 2>&1 | tee "$pylog"
@@ -53,6 +66,7 @@ pyfailed=$(grep -Eo '[0-9]+ failed' <<<"$pyline" | grep -Eo '[0-9]+' || echo 0)
 pyskipped=$(grep -Eo '[0-9]+ skipped' <<<"$pyline" | grep -Eo '[0-9]+' || echo 0)
 # A Python step that failed before pytest (ruff, mypy, the venv) counts as one failure.
 [[ $pystatus -ne 0 && $pyfailed -eq 0 ]] && pyfailed=1
-echo "tests: $((${passed:-0} + pypassed)) passed, $((${failed:-0} + pyfailed)) failed, $((${pending:-0} + pyskipped)) skipped"
+echo "tests: $((${passed:-0} + tspassed + pypassed)) passed, $((${failed:-0} + tsfailed + pyfailed)) failed, $((${pending:-0} + tsskipped + pyskipped)) skipped"
 ((status != 0)) && exit "$status"
+((tsstatus != 0)) && exit "$tsstatus"
 exit "$pystatus"
