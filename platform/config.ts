@@ -103,6 +103,8 @@ const envSchema = z.object({
   PUSH_FATIGUE_WINDOW_SECONDS: int(1, 86400).default(60),
   /** FCM sends per second across all workers (FCM's default project quota is 600,000 per minute). */
   FCM_MAX_SENDS_PER_SECOND: int(1, 100_000).default(10_000),
+  /** Push-queue jobs (FCM sends, approval requests' history) one worker process runs at once. */
+  PUSH_CONCURRENCY: int(1, 2000).default(256),
   /** Passkeys: how long a WebAuthn challenge (register or sign-in options) can be answered. */
   WEBAUTHN_CHALLENGE_TTL_SECONDS: int(1, 3600).default(300),
   /** QR login: how long a QR code can be scanned and approved. */
@@ -171,6 +173,7 @@ export type Config = {
   pushFatigueMax: number;
   pushFatigueWindowSeconds: number;
   fcmMaxSendsPerSecond: number;
+  pushConcurrency: number;
   webauthnChallengeTtlSeconds: number;
   qrLoginTtlSeconds: number;
   devPages: boolean;
@@ -237,6 +240,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     pushFatigueMax: e.PUSH_FATIGUE_MAX,
     pushFatigueWindowSeconds: e.PUSH_FATIGUE_WINDOW_SECONDS,
     fcmMaxSendsPerSecond: e.FCM_MAX_SENDS_PER_SECOND,
+    pushConcurrency: e.PUSH_CONCURRENCY,
     webauthnChallengeTtlSeconds: e.WEBAUTHN_CHALLENGE_TTL_SECONDS,
     qrLoginTtlSeconds: e.QR_LOGIN_TTL_SECONDS,
     devPages: e.RELAY_DEV_PAGES,

@@ -1,14 +1,14 @@
 /**
- * Push-latency benchmark of the Auth Relay (issue 3):
+ * Push-latency benchmark of the Auth Relay (issues 3, 10):
  *   bash scripts/with-services.sh npx tsx scripts/bench-push.ts [--rate 200] [--seconds 20] [--users 200]
  *        [--sat-seconds 10] [--sat-concurrency 256] [--tenants 16] [--warmup 5]
  *
  * Measures, from the moment a signed POST /relay/send/auth-challenge leaves the client to the moment
  * the fake FCM (test/fakes/fcm-server.ts, real HTTPS) has received each device's message, p50/p99 at
  * a fixed open-loop rate with 2 devices per user; then the accepted challenges per second at
- * saturation (closed loop). Real processes: the `web` process is spawned (api/server.ts); the push
- * workers run in this process because only they can be handed the fake's https.Agent; Redis and
- * FerretDB are the real ones from with-services.sh. Push fatigue is lifted (each user gets many
+ * saturation (closed loop). Real processes: the `web` process (api/server.ts) and a push worker
+ * process (scripts/bench/push-worker.ts: workers/index.ts for the push queue, handed the fake's
+ * https.Agent); the fake FCM runs here; Redis and FerretDB are the real ones from with-services.sh. Push fatigue is lifted (each user gets many
  * challenges); several tenants spread the load so the per-tenant rate limit (max 10,000/min) is
  * not what is measured.
  */
@@ -19,18 +19,13 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import mongoose from 'mongoose';
-import { TenantStore } from '../models/platform/tenant-store.js';
-import { createOutboundHttp } from '../platform/outbound-http.js';
 import { parseConfig } from '../platform/config.js';
-import { createLogger } from '../platform/logger.js';
 import { connectMongo } from '../platform/mongo.js';
-import { apiRedis, workerRedis } from '../platform/redis.js';
+import { workerRedis } from '../platform/redis.js';
 import { signedHeaders } from '../platform/signing.js';
-import { Producer } from '../queues/producer.js';
-import { createProcessors } from '../workers/processors.js';
-import { startWorkers } from '../workers/runtime.js';
 import { FakeFcmServer, createTestServiceAccount } from '../test/fakes/fcm-server.js';
 import { DeviceClient } from './device.js';
+import { reportFigures, startTs, waitForOutput } from './bench/common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,34 +76,17 @@ async function main(): Promise<void> {
   };
   const config = parseConfig(env);
 
-  // 1. The fake FCM, and the push workers (this process) routed to it.
+  // 1. The fake FCM (in this process: it notes when each push arrives), and the push worker process routed to it.
   const fake = new FakeFcmServer(account);
-  const { agent } = await fake.start();
+  const { port: fakePort, agent } = await fake.start();
   await connectMongo(config.mongodbUri);
-  // MongoDB operations issued by the push workers (this process), per collection and method.
-  const mongoOps = new Map<string, number>();
-  mongoose.set('debug', (coll: string, method: string) => {
-    mongoOps.set(`${coll}.${method}`, (mongoOps.get(`${coll}.${method}`) ?? 0) + 1);
-  });
-  const logger = createLogger('warn', 'bench');
   const wredis = workerRedis(redisUrl);
-  const producerRedis = apiRedis(redisUrl);
-  const producer = new Producer(config, producerRedis);
-  const cbHttp = createOutboundHttp({ timeoutMs: 2000, allowPrivateNetworks: true });
-  const fleet = await startWorkers(
-    config,
-    logger,
-    createProcessors({
-      config,
-      logger,
-      redis: wredis,
-      tenants: new TenantStore(wredis, config.secretsMasterKey, config.queuePrefix),
-      http: cbHttp,
-      producer,
-      fcmHttpAgent: agent,
-    }),
-    { queues: ['push'] },
-  );
+  const worker = startTs('scripts/bench/push-worker.ts', {
+    ...env,
+    BENCH_FAKE_FCM_PORT: String(fakePort),
+    BENCH_FAKE_FCM_CA: String((agent as unknown as { options: { ca: string } }).options.ca),
+  });
+  await waitForOutput(worker, /workers started/, 'push worker process', 30_000);
 
   // 2. The web process.
   const port = await new Promise<number>((resolve) => {
@@ -260,9 +238,6 @@ async function main(): Promise<void> {
   );
   log(`  API answer latency (incl. the bounded wait for the pushes): p50 ${ms(pct(apiMs, 50))}, p99 ${ms(pct(apiMs, 99))}`);
 
-  log(`  MongoDB operations by the push workers: ${JSON.stringify(Object.fromEntries(mongoOps))}`);
-  mongoOps.clear();
-
   // 5. Closed loop at saturation.
   log(`\nphase 2: saturation, ${SAT_CONCURRENCY} concurrent clients for ${SAT_SECONDS} s`);
   statuses.clear();
@@ -285,16 +260,35 @@ async function main(): Promise<void> {
     `  accepted: ${accepted} in ${satSecs.toFixed(1)} s = ${(accepted / satSecs).toFixed(0)} challenges/s; API p50 ${ms(pct(apiMs, 50))}, p99 ${ms(pct(apiMs, 99))}`,
   );
   log(`  pushes received during the phase: ${fake.received.length}`);
+  const p99 = pct(pushMs, 99);
+  const satRate = accepted / satSecs;
+  const allPushed = pushMs.length === total * 2;
+  log(
+    `\npush p99 at ${RATE}/s: ${ms(p99)} (target <= 50 ms${allPushed ? '' : ', and every push received'}); saturation ${satRate.toFixed(0)}/s (target >= 1000/s)`,
+  );
+  reportFigures('push', [
+    {
+      figure: `push challenge accepted → fake FCM received, p99 at ${RATE}/s`,
+      value: Number(p99.toFixed(1)),
+      unit: 'ms',
+      target: '≤ 50 ms, every push received',
+      met: p99 <= 50 && allPushed,
+    },
+    {
+      figure: 'push challenges accepted/s at saturation',
+      value: Number(satRate.toFixed(0)),
+      unit: '/s',
+      target: '≥ 1,000/s',
+      met: satRate >= 1000,
+    },
+  ]);
 
   // 6. Clean up.
   api.kill('SIGTERM');
-  await fleet.close();
-  await producer.close();
-  cbHttp.close();
+  await worker.stop();
   const keys = await wredis.keys(`${config.queuePrefix}*`);
   for (let i = 0; i < keys.length; i += 500) await wredis.del(...keys.slice(i, i + 500));
   await wredis.quit();
-  await producerRedis.quit();
   await mongoose.connection.dropDatabase().catch(() => undefined);
   await mongoose.disconnect();
   await fake.stop();

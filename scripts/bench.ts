@@ -1,0 +1,88 @@
+/**
+ * `npm run bench`: every benchmark, one after the other (never two at once: they share the CPUs),
+ * each alternating with or preceded by its baseline in the same run, then one table of every figure:
+ * value, baseline, ratio, target, met or not. The table is also written to .data/bench/last.md (and
+ * the figures to last.json) with the machine it ran on, for the README.
+ *
+ *   bash scripts/with-services.sh npx tsx scripts/bench.ts [names…]
+ *
+ * Names: signed, start, delivery, push, chat, replay, sudo (default: all, in that order). Each bench
+ * prints its own table as it goes, and a `BENCH_FIGURES {…}` line that this script collects.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, fmt, machine, table, type Figure } from './bench/common.js';
+
+const BENCHES: Record<string, { script: string; args?: string[]; env?: Record<string, string> }> = {
+  signed: { script: 'scripts/bench-signed.ts' },
+  start: { script: 'scripts/bench-signed.ts', env: { BENCH_WITH_WORKER: '1' } },
+  delivery: { script: 'scripts/bench-delivery.ts' },
+  push: { script: 'scripts/bench-push.ts' },
+  chat: { script: 'scripts/bench-chat.ts' },
+  replay: { script: 'scripts/bench-replay.ts' },
+  sudo: { script: 'scripts/bench-sudo.ts' },
+};
+
+function run(name: string): Promise<{ figures: Figure[]; ok: boolean; seconds: number }> {
+  const b = BENCHES[name]!;
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', b.script, ...(b.args ?? [])], {
+      cwd: ROOT,
+      env: { ...process.env, ...b.env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => {
+      const s = d.toString();
+      out += s;
+      process.stdout.write(s);
+    });
+    p.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('BENCH_FIGURES '));
+      const figures = line ? ((JSON.parse(line.slice('BENCH_FIGURES '.length)) as { figures: Figure[] }).figures ?? []) : [];
+      resolve({ figures, ok: code === 0 && !!line, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
+  for (const n of names) if (!BENCHES[n]) throw new Error(`unknown bench ${n}; known: ${Object.keys(BENCHES).join(', ')}`);
+  const m = await machine();
+  const rows: (string | number)[][] = [];
+  const all: (Figure & { bench: string })[] = [];
+  const failed: string[] = [];
+  for (const n of names) {
+    console.error(`\n=== bench ${n} ===`);
+    const r = await run(n);
+    console.error(`=== bench ${n}: ${r.ok ? 'done' : 'FAILED'} in ${fmt(r.seconds)} s ===`);
+    if (!r.ok) failed.push(n);
+    for (const f of r.figures) {
+      all.push({ ...f, bench: n });
+      rows.push([
+        f.figure,
+        `${f.value} ${f.unit}`,
+        f.baseline ? `${f.baseline.value} (${f.baseline.name})` : '—',
+        f.baseline && f.baseline.value ? fmt(f.value / f.baseline.value, 3) : '—',
+        f.target,
+        f.met ? 'met' : 'NOT met',
+      ]);
+    }
+  }
+  const header = `Bloonio Relay benchmarks, ${new Date().toISOString()}: ${m.cpus} CPUs (${m.cpu_model}), node ${m.node}, load before ${m.load1}`;
+  const t = table(['figure', 'value', 'baseline (same run)', 'ratio', 'target', ''], rows);
+  console.log(`\n${header}\n${t}`);
+  if (failed.length) console.log(`\nbenchmarks that failed to run: ${failed.join(', ')}`);
+  const dir = path.join(ROOT, '.data/bench');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'last.md'), `${header}\n\n\`\`\`\n${t}\n\`\`\`\n`);
+  writeFileSync(path.join(dir, 'last.json'), JSON.stringify({ at: new Date().toISOString(), machine: m, figures: all, failed }, null, 2));
+  process.exit(failed.length ? 1 : 0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
