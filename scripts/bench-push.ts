@@ -81,11 +81,17 @@ async function main(): Promise<void> {
   const { port: fakePort, agent } = await fake.start();
   await connectMongo(config.mongodbUri);
   const wredis = workerRedis(redisUrl);
-  const worker = startTs('scripts/bench/push-worker.ts', {
-    ...env,
-    BENCH_FAKE_FCM_PORT: String(fakePort),
-    BENCH_FAKE_FCM_CA: String((agent as unknown as { options: { ca: string } }).options.ca),
-  });
+  const prof = process.env.BENCH_CPU_PROF;
+  const worker = startTs(
+    'scripts/bench/push-worker.ts',
+    {
+      ...env,
+      BENCH_FAKE_FCM_PORT: String(fakePort),
+      BENCH_FAKE_FCM_CA: String((agent as unknown as { options: { ca: string } }).options.ca),
+    },
+    [],
+    prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [],
+  );
   await waitForOutput(worker, /workers started/, 'push worker process', 30_000);
 
   // 2. The web process.
