@@ -2,6 +2,7 @@
  * Provision a tenant from the shell and print the env lines its backend needs:
  *   npm run provision-tenant -- --name example_backend [--callback-url https://api.example.com] [--rate-limit 120]
  *        [--webauthn-origin https://app.example.com]   (passkeys: that origin, RP id = its host)
+ *        [--qr-origin https://app.example.com]         (QR login: the browser origin allowed to show codes)
  * Talks to a running relay through the admin API (RELAY_URL, default http://localhost:3000; the admin
  * key from ADMIN_API_KEY or .data/local.env), so it goes through the same validation as any caller.
  */
@@ -16,11 +17,12 @@ const { values } = parseArgs({
     'rate-limit': { type: 'string' },
     'relay-url': { type: 'string' },
     'webauthn-origin': { type: 'string' },
+    'qr-origin': { type: 'string' },
   },
 });
 if (!values.name) {
   console.error(
-    'usage: npm run provision-tenant -- --name NAME [--callback-url URL] [--rate-limit N] [--webauthn-origin ORIGIN] [--relay-url URL]',
+    'usage: npm run provision-tenant -- --name NAME [--callback-url URL] [--rate-limit N] [--webauthn-origin ORIGIN] [--qr-origin ORIGIN] [--relay-url URL]',
   );
   process.exit(2);
 }
@@ -44,6 +46,7 @@ const body = {
   ...(values['webauthn-origin']
     ? { webauthn_origins: [values['webauthn-origin']], webauthn_rp_id: webauthnRpId(values['webauthn-origin']) }
     : {}),
+  ...(values['qr-origin'] ? { qr_login_allowed_origins: [values['qr-origin']] } : {}),
 };
 
 /** The origin's host as RP id (the admin API then validates both). */
