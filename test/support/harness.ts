@@ -49,8 +49,11 @@ export async function startRelay(
     await connectMongo(config.mongodbUri);
   }
   const redis = apiRedis(config.redisUrl);
+  // A test may take Redis down on purpose: requests then answer 503; the outage itself is no news here.
+  redis.on('error', () => undefined);
   await waitReady(redis);
   const producer = new Producer(config, redis);
+  for (const q of producer.queues.values()) q.on('error', () => undefined);
   const tenants = new TenantStore(redis, config.secretsMasterKey, config.queuePrefix);
   const app = buildApp({ config, logger, redis, producer, tenants });
   const server = createHttpServer(app.callback());
