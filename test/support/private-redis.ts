@@ -127,3 +127,46 @@ export async function startPrivateRedis(name: string, extraArgs: string[] = []):
   };
   return r;
 }
+
+export type PrivateCluster = { nodes: PrivateRedis[]; url: string; destroy: () => Promise<void> };
+
+/**
+ * A local Redis Cluster: `size` masters (`redis-server --cluster-enabled yes`, each with the relay's
+ * persistence settings), joined by `redis-cli --cluster create … --cluster-replicas 0`, sharing the
+ * 16384 slots. Resolves once every node reports cluster_state:ok. Its REDIS_URL is
+ * redis+cluster://host:port,… (platform/redis-url.ts).
+ */
+export async function startPrivateCluster(name: string, size = 3): Promise<PrivateCluster> {
+  const nodes: PrivateRedis[] = [];
+  const destroy = async () => {
+    await Promise.all(nodes.map((n) => n.destroy()));
+  };
+  try {
+    for (let i = 0; i < size; i++)
+      nodes.push(
+        await startPrivateRedis(`${name}-n${i}`, [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '5000',
+        ]),
+      );
+    const addrs = nodes.map((n) => `127.0.0.1:${n.port}`);
+    const created = spawnSync('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
+    for (let i = 0; ; i++) {
+      if (nodes.every((n) => /cluster_state:ok/.test(redisCli(n.port, 'cluster', 'info')))) break;
+      if (i > 200) throw new Error(`the cluster did not reach cluster_state:ok: ${redisCli(nodes[0]!.port, 'cluster', 'info')}`);
+      await sleep(100);
+    }
+    return { nodes, url: `redis+cluster://${addrs.join(',')}`, destroy };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}

@@ -29,7 +29,7 @@ export type DeliveryDeps = { config: Config; logger: Logger; redis: Redis; tenan
 
 type SlotRedis = Redis & {
   acquireDeliverySlot(k1: string, k2: string, k3: string, ...argv: (string | number)[]): Promise<[number, number, number, string]>;
-  releaseDeliverySlot(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number>;
+  releaseDeliverySlot(k1: string, k2: string, k3: string, ...argv: (string | number)[]): Promise<number>;
 };
 
 /** A retryable failure: BullMQ's backoff strategy (workers/backoff.ts) waits `delayMs` before the next attempt. */
@@ -48,7 +48,7 @@ const jitter = (ms: number, spread = 0.2) => Math.round(ms * (1 - spread / 2 + M
 export function createDeliveryProcessor(deps: DeliveryDeps) {
   const redis = deps.redis as SlotRedis;
   redis.defineCommand('acquireDeliverySlot', { numberOfKeys: 3, lua: ACQUIRE_SLOT_LUA });
-  redis.defineCommand('releaseDeliverySlot', { numberOfKeys: 4, lua: RELEASE_SLOT_LUA });
+  redis.defineCommand('releaseDeliverySlot', { numberOfKeys: 3, lua: RELEASE_SLOT_LUA });
   const { config } = deps;
   const prefix = config.queuePrefix;
   const leaseMs = config.callbackTimeoutMs + 5000;
@@ -110,17 +110,19 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       // real attempt counts towards the metrics and the circuit.
       const outcome = result?.outcome ?? '';
       const failed = outcome === 'network_error' || outcome === 'timeout' ? 1 : 0;
-      await redis.releaseDeliverySlot(
-        redisKey.deliveryInflight(prefix, tenantId),
-        redisKey.deliveryFailures(prefix, tenantId),
-        redisKey.deliveryCircuit(prefix, tenantId),
-        redisKey.deliveryOutcomes(prefix),
-        member,
-        outcome,
-        failed,
-        config.deliveryCircuitThreshold,
-        config.deliveryCircuitCooldownMs,
-      );
+      await Promise.all([
+        redis.releaseDeliverySlot(
+          redisKey.deliveryInflight(prefix, tenantId),
+          redisKey.deliveryFailures(prefix, tenantId),
+          redisKey.deliveryCircuit(prefix, tenantId),
+          member,
+          outcome,
+          failed,
+          config.deliveryCircuitThreshold,
+          config.deliveryCircuitCooldownMs,
+        ),
+        outcome ? redis.hincrby(redisKey.deliveryOutcomes(prefix), outcome, 1) : null,
+      ]);
     }
 
     // 3b. Record the attempt and decide. (`result` is set: the try block either assigned it or threw.)

@@ -8,9 +8,10 @@
  *   KEYS: inflight, circuit, gen   ARGV: now, leaseMs, cap, member
  *   → {granted, oldestLeaseAgeMs, circuitPttlMs, gen}
  *
- * RELEASE — frees the lease, counts the outcome (if an attempt was made) for /metrics, and trips the circuit after
- * `threshold` consecutive network failures or timeouts, so a dead endpoint stops costing anyone.
- *   KEYS: inflight, failures, circuit, metrics   ARGV: member, outcome, failed(1/0), threshold, cooldownMs
+ * RELEASE — frees the lease and trips the circuit after `threshold` consecutive network failures or
+ * timeouts, so a dead endpoint stops costing anyone. (The fleet-wide outcome counter for /metrics is
+ * another slot on Redis Cluster, so the caller counts it beside the script, not in it.)
+ *   KEYS: inflight, failures, circuit   ARGV: member, outcome, failed(1/0), threshold, cooldownMs
  */
 export const ACQUIRE_SLOT_LUA = `
 local pttl = redis.call('PTTL', KEYS[2])
@@ -31,7 +32,6 @@ return {0, now - tonumber(oldest[2]), 0, gen}
 export const RELEASE_SLOT_LUA = `
 redis.call('ZREM', KEYS[1], ARGV[1])
 if ARGV[2] == '' then return 1 end -- no attempt was made (the delivery was already settled)
-redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
 if ARGV[3] == '1' then
   local n = redis.call('INCR', KEYS[2])
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) * 4)
