@@ -15,8 +15,16 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { redisTarget } from './redis-url.js';
 
-function connect(url: string, options: RedisOptions, clusterOptions: ClusterOptions = {}): Redis {
+/**
+ * A primary demoted to a replica (a Sentinel failover, a managed service's failover behind one DNS
+ * name) answers writes with READONLY until the client reconnects: reconnect, so the next command
+ * reaches the new primary (the failed one is answered 503, or retried by BullMQ).
+ */
+const reconnectOnError = (err: Error) => err.message.startsWith('READONLY');
+
+function connect(url: string, given: RedisOptions, clusterOptions: ClusterOptions = {}): Redis {
   const t = redisTarget(url);
+  const options: RedisOptions = { reconnectOnError, ...given };
   if (t.mode === 'standalone') return new Redis(url, options);
   const auth = { username: t.username, password: t.password, ...(t.tls ? { tls: {} } : {}) };
   if (t.mode === 'sentinel') {

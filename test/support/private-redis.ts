@@ -6,7 +6,7 @@
  * server is down for a restart), with its data under the git-ignored .data/.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -169,4 +169,79 @@ export async function startPrivateCluster(name: string, size = 3): Promise<Priva
     await destroy();
     throw err;
   }
+}
+
+export type PrivateSentinel = {
+  primary: PrivateRedis;
+  replica: PrivateRedis;
+  sentinelPort: number;
+  name: string;
+  url: string;
+  /** The port Sentinel names as the primary now. */
+  primaryPort: () => number;
+  destroy: () => Promise<void>;
+};
+
+/**
+ * A primary, one replica and one Sentinel watching them (quorum 1), all local; REDIS_URL
+ * redis+sentinel://127.0.0.1:<sentinel port>/<name>. `SENTINEL FAILOVER <name>` on the Sentinel
+ * promotes the replica.
+ */
+export async function startPrivateSentinel(name: string): Promise<PrivateSentinel> {
+  const primary = await startPrivateRedis(`${name}-primary`);
+  const replica = await startPrivateRedis(`${name}-replica`, ['--replicaof', '127.0.0.1', String(primary.port)]);
+  const sentinelPort = await freeLowPort();
+  const dir = join(ROOT, '.data', 'redis', `${name}-sentinel-${process.pid}-${sentinelPort}`);
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'sentinel.conf');
+  const master = 'relay-primary';
+  writeFileSync(
+    conf,
+    [
+      `port ${sentinelPort}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `logfile ${join(dir, 'sentinel.log')}`,
+      `sentinel monitor ${master} 127.0.0.1 ${primary.port} 1`,
+      `sentinel down-after-milliseconds ${master} 2000`,
+      `sentinel failover-timeout ${master} 10000`,
+      '',
+    ].join('\n'),
+  );
+  const proc = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  const destroy = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+    await Promise.all([primary.destroy(), replica.destroy()]);
+  };
+  const primaryPort = () => Number(redisCli(sentinelPort, 'sentinel', 'get-master-addr-by-name', master).split('\n')[1] ?? 0);
+  try {
+    for (let i = 0; ; i++) {
+      // Ready once it knows the primary and has discovered the replica.
+      if (
+        primaryPort() === primary.port &&
+        /\bnum-slaves\s+1\b/.test(redisCli(sentinelPort, 'sentinel', 'master', master).replace(/\n/g, ' '))
+      )
+        break;
+      if (i > 300)
+        throw new Error(`sentinel did not find the primary and its replica: ${redisCli(sentinelPort, 'sentinel', 'master', master)}`);
+      await sleep(100);
+    }
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+  return {
+    primary,
+    replica,
+    sentinelPort,
+    name: master,
+    url: `redis+sentinel://127.0.0.1:${sentinelPort}/${master}`,
+    primaryPort,
+    destroy,
+  };
 }
