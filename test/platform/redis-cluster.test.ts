@@ -15,6 +15,8 @@ import { assignedConversation, socketPool, type Frame } from '../support/chat-cl
 import { eventually, spawnApi, spawnWorker, startRelay, type Child, type Relay } from '../support/harness.js';
 import { redisCli, redisServerAvailable, startPrivateCluster, type PrivateCluster } from '../support/private-redis.js';
 import { challengeBody, newUserHash, pairDevice, startReceiver } from '../auth/support.js';
+import type { OpenRequest } from '../../scripts/device.js';
+import { redisKey } from '../../platform/keys.js';
 
 const ORIGIN = 'https://shop.example.com';
 
@@ -88,6 +90,47 @@ describe('Redis Cluster: the relay runs on a 3-node cluster unchanged', function
       20_000,
     );
     assert.equal(cb.signatureValid, true);
+  });
+
+  it("a cross-organisation sudo request (two tenants, two hash slots): the grantor's device sees it, approves it, and it leaves its poll", async () => {
+    const b = await provision(api1.url, { rate_limit_per_min: 10_000, branding_display_name: 'Partner Co' });
+    const bDevice = await pairDevice(api1.url, b, newUserHash(), { backendUserId: 'partner-user', deviceName: 'partner phone' });
+    const bLink = String(bDevice.state.pairing?.relay_user_linked_id);
+    const grant = await signed(api1.url, b, 'POST', '/relay/sudo/create/delegation-grant', {
+      grantee_tenant_id: creds.tenantId,
+      relay_user_linked_id_list: [bLink],
+    });
+    assert.equal(grant.status, 201, JSON.stringify(grant.body));
+    const d = await signed(api2.url, creds, 'POST', '/relay/sudo/dispatch', {
+      event_type: 'sudo_delegated_action',
+      grantor_tenant_id: b.tenantId,
+      relay_user_linked_id_list: [bLink],
+      action_type: 'update',
+      instruction_id: `ins-cluster-${Date.now()}`,
+      expected_action: 'transfer_funds',
+      title: 'Confirm the transfer',
+      data_access_type: 'static',
+      data_items: [{ key: 'amount', title: 'Amount', value: '120.00', data_type: 'CURRENCY_EUR' }],
+      ttl_seconds: 120,
+    });
+    assert.equal(d.status, 201, JSON.stringify(d.body));
+    const eventId = d.body.data.event_id as string;
+    const open = async () => ((await bDevice.poll()).body.data.requests as OpenRequest[]).find((q) => q.request_id === eventId);
+    const shown = await eventually(open);
+    assert.equal(shown.tenant_id, creds.tenantId);
+    const r = await bDevice.answerOpen(shown, 'approve');
+    assert.equal(r.body.data.status, 'approved', JSON.stringify(r.body));
+    const ev = await eventually(
+      async () => receiver.received.find((c) => c.body.event_type === 'sudo.approval_event' && c.body.data.event_id === eventId),
+      20_000,
+    );
+    assert.equal(ev.signatureValid, true);
+    assert.equal(ev.body.data.status, 'approved');
+    await eventually(async () => !(await open()), 20_000);
+    // Finalized: gone from the device's open set too, which lives under the grantor's tag while the
+    // request's state lives under the requester's (two slots, so two MULTIs).
+    const openSet = redisKey.deviceOpenRequests(relay.config.queuePrefix, b.tenantId, String(bDevice.state.deviceId));
+    await eventually(async () => redisCli(cluster.nodes[0]!.port, '-c', 'zcard', openSet) === '0', 20_000, 100);
   });
 
   it('carries a visitor message to an operator on the other API process, and the reply back', async () => {
