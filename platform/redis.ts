@@ -87,8 +87,9 @@ export async function waitReady(redis: Redis, ms = 5000): Promise<void> {
 
 /**
  * Redis unreachable or not serving yet: the connection is down (fail-fast clients), it is loading its
- * AOF after a restart (LOADING), a replica was promoted or is read-only (READONLY, MASTERDOWN), or a
- * cluster is resharding or has lost a slot (CLUSTERDOWN, TRYAGAIN, no node reachable). Callers
+ * AOF after a restart (LOADING), a replica was promoted or is read-only (READONLY, MASTERDOWN), it is
+ * full and refuses writes (OOM, under noeviction), or a cluster is resharding or has lost a slot
+ * (CLUSTERDOWN, TRYAGAIN, no node reachable). Callers
  * answer 503 and retry; nothing of it is a bug.
  */
 export function isRedisUnavailable(err: unknown): boolean {
@@ -96,7 +97,7 @@ export function isRedisUnavailable(err: unknown): boolean {
   return (
     err.name === 'MaxRetriesPerRequestError' ||
     err.name === 'ClusterAllFailedError' ||
-    /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|enableOfflineQueue|^LOADING |^READONLY |^MASTERDOWN |^CLUSTERDOWN |^TRYAGAIN |None of startup nodes is available|Failed to refresh slots cache|Cluster isn't ready/i.test(
+    /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|enableOfflineQueue|^LOADING |^READONLY |^OOM |^MASTERDOWN |^CLUSTERDOWN |^TRYAGAIN |None of startup nodes is available|Failed to refresh slots cache|Cluster isn't ready/i.test(
       err.message,
     )
   );
