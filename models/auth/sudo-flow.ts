@@ -85,7 +85,10 @@ export async function resolveApprovers(
   const groups: ApproverGroupDoc[] = [];
   for (const id of a.groupIds) {
     const g = await findGroup(owner, id);
-    if (!g) throw a.eventType === 'sudo_delegated_action' ? noGrant() : new DomainError('NOT_FOUND', 'An approver group you named is not one of yours.');
+    if (!g)
+      throw a.eventType === 'sudo_delegated_action'
+        ? noGrant()
+        : new DomainError('NOT_FOUND', 'An approver group you named is not one of yours.');
     groups.push(g);
   }
   const linkIds = [...new Set([...a.linkIds, ...groups.flatMap((g) => g.member_relay_user_linked_ids)])];
@@ -93,7 +96,9 @@ export async function resolveApprovers(
   for (const id of linkIds) {
     const p = await person(deps, owner, id);
     if (!p)
-      throw a.eventType === 'sudo_delegated_action' ? noGrant() : new DomainError('NOT_FOUND', 'A relay_user_linked_id you named is not one of your relay_user links.');
+      throw a.eventType === 'sudo_delegated_action'
+        ? noGrant()
+        : new DomainError('NOT_FOUND', 'A relay_user_linked_id you named is not one of your relay_user links.');
     people.push(p);
   }
 

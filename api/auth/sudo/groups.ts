@@ -12,7 +12,9 @@ async function checkMembers(tenantId: string, ids: string[]): Promise<string[]> 
   const unique = [...new Set(ids)];
   const found = await Promise.all(unique.map((id) => findRelayUserLink(tenantId, id)));
   // Named by position, never by value: an answer never says whether someone else's id exists.
-  const unknown = ids.flatMap((id, i) => (found[unique.indexOf(id)] ? [] : [`member_relay_user_linked_ids.${i}: not one of your relay_user links`]));
+  const unknown = ids.flatMap((id, i) =>
+    found[unique.indexOf(id)] ? [] : [`member_relay_user_linked_ids.${i}: not one of your relay_user links`],
+  );
   if (unknown.length) throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', unknown);
   return unique;
 }
