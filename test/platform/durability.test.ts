@@ -273,7 +273,7 @@ describe('durability: nothing the relay accepted is lost', function () {
         `      accepted ${accepted.counts()} across ${restarts.map((r) => `${r.how === 'shutdown' ? 'SHUTDOWN NOSAVE' : 'SIGKILL'} (down ${r.upAt - r.downAt} ms)`).join(' and ')}; ` +
           `refused meanwhile: ${accepted.refusalSummary()}; in MongoDB: ${f.figures.events} events, ${f.figures.deliveries} deliveries (one per event, all succeeded), ` +
           `${f.figures.approvals} approval requests, ${f.figures.messages} messages numbered without gaps; ` +
-          `lost: ${lost} of ${total} (the ${inWindowCount} acknowledged in the ${EVERYSEC_WINDOW_MS} ms before the SIGKILL were allowed to be${lostAt.length ? `; lost, acknowledged before the SIGKILL by: ${lostAt.join(', ')}` : ''}), 0 stored twice`,
+          `lost: ${lost} of ${total} (the ${inWindowCount} acknowledged in the ${EVERYSEC_WINDOW_MS} ms before the SIGKILL, or as it went down, were allowed to be${lostAt.length ? `; lost, acknowledged before the SIGKILL by: ${lostAt.join(', ')}` : ''}), 0 stored twice`,
       );
     });
   });

@@ -6,6 +6,10 @@
  * ack again (`duplicate: true`) instead of a second copy. One round trip before the store and one
  * after, for frames that carry a client_id only. Keys carry the tenant in their hash tag and the
  * session, so one visitor can never read or block another's ids.
+ *
+ * The contract with `store`: it throws only when the message was not stored (nor queued to be). Once
+ * it is durably stored or queued, whatever follows (the fan-out, a cache) must not throw, or the
+ * claim is given back and the widget's resend is stored a second time.
  */
 import type { Redis } from 'ioredis';
 import { redisKey } from '../../../platform/keys.js';
