@@ -5,6 +5,8 @@
  */
 import type { ZodError } from 'zod';
 import { DomainError, type DomainCode } from '../platform/errors.js';
+import { isStoreUnavailable } from '../platform/mongo.js';
+import { isRedisUnavailable } from '../platform/redis.js';
 
 export const ERROR_STATUS = {
   MALFORMED_JSON: 400,
@@ -97,4 +99,14 @@ export function errorEnvelope(err: ApiError, requestId: string): ErrorEnvelope {
     message: err.message,
     error: { code: err.code, details: err.details, request_id: requestId },
   };
+}
+
+/**
+ * A store outage — MongoDB or Redis unreachable, Redis still loading its AOF after a restart or
+ * failing over — as the 503 (Retry-After) that callers retry; null for anything else. HTTP routes
+ * and socket frames answer it alike.
+ */
+export function storeOutage(thrown: unknown): ApiError | null {
+  if (!isStoreUnavailable(thrown) && !isRedisUnavailable(thrown)) return null;
+  return new ApiError('STORE_UNAVAILABLE', 'The relay store is unavailable; try again shortly.', [], { 'Retry-After': '5' });
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { redisTarget } from './redis-url.js';
 import { parseKeyRing, type KeyRing } from './secret-box.js';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -26,7 +27,14 @@ const durationList = z
 
 const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  /** One Redis, a Redis Cluster or a Sentinel-managed primary: the forms are in platform/redis-url.ts. */
+  REDIS_URL: z.string().superRefine((v, ctx) => {
+    try {
+      redisTarget(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  }),
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI'),
   ADMIN_API_KEY: z
     .string()

@@ -8,8 +8,16 @@ import mongoose from 'mongoose';
 mongoose.set('bufferCommands', false);
 mongoose.set('strictQuery', true);
 
+/**
+ * Written to a majority of a replica set before it counts (a worker completes its job only after its
+ * write, so a write a failover rolled back would be lost for good), bounded so a set that lost its
+ * majority surfaces as an error (the job is retried) instead of a hang; read from the primary, which
+ * always has the relay's own latest writes. A standalone server or FerretDB treats majority as one.
+ */
+const CONCERNS = { writeConcern: { w: 'majority' as const, wtimeoutMS: 10_000 }, readPreference: 'primary' as const };
+
 export async function connectMongo(uri: string): Promise<typeof mongoose> {
-  await mongoose.connect(uri, { serverSelectionTimeoutMS: 5000, maxPoolSize: 50 });
+  await mongoose.connect(uri, { serverSelectionTimeoutMS: 5000, maxPoolSize: 50, ...CONCERNS });
   await ensureIndexes();
   return mongoose;
 }
@@ -36,6 +44,8 @@ export function isStoreUnavailable(err: unknown): boolean {
     err.name === 'MongoNetworkError' ||
     err.name === 'MongoNotConnectedError' ||
     err.name === 'MongoTopologyClosedError' ||
+    // w: majority not reached within wtimeoutMS: the replica set has lost its majority for now.
+    err.name === 'MongoWriteConcernError' ||
     /buffering timed out|Client must be connected|before initial connection is complete|connection .* closed/i.test(err.message)
   );
 }

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.js';
 import { DomainError } from '../platform/errors.js';
 import { JOB_CATALOGUE, type JobInput, type JobName, type JobPayload } from './catalogue.js';
-import { ALL_QUEUES, type QueueName } from './names.js';
+import { ALL_QUEUES, bullPrefix, type QueueName } from './names.js';
 
 export class Producer {
   readonly queues: Map<QueueName, Queue>;
@@ -16,7 +16,7 @@ export class Producer {
     private readonly config: Config,
     connection: Redis,
   ) {
-    this.queues = new Map(ALL_QUEUES.map((q) => [q, new Queue(q, { connection, prefix: config.queuePrefix })]));
+    this.queues = new Map(ALL_QUEUES.map((q) => [q, new Queue(q, { connection, prefix: bullPrefix(config, q) })]));
   }
 
   queue(name: QueueName): Queue {

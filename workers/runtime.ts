@@ -9,7 +9,7 @@ import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { workerRedis } from '../platform/redis.js';
 import { JOB_CATALOGUE, jobsOfQueue, type JobName } from '../queues/catalogue.js';
-import { ALL_QUEUES, QUEUE, type QueueName } from '../queues/names.js';
+import { ALL_QUEUES, QUEUE, bullPrefix, type QueueName } from '../queues/names.js';
 import { backoffStrategy } from './backoff.js';
 import type { Processor, Processors } from './processors.js';
 
@@ -42,7 +42,7 @@ export async function startWorkers(
     connections.push(connection);
     const worker = new Worker(queue, (job, token) => dispatch(job, token, processors, config), {
       connection,
-      prefix: config.queuePrefix,
+      prefix: bullPrefix(config, queue),
       concurrency: concurrencyOf(queue, config),
       lockDuration: config.jobLockMs,
       stalledInterval: Math.max(1000, Math.floor(config.jobLockMs / 2)),
@@ -61,7 +61,7 @@ export async function startWorkers(
   // The sweeper runs on a schedule; upserting the scheduler from every worker process is idempotent.
   if (queues.includes(QUEUE.maintenance)) {
     const { Queue } = await import('bullmq');
-    const q = new Queue(QUEUE.maintenance, { connection: workerRedis(config.redisUrl), prefix: config.queuePrefix });
+    const q = new Queue(QUEUE.maintenance, { connection: workerRedis(config.redisUrl), prefix: bullPrefix(config, QUEUE.maintenance) });
     const name: JobName = 'maintenance.sweep-deliveries';
     await q.upsertJobScheduler(
       'sweep-deliveries',

@@ -10,9 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { ApiError, asApiError, errorEnvelope } from '../errors.js';
+import { ApiError, asApiError, errorEnvelope, storeOutage } from '../errors.js';
 import { LogBudget } from '../../platform/log-budget.js';
-import { isStoreUnavailable } from '../../platform/mongo.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { AppDeps, AppState } from '../context.js';
 
@@ -83,21 +82,10 @@ function logBudgeted(budget: LogBudget, metrics: Metrics, write: (skipped: numbe
 }
 
 function toApiError(thrown: unknown): ApiError {
-  const known = asApiError(thrown);
+  const known = asApiError(thrown) ?? storeOutage(thrown);
   if (known) return known;
-  if (isStoreUnavailable(thrown) || isRedisUnavailable(thrown)) {
-    return new ApiError('STORE_UNAVAILABLE', 'The relay store is unavailable; try again shortly.', [], { 'Retry-After': '5' });
-  }
   const status = (thrown as { status?: number; expose?: boolean }).status;
   if (status === 413) return new ApiError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
   if (status === 400) return new ApiError('BAD_REQUEST', 'The request could not be read.');
   return new ApiError('INTERNAL_ERROR', 'An unexpected error occurred.');
-}
-
-function isRedisUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  return (
-    err.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|enableOfflineQueue/i.test(err.message)
-  );
 }

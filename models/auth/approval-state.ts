@@ -229,14 +229,19 @@ export async function createState(redis: Redis, prefix: string, s: ApprovalState
     now,
     ...toFields(s),
   );
-  // Devices of other tenants (cross-organisation approvals) are indexed under their own tenant's tag.
+  // Devices of other tenants (cross-organisation approvals) are indexed under their own tenant's tag:
+  // one MULTI per tenant, since a MULTI stays within one hash slot on Redis Cluster.
   const foreign = s.participants.filter((p) => p.tenant_id !== s.tenant_id);
   if (ok === 1 && foreign.length) {
-    const multi = redis.multi();
-    for (const p of foreign)
-      for (const d of p.device_ids)
-        multi.zadd(redisKey.deviceOpenRequests(prefix, p.tenant_id, d), s.expires_at.getTime(), `${s.tenant_id}:${s._id}`);
-    await multi.exec();
+    await Promise.all(
+      [...byTenant(foreign)].map(([tenantId, ps]) => {
+        const multi = redis.multi();
+        for (const p of ps)
+          for (const d of p.device_ids)
+            multi.zadd(redisKey.deviceOpenRequests(prefix, tenantId, d), s.expires_at.getTime(), `${s.tenant_id}:${s._id}`);
+        return multi.exec();
+      }),
+    );
   }
   return ok === 1;
 }
@@ -323,11 +328,26 @@ export async function endState(
 
 /** Marks the final state as written to MongoDB and announced; drops the request from its devices' open sets. */
 export async function markFinalized(redis: Redis, prefix: string, s: ApprovalState): Promise<void> {
-  const multi = redis.multi().hset(hashKey(prefix, s.tenant_id, s._id), 'finalized', '1');
-  for (const p of s.participants)
-    for (const d of p.device_ids)
-      multi.zrem(redisKey.deviceOpenRequests(prefix, p.tenant_id, d), p.tenant_id === s.tenant_id ? s._id : `${s.tenant_id}:${s._id}`);
-  await multi.exec();
+  // One MULTI per tenant whose keys it touches (the request's own first): each stays in one hash slot.
+  const groups = byTenant(s.participants);
+  if (!groups.has(s.tenant_id)) groups.set(s.tenant_id, []);
+  await Promise.all(
+    [...groups].map(([tenantId, ps]) => {
+      const multi = redis.multi();
+      if (tenantId === s.tenant_id) multi.hset(hashKey(prefix, s.tenant_id, s._id), 'finalized', '1');
+      for (const p of ps)
+        for (const d of p.device_ids)
+          multi.zrem(redisKey.deviceOpenRequests(prefix, tenantId, d), tenantId === s.tenant_id ? s._id : `${s.tenant_id}:${s._id}`);
+      return multi.exec();
+    }),
+  );
+}
+
+/** Participants grouped by their tenant (whose hash tag their keys carry). */
+function byTenant(ps: Participant[]): Map<string, Participant[]> {
+  const m = new Map<string, Participant[]>();
+  for (const p of ps) m.set(p.tenant_id, [...(m.get(p.tenant_id) ?? []), p]);
+  return m;
 }
 
 /**

@@ -56,7 +56,8 @@ export async function ensureConversation(deps: FlowDeps, tenant: TenantDoc, sess
  * then the recent set (replay) and the fan-out together. The job is queued before the message is
  * visible anywhere, so a message a socket or a caller saw is in the queue (AOF, noeviction): it
  * reaches MongoDB even if this process dies right after. A process dying between the number and the
- * job leaves a number never used, which readers pass over (api/chat/ws/sequencer.ts).
+ * job leaves a number never used, which readers pass over (api/chat/ws/sequencer.ts). Once the job
+ * is queued nothing here throws: the message is accepted.
  */
 export async function appendMessage(
   deps: FlowDeps,
@@ -87,7 +88,19 @@ export async function appendMessage(
     callback: callback?.name === 'webhook.deliver' ? callback.payload : null,
     botTurn: sender.type === 'visitor' && state.status === 'bot',
   });
-  await Promise.all([rememberMessage(deps, tenant._id, message), publish(deps, { ...busBase(state), kind: 'message', message })]);
+  // From here the message is accepted: it is queued (AOF) and will reach MongoDB. Failing now would
+  // tell the sender it was not, and a resend would store it twice. A missed recent-set entry is put
+  // back by the store worker; a missed fan-out is found by sockets through the gap it leaves.
+  const live = await Promise.allSettled([
+    rememberMessage(deps, tenant._id, message),
+    publish(deps, { ...busBase(state), kind: 'message', message }),
+  ]);
+  for (const r of live)
+    if (r.status === 'rejected')
+      deps.logger.warn(
+        { conversation_id: conversationId, seq: message.seq, err: String(r.reason) },
+        'chat message queued but not yet live',
+      );
   return { message, state };
 }
 

@@ -89,16 +89,40 @@ export async function recordAttempt(d: DeliveryFacts, o: Outcome, opts: { first:
     if (inserted[1]) return;
     // Already there: this job ran before (a worker killed after recording); record it as a later attempt.
   }
-  await updates.write({
-    updateOne: {
-      filter: {
-        _id: d.deliveryId,
-        tenant_id: d.tenantId,
-        status: opts.fromDead ? 'dead' : 'pending',
-      },
-      update: { $push: { attempts: o.attempt }, $inc: { attempt_count: 1 }, $set: { ...stateFields(o), updated_at: now } } as never,
-    },
-  });
+  // A later attempt appends itself and moves the state. Upserted, with the event recorded (or found)
+  // beside it: an earlier run of the job may have failed without recording anything — Redis
+  // restarting under the worker, or a crash between the POST and the record — and then this attempt
+  // is the delivery's first record. A delivery already final keeps its state: the guard does not
+  // match, and the insert the upsert tries meets its _id (ignored).
+  const data = (JSON.parse(d.body) as { data?: unknown }).data ?? {};
+  await Promise.all([
+    opts.first ? null : recordEvent({ eventId: d.eventId, tenantId: d.tenantId, eventType: d.eventType, data, createdAt: d.createdAt }),
+    updates
+      .write({
+        updateOne: {
+          filter: {
+            _id: d.deliveryId,
+            tenant_id: d.tenantId,
+            status: opts.fromDead ? 'dead' : 'pending',
+          },
+          update: {
+            $push: { attempts: o.attempt },
+            $inc: { attempt_count: 1 },
+            $set: { ...stateFields(o), updated_at: now },
+            $setOnInsert: {
+              event_id: d.eventId,
+              event_type: d.eventType,
+              url: d.url,
+              body: d.body,
+              replay_count: d.replay,
+              created_at: new Date(d.createdAt),
+            },
+          } as never,
+          upsert: true,
+        },
+      })
+      .catch(ignoreDuplicate),
+  ]);
 }
 
 /** Waits for the writes handed in so far (shutdown). */

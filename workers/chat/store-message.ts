@@ -1,7 +1,7 @@
 /**
  * `chat.message.store`: a message the API numbered and fanned out, written into MongoDB — the
  * messages of every job in flight share one unordered insertMany (group commit) — then its
- * message-received callback and the bot's turn handed on. A retried job finds its message already
+ * message-received callback and the bot's turn handed on, and the recent set made sure of. A retried job finds its message already
  * there (same id) and only hands on again; the follow-up jobs have fixed ids, so nothing is sent twice.
  *
  * A number already taken by another message means Redis lost the conversation's state (it is the
@@ -13,6 +13,7 @@ import { BatchInserter, DuplicateKeyError } from '../../models/platform/batch-in
 import { appendMessage } from '../../models/chat/conversation-messages.js';
 import { dropConversationState } from '../../models/chat/conversation-state.js';
 import { MessageModel } from '../../models/chat/message.js';
+import { rememberMessage } from '../../models/chat/recent-messages.js';
 import type { JobPayload } from '../../queues/catalogue.js';
 import type { ChatWorkerDeps } from './bot-turn.js';
 
@@ -39,6 +40,10 @@ export function createStoreMessageProcessor(deps: ChatWorkerDeps) {
       if (!mine) return renumber(deps, p);
       // Our own earlier attempt stored it: hand on again (no-ops if that attempt did).
     }
+    // The API puts the message into the recent set right after queueing this job, but never fails
+    // the sender once the job is queued; putting it again (same score and member: a no-op when it is
+    // there) repairs a set that missed it, so replays from Redis have no hole where a message exists.
+    await rememberMessage(deps, p.tenantId, m);
     if (p.callback) await deps.producer.enqueue('webhook.deliver', p.callback);
     if (p.botTurn)
       await deps.producer.enqueue('chat.bot-turn', { tenantId: p.tenantId, conversationId: m.conversation_id, messageId: m.id });

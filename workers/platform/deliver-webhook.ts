@@ -36,7 +36,7 @@ type SlotRedis = Redis & {
     k4: string,
     ...argv: (string | number)[]
   ): Promise<[number, number, number, string]>;
-  releaseDeliverySlot(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: (string | number)[]): Promise<number>;
+  releaseDeliverySlot(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number>;
 };
 
 /** A retryable failure: BullMQ's backoff strategy (workers/backoff.ts) waits `delayMs` before the next attempt. */
@@ -66,7 +66,7 @@ const jitter = (ms: number, spread = 0.2) => Math.round(ms * (1 - spread / 2 + M
 export function createDeliveryProcessor(deps: DeliveryDeps) {
   const redis = deps.redis as SlotRedis;
   redis.defineCommand('acquireDeliverySlot', { numberOfKeys: 4, lua: ACQUIRE_SLOT_LUA });
-  redis.defineCommand('releaseDeliverySlot', { numberOfKeys: 5, lua: RELEASE_SLOT_LUA });
+  redis.defineCommand('releaseDeliverySlot', { numberOfKeys: 4, lua: RELEASE_SLOT_LUA });
   const { config } = deps;
   const prefix = config.queuePrefix;
   const leaseMs = config.callbackTimeoutMs + 5000;
@@ -162,12 +162,11 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       // real attempt counts towards the metrics and the circuit.
       const outcome = result?.outcome ?? '';
       const failed = outcome === 'network_error' || outcome === 'timeout' ? 1 : 0;
-      await redis
-        .releaseDeliverySlot(
+      await Promise.all([
+        redis.releaseDeliverySlot(
           redisKey.deliveryInflight(prefix, tenantId),
           redisKey.deliveryFailures(prefix, tenantId),
           redisKey.deliveryCircuit(prefix, tenantId),
-          redisKey.deliveryOutcomes(prefix),
           redisKey.deliveryLatency(prefix, tenantId),
           member,
           outcome,
@@ -175,8 +174,9 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
           config.deliveryCircuitThreshold,
           config.deliveryCircuitCooldownMs,
           result?.durationMs ?? 0,
-        )
-        .finally(() => wake(tenantId));
+        ),
+        outcome ? redis.hincrby(redisKey.deliveryOutcomes(prefix), outcome, 1) : null,
+      ]).finally(() => wake(tenantId));
     }
 
     // 3b. Record the attempt and decide. (`result` is set: the try block either assigned it or threw.)

@@ -11,11 +11,11 @@
  *   KEYS: inflight, circuit, gen, latency   ARGV: now, leaseMs, cap, member, burst, fastMs, slowMs
  *   → {granted, oldestLeaseAgeMs, circuitPttlMs, gen}
  *
- * RELEASE — frees the lease, counts the outcome (if an attempt was made) for /metrics, folds the
- * attempt's duration into the tenant's latency EWMA, and trips the circuit after `threshold`
- * consecutive network failures or timeouts, so a dead endpoint stops costing anyone.
- *   KEYS: inflight, failures, circuit, metrics, latency
- *   ARGV: member, outcome, failed(1/0), threshold, cooldownMs, durationMs
+ * RELEASE — frees the lease, folds the attempt's duration into the tenant's latency EWMA, and trips
+ * the circuit after `threshold` consecutive network failures or timeouts, so a dead endpoint stops
+ * costing anyone. (The fleet-wide outcome counter for /metrics is another slot on Redis Cluster, so
+ * the caller counts it beside the script, not in it.)
+ *   KEYS: inflight, failures, circuit, latency   ARGV: member, outcome, failed(1/0), threshold, cooldownMs, durationMs
  */
 export const ACQUIRE_SLOT_LUA = `
 local pttl = redis.call('PTTL', KEYS[2])
@@ -43,11 +43,10 @@ return {0, age, 0, gen}
 export const RELEASE_SLOT_LUA = `
 redis.call('ZREM', KEYS[1], ARGV[1])
 if ARGV[2] == '' then return 1 end -- no attempt was made (the delivery was already settled)
-redis.call('HINCRBY', KEYS[4], ARGV[2], 1)
 local d = tonumber(ARGV[6])
-local old = tonumber(redis.call('GET', KEYS[5]) or '')
+local old = tonumber(redis.call('GET', KEYS[4]) or '')
 if old then d = old * 0.8 + d * 0.2 end
-redis.call('SET', KEYS[5], string.format('%.1f', d), 'PX', 600000)
+redis.call('SET', KEYS[4], string.format('%.1f', d), 'PX', 600000)
 if ARGV[3] == '1' then
   local n = redis.call('INCR', KEYS[2])
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) * 4)

@@ -6,6 +6,10 @@
  * ack again (`duplicate: true`) instead of a second copy. One round trip before the store and one
  * after, for frames that carry a client_id only. Keys carry the tenant in their hash tag and the
  * session, so one visitor can never read or block another's ids.
+ *
+ * The contract with `store`: it throws only when the message was not stored (nor queued to be). Once
+ * it is durably stored or queued, whatever follows (the fan-out, a cache) must not throw, or the
+ * claim is given back and the widget's resend is stored a second time.
  */
 import type { Redis } from 'ioredis';
 import { redisKey } from '../../../platform/keys.js';
@@ -18,6 +22,8 @@ const DONE_TTL_S = 86_400;
 const PENDING_TTL_S = 30;
 const WAIT_STEP_MS = 100;
 const WAIT_STEPS = 30;
+/** How long a claim's last write is retried through a Redis outage (well inside PENDING_TTL_S). */
+const SETTLE_MS = 15_000;
 
 export async function oncePerClientId(
   deps: { redis: Redis; config: { queuePrefix: string } },
@@ -34,11 +40,14 @@ export async function oncePerClientId(
       try {
         ack = await store();
       } catch (err) {
-        await deps.redis.del(key).catch(() => undefined);
+        await settleClaim(() => deps.redis.del(key)).catch(() => undefined);
         throw err;
       }
-      if (!ack) await deps.redis.del(key);
-      else await deps.redis.set(key, JSON.stringify(ack), 'EX', DONE_TTL_S);
+      // The message is stored: its ack must be recorded, or a resend would wait on the pending mark and
+      // then store a second copy. Redis restarting meanwhile (a fail-fast client errors at once) only
+      // delays this, so it is retried for as long as the mark would have lasted anyway.
+      if (!ack) await settleClaim(() => deps.redis.del(key));
+      else await settleClaim(() => deps.redis.set(key, JSON.stringify(ack), 'EX', DONE_TTL_S));
       return { ack, duplicate: false };
     }
     // Another arrival holds it: wait for its ack (or for its claim to go, then claim it ourselves).
@@ -50,4 +59,18 @@ export async function oncePerClientId(
     }
   }
   throw new ApiError('CONFLICT', 'This message is still being stored; send it again in a moment.');
+}
+
+/** Retries a claim's last write through a Redis outage, for up to SETTLE_MS. */
+async function settleClaim(write: () => Promise<unknown>): Promise<void> {
+  const until = Date.now() + SETTLE_MS;
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      if (Date.now() + wait > until) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }

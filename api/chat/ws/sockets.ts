@@ -12,7 +12,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AppDeps } from '../../context.js';
-import { ApiError, asApiError } from '../../errors.js';
+import { ApiError, asApiError, storeOutage } from '../../errors.js';
 import { CLOSE, MAX_FRAME_BYTES, send } from './frames.js';
 import { ChatHub, type Conn } from './hub.js';
 import { openOperator, operatorFrameIn } from './operator-socket.js';
@@ -49,7 +49,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
         return c.kind === 'visitor' ? visitorFrameIn(deps, c, json) : operatorFrameIn(hub, deps, c, json);
       })
       .catch((err: unknown) => {
-        const e = asApiError(err);
+        const e = asApiError(err) ?? storeOutage(err);
         if (!e) logger.error({ err: String(err) }, 'chat frame failed');
         send(c.ws, {
           type: 'error',

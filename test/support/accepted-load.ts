@@ -1,0 +1,182 @@
+/**
+ * Load that remembers exactly what the relay accepted, for the durability tests: signed test
+ * callbacks (202), push challenges (200/202) and widget messages (an `ack` frame). Each client
+ * behaves as a tenant's backend or the widget does when the relay is briefly unavailable: a 503, a
+ * 429 or a network error is retried (a callback or challenge as a new request; a chat message
+ * under the same client_id, after reconnecting when the socket went away). An answer of 500 fails
+ * the test. Only what was answered 2xx (or acked) counts as accepted, with the time of the answer.
+ */
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { challengeBody } from '../auth/support.js';
+import { signed, type TenantCreds } from './client.js';
+import { wsUrl } from './chat-client.js';
+import { sleep } from './harness.js';
+
+export type AcceptedCallback = { eventId: string; deliveryId: string; at: number };
+export type AcceptedChallenge = { requestId: string; instructionId: string; at: number };
+export type AcceptedMessage = { text: string; conversationId: string; seq: number; messageId: string; at: number };
+
+export class Accepted {
+  readonly callbacks = new Map<string, AcceptedCallback>(); // by event id
+  readonly challenges = new Map<string, AcceptedChallenge>(); // by request id
+  readonly messages = new Map<string, AcceptedMessage>(); // by text (unique per test)
+  /** Answers that were not 2xx, by status (0: network error), and resends of a chat message. */
+  readonly refusals = new Map<number | string, number>();
+
+  refused(what: number | string): void {
+    this.refusals.set(what, (this.refusals.get(what) ?? 0) + 1);
+  }
+
+  counts(): string {
+    return `${this.callbacks.size} callbacks, ${this.challenges.size} challenges, ${this.messages.size} messages`;
+  }
+
+  refusalSummary(): string {
+    return this.refusals.size ? [...this.refusals].map(([k, n]) => `${k || 'network error'}: ${n}`).join(', ') : 'none';
+  }
+}
+
+const RETRYABLE = new Set([0, 429, 503]);
+const GIVE_UP_MS = 30_000;
+
+/** One signed test callback, retried until the relay accepts it. */
+export async function sendCallback(apiUrl: string, creds: TenantCreds, note: string, into: Accepted): Promise<AcceptedCallback> {
+  const until = Date.now() + GIVE_UP_MS;
+  for (;;) {
+    const r = await signed(apiUrl, creds, 'POST', '/relay/send/test-callback', { note }).catch(() => null);
+    const status = r?.status ?? 0;
+    if (status === 202) {
+      const a = { eventId: r!.body.data.event_id as string, deliveryId: r!.body.data.delivery_id as string, at: Date.now() };
+      into.callbacks.set(a.eventId, a);
+      return a;
+    }
+    assert.ok(RETRYABLE.has(status), `test-callback answered ${status}: ${JSON.stringify(r?.body)}`);
+    into.refused(status);
+    assert.ok(Date.now() < until, `test-callback "${note}" never accepted`);
+    await sleep(150);
+  }
+}
+
+/** One push challenge to a paired user, retried (with a fresh instruction_id) until the relay accepts it. */
+export async function sendChallenge(apiUrl: string, creds: TenantCreds, userHash: string, into: Accepted): Promise<AcceptedChallenge> {
+  const until = Date.now() + GIVE_UP_MS;
+  for (;;) {
+    const body = challengeBody(userHash);
+    const r = await signed(apiUrl, creds, 'POST', '/relay/send/auth-challenge', body).catch(() => null);
+    const status = r?.status ?? 0;
+    if (status === 200 || status === 202) {
+      const a = { requestId: r!.body.data.request_id as string, instructionId: body.instruction_id, at: Date.now() };
+      assert.equal(r!.body.data.instruction_id, body.instruction_id);
+      into.challenges.set(a.requestId, a);
+      return a;
+    }
+    assert.ok(RETRYABLE.has(status), `auth-challenge answered ${status}: ${JSON.stringify(r?.body)}`);
+    into.refused(status);
+    assert.ok(Date.now() < until, 'auth-challenge never accepted');
+    await sleep(150);
+  }
+}
+
+type Frame = Record<string, any>;
+
+/**
+ * A visitor's widget socket as widget.js drives it: a message goes out with its client_id and counts
+ * once acked; an error frame, a lost socket or a missing ack means "send it again under the same
+ * client_id" (after reconnecting with last_seq), which the relay must not store twice.
+ */
+export class WidgetVisitor {
+  private ws: WebSocket | null = null;
+  private waiters: ((f: Frame) => void)[] = [];
+  private lastSeq = 0;
+  conversationId: string | null = null;
+
+  constructor(
+    private readonly apiUrl: string,
+    private readonly token: string,
+    private readonly origin: string,
+  ) {}
+
+  private async socket(): Promise<WebSocket> {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) return this.ws;
+    this.ws?.terminate();
+    for (;;) {
+      const ws = new WebSocket(wsUrl(this.apiUrl, '/api/v1/ws/widget', { token: this.token, last_seq: this.lastSeq }), {
+        origin: this.origin,
+      });
+      ws.on('message', (d) => {
+        const f = JSON.parse(String(d)) as Frame;
+        if (f.type === 'message' && typeof f.message?.seq === 'number') this.lastSeq = Math.max(this.lastSeq, f.message.seq as number);
+        for (const w of [...this.waiters]) w(f);
+      });
+      const welcomed = await new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), 5000);
+        ws.once('error', () => (clearTimeout(t), resolve(false)));
+        ws.once('close', () => (clearTimeout(t), resolve(false)));
+        const w = (f: Frame) => f.type === 'welcome' && (clearTimeout(t), this.waiters.splice(this.waiters.indexOf(w), 1), resolve(true));
+        this.waiters.push(w);
+      });
+      if (welcomed) {
+        ws.on('error', () => undefined);
+        this.ws = ws;
+        return ws;
+      }
+      ws.terminate();
+      await sleep(200);
+    }
+  }
+
+  /** Sends `text` (its own client_id) until it is acked; returns the ack. */
+  async say(text: string, into: Accepted): Promise<AcceptedMessage> {
+    const until = Date.now() + GIVE_UP_MS;
+    for (let attempt = 0; ; attempt++) {
+      assert.ok(Date.now() < until, `message "${text}" never acked`);
+      if (attempt > 0) into.refused('chat resend');
+      const ws = await this.socket();
+      const answer = new Promise<Frame | null>((resolve) => {
+        const done = (f: Frame | null) => {
+          clearTimeout(t);
+          ws.off('close', onClose);
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          resolve(f);
+        };
+        const w = (f: Frame) => (f.type === 'ack' || f.type === 'error') && f.client_id === text && done(f);
+        const onClose = () => done(null);
+        const t = setTimeout(() => done(null), 5000);
+        this.waiters.push(w);
+        ws.once('close', onClose);
+      });
+      ws.send(JSON.stringify({ type: 'message', text, client_id: text }));
+      const f = await answer;
+      if (f?.type === 'ack') {
+        const a = {
+          text,
+          conversationId: f.conversation_id as string,
+          seq: f.seq as number,
+          messageId: f.message_id as string,
+          at: Date.now(),
+        };
+        this.conversationId = a.conversationId;
+        into.messages.set(text, a);
+        return a;
+      }
+      if (f) assert.ok(f.status !== 500, `message "${text}" answered 500: ${JSON.stringify(f)}`);
+      else this.ws?.terminate(); // no answer: reconnect, as the widget does
+      await sleep(150);
+    }
+  }
+
+  close(): void {
+    this.ws?.terminate();
+  }
+}
+
+/** Runs `task(i)` for i in [from, to) with `concurrency` in flight. */
+export async function inParallel(from: number, to: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = from;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < to) await task(next++);
+    }),
+  );
+}
