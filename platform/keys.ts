@@ -45,6 +45,8 @@ export const redisKey = {
   pushFatigue: (p: string, tenantId: string, userSocketHash: string) => `${p}:{${tenantId}}:fatigue:${userSocketHash}`,
   /** A user's pairing and active devices (models/auth/fanout-cache.ts). */
   fanout: (p: string, tenantId: string, userSocketHash: string) => `${p}:{${tenantId}}:fanout:${userSocketHash}`,
+  /** Bumped by every write that changes that fan-out, so a load that raced it does not cache what it read. */
+  fanoutGeneration: (p: string, tenantId: string, userSocketHash: string) => `${p}:{${tenantId}}:fanout-gen:${userSocketHash}`,
   /** A live approval request (models/auth/approval-state.ts), and its instruction id while live. */
   approval: (p: string, tenantId: string, requestId: string) => `${p}:{${tenantId}}:apr:${requestId}`,
   approvalInstruction: (p: string, tenantId: string, instructionId: string) => `${p}:{${tenantId}}:instr:${instructionId}`,

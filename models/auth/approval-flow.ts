@@ -17,7 +17,7 @@ import { newId } from '../../platform/ids.js';
 import { redisKey } from '../../platform/keys.js';
 import type { FlowDeps, TenantFlowDeps } from '../platform/deps.js';
 import { emitEvent } from '../platform/emit-event.js';
-import { BatchWriter } from '../platform/batch-insert.js';
+import { BatchInserter, BatchWriter, DuplicateKeyError } from '../platform/batch-insert.js';
 import { ApprovalRequestModel, PushDeliveryModel, findRequest, type ApprovalRequestDoc, type RequestKind } from './approval-request.js';
 import { closedError, judgeAnswer, type AnswerInput, type AnswerEffect } from './approval-rules.js';
 import {
@@ -270,6 +270,14 @@ export async function answerApprovalRequest(
 // ---- the workers' side --------------------------------------------------------------------------
 
 const requestWrites = new BatchWriter(() => ApprovalRequestModel.collection);
+// approval.persist is an insert (an upsert costs FerretDB a lookup and a write per document; a batch
+// of inserts is one round trip): a duplicate means a retry, or finalize got there first, and the
+// record it wrote is the newer one.
+const requestInserts = new BatchInserter(() => ApprovalRequestModel.collection);
+const insertOnce = (doc: Record<string, unknown>) =>
+  requestInserts.insert(doc).catch((err: unknown) => {
+    if (!(err instanceof DuplicateKeyError)) throw err;
+  });
 const deliveryWrites = new BatchWriter(() => PushDeliveryModel.collection);
 
 /** The MongoDB record of a request in its current state. */
@@ -318,9 +326,8 @@ export async function persistApprovalRequest(deps: FlowDeps, tenantId: string, r
   const s = await readState(deps.redis, deps.config.queuePrefix, tenantId, requestId);
   if (!s) return 'gone';
   await ensureAuthIndexes();
-  const { _id, ...doc } = toDocument(s);
   await Promise.all([
-    requestWrites.write({ updateOne: { filter: { _id, tenant_id: tenantId }, update: { $setOnInsert: doc }, upsert: true } }),
+    insertOnce(toDocument(s)),
     ...(await noTokenDevices(deps, s)).map((deviceId) =>
       deliveryWrites.write({
         updateOne: {

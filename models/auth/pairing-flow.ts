@@ -19,7 +19,7 @@ import type { TenantDoc } from '../platform/tenant.js';
 import type { TenantStore } from '../platform/tenant-store.js';
 import { createApprovalRequest } from './approval-flow.js';
 import { DeviceModel, activeDevicesOfPairing, hashSessionToken, type DeviceDoc, type DevicePlatform } from './device.js';
-import { invalidateFanout } from './fanout-cache.js';
+import { invalidateFanout, loadFanout } from './fanout-cache.js';
 import { ensureAuthIndexes } from './indexes.js';
 import { PairingIntentModel, upsertPairing, type PairingDoc, type PairingIntentDoc } from './pairing.js';
 import { forgetLinkPairings } from './sudo-flow.js';
@@ -130,6 +130,11 @@ export async function redeemPairingProof(
     last_seen_at: now,
   });
   await invalidateFanout(deps.redis, deps.config.queuePrefix, tenantId, pairing.user_socket_hash);
+  // A first challenge usually follows a pairing at once: load the new fan-out now (a load that races
+  // another writer caches nothing, see fanout-cache.ts), so the challenge does not scan for it.
+  await loadFanout(deps.redis, deps.config.queuePrefix, tenantId, pairing.user_socket_hash).catch((err: unknown) =>
+    deps.logger.warn({ err: String(err) }, 'fan-out not cached after pairing; the first challenge loads it'),
+  );
   await forgetLinkPairings(deps, tenantId, pairing.relay_user_linked_id);
 
   // 3. Tell the user's other devices, and the tenant.
