@@ -41,6 +41,11 @@ export const redisKey = {
   // ---- Auth Relay -----------------------------------------------------------------------------
   /** A device request nonce already used, per signer (a device, or a pairing intent). */
   deviceNonce: (p: string, signer: string, nonce: string) => `${p}:devnonce:${signer}:${nonce}`,
+  /** The device a session token (by its SHA-256) belongs to, and its generation (models/auth/device-session-cache.ts). */
+  deviceSession: (p: string, tokenHash: string) => `${p}:{dsess:${tokenHash}}:device`,
+  deviceSessionGeneration: (p: string, tokenHash: string) => `${p}:{dsess:${tokenHash}}:gen`,
+  /** Set when a device's last_seen_at was last written, so polls write it at most once per interval. */
+  deviceSeen: (p: string, tenantId: string, deviceId: string) => `${p}:{${tenantId}}:devseen:${deviceId}`,
   /** Push fatigue counter of one user (a fixed window is appended: platform/rate-limit.ts). */
   pushFatigue: (p: string, tenantId: string, userSocketHash: string) => `${p}:{${tenantId}}:fatigue:${userSocketHash}`,
   /** A user's pairing and active devices (models/auth/fanout-cache.ts). */

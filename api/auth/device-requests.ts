@@ -12,7 +12,9 @@
 import { z } from 'zod';
 import { answerApprovalRequest, loadApprovalRequest } from '../../models/auth/approval-flow.js';
 import { openRequestsOfDevice, type ApprovalState } from '../../models/auth/approval-state.js';
-import { DeviceModel } from '../../models/auth/device.js';
+import { DeviceModel, type DeviceDoc } from '../../models/auth/device.js';
+import { redisKey } from '../../platform/keys.js';
+import type { AppDeps } from '../context.js';
 import { fetchShownData, shownTo } from '../../models/auth/sudo-data.js';
 import { ApiError, notFound } from '../errors.js';
 import { DEVICE_AUTH_DOC } from '../principals/device.js';
@@ -31,6 +33,12 @@ const tags = ['Auth Relay: device protocol'];
 const ALERT_LOOKBACK_MS = 7 * 86_400_000;
 /** last_seen_at is written at most this often per device: a poll is not worth a MongoDB write. */
 const SEEN_EVERY_MS = 5 * 60_000;
+
+async function markSeen(deps: AppDeps, device: DeviceDoc, now: number): Promise<void> {
+  const mark = redisKey.deviceSeen(deps.config.queuePrefix, device.tenant_id, device._id);
+  if ((await deps.redis.set(mark, '1', 'PX', SEEN_EVERY_MS, 'NX')) !== 'OK') return;
+  await DeviceModel.updateOne({ _id: device._id, tenant_id: device.tenant_id }, { $set: { last_seen_at: new Date(now) } });
+}
 const REQUEST_ID = /^(chg|sud)_[0-9a-z]{26}$/;
 
 const openRequest = z.object({
@@ -76,10 +84,9 @@ export const pollRequests = defineRoute({
     const open = await openRequestsOfDevice(deps.redis, deps.config.queuePrefix, device.tenant_id, device._id, 100, now);
     const pending = open.filter((r) => r.status === 'pending' && r.expires_at.getTime() > now).slice(0, 50);
     const alerts = open.filter((r) => r.status === 'informational' && r.created_at.getTime() > now - ALERT_LOOKBACK_MS).slice(0, 20);
-    if (!device.last_seen_at || now - device.last_seen_at.getTime() > SEEN_EVERY_MS)
-      void DeviceModel.updateOne({ _id: device._id, tenant_id: device.tenant_id }, { $set: { last_seen_at: new Date(now) } }).catch(
-        () => undefined,
-      );
+    // The principal's document may come from the session cache, so its last_seen_at is not a guide:
+    // a Redis mark (set at most once per interval, across processes) decides when to write.
+    void markSeen(deps, device, now).catch(() => undefined);
     const mine = [...pending, ...alerts];
     return { message: `${mine.length} open request(s).`, data: { requests: mine.map((r) => toOpen(r)) } };
   },

@@ -12,7 +12,8 @@ import type { KeyObject } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { redisKey } from '../../platform/keys.js';
 import { ApiError } from '../errors.js';
-import { DeviceModel, hashSessionToken, type DeviceDoc } from '../../models/auth/device.js';
+import { hashSessionToken } from '../../models/auth/device.js';
+import { deviceBySessionHash } from '../../models/auth/device-session-cache.js';
 import type { AppContext, AppDeps, AppState } from '../context.js';
 import {
   DEVICE_HEADERS,
@@ -67,7 +68,7 @@ const invalidSession = () =>
 export function deviceAuth(deps: AppDeps): Middleware<AppState> {
   return async (ctx, next) => {
     const token = bearerToken(ctx);
-    const device = await DeviceModel.findOne({ session_token_hash: hashSessionToken(token) }).lean<DeviceDoc>();
+    const device = await deviceBySessionHash(deps.redis, deps.config.queuePrefix, hashSessionToken(token));
     // One answer for unknown, revoked and expired sessions: a caller learns nothing about which.
     if (!device || device.status !== 'active' || device.session_expires_at.getTime() <= Date.now()) throw invalidSession();
     const key = importDeviceKey(device.public_key_jwk);

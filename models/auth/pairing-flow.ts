@@ -19,6 +19,7 @@ import type { TenantDoc } from '../platform/tenant.js';
 import type { TenantStore } from '../platform/tenant-store.js';
 import { createApprovalRequest } from './approval-flow.js';
 import { DeviceModel, activeDevicesOfPairing, hashSessionToken, type DeviceDoc, type DevicePlatform } from './device.js';
+import { forgetDeviceSession } from './device-session-cache.js';
 import { invalidateFanout, loadFanout } from './fanout-cache.js';
 import { ensureAuthIndexes } from './indexes.js';
 import { PairingIntentModel, upsertPairing, type PairingDoc, type PairingIntentDoc } from './pairing.js';
@@ -178,6 +179,7 @@ export async function revokeDevice(
     { new: true },
   ).lean<DeviceDoc>();
   if (!updated) return device; // already revoked
+  await forgetDeviceSession(deps.redis, deps.config.queuePrefix, updated.session_token_hash);
   await invalidateFanout(deps.redis, deps.config.queuePrefix, device.tenant_id, device.user_socket_hash);
   const entry = await deps.tenants.get(device.tenant_id);
   if (entry)
@@ -200,6 +202,8 @@ export async function rotateDeviceSession(deps: FlowDeps, device: DeviceDoc): Pr
     { $set: { session_token_hash: hashSessionToken(sessionToken), session_expires_at: expiresAt, last_seen_at: now } },
     { new: true },
   ).lean();
+  // The presented token stops working at once (its cached device says it is still the session).
+  await forgetDeviceSession(deps.redis, deps.config.queuePrefix, device.session_token_hash);
   return ok ? { sessionToken, expiresAt } : null;
 }
 
@@ -217,5 +221,6 @@ export async function updatePushToken(deps: FlowDeps, device: DeviceDoc, fcmToke
       },
     },
   );
+  await forgetDeviceSession(deps.redis, deps.config.queuePrefix, device.session_token_hash);
   await invalidateFanout(deps.redis, deps.config.queuePrefix, device.tenant_id, device.user_socket_hash);
 }

@@ -37,6 +37,7 @@ import {
 } from '../../models/auth/approval-flow.js';
 import { PushDeliveryModel, type PushStatus } from '../../models/auth/approval-request.js';
 import { DeviceModel, type DeviceDoc } from '../../models/auth/device.js';
+import { forgetDeviceSession } from '../../models/auth/device-session-cache.js';
 import { invalidateFanout } from '../../models/auth/fanout-cache.js';
 import { deliveryRecord, markSettled, pushMessage, readManifest } from '../../models/auth/push-delivery.js';
 import { BatchInserter, DuplicateKeyError } from '../../models/platform/batch-insert.js';
@@ -156,10 +157,12 @@ export function createPushProcessors(deps: PushDeps) {
     if (result.ok) return settle(p, 'sent', { fcm_message_id: result.messageId, error_code: null }, attempts);
     if (result.kind === 'invalid_token') {
       // Only the token FCM refused: the device may have reported a new one meanwhile.
-      await DeviceModel.updateOne(
+      // (No projection: FerretDB v1 does not support one on findAndModify.)
+      const pruned = await DeviceModel.findOneAndUpdate(
         { _id: p.deviceId, tenant_id: p.tenantId, fcm_token: t.token },
         { $set: { fcm_token: null, fcm_token_pruned_reason: result.code, fcm_token_pruned_at: new Date() } },
-      );
+      ).lean<DeviceDoc>();
+      if (pruned) await forgetDeviceSession(deps.redis, prefix, pruned.session_token_hash);
       await invalidateFanout(deps.redis, prefix, p.tenantId, t.userHash);
       deps.logger.info({ device_id: p.deviceId, code: result.code }, 'FCM token pruned');
       return settle(p, 'invalid_token', { error_code: result.code }, attempts);

@@ -1,0 +1,72 @@
+/**
+ * A read-through Redis cache of a MongoDB read that must never serve what a write already replaced
+ * (a revoked device session, a user's devices), for reads on hot paths that FerretDB would answer by
+ * scanning a whole collection.
+ *
+ * Each entry has a generation key beside it. A writer changes MongoDB first, then `invalidate`s:
+ * bumps the generation and deletes the entry (one MULTI). A reader that misses notes the generation,
+ * reads MongoDB, and caches what it read only if the generation is still the one it noted (one
+ * script). So a read that raced a write — read the old document, then the write and its invalidation
+ * landed — caches nothing, instead of putting the old document back until the TTL ends. What remains
+ * is a writer dying between its MongoDB write and its invalidation: the TTL bounds that.
+ *
+ * Concurrent misses of one key in a process share one read. Both keys must hash to one slot on a
+ * Redis Cluster (give them the same hash tag).
+ */
+import type { Redis } from 'ioredis';
+
+export type CacheKeys = { entry: string; generation: string };
+
+// KEYS: entry, generation; ARGV: the generation the reader noted ('' for none), the value, the TTL (s).
+const PUT_LUA = `if (redis.call('get', KEYS[2]) or '') ~= ARGV[1] then return 0 end
+redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1`;
+
+type GuardedRedis = Redis & {
+  guardedCachePut(entry: string, generation: string, seen: string, value: string, ttlS: number): Promise<number>;
+};
+
+function scripts(redis: Redis): GuardedRedis {
+  const r = redis as GuardedRedis;
+  if (typeof r.guardedCachePut !== 'function') r.defineCommand('guardedCachePut', { numberOfKeys: 2, lua: PUT_LUA });
+  return r;
+}
+
+const inFlight = new Map<string, Promise<string>>();
+
+/**
+ * The cached value of `keys.entry`, else `load()`'s (encoded with `encode`, cached for `ttlS` unless
+ * a write invalidated it meanwhile). `encode`/`decode` must round-trip, including "nothing found".
+ */
+export async function readThrough<T>(
+  redis: Redis,
+  keys: CacheKeys,
+  ttlS: number,
+  load: () => Promise<T>,
+  codec: { encode: (v: T) => string; decode: (s: string) => T },
+): Promise<T> {
+  const [cached, seen] = await redis.mget(keys.entry, keys.generation);
+  if (cached != null) return codec.decode(cached);
+  const flight = `${keys.entry}\n${seen ?? ''}`;
+  let p = inFlight.get(flight);
+  if (!p) {
+    p = (async () => {
+      const value = codec.encode(await load());
+      await scripts(redis).guardedCachePut(keys.entry, keys.generation, seen ?? '', value, ttlS);
+      return value;
+    })().finally(() => inFlight.delete(flight));
+    inFlight.set(flight, p);
+  }
+  return codec.decode(await p);
+}
+
+/** After the MongoDB write: loads in flight will not cache what they read, and the entry is gone. */
+export async function invalidate(redis: Redis, keys: CacheKeys, ttlS: number): Promise<void> {
+  await redis
+    .multi()
+    .incr(keys.generation)
+    // Outlives any entry read under the old generation.
+    .expire(keys.generation, ttlS * 2)
+    .del(keys.entry)
+    .exec();
+}
