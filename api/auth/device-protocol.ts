@@ -80,12 +80,23 @@ export function displayHash(shown: { title?: unknown; description?: unknown; fie
 }
 
 /** A P-256 public key from its JWK, or null when it is not one (wrong curve, not on the curve, private part…). */
+// Imported keys by their coordinates: importing a JWK costs about as much as verifying a signature,
+// and every device request needs its device's key. Bounded; the oldest go first.
+const imported = new Map<string, KeyObject>();
+const IMPORTED_MAX = 10_000;
+
 export function importDeviceKey(jwk: unknown): KeyObject | null {
   if (!jwk || typeof jwk !== 'object') return null;
   const j = jwk as Record<string, unknown>;
   if (j.kty !== 'EC' || j.crv !== 'P-256' || typeof j.x !== 'string' || typeof j.y !== 'string' || 'd' in j) return null;
+  const id = `${j.x}.${j.y}`;
+  const known = imported.get(id);
+  if (known) return known;
   try {
-    return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: j.x, y: j.y } as JsonWebKey, format: 'jwk' });
+    const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: j.x, y: j.y } as JsonWebKey, format: 'jwk' });
+    if (imported.size >= IMPORTED_MAX) imported.delete(imported.keys().next().value!);
+    imported.set(id, key);
+    return key;
   } catch {
     return null;
   }
