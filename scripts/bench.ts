@@ -67,7 +67,7 @@ async function main(): Promise<void> {
         f.baseline ? `${f.baseline.value} (${f.baseline.name})` : '—',
         f.baseline && f.baseline.value ? fmt(f.value / f.baseline.value, 3) : '—',
         f.target,
-        f.met ? 'met' : 'NOT met',
+        f.met === null ? '—' : f.met ? 'met' : 'NOT met',
       ]);
     }
   }

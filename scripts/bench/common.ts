@@ -225,7 +225,8 @@ export type Figure = {
   baseline?: { name: string; value: number };
   /** The target, in words ("≥ 0.35× baseline", "≤ 15 ms"), and whether this run met it. */
   target: string;
-  met: boolean;
+  /** Null for a figure shown for the record, with no target of its own. */
+  met: boolean | null;
 };
 
 /** Prints the figures as one machine-readable line (after the bench's own table). */
