@@ -60,13 +60,18 @@ export async function readThrough<T>(
   return codec.decode(await p);
 }
 
-/** After the MongoDB write: loads in flight will not cache what they read, and the entry is gone. */
-export async function invalidate(redis: Redis, keys: CacheKeys, ttlS: number): Promise<void> {
-  await redis
+/**
+ * After the MongoDB write: loads in flight will not cache what they read, and the entry is gone —
+ * or, with `replacement` (an encoded value), is that value until the TTL ends. A writer that must
+ * fail closed (revoking a credential) puts the revoked answer in place *before* its MongoDB write, so
+ * no crash between the two leaves the old answer cached; if the write then fails, the cache says
+ * less than MongoDB for at most the TTL.
+ */
+export async function invalidate(redis: Redis, keys: CacheKeys, ttlS: number, replacement?: string): Promise<void> {
+  const multi = redis
     .multi()
     .incr(keys.generation)
     // Outlives any entry read under the old generation.
-    .expire(keys.generation, ttlS * 2)
-    .del(keys.entry)
-    .exec();
+    .expire(keys.generation, ttlS * 2);
+  await (replacement === undefined ? multi.del(keys.entry) : multi.set(keys.entry, replacement, 'EX', ttlS)).exec();
 }

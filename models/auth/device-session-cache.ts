@@ -7,8 +7,8 @@
  *
  * Every write that changes what authentication or the device routes read — revoke, a session
  * rotated, a push token replaced or pruned — invalidates the entry of the token it concerns after its
- * MongoDB write (platform/guarded-cache.ts: a read racing it caches nothing), so a revoked session
- * stops working at once.
+ * MongoDB write (platform/guarded-cache.ts: a read racing it caches nothing); a revocation marks the
+ * token refused before its MongoDB write, so a revoked session stops working at once whatever dies.
  */
 import type { Redis } from 'ioredis';
 import { mongo } from 'mongoose';
@@ -42,6 +42,14 @@ export function deviceBySessionHash(redis: Redis, prefix: string, tokenHash: str
     () => DeviceModel.findOne({ session_token_hash: tokenHash }).lean<DeviceDoc>().exec(),
     codec,
   );
+}
+
+/**
+ * Before revoking the device that holds this session token hash: from now on the token is refused
+ * (cached as unknown), even if the process dies before its MongoDB write.
+ */
+export function denyDeviceSession(redis: Redis, prefix: string, tokenHash: string): Promise<void> {
+  return invalidate(redis, keys(prefix, tokenHash), SESSION_CACHE_TTL_S, codec.encode(null));
 }
 
 /** After a MongoDB write to the device that holds this session token hash. */

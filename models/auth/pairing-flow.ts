@@ -19,7 +19,7 @@ import type { TenantDoc } from '../platform/tenant.js';
 import type { TenantStore } from '../platform/tenant-store.js';
 import { createApprovalRequest } from './approval-flow.js';
 import { DeviceModel, activeDevicesOfPairing, hashSessionToken, type DeviceDoc, type DevicePlatform } from './device.js';
-import { forgetDeviceSession } from './device-session-cache.js';
+import { denyDeviceSession, forgetDeviceSession } from './device-session-cache.js';
 import { invalidateFanout, loadFanout } from './fanout-cache.js';
 import { ensureAuthIndexes } from './indexes.js';
 import { PairingIntentModel, upsertPairing, type PairingDoc, type PairingIntentDoc } from './pairing.js';
@@ -173,13 +173,14 @@ export async function revokeDevice(
   device: DeviceDoc,
   by: 'device' | 'backend',
 ): Promise<DeviceDoc> {
+  // Refused first (fail closed): no crash between here and the MongoDB write leaves the session usable.
+  if (device.status === 'active') await denyDeviceSession(deps.redis, deps.config.queuePrefix, device.session_token_hash);
   const updated = await DeviceModel.findOneAndUpdate(
     { _id: device._id, tenant_id: device.tenant_id, status: 'active' },
     { $set: { status: 'revoked', revoked_at: new Date(), revoked_by: by, fcm_token: null } },
     { new: true },
   ).lean<DeviceDoc>();
   if (!updated) return device; // already revoked
-  await forgetDeviceSession(deps.redis, deps.config.queuePrefix, updated.session_token_hash);
   await invalidateFanout(deps.redis, deps.config.queuePrefix, device.tenant_id, device.user_socket_hash);
   const entry = await deps.tenants.get(device.tenant_id);
   if (entry)

@@ -59,6 +59,29 @@ describe('guarded cache: a read racing a write caches nothing', () => {
     assert.equal(await readThrough(redis, k, 60, async () => store, codec), 'revoked');
   });
 
+  it('fail closed: an invalidation with a replacement answers it at once, and a read in flight does not overwrite it', async () => {
+    const k = keys();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const racing = readThrough(
+      redis,
+      k,
+      60,
+      async () => {
+        await held;
+        return 'active';
+      },
+      codec,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    // The revocation, before its MongoDB write (which never happens here: the process "died").
+    await invalidate(redis, k, 60, 'revoked');
+    release();
+    await racing;
+    assert.equal(await readThrough(redis, k, 60, async () => 'active', codec), 'revoked');
+    assert.ok((await redis.ttl(k.entry)) > 0, 'until the TTL ends, then MongoDB decides again');
+  });
+
   it('concurrent misses share one read; an invalidation drops the entry', async () => {
     const k = keys();
     let reads = 0;
