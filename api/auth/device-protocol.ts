@@ -79,12 +79,12 @@ export function displayHash(shown: { title?: unknown; description?: unknown; fie
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** A P-256 public key from its JWK, or null when it is not one (wrong curve, not on the curve, private part…). */
 // Imported keys by their coordinates: importing a JWK costs about as much as verifying a signature,
 // and every device request needs its device's key. Bounded; the oldest go first.
 const imported = new Map<string, KeyObject>();
 const IMPORTED_MAX = 10_000;
 
+/** A P-256 public key from its JWK, or null when it is not one (wrong curve, not on the curve, private part…). */
 export function importDeviceKey(jwk: unknown): KeyObject | null {
   if (!jwk || typeof jwk !== 'object') return null;
   const j = jwk as Record<string, unknown>;

@@ -13,9 +13,9 @@ import { z } from 'zod';
 import { answerApprovalRequest, loadApprovalRequest } from '../../models/auth/approval-flow.js';
 import { openRequestsOfDevice, type ApprovalState } from '../../models/auth/approval-state.js';
 import { DeviceModel, type DeviceDoc } from '../../models/auth/device.js';
+import { fetchShownData, shownTo } from '../../models/auth/sudo-data.js';
 import { redisKey } from '../../platform/keys.js';
 import type { AppDeps } from '../context.js';
-import { fetchShownData, shownTo } from '../../models/auth/sudo-data.js';
 import { ApiError, notFound } from '../errors.js';
 import { DEVICE_AUTH_DOC } from '../principals/device.js';
 import { defineRoute } from '../route.js';
@@ -33,13 +33,14 @@ const tags = ['Auth Relay: device protocol'];
 const ALERT_LOOKBACK_MS = 7 * 86_400_000;
 /** last_seen_at is written at most this often per device: a poll is not worth a MongoDB write. */
 const SEEN_EVERY_MS = 5 * 60_000;
+const REQUEST_ID = /^(chg|sud)_[0-9a-z]{26}$/;
 
+/** last_seen_at, written when this device's Redis mark is absent (so at most once per SEEN_EVERY_MS, across processes). */
 async function markSeen(deps: AppDeps, device: DeviceDoc, now: number): Promise<void> {
   const mark = redisKey.deviceSeen(deps.config.queuePrefix, device.tenant_id, device._id);
   if ((await deps.redis.set(mark, '1', 'PX', SEEN_EVERY_MS, 'NX')) !== 'OK') return;
   await DeviceModel.updateOne({ _id: device._id, tenant_id: device.tenant_id }, { $set: { last_seen_at: new Date(now) } });
 }
-const REQUEST_ID = /^(chg|sud)_[0-9a-z]{26}$/;
 
 const openRequest = z.object({
   request_id: z.string(),

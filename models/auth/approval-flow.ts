@@ -17,7 +17,7 @@ import { newId } from '../../platform/ids.js';
 import { redisKey } from '../../platform/keys.js';
 import type { FlowDeps, TenantFlowDeps } from '../platform/deps.js';
 import { emitEvent } from '../platform/emit-event.js';
-import { BatchInserter, BatchWriter, DuplicateKeyError } from '../platform/batch-insert.js';
+import { BatchInserter, BatchWriter } from '../platform/batch-insert.js';
 import { ApprovalRequestModel, PushDeliveryModel, findRequest, type ApprovalRequestDoc, type RequestKind } from './approval-request.js';
 import { closedError, judgeAnswer, type AnswerInput, type AnswerEffect } from './approval-rules.js';
 import {
@@ -274,10 +274,6 @@ const requestWrites = new BatchWriter(() => ApprovalRequestModel.collection);
 // of inserts is one round trip): a duplicate means a retry, or finalize got there first, and the
 // record it wrote is the newer one.
 const requestInserts = new BatchInserter(() => ApprovalRequestModel.collection);
-const insertOnce = (doc: Record<string, unknown>) =>
-  requestInserts.insert(doc).catch((err: unknown) => {
-    if (!(err instanceof DuplicateKeyError)) throw err;
-  });
 const deliveryWrites = new BatchWriter(() => PushDeliveryModel.collection);
 
 /** The MongoDB record of a request in its current state. */
@@ -327,7 +323,7 @@ export async function persistApprovalRequest(deps: FlowDeps, tenantId: string, r
   if (!s) return 'gone';
   await ensureAuthIndexes();
   await Promise.all([
-    insertOnce(toDocument(s)),
+    requestInserts.insertOnce(toDocument(s)),
     ...(await noTokenDevices(deps, s)).map((deviceId) =>
       deliveryWrites.write({
         updateOne: {

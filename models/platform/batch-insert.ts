@@ -84,6 +84,17 @@ export class BatchInserter extends GroupCommit<Record<string, unknown>> {
     return this.add(doc);
   }
 
+  /**
+   * For records written under ids minted earlier, which a retried job writes again: true when this
+   * call inserted the document, false when its _id was already there (any other error rejects).
+   */
+  insertOnce(doc: Record<string, unknown>): Promise<boolean> {
+    return this.add(doc).then(
+      () => true,
+      (err: unknown) => (err instanceof DuplicateKeyError ? false : Promise.reject(err)),
+    );
+  }
+
   protected writeBatch(docs: Record<string, unknown>[]) {
     return this.collection().insertMany(docs as never[], { ordered: false });
   }

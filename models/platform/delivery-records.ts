@@ -42,8 +42,8 @@ const ignoreDuplicate = (err: unknown) => {
 /** The event of a tenant without a receiver (or before its first delivery attempt): once. */
 export function recordEvent(e: { eventId: string; tenantId: string; eventType: string; data: unknown; createdAt: number }): Promise<void> {
   return events
-    .insert({ _id: e.eventId, tenant_id: e.tenantId, event_type: e.eventType, data: e.data, created_at: new Date(e.createdAt) })
-    .catch(ignoreDuplicate);
+    .insertOnce({ _id: e.eventId, tenant_id: e.tenantId, event_type: e.eventType, data: e.data, created_at: new Date(e.createdAt) })
+    .then(() => undefined);
 }
 
 function stateFields(o: Outcome) {
@@ -62,29 +62,24 @@ function stateFields(o: Outcome) {
  */
 export async function recordAttempt(d: DeliveryFacts, o: Outcome, opts: { first: boolean; fromDead: boolean }): Promise<void> {
   const now = new Date();
+  const data = (JSON.parse(d.body) as { data?: unknown }).data ?? {};
   if (opts.first) {
-    const data = (JSON.parse(d.body) as { data?: unknown }).data ?? {};
     const inserted = await Promise.all([
       recordEvent({ eventId: d.eventId, tenantId: d.tenantId, eventType: d.eventType, data, createdAt: d.createdAt }),
-      deliveries
-        .insert({
-          _id: d.deliveryId,
-          tenant_id: d.tenantId,
-          event_id: d.eventId,
-          event_type: d.eventType,
-          url: d.url,
-          body: d.body,
-          attempt_count: 1,
-          attempts: [o.attempt],
-          replay_count: d.replay,
-          ...stateFields(o),
-          created_at: new Date(d.createdAt),
-          updated_at: now,
-        })
-        .then(
-          () => true,
-          (err: unknown) => (err instanceof DuplicateKeyError ? false : Promise.reject(err)),
-        ),
+      deliveries.insertOnce({
+        _id: d.deliveryId,
+        tenant_id: d.tenantId,
+        event_id: d.eventId,
+        event_type: d.eventType,
+        url: d.url,
+        body: d.body,
+        attempt_count: 1,
+        attempts: [o.attempt],
+        replay_count: d.replay,
+        ...stateFields(o),
+        created_at: new Date(d.createdAt),
+        updated_at: now,
+      }),
     ]);
     if (inserted[1]) return;
     // Already there: this job ran before (a worker killed after recording); record it as a later attempt.
@@ -94,7 +89,6 @@ export async function recordAttempt(d: DeliveryFacts, o: Outcome, opts: { first:
   // restarting under the worker, or a crash between the POST and the record — and then this attempt
   // is the delivery's first record. A delivery already final keeps its state: the guard does not
   // match, and the insert the upsert tries meets its _id (ignored).
-  const data = (JSON.parse(d.body) as { data?: unknown }).data ?? {};
   await Promise.all([
     opts.first ? null : recordEvent({ eventId: d.eventId, tenantId: d.tenantId, eventType: d.eventType, data, createdAt: d.createdAt }),
     updates

@@ -23,6 +23,25 @@ describe('guarded cache: a read racing a write caches nothing', () => {
   });
   after(() => redis.disconnect());
 
+  /** A read-through miss that has read `value()` and is held before it caches, until `release()`. */
+  async function stalledRead(k: { entry: string; generation: string }, value: () => string) {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const racing = readThrough(
+      redis,
+      k,
+      60,
+      async () => {
+        const seen = value();
+        await held;
+        return seen;
+      },
+      codec,
+    );
+    await new Promise((r) => setTimeout(r, 20)); // it has noted the generation and read by now
+    return { racing, release };
+  }
+
   it('caches what it read, and serves it without reading again', async () => {
     const k = keys();
     let reads = 0;
@@ -36,21 +55,8 @@ describe('guarded cache: a read racing a write caches nothing', () => {
   it('a read that saw the old value while a write and its invalidation landed does not cache it', async () => {
     const k = keys();
     let store = 'active';
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
     // The read takes the old value, then stalls; meanwhile the write happens and invalidates.
-    const racing = readThrough(
-      redis,
-      k,
-      60,
-      async () => {
-        const seen = store;
-        await held;
-        return seen;
-      },
-      codec,
-    );
-    await new Promise((r) => setTimeout(r, 20));
+    const { racing, release } = await stalledRead(k, () => store);
     store = 'revoked';
     await invalidate(redis, k, 60);
     release();
@@ -61,19 +67,7 @@ describe('guarded cache: a read racing a write caches nothing', () => {
 
   it('fail closed: an invalidation with a replacement answers it at once, and a read in flight does not overwrite it', async () => {
     const k = keys();
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    const racing = readThrough(
-      redis,
-      k,
-      60,
-      async () => {
-        await held;
-        return 'active';
-      },
-      codec,
-    );
-    await new Promise((r) => setTimeout(r, 20));
+    const { racing, release } = await stalledRead(k, () => 'active');
     // The revocation, before its MongoDB write (which never happens here: the process "died").
     await invalidate(redis, k, 60, 'revoked');
     release();

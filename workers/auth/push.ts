@@ -40,7 +40,7 @@ import { DeviceModel, type DeviceDoc } from '../../models/auth/device.js';
 import { forgetDeviceSession } from '../../models/auth/device-session-cache.js';
 import { invalidateFanout } from '../../models/auth/fanout-cache.js';
 import { deliveryRecord, markSettled, pushMessage, readManifest } from '../../models/auth/push-delivery.js';
-import { BatchInserter, DuplicateKeyError } from '../../models/platform/batch-insert.js';
+import { BatchInserter } from '../../models/platform/batch-insert.js';
 import type { TenantFlowDeps } from '../../models/platform/deps.js';
 import { createFcmSender, type FcmMessage, type FcmSender } from '../../platform/fcm.js';
 import { redisKey } from '../../platform/keys.js';
@@ -82,10 +82,7 @@ export function createPushProcessors(deps: PushDeps) {
   const sender = buildSender(deps);
   // push_delivery records are group-committed (models/platform/batch-insert.ts); a duplicate means already recorded.
   const records = new BatchInserter(() => PushDeliveryModel.collection);
-  const record = (doc: Record<string, unknown>) =>
-    records.insert(doc).catch((err: unknown) => {
-      if (!(err instanceof DuplicateKeyError)) throw err;
-    });
+  const record = (doc: Record<string, unknown>) => records.insertOnce(doc);
   const prefix = deps.config.queuePrefix;
 
   /**

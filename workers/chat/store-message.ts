@@ -1,8 +1,9 @@
 /**
  * `chat.message.store`: a message the API numbered and fanned out, written into MongoDB — the
- * messages of every job in flight share one unordered insertMany (group commit) — then its
- * message-received callback and the bot's turn handed on, and the recent set made sure of. A retried job finds its message already
- * there (same id) and only hands on again; the follow-up jobs have fixed ids, so nothing is sent twice.
+ * messages of every job in flight share one unordered insertMany (group commit) — then put into the
+ * recent set again (in case the API's write of it failed), and its message-received callback and the
+ * bot's turn handed on. A retried job finds its message already there (same id) and only hands on
+ * again; the follow-up jobs have fixed ids, so nothing is sent twice.
  *
  * A number already taken by another message means Redis lost the conversation's state (it is the
  * source of numbers) and numbering resumed below a message not yet stored: the message is numbered
