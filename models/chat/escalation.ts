@@ -7,12 +7,27 @@ import type { TenantDoc } from '../platform/tenant.js';
 import { busBase, publish } from './bus.js';
 import { chatCallback } from './chat-callbacks.js';
 import { changeConversation } from './conversation-state.js';
-import { conversationView, type ConversationDoc } from './conversation.js';
+import { ConversationModel, conversationView, type ConversationDoc } from './conversation.js';
 import { TicketModel } from './ticket.js';
 
-/** Bot → human lane: queue it (pending), open a ticket. Only a conversation still in the bot lane escalates. */
+/**
+ * Bot → human lane: queue it (pending), open a ticket. Only a conversation still in the bot lane escalates.
+ * The ticket is written before the conversation names it, so whoever reads a pending conversation finds its
+ * ticket; when the conversation has left the bot lane meanwhile, the unnamed ticket is removed (and one a crash
+ * leaves behind is named by nothing, so nothing reaches it).
+ */
 export async function escalate(deps: FlowDeps, tenant: TenantDoc, conversationId: string, reason: string): Promise<ConversationDoc | null> {
   const ticketId = newId('tkt');
+  const current = await ConversationModel.findOne({ _id: conversationId, tenant_id: tenant._id, status: 'bot' }).lean<ConversationDoc>();
+  if (!current) return null;
+  await TicketModel.create({
+    _id: ticketId,
+    tenant_id: tenant._id,
+    conversation_id: current._id,
+    routing_key: current.routing_key ?? null,
+    status: 'open',
+    reason,
+  });
   const conv = await changeConversation(
     deps,
     tenant._id,
@@ -20,15 +35,10 @@ export async function escalate(deps: FlowDeps, tenant: TenantDoc, conversationId
     { status: 'bot' },
     { status: 'pending', queued_at: new Date(), ticket_id: ticketId },
   );
-  if (!conv) return null;
-  await TicketModel.create({
-    _id: ticketId,
-    tenant_id: tenant._id,
-    conversation_id: conv._id,
-    routing_key: conv.routing_key ?? null,
-    status: 'open',
-    reason,
-  });
+  if (!conv) {
+    await TicketModel.deleteOne({ _id: ticketId, tenant_id: tenant._id });
+    return null;
+  }
   await publish(deps, { ...busBase(conv), kind: 'conversation', change: 'escalated', conversation: conversationView(conv) });
   await chatCallback(deps, tenant, 'escalation-triggered', conv, { reason });
   await chatCallback(deps, tenant, 'ticket-created', conv, { reason });

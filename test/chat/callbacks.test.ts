@@ -228,6 +228,38 @@ describe('chat lanes, tickets and callbacks', function () {
     assert.equal(again.body.data.conversation_id, conv.body.data.conversation.id);
   });
 
+  it('a reader never sees a queued conversation without its ticket (eight readers racing ten escalations)', async () => {
+    for (let round = 0; round < 10; round++) {
+      const cid = await botConversation(`visitor-race-${round}`);
+      let done = false;
+      const seen: { status: string; ticket: unknown }[] = [];
+      let lastTs = 0; // a signature is single-use: every read gets its own millisecond
+      const reader = async () => {
+        while (!done) {
+          lastTs = Math.max(Date.now(), lastTs + 1);
+          const r = await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/conversation?conversation_id=${cid}`, undefined, {
+            timestampMs: lastTs,
+          });
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          const d = r.body.data;
+          seen.push({ status: d.conversation.status, ticket: d.ticket });
+        }
+      };
+      const readers = Promise.all(Array.from({ length: 8 }, reader));
+      const esc = await signed(relay.baseUrl, creds, 'POST', '/relay/escalate/conversation', { conversation_id: cid, reason: 'race' });
+      assert.equal(esc.status, 200);
+      done = true;
+      await readers;
+      const orphaned = seen.filter((s) => s.status === 'pending' && !s.ticket);
+      assert.equal(
+        orphaned.length,
+        0,
+        `round ${round}: ${orphaned.length} of ${seen.length} reads saw a pending conversation without its ticket`,
+      );
+      assert.equal((await read(cid)).ticket.reason, 'race');
+    }
+  });
+
   it('escalating a conversation not in the bot lane is a 409', async () => {
     const cid = await botConversation('visitor-esc');
     assert.equal((await signed(relay.baseUrl, creds, 'POST', '/relay/escalate/conversation', { conversation_id: cid })).status, 200);
