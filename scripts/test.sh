@@ -29,6 +29,8 @@ status=${PIPESTATUS[0]}
 passed=$(grep -Eo '^ +[0-9]+ passing' "$log" | grep -Eo '[0-9]+' | tail -1)
 failed=$(grep -Eo '^ +[0-9]+ failing' "$log" | grep -Eo '[0-9]+' | tail -1)
 pending=$(grep -Eo '^ +[0-9]+ pending' "$log" | grep -Eo '[0-9]+' | tail -1)
+# Mocha's failure report, repeated at the very end: a CI log is often read from its tail only.
+failures="$(sed -n '/^ \+[0-9]\+ failing/,$p' "$log" | head -80)"
 rm -f "$log" /tmp/madge.$$
 echo "mocha: ${passed:-0} passed, ${failed:-0} failed${pending:+, $pending skipped}"
 # Schema-driven fuzzing of every operation (schemathesis, scripts/fuzz.sh): one more check, counted
@@ -66,6 +68,10 @@ pyfailed=$(grep -Eo '[0-9]+ failed' <<<"$pyline" | grep -Eo '[0-9]+' || echo 0)
 pyskipped=$(grep -Eo '[0-9]+ skipped' <<<"$pyline" | grep -Eo '[0-9]+' || echo 0)
 # A Python step that failed before pytest (ruff, mypy, the venv) counts as one failure.
 [[ $pystatus -ne 0 && $pyfailed -eq 0 ]] && pyfailed=1
+if [[ -n "$failures" ]]; then
+	echo "== mocha failures (repeated from above)"
+	echo "$failures"
+fi
 echo "tests: $((${passed:-0} + tspassed + pypassed)) passed, $((${failed:-0} + tsfailed + pyfailed)) failed, $((${pending:-0} + tsskipped + pyskipped)) skipped"
 ((status != 0)) && exit "$status"
 ((tsstatus != 0)) && exit "$tsstatus"
