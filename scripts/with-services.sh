@@ -321,13 +321,14 @@ FERRETDB_BIN="$DATA/bin/ferretdb"
 ferretdb_stale() {
 	local f
 	[[ -x "$FERRETDB_BIN" ]] || return 0
-	for f in main.go go.mod go.sum sqlite-id-pushdown.patch; do
+	for f in main.go go.mod go.sum "$FERRETDB_SRC"/*.patch; do
+		f=${f##*/}
 		[[ "$FERRETDB_SRC/$f" -nt "$FERRETDB_BIN" ]] && return 0
 	done
 	return 1
 }
 
-# Copies the FerretDB module (3.4 MB) to $2/ferretdb, applies sqlite-id-pushdown.patch there, and
+# Copies the FerretDB module (3.4 MB) to $2/ferretdb, applies scripts/ferretdb/*.patch there, and
 # writes $2/go.mod (+ go.sum): ours plus a `replace` pointing at the patched copy, for `go build
 # -modfile`. Go refuses -overlay for files in the module cache, and the cache itself stays pristine.
 ferretdb_patched() {
@@ -336,7 +337,10 @@ ferretdb_patched() {
 	rm -rf "$dir" && mkdir -p "$dir" && cp -r "$mod" "$dir/ferretdb" && chmod -R u+w "$dir/ferretdb" || return 1
 	# The ceiling keeps git from taking .data/ for part of this repository (git apply would then
 	# resolve the patch's paths against the repository's root).
-	GIT_CEILING_DIRECTORIES="$dir" git -C "$dir/ferretdb" apply -p1 "$FERRETDB_SRC/sqlite-id-pushdown.patch" || return 1
+	local patch
+	for patch in "$FERRETDB_SRC"/*.patch; do
+		GIT_CEILING_DIRECTORIES="$dir" git -C "$dir/ferretdb" apply -p1 "$patch" || return 1
+	done
 	cp go.mod go.sum "$dir/" && printf '\nreplace github.com/FerretDB/FerretDB => %s\n' "$dir/ferretdb" >>"$dir/go.mod"
 }
 
@@ -362,8 +366,10 @@ build_ferretdb() {
 		# when git is missing or the repo is owned by another user).
 		# The ~55 "go: downloading ..." lines of a fresh machine are noise; real errors still show.
 		# (sed, unlike grep -v, succeeds on empty input, so pipefail reports only go's failure.)
-		# sqlite-id-pushdown.patch is applied to a copy of the module (ferretdb_patched): FerretDB v1's SQLite backend otherwise scans a whole table for `{_id, tenant_id}`
-		# filters, which made every tenant-scoped lookup O(collection) — see the patch's comments.
+		# The patches are applied to a copy of the module (ferretdb_patched): sqlite-id-pushdown.patch, as
+		# FerretDB v1's SQLite backend otherwise scans a whole table for `{_id, tenant_id}` filters, which
+		# made every tenant-scoped lookup O(collection); update-iterators.patch, as an update command of
+		# more than 100 matching statements otherwise deadlocks on its own connection pool. See their comments.
 		if ! (cd "$FERRETDB_SRC" && CGO_ENABLED=0 "$go_bin" mod download github.com/FerretDB/FerretDB &&
 			ferretdb_patched "$go_bin" "$tmp.src" &&
 			CGO_ENABLED=0 "$go_bin" build -buildvcs=false -trimpath -modfile "$tmp.src/go.mod" -o "$tmp" .) 2>&1 |
