@@ -72,6 +72,12 @@ if [[ -n "$failures" ]]; then
 	echo "== mocha failures (repeated from above)"
 	echo "$failures"
 fi
+failed_parts=()
+((${failed:-0} - 1 + fuzz > 0)) && failed_parts+=(mocha)
+((fuzz == 0)) && failed_parts+=("API fuzzing")
+((tsfailed > 0)) && failed_parts+=("typescript SDK")
+((pyfailed > 0)) && failed_parts+=("python SDKs")
+((${#failed_parts[@]})) && echo "failed: $(IFS=,; echo "${failed_parts[*]}" | sed 's/,/, /g')"
 echo "tests: $((${passed:-0} + tspassed + pypassed)) passed, $((${failed:-0} + tsfailed + pyfailed)) failed, $((${pending:-0} + tsskipped + pyskipped)) skipped"
 ((status != 0)) && exit "$status"
 ((tsstatus != 0)) && exit "$tsstatus"
