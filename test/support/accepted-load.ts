@@ -53,7 +53,10 @@ export async function sendCallback(apiUrl: string, creds: TenantCreds, note: str
     }
     assert.ok(RETRYABLE.has(status), `test-callback answered ${status}: ${JSON.stringify(r?.body)}`);
     into.refused(status);
-    assert.ok(Date.now() < until, `test-callback "${note}" never accepted`);
+    assert.ok(
+      Date.now() < until,
+      `test-callback "${note}" never accepted; last answer ${status}: ${JSON.stringify(r?.body ?? null).slice(0, 300)}`,
+    );
     await sleep(150);
   }
 }
@@ -73,7 +76,7 @@ export async function sendChallenge(apiUrl: string, creds: TenantCreds, userHash
     }
     assert.ok(RETRYABLE.has(status), `auth-challenge answered ${status}: ${JSON.stringify(r?.body)}`);
     into.refused(status);
-    assert.ok(Date.now() < until, 'auth-challenge never accepted');
+    assert.ok(Date.now() < until, `auth-challenge never accepted; last answer ${status}: ${JSON.stringify(r?.body ?? null).slice(0, 300)}`);
     await sleep(150);
   }
 }
@@ -129,10 +132,14 @@ export class WidgetVisitor {
   /** Sends `text` (its own client_id) until it is acked; returns the ack. */
   async say(text: string, into: Accepted): Promise<AcceptedMessage> {
     const until = Date.now() + GIVE_UP_MS;
+    // What each attempt got, for the failure message: the cause is then in the report itself.
+    const got: string[] = [];
     for (let attempt = 0; ; attempt++) {
-      assert.ok(Date.now() < until, `message "${text}" never acked`);
+      assert.ok(Date.now() < until, `message "${text}" never acked in ${GIVE_UP_MS} ms; its attempts got: ${got.slice(-12).join('; ')}`);
       if (attempt > 0) into.refused('chat resend');
+      const connectStart = Date.now();
       const ws = await this.socket();
+      if (Date.now() - connectStart > 1000) got.push(`a socket after ${Date.now() - connectStart} ms`);
       const answer = new Promise<Frame | null>((resolve) => {
         const done = (f: Frame | null) => {
           clearTimeout(t);
@@ -160,6 +167,7 @@ export class WidgetVisitor {
         into.messages.set(text, a);
         return a;
       }
+      got.push(f ? `error ${JSON.stringify(f).slice(0, 200)}` : 'no answer in 5 s or socket closed');
       if (f) assert.ok(f.status !== 500, `message "${text}" answered 500: ${JSON.stringify(f)}`);
       else this.ws?.terminate(); // no answer: reconnect, as the widget does
       await sleep(150);
