@@ -15,7 +15,9 @@
  * The baseline, first and in the same run: the same sockets and load on a bare `ws` server that only
  * forwards each visitor's frame to its operator's socket (scripts/bench/ws-relay.ts).
  *
- * Knobs (env): BENCH_VISITORS (2000), BENCH_OPERATORS (50), BENCH_RATE (500), BENCH_SECONDS (20).
+ * Knobs (env): BENCH_VISITORS (2000), BENCH_OPERATORS (50), BENCH_RATE (500), BENCH_SECONDS (20),
+ * BENCH_CPU_PROF (a directory: both API processes write V8 CPU profiles there; the p99 then includes
+ * the profiler's own cost).
  * Targets from the issue: p99 ≤ 25 ms, ≤ 20 KB per idle visitor socket. The clients run in this one
  * process (on the same machine as the relay), so the figures include their own event-loop delays.
  */
@@ -146,7 +148,8 @@ async function main(): Promise<void> {
     CHAT_CONNECTS_PER_TENANT_PER_MIN: '10000000',
   });
   // The inspector lets the benchmark collect garbage in the API processes before reading their memory.
-  const apis = await Promise.all([startApi(env, INSPECT_ARGS), startApi(env, INSPECT_ARGS)]);
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const apis = await Promise.all([startApi(env, [...INSPECT_ARGS, ...prof]), startApi(env, [...INSPECT_ARGS, ...prof])]);
   const worker = await startWorker(env);
   const sockets: WebSocket[] = [];
   try {
