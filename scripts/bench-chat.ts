@@ -34,6 +34,7 @@ import {
   ADMIN_KEY,
   benchEnv,
   cleanUp,
+  cpuProfArgs,
   fmt,
   percentile,
   reportFigures,
@@ -148,8 +149,7 @@ async function main(): Promise<void> {
     CHAT_CONNECTS_PER_TENANT_PER_MIN: '10000000',
   });
   // The inspector lets the benchmark collect garbage in the API processes before reading their memory.
-  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const apis = await Promise.all([startApi(env, [...INSPECT_ARGS, ...prof]), startApi(env, [...INSPECT_ARGS, ...prof])]);
+  const apis = await Promise.all([startApi(env, [...INSPECT_ARGS, ...cpuProfArgs()]), startApi(env, [...INSPECT_ARGS, ...cpuProfArgs()])]);
   const worker = await startWorker(env);
   const sockets: WebSocket[] = [];
   try {

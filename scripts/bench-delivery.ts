@@ -33,6 +33,7 @@ import { Producer } from '../queues/producer.js';
 import {
   benchEnv,
   cleanUp,
+  cpuProfArgs,
   fmt,
   machine,
   provisionTenants,
@@ -55,7 +56,6 @@ const TENANTS = Number(process.env.BENCH_TENANTS ?? 1);
 const HANG_EVENTS = Number(process.env.BENCH_HANG_EVENTS ?? 2000);
 const RUNS = (process.env.BENCH_RUNS ?? 'noop,one,fair').split(',').map((s) => s.trim());
 const RUN_TIMEOUT_MS = Number(process.env.BENCH_RUN_TIMEOUT_S ?? 180) * 1000;
-const CPU_PROF = process.env.BENCH_CPU_PROF;
 const PATH = '/relay-callbacks/bench';
 
 type Stats = {
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
       await fetch(`${receiver.url}/reset`, { method: 'POST' });
       const healthyIds = new Set(healthy[run]!.map((t) => t.tenantId));
       const spawnedAt = Date.now();
-      const nodeArgs = run === 'one' && CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
+      const nodeArgs = run === 'one' ? cpuProfArgs() : [];
       const ws = await Promise.all(Array.from({ length: workers }, () => startWorker(runEnv, nodeArgs)));
       started.push(...ws);
       const meter = cpuMeter({

@@ -25,7 +25,7 @@ import { workerRedis } from '../platform/redis.js';
 import { signedHeaders } from '../platform/signing.js';
 import { FakeFcmServer, createTestServiceAccount } from '../test/fakes/fcm-server.js';
 import { DeviceClient } from './device.js';
-import { reportFigures, startTs, waitForOutput } from './bench/common.js';
+import { cpuProfArgs, reportFigures, startTs, waitForOutput } from './bench/common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,7 +81,6 @@ async function main(): Promise<void> {
   const { port: fakePort, agent } = await fake.start();
   await connectMongo(config.mongodbUri);
   const wredis = workerRedis(redisUrl);
-  const prof = process.env.BENCH_CPU_PROF;
   const worker = startTs(
     'scripts/bench/push-worker.ts',
     {
@@ -90,7 +89,7 @@ async function main(): Promise<void> {
       BENCH_FAKE_FCM_CA: String((agent as unknown as { options: { ca: string } }).options.ca),
     },
     [],
-    prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [],
+    cpuProfArgs(),
   );
   await waitForOutput(worker, /workers started/, 'push worker process', 30_000);
 

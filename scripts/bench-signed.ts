@@ -33,6 +33,7 @@ import {
   ROOT,
   benchEnv,
   cleanUp,
+  cpuProfArgs,
   fmt,
   machine,
   provisionTenants,
@@ -70,7 +71,6 @@ type WrkResult = {
   /** Callbacks the receiver got during the run (with a worker). */
   delivered?: number;
 };
-const CPU_PROF = process.env.BENCH_CPU_PROF;
 
 function ensureWrk(): void {
   try {
@@ -157,10 +157,7 @@ async function main(): Promise<void> {
     started.push(receiver);
     const bare = await startHelper('scripts/bench/bare-server.ts');
     started.push(bare);
-    const api = await startApi(env, [
-      ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
-      ...(process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-    ]);
+    const api = await startApi(env, [...cpuProfArgs(), ...(process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]);
     started.push(api);
     const worker = WITH_WORKER ? await startWorker(env) : null;
     if (worker) started.push(worker);

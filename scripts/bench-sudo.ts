@@ -29,6 +29,7 @@ import { DeviceClient, type OpenRequest } from './device.js';
 import {
   benchEnv,
   cleanUp,
+  cpuProfArgs,
   fmt,
   machine,
   percentile,
@@ -212,10 +213,9 @@ async function main(): Promise<void> {
   let secret = '';
   const receiver = await startReceiver(() => secret);
   try {
-    const prof = process.env.BENCH_CPU_PROF;
-    const api = await startApi(env, prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []);
+    const api = await startApi(env, cpuProfArgs());
     started.push(api);
-    started.push(await startWorker(env, prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []));
+    started.push(await startWorker(env, cpuProfArgs()));
     const [t] = await provisionTenants(api.url, 1, { rate_limit_per_min: 10_000, callback_url_base: receiver.url });
     const tenant = t!;
     secret = tenant.secret;

@@ -321,9 +321,8 @@ FERRETDB_BIN="$DATA/bin/ferretdb"
 ferretdb_stale() {
 	local f
 	[[ -x "$FERRETDB_BIN" ]] || return 0
-	for f in main.go go.mod go.sum "$FERRETDB_SRC"/*.patch; do
-		f=${f##*/}
-		[[ "$FERRETDB_SRC/$f" -nt "$FERRETDB_BIN" ]] && return 0
+	for f in "$FERRETDB_SRC"/{main.go,go.mod,go.sum} "$FERRETDB_SRC"/*.patch; do
+		[[ "$f" -nt "$FERRETDB_BIN" ]] && return 0
 	done
 	return 1
 }

@@ -51,6 +51,12 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** Node flags that make a relay process write a V8 CPU profile into BENCH_CPU_PROF when it stops; none when unset. */
+export function cpuProfArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+}
+
 /** Starts `node --import tsx <entry>` (path relative to the project root). */
 export function startTs(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Proc {
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], {
