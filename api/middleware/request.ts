@@ -5,7 +5,7 @@
  *
  * Nothing a caller chooses becomes a metric label or an unbounded log volume: the route label is the
  * matched route's template (or one fixed `unmatched`), the method label one of the methods the relay
- * implements (or `OTHER`), and client errors (4xx) are logged without stacks through a per-process
+ * implements (or `OTHER`), and client errors (4xx, and 501 for an unknown method) are logged without stacks through a per-process
  * log budget, so a flood of bad requests costs neither memory in /metrics nor the log.
  */
 import { randomUUID } from 'node:crypto';
@@ -18,8 +18,8 @@ import type { AppDeps, AppState } from '../context.js';
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 const LABELLED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** Client-error and store-outage lines: 20 a second on average, bursts of 100. */
-const CLIENT_ERROR_LINES_PER_SEC = 20;
-const CLIENT_ERROR_BURST = 100;
+export const CLIENT_ERROR_LINES_PER_SEC = 20;
+export const CLIENT_ERROR_BURST = 100;
 
 /** The route template @koa/router matched (ops routes included), never the raw path. */
 function routeLabel(ctx: { state: AppState; _matchedRoute?: unknown }): string {
@@ -65,11 +65,15 @@ export function requestMiddleware(deps: AppDeps, metrics: Metrics): Middleware<A
       // The query string is left out: it can carry a tenant id but never a secret; the path is enough.
       // The path is cut short: it is the caller's text.
       const line = { method, path: ctx.path.slice(0, 200), status: ctx.status, ms: Math.round(seconds * 1e4) / 10 };
-      if (ctx.status < 400 || ctx.status >= 500) {
-        if (outage) logBudgeted(budget, metrics, () => ctx.state.log.warn({ ...line, err: outage }, 'store unavailable'));
-        else if (infoOn) ctx.state.log.info(line, 'request');
-      } else {
+      // 501 is the caller's doing too (a method the relay does not implement, e.g. TRACE): budgeted
+      // like a 4xx, or a flood of unknown methods would be a flood of log lines.
+      const callerCaused = (ctx.status >= 400 && ctx.status < 500) || ctx.status === 501;
+      if (callerCaused) {
         logBudgeted(budget, metrics, (skipped) => ctx.state.log.info(skipped ? { ...line, log_lines_skipped: skipped } : line, 'request'));
+      } else if (outage) {
+        logBudgeted(budget, metrics, () => ctx.state.log.warn({ ...line, err: outage }, 'store unavailable'));
+      } else if (infoOn) {
+        ctx.state.log.info(line, 'request');
       }
     }
   };
