@@ -149,7 +149,8 @@ async function main(): Promise<void> {
     CHAT_CONNECTS_PER_TENANT_PER_MIN: '10000000',
   });
   // The inspector lets the benchmark collect garbage in the API processes before reading their memory.
-  const apis = await Promise.all([startApi(env, [...INSPECT_ARGS, ...cpuProfArgs()]), startApi(env, [...INSPECT_ARGS, ...cpuProfArgs()])]);
+  const apiArgs = [...INSPECT_ARGS, ...cpuProfArgs()];
+  const apis = await Promise.all([startApi(env, apiArgs), startApi(env, apiArgs)]);
   const worker = await startWorker(env);
   const sockets: WebSocket[] = [];
   try {

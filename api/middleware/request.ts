@@ -5,8 +5,9 @@
  *
  * Nothing a caller chooses becomes a metric label or an unbounded log volume: the route label is the
  * matched route's template (or one fixed `unmatched`), the method label one of the methods the relay
- * implements (or `OTHER`), and client errors (4xx, and 501 for an unknown method) are logged without stacks through a per-process
- * log budget, so a flood of bad requests costs neither memory in /metrics nor the log.
+ * implements (or `OTHER`), and client errors (4xx, and 501 for an unknown method) are logged
+ * without stacks through a per-process log budget, so a flood of bad requests costs neither memory
+ * in /metrics nor the log.
  */
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';

@@ -40,6 +40,11 @@ export class Accepted {
 const RETRYABLE = new Set([0, 429, 503]);
 const GIVE_UP_MS = 30_000;
 
+/** The last answer a retried call got, for its give-up message (status 0: a network error). */
+function lastAnswer(status: number, body: unknown): string {
+  return `${status}: ${JSON.stringify(body ?? null).slice(0, 300)}`;
+}
+
 /** One signed test callback, retried until the relay accepts it. */
 export async function sendCallback(apiUrl: string, creds: TenantCreds, note: string, into: Accepted): Promise<AcceptedCallback> {
   const until = Date.now() + GIVE_UP_MS;
@@ -53,10 +58,7 @@ export async function sendCallback(apiUrl: string, creds: TenantCreds, note: str
     }
     assert.ok(RETRYABLE.has(status), `test-callback answered ${status}: ${JSON.stringify(r?.body)}`);
     into.refused(status);
-    assert.ok(
-      Date.now() < until,
-      `test-callback "${note}" never accepted; last answer ${status}: ${JSON.stringify(r?.body ?? null).slice(0, 300)}`,
-    );
+    assert.ok(Date.now() < until, `test-callback "${note}" never accepted; last answer ${lastAnswer(status, r?.body)}`);
     await sleep(150);
   }
 }
@@ -76,7 +78,7 @@ export async function sendChallenge(apiUrl: string, creds: TenantCreds, userHash
     }
     assert.ok(RETRYABLE.has(status), `auth-challenge answered ${status}: ${JSON.stringify(r?.body)}`);
     into.refused(status);
-    assert.ok(Date.now() < until, `auth-challenge never accepted; last answer ${status}: ${JSON.stringify(r?.body ?? null).slice(0, 300)}`);
+    assert.ok(Date.now() < until, `auth-challenge never accepted; last answer ${lastAnswer(status, r?.body)}`);
     await sleep(150);
   }
 }
