@@ -1,7 +1,7 @@
 /**
  * Where a conversation is taken, released and resolved by an operator (SPEC §3.3–3.4), over REST and
- * the operator socket alike: one guarded state change under the conversation's lock, then the bus
- * event and the tenant's callback, then the ticket's follow-up.
+ * the operator socket alike: one guarded state change under the conversation's lock, then the
+ * ticket's follow-up, then the bus event and the tenant's callbacks.
  */
 import { DomainError } from '../../platform/errors.js';
 import type { FlowDeps } from '../platform/deps.js';
@@ -34,12 +34,16 @@ type Transition = {
   conflict: string;
   change: 'assigned' | 'released' | 'resolved';
   callback: 'agent-assigned' | 'agent-released' | 'agent-resolved';
+  /** The conversation's ticket follows it: from these states, with this update (and its callback). */
+  ticket: { from: unknown; set: Record<string, unknown>; callback?: 'ticket-assigned' | 'ticket-resolved' };
 };
 
 /**
  * One operator-driven state change: a guarded update under the conversation's Redis lock (guarded
- * updates alone are not atomic on FerretDB), 404/409 when it does not apply, then the bus event and
- * the tenant callback. Take, release and resolve differ only in their Transition and ticket follow-up.
+ * updates alone are not atomic on FerretDB), 404/409 when it does not apply, then the ticket's
+ * follow-up, then the bus event and the tenant callbacks. The ticket is written before the event, so
+ * an inbox that reads the ticket again on the event sees its new state. Take, release and resolve
+ * differ only in their Transition.
  */
 async function operatorTransition(
   deps: FlowDeps,
@@ -51,6 +55,13 @@ async function operatorTransition(
 ): Promise<ConversationDoc> {
   const conv = await changeConversation(deps, tenant._id, conversationId, { ...operatorScope(op, role), ...t.filter }, t.set);
   if (!conv) return notVisibleOrConflict(op, role, conversationId, t.conflict);
+  const ticket = conv.ticket_id
+    ? await TicketModel.findOneAndUpdate(
+        { _id: conv.ticket_id, tenant_id: tenant._id, status: t.ticket.from },
+        { $set: t.ticket.set },
+        { new: true },
+      ).lean<TicketDoc>()
+    : null;
   await publish(deps, {
     ...busBase(conv),
     kind: 'conversation',
@@ -59,6 +70,7 @@ async function operatorTransition(
     operator: opRef(op),
   });
   await chatCallback(deps, tenant, t.callback, conv, { operator_id: op._id });
+  if (ticket && t.ticket.callback) await chatCallback(deps, tenant, t.ticket.callback, conv, { operator_id: op._id });
   return conv;
 }
 
@@ -71,22 +83,14 @@ export async function takeConversation(
   conversationId: string,
 ): Promise<ConversationDoc> {
   const now = new Date();
-  const conv = await operatorTransition(deps, tenant, op, role, conversationId, {
+  return operatorTransition(deps, tenant, op, role, conversationId, {
     filter: { status: 'pending' },
     set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: now },
     conflict: 'This conversation is not waiting in the queue (already taken, in the bot lane or resolved).',
     change: 'assigned',
     callback: 'agent-assigned',
+    ticket: { from: 'open', set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: now }, callback: 'ticket-assigned' },
   });
-  if (conv.ticket_id) {
-    const t = await TicketModel.findOneAndUpdate(
-      { _id: conv.ticket_id, tenant_id: tenant._id, status: 'open' },
-      { $set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: now } },
-      { new: true },
-    ).lean<TicketDoc>();
-    if (t) await chatCallback(deps, tenant, 'ticket-assigned', conv, { operator_id: op._id });
-  }
-  return conv;
 }
 
 /** Release: back to the queue (pending); only the assignee can release. */
@@ -97,20 +101,14 @@ export async function releaseConversation(
   role: string,
   conversationId: string,
 ): Promise<ConversationDoc> {
-  const conv = await operatorTransition(deps, tenant, op, role, conversationId, {
+  return operatorTransition(deps, tenant, op, role, conversationId, {
     filter: { status: 'assigned', assignee_operator_id: op._id },
     set: { status: 'pending', assignee_operator_id: null, assigned_at: null, queued_at: new Date() },
     conflict: 'Only the operator assigned to this conversation can release it.',
     change: 'released',
     callback: 'agent-released',
+    ticket: { from: 'assigned', set: { status: 'open', assignee_operator_id: null, assigned_at: null } },
   });
-  if (conv.ticket_id) {
-    await TicketModel.updateOne(
-      { _id: conv.ticket_id, tenant_id: tenant._id, status: 'assigned' },
-      { $set: { status: 'open', assignee_operator_id: null, assigned_at: null } },
-    );
-  }
-  return conv;
 }
 
 /** Resolve: the assignee (or a tenant admin) closes it; its ticket is resolved with it. */
@@ -122,20 +120,12 @@ export async function resolveConversation(
   conversationId: string,
 ): Promise<ConversationDoc> {
   const now = new Date();
-  const conv = await operatorTransition(deps, tenant, op, role, conversationId, {
+  return operatorTransition(deps, tenant, op, role, conversationId, {
     filter: role === 'admin' ? { status: { $in: ['bot', 'pending', 'assigned'] } } : { status: 'assigned', assignee_operator_id: op._id },
     set: { status: 'resolved', resolved_at: now },
     conflict: 'Only the operator assigned to this conversation can resolve it (or it is already resolved).',
     change: 'resolved',
     callback: 'agent-resolved',
+    ticket: { from: { $in: ['open', 'assigned'] }, set: { status: 'resolved', resolved_at: now }, callback: 'ticket-resolved' },
   });
-  if (conv.ticket_id) {
-    const t = await TicketModel.findOneAndUpdate(
-      { _id: conv.ticket_id, tenant_id: tenant._id, status: { $in: ['open', 'assigned'] } },
-      { $set: { status: 'resolved', resolved_at: now } },
-      { new: true },
-    ).lean<TicketDoc>();
-    if (t) await chatCallback(deps, tenant, 'ticket-resolved', conv, { operator_id: op._id });
-  }
-  return conv;
 }

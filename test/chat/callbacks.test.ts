@@ -9,8 +9,8 @@ import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { provision, signed, type TenantCreds } from '../support/client.js';
-import { asOperator, provisionOperator } from '../support/chat-client.js';
-import { eventually, startRelay, type Relay } from '../support/harness.js';
+import { asOperator, provisionOperator, socketPool } from '../support/chat-client.js';
+import { eventually, spawnApi, startRelay, type Relay } from '../support/harness.js';
 
 type Received = { path: string; headers: http.IncomingHttpHeaders; raw: string; body: any; verified: boolean };
 
@@ -257,6 +257,44 @@ describe('chat lanes, tickets and callbacks', function () {
         `round ${round}: ${orphaned.length} of ${seen.length} reads saw a pending conversation without its ticket`,
       );
       assert.equal((await read(cid)).ticket.reason, 'race');
+    }
+  });
+
+  it('an inbox that reads the ticket on each take, release and resolve event sees the ticket’s new state', async () => {
+    // The inbox reads the ticket again when its socket says the conversation changed: the ticket must
+    // already have followed by then (it once changed after the event, and an inbox showed it stale).
+    // Sockets are served by an API process of its own (the in-process relay serves HTTP only).
+    const api = await spawnApi(relay.env);
+    const { operatorWs, closeAll } = socketPool('https://shop.example.com');
+    const op = await provisionOperator(relay.baseUrl, creds, `inbox-reader@example.com`);
+    const socket = operatorWs(api.url, op.token);
+    await socket.next((f) => f.type === 'welcome');
+    const seen: string[] = [];
+    try {
+      for (let round = 0; round < 10; round++) {
+        const cid = await botConversation(`visitor-inbox-${round}`);
+        assert.equal((await signed(relay.baseUrl, creds, 'POST', '/relay/escalate/conversation', { conversation_id: cid })).status, 200);
+        for (const [action, change, ticket] of [
+          ['take', 'assigned', 'assigned'],
+          ['release', 'released', 'open'],
+          ['take', 'assigned', 'assigned'],
+          ['resolve', 'resolved', 'resolved'],
+        ] as const) {
+          const from = socket.frames.length; // this action's event, not the same change's earlier one
+          const event = socket.next(
+            (f) => socket.frames.indexOf(f) >= from && f.type === 'conversation' && f.conversation?.id === cid && f.change === change,
+          );
+          const done = asOperator(relay.baseUrl, op.token, 'POST', `/operator/${action}/conversation`, { conversation_id: cid });
+          await event;
+          const r = await asOperator(relay.baseUrl, op.token, 'GET', `/operator/fetch/conversation?conversation_id=${cid}&limit=1`);
+          seen.push(`${change}:${r.body.data.ticket?.status}`);
+          assert.equal(r.body.data.ticket?.status, ticket, `round ${round}, on ${change}: ${seen.join(' ')}`);
+          assert.equal((await done).status, 200);
+        }
+      }
+    } finally {
+      await closeAll();
+      await api.kill();
     }
   });
 
