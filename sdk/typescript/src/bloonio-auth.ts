@@ -6,7 +6,8 @@
  * - `POST {BLOONIO_RELAY_CALLBACK_PATH}` (default `/api/sudo-callback`, with or without the trailing
  *   slash): the ApprovalEvent, verified (HMAC #1, ±30 s, the tenant, a replayed signature refused);
  * - `POST /_bloonio/submit-response` `{instruction_id, response}` (totp / goldenNumber codes typed on
- *   your page, forwarded to the relay);
+ *   your page, forwarded to the relay; only from the session that got the instruction's 403, see
+ *   `sessionKey`);
  * - the Auth Relay's other callbacks (`/relay-callbacks/pairing`, `…/auth-challenge`, `…/passkey`,
  *   `…/test`) when you handle one of their events (`handlers`, or `bloonio.on(type, fn)`);
  *
@@ -64,6 +65,13 @@ export interface BloonioAuthOptions<Req = never> {
   pendingOps?: PendingOpStore;
   /** The signed-in user of a submit-response request: an instruction of someone else is then unknown (404). */
   currentUserSocketHash?: (req: Req) => string | null | undefined | Promise<string | null | undefined>;
+  /**
+   * The caller's own session (your session id, or a stable id of the JWT): a totp / goldenNumber
+   * instruction keeps a hash of the one that triggered it, and submit-response from another is
+   * unknown (404). Default: express-session's `req.sessionID`, else the user (`userSocketHash` in
+   * the guard, `currentUserSocketHash` in submit-response; with neither, typed codes are refused).
+   */
+  sessionKey?: (req: Req) => string | null | undefined | Promise<string | null | undefined>;
   handlers?: { [T in AuthEventType]?: CallbackHandler<T> };
   /** Parse JSON bodies into ctx.request.body / req.body (default true). */
   parseJson?: boolean;
@@ -172,11 +180,18 @@ export class BloonioAuth<Req = never> {
     const body = req.request !== undefined && 'req' in (ex.request as object) ? req.request.body : req.body;
     try {
       const user = this.o.currentUserSocketHash ? await this.o.currentUserSocketHash(ex.request as Req) : null;
-      return { status: 200, body: await this.core.submitResponse(body, user) };
+      return { status: 200, body: await this.core.submitResponse(body, user, await this.sessionOf(ex.request)) };
     } catch (e) {
       if (e instanceof SudoResponse) return { status: e.status, body: e.body, headers: e.headers };
       throw e;
     }
+  }
+
+  /** The caller's session (sessionKey, or express-session's id), the identity typed codes are bound to. */
+  private async sessionOf(req: unknown): Promise<string | null> {
+    if (this.o.sessionKey) return (await this.o.sessionKey(req as Req)) || null;
+    const id = (req as { sessionID?: unknown } | null)?.sessionID;
+    return typeof id === 'string' && id ? `session:${id}` : null;
   }
 
   // ----- the guard -----
@@ -189,6 +204,7 @@ export class BloonioAuth<Req = never> {
    */
   sudoRequired<R = Req>(spec: SudoOptions<R>): DualMiddleware {
     const core = this.core;
+    const sessionOf = (req: unknown) => this.sessionOf(req);
     const keyOf = (headers: Record<string, unknown>) => {
       const v = headers[INSTRUCTION_HEADER.toLowerCase()];
       return Array.isArray(v) ? String(v[0]) : typeof v === 'string' ? v : undefined;
@@ -196,7 +212,7 @@ export class BloonioAuth<Req = never> {
     async function koa(ctx: KoaContextLike, next: KoaNext) {
       let instruction: Instruction;
       try {
-        instruction = await core.guard(spec, ctx as R, keyOf(ctx.headers));
+        instruction = await core.guard(spec, ctx as R, keyOf(ctx.headers), await sessionOf(ctx));
       } catch (e) {
         if (e instanceof SudoResponse) return koaExchange(ctx).send({ status: e.status, body: e.body, headers: e.headers });
         throw e;
@@ -205,16 +221,18 @@ export class BloonioAuth<Req = never> {
       await next();
     }
     function express(req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) {
-      core.guard(spec, req as R, keyOf(req.headers)).then(
-        (instruction) => {
-          res.locals.sudoInstruction = instruction;
-          next();
-        },
-        (e: unknown) => {
-          if (e instanceof SudoResponse) expressExchange(req, res).send({ status: e.status, body: e.body, headers: e.headers });
-          else next(e);
-        },
-      );
+      sessionOf(req)
+        .then((session) => core.guard(spec, req as R, keyOf(req.headers), session))
+        .then(
+          (instruction) => {
+            res.locals.sudoInstruction = instruction;
+            next();
+          },
+          (e: unknown) => {
+            if (e instanceof SudoResponse) expressExchange(req, res).send({ status: e.status, body: e.body, headers: e.headers });
+            else next(e);
+          },
+        );
     }
     return function sudoRequired(a: unknown, b: unknown, c?: unknown) {
       if (isKoaContext(a, b)) return koa(a, b as KoaNext);

@@ -69,7 +69,16 @@ export {
 export type { KV } from './stores/kv.js';
 export { MemoryKV } from './stores/memory.js';
 export { RedisKV, type RedisLike } from './stores/redis.js';
-export { SudoInstructionStore, replayStore, type Decision, type Instruction, type InstructionStatus } from './stores/instructions.js';
+export {
+  SudoInstructionStore,
+  replayStore,
+  INSTRUCTION_TRANSITIONS,
+  TYPED_CUSTOM_TYPES,
+  type Decision,
+  type Instruction,
+  type InstructionStatus,
+  type InstructionTransition,
+} from './stores/instructions.js';
 export { PendingOpStore, type PendingOp, type PendingOpStatus } from './stores/pending-ops.js';
 export {
   SudoCore,
@@ -79,6 +88,8 @@ export {
   KEY_REQUIRED,
   KEY_PENDING,
   KEY_INVALID,
+  RESPONSE_REQUIRED,
+  goldenNumbers,
   type ApprovalOutcome,
   type Logger,
   type QuorumAccepted,

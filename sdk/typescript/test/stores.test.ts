@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { fingerprint, MemoryKV, PendingOpStore, RedisKV, SudoInstructionStore, type KV } from '../src/index.js';
-import { newInstruction } from '../src/stores/instructions.js';
+import { bindingOf, newInstruction } from '../src/stores/instructions.js';
 import { newPendingOp } from '../src/stores/pending-ops.js';
 import { sleep } from './support/relay.js';
 
@@ -49,7 +49,7 @@ describe('the stores share the Python SDK’s records', () => {
     // Instruction('sudo_x', 'usr_a', 'transfer_funds', 'fp1', created_at='2025-01-01T00:00:00.000Z').dump()
     assert.equal(
       await kv.get('bloonio_relay:sudo:sudo_x'),
-      '{"consumed_at":null,"created_at":"2025-01-01T00:00:00.000Z","decided_at":null,"event_id":null,"expected_action":"transfer_funds","fingerprint":"fp1","instruction_id":"sudo_x","status":"pending","user_socket_hash":"usr_a"}',
+      '{"binding":null,"consumed_at":null,"created_at":"2025-01-01T00:00:00.000Z","custom_type":"localAuth","decided_at":null,"event_id":null,"expected_action":"transfer_funds","fingerprint":"fp1","instruction_id":"sudo_x","status":"pending","user_socket_hash":"usr_a"}',
     );
   });
 });
@@ -106,6 +106,31 @@ for (const backend of ['memory', 'redis'] as const) {
       assert.equal((await store.consume(r.instructionId, { ...who, fingerprint: 'fp2' })).reason, 'mismatch');
       assert.equal((await store.consume(r.instructionId, who)).ok, true); // the mismatches did not burn it
       assert.equal((await store.consume('sudo_nope', who)).reason, 'unknown');
+    });
+
+    it('a totp / goldenNumber instruction: approved → awaiting_response; only a match from its session validates it', async () => {
+      for (const customType of ['totp', 'goldenNumber']) {
+        const r = { ...rec(), customType, binding: bindingOf('session:s1') };
+        await store.create(r, 60);
+        assert.equal((await store.match(r.instructionId, bindingOf('session:s1'))).reason, 'validated'); // the relay said approved first
+        const r2 = { ...rec(), customType, binding: bindingOf('session:s1') };
+        await store.create(r2, 60);
+        assert.deepEqual(await store.resolve(r2.instructionId, 'approved').then((d) => [d.ok, d.reason]), [true, 'awaiting_response']);
+        assert.equal((await store.consume(r2.instructionId, who)).reason, 'awaiting_response');
+        assert.equal((await store.match(r2.instructionId, bindingOf('session:s2'))).reason, 'mismatch');
+        assert.equal((await store.match(r2.instructionId, null)).reason, 'mismatch');
+        assert.equal((await store.consume(r2.instructionId, who)).reason, 'awaiting_response');
+        assert.equal((await store.match(r2.instructionId, bindingOf('session:s1'))).reason, 'validated');
+        assert.equal((await store.match(r2.instructionId, bindingOf('session:s1'))).reason, 'already_final');
+        assert.equal((await store.consume(r2.instructionId, who)).ok, true);
+        const raw = JSON.parse((await store.kv.get(`${store.prefix}:sudo:${r2.instructionId}`))!);
+        assert.deepEqual([raw.custom_type, raw.binding, raw.status], [customType, bindingOf('session:s1'), 'consumed']);
+      }
+      // A localAuth instruction takes no typed code: match never validates it.
+      const l = { ...rec(), binding: bindingOf('session:s1') };
+      await store.create(l, 60);
+      assert.equal((await store.match(l.instructionId, bindingOf('session:s1'))).reason, 'mismatch');
+      assert.equal((await store.consume(l.instructionId, who)).reason, 'pending');
     });
 
     it('the re-call window expires', async () => {

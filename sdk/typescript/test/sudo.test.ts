@@ -277,27 +277,123 @@ for (const kind of ['koa', 'express'] as const) {
       assert.equal(invalid.body.error, 'VALIDATION_FAILED');
     });
 
-    it('submit-response forwards what the user typed for a totp instruction', async () => {
+    // ----- totp / goldenNumber: the approval alone opens nothing; the code typed in this session does -----
+
+    const submit = (user: string, session: string, iid: string, response: string) =>
+      app.post('/_bloonio/submit-response', { instruction_id: iid, response }, { 'X-Test-User': user, 'X-Test-Session': session });
+    const recall = (user: string, session: string, iid: string, path: string) =>
+      app.post(path, {}, { 'X-Test-User': user, 'X-Test-Session': session, [KEY]: iid });
+    async function typedFirstCall(user: string, session: string, path: string) {
+      const res = await app.post(path, {}, { 'X-Test-User': user, 'X-Test-Session': session });
+      assert.equal(res.status, 403, JSON.stringify(res.body));
+      assert.equal(res.body.error, 'SUDO_INSTRUCTION_KEY_REQUIRED');
+      return res.body as { instruction_id: string; number?: number };
+    }
+    /** The relay's ApprovalEvent of `iid` reached the app (the instruction is no longer pending). */
+    const approvalDelivered = (iid: string) =>
+      eventually(async () => (await status(iid)) !== 'pending', 'the ApprovalEvent reached the app', 20_000, 200);
+
+    it('totp: approving on the device without the code typed on the page leaves the re-call refused', async () => {
       const { user, device } = await pairUser(r, app.tenant);
-      const iid = await firstCall(user, '/transfer/totp', {});
+      const session = `sess_${randomBytes(6).toString('hex')}`;
+      const before = app.executed.length;
+      const { instruction_id: iid } = await typedFirstCall(user, session, '/transfer/totp');
+      assert.equal((await device.approve((await device.requestFor(iid)).request_id, '482913')).status, 200);
+      await approvalDelivered(iid);
+      assert.equal(await status(iid), 'awaiting_response');
+      const res = await recall(user, session, iid, '/transfer/totp');
+      assert.equal(res.status, 403, JSON.stringify(res.body));
+      assert.equal(res.body.error, 'SUDO_RESPONSE_REQUIRED');
+      assert.equal(app.executed.length, before);
+    });
+
+    it('totp: a wrong code is refused and counts toward the relay’s limit of tries', async () => {
+      const { user, device } = await pairUser(r, app.tenant);
+      const session = `sess_${randomBytes(6).toString('hex')}`;
+      const before = app.executed.length;
+      const { instruction_id: iid } = await typedFirstCall(user, session, '/transfer/totp');
       await device.approve((await device.requestFor(iid)).request_id, '482913');
-      const wrong = await app.post('/_bloonio/submit-response', { instruction_id: iid, response: '000000' }, { 'X-Test-User': user });
-      assert.equal(wrong.status, 200);
-      assert.equal(wrong.body.matched, false);
-      const second = await pairUser(r, app.tenant);
-      const iid2 = await firstCall(second.user, '/transfer/totp', {});
-      await second.device.approve((await second.device.requestFor(iid2)).request_id, '482913');
-      const right = await app.post(
-        '/_bloonio/submit-response',
-        { instruction_id: iid2, response: '482913' },
-        { 'X-Test-User': second.user },
-      );
-      assert.equal(right.body.matched, true);
-      const ok = await eventually(async () => {
-        const res = await call(second.user, iid2, {}, '/transfer/totp');
-        return res.status === 200 && res;
-      }, 'the re-call passes');
+      await approvalDelivered(iid);
+      for (let i = 0; i < 5; i++) {
+        const wrong = await submit(user, session, iid, '000000');
+        assert.equal(wrong.status, 200, JSON.stringify(wrong.body));
+        assert.equal(wrong.body.matched, false);
+        const res = await recall(user, session, iid, '/transfer/totp');
+        assert.equal(res.status, 403, JSON.stringify(res.body));
+      }
+      // The relay's limit (5 tries per instruction) is reached: even the right code is refused now.
+      const limited = await submit(user, session, iid, '482913');
+      assert.equal(limited.status, 429, JSON.stringify(limited.body));
+      assert.equal(limited.body.error, 'SUDO_RATE_LIMITED');
+      assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+      assert.equal((await recall(user, session, iid, '/transfer/totp')).status, 403);
+      assert.equal(app.executed.length, before);
+    });
+
+    it('totp: the code from another session (or another user) is refused; from the session that asked it passes once', async () => {
+      const { user, device } = await pairUser(r, app.tenant);
+      const other = await pairUser(r, app.tenant);
+      const session = `sess_${randomBytes(6).toString('hex')}`;
+      const before = app.executed.length;
+      const { instruction_id: iid } = await typedFirstCall(user, session, '/transfer/totp');
+      await device.approve((await device.requestFor(iid)).request_id, '482913');
+      await approvalDelivered(iid);
+      for (const [who, sess] of [
+        [user, `sess_${randomBytes(6).toString('hex')}`],
+        [other.user, session],
+        [user, ''],
+      ] as const) {
+        const res = sess
+          ? await submit(who, sess, iid, '482913')
+          : await app.post('/_bloonio/submit-response', { instruction_id: iid, response: '482913' });
+        assert.equal(res.status, 404, JSON.stringify(res.body));
+        assert.equal(res.body.error, 'SUDO_INSTRUCTION_UNKNOWN');
+      }
+      assert.equal((await recall(user, session, iid, '/transfer/totp')).status, 403);
+      const right = await submit(user, session, iid, '482913');
+      assert.equal(right.status, 200, JSON.stringify(right.body));
+      assert.deepEqual(right.body, { instruction_id: iid, status: 'approved', matched: true });
+      assert.equal(await status(iid), 'validated');
+      const ok = await recall(user, session, iid, '/transfer/totp');
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
       assert.equal(ok.body.executed, true);
+      assert.equal((await recall(user, session, iid, '/transfer/totp')).body.reason, 'reused');
+      assert.deepEqual(app.executed.slice(before), [{ user, totp: true }]);
+    });
+
+    it('goldenNumber without numbers: the page shows a number the person must pick on the device', async () => {
+      const { user, device } = await pairUser(r, app.tenant);
+      const session = `sess_${randomBytes(6).toString('hex')}`;
+      const before = app.executed.length;
+      const first = await typedFirstCall(user, session, '/transfer/golden');
+      const iid = first.instruction_id;
+      assert.equal(typeof first.number, 'number');
+      const req = await device.requestFor(iid);
+      const offered: number[] = req.content.numbers;
+      assert.ok(offered.length >= 3 && offered.includes(first.number as number), JSON.stringify(offered));
+      assert.equal(new Set(offered).size, offered.length);
+      await device.approve(req.request_id, String(first.number));
+      await approvalDelivered(iid);
+      assert.equal((await recall(user, session, iid, '/transfer/golden')).body.error, 'SUDO_RESPONSE_REQUIRED');
+      const right = await submit(user, session, iid, String(first.number));
+      assert.equal(right.body.matched, true, JSON.stringify(right.body));
+      const ok = await recall(user, session, iid, '/transfer/golden');
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      assert.deepEqual(app.executed.slice(before), [{ user, golden: true }]);
+    });
+
+    it('goldenNumber: picking another number than the page shows is a denial', async () => {
+      const { user, device } = await pairUser(r, app.tenant);
+      const session = `sess_${randomBytes(6).toString('hex')}`;
+      const first = await typedFirstCall(user, session, '/transfer/golden');
+      const req = await device.requestFor(first.instruction_id);
+      const wrong = (req.content.numbers as number[]).find((n) => n !== first.number);
+      await device.approve(req.request_id, String(wrong));
+      await eventually(async () => (await status(first.instruction_id)) === 'denied', 'denied', 20_000, 200);
+      const res = await submit(user, session, first.instruction_id, String(wrong));
+      assert.equal(res.status, 409, JSON.stringify(res.body));
+      const again = await recall(user, session, first.instruction_id, '/transfer/golden');
+      assert.equal(again.body.reason, 'denied');
     });
   });
 }

@@ -1,25 +1,65 @@
 /**
- * SudoInstructionStore (~180 s): one record per instruction of the two-call sudo protocol.
- * `pending` → (ApprovalEvent) `validated` | `denied` | `expired` | `cancelled`; `validated` → (the
- * re-call with X-Sudo-Instruction-Key) `consumed`, once. The record keeps who it is for, which
- * action, and a fingerprint of what the user was shown, so a key validated for one user, action or
- * amount opens nothing else.
+ * SudoInstructionStore (~180 s): one record per instruction of the two-call sudo protocol, moved only
+ * by the transitions of INSTRUCTION_TRANSITIONS (the Python SDK's table). `pending` → (ApprovalEvent)
+ * `validated` | `denied` | `expired` | `cancelled`; for a typed confirmation (totp, goldenNumber) an
+ * approval leads to `awaiting_response` instead, and only the relay's `matched: true` for what the
+ * triggering session typed (`match`) leads to `validated`; `validated` → (the re-call with
+ * X-Sudo-Instruction-Key) `consumed`, once. The record keeps who it is for, which action, how they
+ * confirm (`customType`), a fingerprint of what the user was shown and a hash of the session that
+ * asked (`binding`), so a key validated for one user, action or amount opens nothing else.
  *
  * Keys and records are the Python SDK's (`{prefix}:sudo:{instruction_id}`, the same JSON), so both
  * SDKs can share one Redis.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RelaySettings } from '../settings.js';
 import type { KV } from './kv.js';
 import { MemoryKV } from './memory.js';
 import { RedisKV, type RedisLike } from './redis.js';
 
-export type InstructionStatus = 'pending' | 'validated' | 'denied' | 'expired' | 'cancelled' | 'consumed';
+export type InstructionStatus = 'pending' | 'awaiting_response' | 'validated' | 'denied' | 'expired' | 'cancelled' | 'consumed';
+
+/** The confirmations whose approval on the device is not enough: the code must also be typed on the page. */
+export const TYPED_CUSTOM_TYPES: readonly string[] = ['totp', 'goldenNumber'];
+export const isTyped = (customType: string) => TYPED_CUSTOM_TYPES.includes(customType);
+
+/**
+ * Every way an instruction's status may change, by name: from which statuses, to which. Nothing
+ * else moves a record (the Python SDK's `INSTRUCTION_TRANSITIONS`, the same table).
+ */
+export const INSTRUCTION_TRANSITIONS = {
+  /** The ApprovalEvent says approved, for a localAuth instruction. */
+  approve: { from: ['pending'], to: 'validated' },
+  /** The ApprovalEvent says approved, for a totp / goldenNumber instruction: the typed code is still due. */
+  approve_typed: { from: ['pending'], to: 'awaiting_response' },
+  deny: { from: ['pending'], to: 'denied' },
+  expire: { from: ['pending', 'awaiting_response'], to: 'expired' },
+  cancel: { from: ['pending', 'awaiting_response'], to: 'cancelled' },
+  /** The relay confirmed (`matched: true`, status approved) what the triggering session typed. */
+  match: { from: ['pending', 'awaiting_response'], to: 'validated' },
+  /** The re-call with X-Sudo-Instruction-Key, once. */
+  consume: { from: ['validated'], to: 'consumed' },
+} as const satisfies Record<string, { from: readonly InstructionStatus[]; to: InstructionStatus }>;
+export type InstructionTransition = keyof typeof INSTRUCTION_TRANSITIONS;
+
+/** The transition a relay's final status means for this instruction. */
+export function transitionFor(status: string, customType: string): InstructionTransition | null {
+  if (status === 'approved') return isTyped(customType) ? 'approve_typed' : 'approve';
+  return status === 'denied' ? 'deny' : status === 'expired' ? 'expire' : status === 'cancelled' ? 'cancel' : null;
+}
+
+const canMove = (rec: Instruction, t: InstructionTransition) =>
+  (INSTRUCTION_TRANSITIONS[t].from as readonly InstructionStatus[]).includes(rec.status);
 
 export interface Instruction {
   instructionId: string;
   userSocketHash: string;
   expectedAction: string;
   fingerprint: string;
+  /** How the user confirms (`localAuth`, `totp`, `goldenNumber`). */
+  customType: string;
+  /** sha256 of the session that triggered it (bindingOf): only that session may submit its code. */
+  binding: string | null;
   status: InstructionStatus;
   eventId: string | null;
   createdAt: string;
@@ -41,16 +81,39 @@ export const isoNow = () => new Date().toISOString();
 const CAS_TRIES = 8;
 
 export function newInstruction(
-  fields: Pick<Instruction, 'instructionId' | 'userSocketHash' | 'expectedAction' | 'fingerprint'>,
+  fields: Pick<Instruction, 'instructionId' | 'userSocketHash' | 'expectedAction' | 'fingerprint'> &
+    Partial<Pick<Instruction, 'customType' | 'binding'>>,
 ): Instruction {
-  return { ...fields, status: 'pending', eventId: null, createdAt: isoNow(), decidedAt: null, consumedAt: null };
+  return {
+    customType: 'localAuth',
+    binding: null,
+    ...fields,
+    status: 'pending',
+    eventId: null,
+    createdAt: isoNow(),
+    decidedAt: null,
+    consumedAt: null,
+  };
+}
+
+/** What a session key is stored as: a hash, never the session id itself. */
+export function bindingOf(sessionKey: string): string {
+  return createHash('sha256').update(`bloonio-sudo-binding-v1\n${sessionKey}`, 'utf8').digest('hex');
+}
+
+/** Constant-time comparison of two bindings (a missing one never matches). */
+export function sameBinding(a: string | null, b: string | null): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 /** The Python SDK's record: snake_case keys, sorted, compact. */
 function dump(r: Instruction): string {
   const o: Record<string, unknown> = {
+    binding: r.binding,
     consumed_at: r.consumedAt,
     created_at: r.createdAt,
+    custom_type: r.customType,
     decided_at: r.decidedAt,
     event_id: r.eventId,
     expected_action: r.expectedAction,
@@ -69,6 +132,9 @@ function load(raw: string): Instruction {
     userSocketHash: String(o.user_socket_hash),
     expectedAction: String(o.expected_action),
     fingerprint: String(o.fingerprint),
+    // Records written before the custom type was kept were localAuth (typed ones could not be told apart).
+    customType: o.custom_type ?? 'localAuth',
+    binding: o.binding ?? null,
     status: String(o.status) as InstructionStatus,
     eventId: o.event_id ?? null,
     createdAt: String(o.created_at),
@@ -151,15 +217,29 @@ export class SudoInstructionStore {
   ): Promise<Decision<Instruction>> {
     return cas(this.kv, this.key(instructionId), this.recallTtlSeconds, { load, dump }, (rec) => {
       if (!rec) return { ok: false, reason: 'unknown' };
-      if (rec.status !== 'pending') return { ok: false, reason: 'already_final', record: rec };
+      const t = transitionFor(status, rec.customType);
+      if (!t || !canMove(rec, t)) return { ok: false, reason: 'already_final', record: rec };
       if (
         (o.userSocketHash != null && o.userSocketHash !== rec.userSocketHash) ||
         (o.expectedAction != null && o.expectedAction !== rec.expectedAction)
       ) {
         return { ok: false, reason: 'mismatch', record: rec };
       }
-      const next = (status === 'approved' ? 'validated' : status) as InstructionStatus;
+      const next = INSTRUCTION_TRANSITIONS[t].to;
       return { ok: true, reason: next, record: { ...rec, status: next, eventId: o.eventId ?? rec.eventId, decidedAt: isoNow() } };
+    });
+  }
+
+  /**
+   * The relay confirmed (`matched: true`, status approved) the code typed for a totp / goldenNumber
+   * instruction, from the session that triggered it (`binding`): it becomes `validated`, once.
+   */
+  match(instructionId: string, binding: string | null): Promise<Decision<Instruction>> {
+    return cas(this.kv, this.key(instructionId), this.recallTtlSeconds, { load, dump }, (rec) => {
+      if (!rec) return { ok: false, reason: 'unknown' };
+      if (!isTyped(rec.customType) || !sameBinding(rec.binding, binding)) return { ok: false, reason: 'mismatch', record: rec };
+      if (!canMove(rec, 'match')) return { ok: false, reason: 'already_final', record: rec };
+      return { ok: true, reason: 'validated', record: { ...rec, status: INSTRUCTION_TRANSITIONS.match.to, decidedAt: isoNow() } };
     });
   }
 
@@ -177,8 +257,8 @@ export class SudoInstructionStore {
       ) {
         return { ok: false, reason: 'mismatch', record: rec };
       }
-      if (rec.status !== 'validated') return { ok: false, reason: rec.status === 'consumed' ? 'reused' : rec.status, record: rec };
-      return { ok: true, reason: 'consumed', record: { ...rec, status: 'consumed', consumedAt: isoNow() } };
+      if (!canMove(rec, 'consume')) return { ok: false, reason: rec.status === 'consumed' ? 'reused' : rec.status, record: rec };
+      return { ok: true, reason: 'consumed', record: { ...rec, status: INSTRUCTION_TRANSITIONS.consume.to, consumedAt: isoNow() } };
     });
   }
 

@@ -8,7 +8,10 @@
  *    shown), `sendAuthChallenge({ approvalEvent: true })` pushes it, and the caller gets
  *    `403 {"error": "SUDO_INSTRUCTION_KEY_REQUIRED", "instruction_id": …}`.
  * 2. The relay's signed ApprovalEvent reaches the callback path: the instruction becomes
- *    `validated` (or `denied` / `expired` / `cancelled`), once.
+ *    `validated` (or `denied` / `expired` / `cancelled`), once. For a typed confirmation (`totp`,
+ *    `goldenNumber`) an approval only leads to `awaiting_response`: the code must then be typed on
+ *    the page and posted to `/_bloonio/submit-response` by the session that got the 403 (the
+ *    instruction keeps a hash of it), and only the relay's `matched: true` makes it `validated`.
  * 3. The re-call with `X-Sudo-Instruction-Key: <instruction_id>` passes once, if it is the same
  *    user, action and content; anything else gets 403 with a reason, and nothing runs.
  *
@@ -17,13 +20,13 @@
  * ApprovalEvent that reaches the quorum replays it server-side, once, through the handler
  * registered with `onApproved`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { CallbackEvent } from '../callback-events.js';
 import type { RelayClient } from '../client.js';
 import { ActionType, SudoActionType, SudoEventType, validationFields, type FieldInput, type ValidationField } from '../enums.js';
-import { ConflictError, NotFoundError, RateLimitedError, RelayConnectionError, RelayError } from '../errors.js';
+import { ConflictError, GoneError, NotFoundError, RateLimitedError, RelayConnectionError, RelayError } from '../errors.js';
 import { REPLAY_WINDOW_SECONDS } from '../signing.js';
-import { newInstruction, type Instruction, type SudoInstructionStore } from '../stores/instructions.js';
+import { bindingOf, isTyped, newInstruction, sameBinding, type Instruction, type SudoInstructionStore } from '../stores/instructions.js';
 import { newPendingOp, type PendingOp, type PendingOpStore } from '../stores/pending-ops.js';
 
 export const INSTRUCTION_HEADER = 'X-Sudo-Instruction-Key';
@@ -31,6 +34,7 @@ export const APPROVAL_EVENT_TYPE = 'sudo.approval_event';
 export const KEY_REQUIRED = 'SUDO_INSTRUCTION_KEY_REQUIRED';
 export const KEY_PENDING = 'SUDO_INSTRUCTION_PENDING';
 export const KEY_INVALID = 'SUDO_INSTRUCTION_KEY_INVALID';
+export const RESPONSE_REQUIRED = 'SUDO_RESPONSE_REQUIRED';
 const FINAL = new Set(['approved', 'denied', 'expired', 'cancelled']);
 
 /** A guard's answer instead of the handler: the framework layers send `status`, JSON `body` and `headers`. */
@@ -68,6 +72,8 @@ export interface SudoOptions<Req = never> {
   /** Seconds the device may answer (default 180); the re-call window (the store's) comes after. */
   ttlSeconds?: number;
 }
+
+export const SUBMIT_PATH = '/_bloonio/submit-response';
 
 export const newInstructionId = () => `sudo_${randomBytes(16).toString('hex')}`;
 
@@ -116,11 +122,35 @@ async function resolveSpec<Req>(spec: SudoOptions<Req>, req: Req): Promise<Resol
   };
 }
 
+/** A random integer in [lo, hi] from the CSPRNG. */
+const randomIn = (lo: number, hi: number) => lo + randomInt(hi - lo + 1);
+
+/**
+ * goldenNumber as number matching: the page shows one number, the device offers it among others and
+ * the relay checks the pick (`expectedNumber`: a wrong pick is a denial). Without `numbers`, three
+ * distinct two-digit numbers; without `expectedNumber`, one of them at random. Never chosen by the
+ * browser, so a person approving blindly has one chance in `numbers.length`.
+ */
+export function goldenNumbers(numbers?: readonly number[], expected?: number): { numbers: number[]; expectedNumber: number } {
+  const list = numbers ? [...numbers] : [];
+  if (expected !== undefined && !list.includes(expected)) list.push(expected);
+  while (list.length < 3) {
+    const n = randomIn(10, 99);
+    if (!list.includes(n)) list.push(n);
+  }
+  const expectedNumber = expected ?? (list[randomInt(list.length)] as number);
+  // Shuffled (Fisher-Yates), so the expected number's place tells nothing.
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [list[i], list[j]] = [list[j] as number, list[i] as number];
+  }
+  return { numbers: list, expectedNumber };
+}
+
 /** How the user confirms: the numbers to pick among go with goldenNumber, and only with it (the relay's rule). */
 function confirmation(customType: SudoActionType, r: Resolved) {
   if (customType === SudoActionType.GOLDEN_NUMBER) {
-    if (!r.numbers) throw new TypeError('sudoRequired: customType goldenNumber needs numbers');
-    return { customType, numbers: r.numbers, expectedNumber: r.expectedNumber };
+    return { customType, ...goldenNumbers(r.numbers, r.expectedNumber) };
   }
   if (r.numbers || r.expectedNumber !== undefined) {
     throw new TypeError(`sudoRequired: numbers / expectedNumber go with customType goldenNumber, not ${customType}`);
@@ -138,6 +168,13 @@ const MESSAGES: Record<string, string> = {
 };
 
 function refused(reason: string, instructionId: string): SudoResponse {
+  if (reason === 'awaiting_response') {
+    return new SudoResponse(403, {
+      error: RESPONSE_REQUIRED,
+      instruction_id: instructionId,
+      message: `Approved on the device; now post the code to ${SUBMIT_PATH} from this session, then call again.`,
+    });
+  }
   if (reason === 'pending') {
     return new SudoResponse(403, {
       error: KEY_PENDING,
@@ -225,8 +262,12 @@ export class SudoCore {
 
   // ----- single-user flow -----
 
-  /** Resolves when the call may run (with the consumed instruction); throws SudoResponse otherwise. */
-  async guard<Req>(spec: SudoOptions<Req>, req: Req, key: string | undefined | null): Promise<Instruction> {
+  /**
+   * Resolves when the call may run (with the consumed instruction); throws SudoResponse otherwise.
+   * `sessionKey` is the caller's own session (the framework layer derives it; default: the user):
+   * a new instruction keeps its hash, and only that session may submit its typed code.
+   */
+  async guard<Req>(spec: SudoOptions<Req>, req: Req, key: string | undefined | null, sessionKey?: string | null): Promise<Instruction> {
     const r = await resolveSpec(spec, req);
     const fp = fingerprint(r.userSocketHash, spec.expectedAction, r.fields);
     if (key) {
@@ -241,6 +282,8 @@ export class SudoCore {
       userSocketHash: r.userSocketHash,
       expectedAction: spec.expectedAction,
       fingerprint: fp,
+      customType: how.customType,
+      binding: bindingOf(sessionKey || `user:${r.userSocketHash}`),
     });
     await this.store.create(rec, ttlSeconds);
     try {
@@ -261,7 +304,9 @@ export class SudoCore {
       await this.store.discard(rec.instructionId);
       throw answer;
     }
-    throw new SudoResponse(403, { error: KEY_REQUIRED, instruction_id: rec.instructionId });
+    // goldenNumber: the number the page shows, which the person must pick on the device.
+    const shown = 'expectedNumber' in how ? { number: how.expectedNumber } : {};
+    throw new SudoResponse(403, { error: KEY_REQUIRED, instruction_id: rec.instructionId, ...shown });
   }
 
   // ----- quorum / cross-organisation flow -----
@@ -346,24 +391,51 @@ export class SudoCore {
 
   // ----- submit-response (totp / goldenNumber typed on the tenant's page) -----
 
-  /** Forwards `{instruction_id, response}` to the relay (which compares it in constant time). */
-  async submitResponse(body: unknown, userSocketHash?: string | null): Promise<Record<string, unknown>> {
+  /**
+   * Forwards `{instruction_id, response}` to the relay (which compares it in constant time and counts
+   * the tries), for a totp / goldenNumber instruction of this session only (`sessionKey`: the same
+   * identity the guard bound it to; none, or another, is refused as unknown). The relay's
+   * `matched: true` for this instruction, once the device approved, makes it `validated`; anything
+   * else leaves it as it was, and the re-call stays refused.
+   */
+  async submitResponse(body: unknown, userSocketHash?: string | null, sessionKey?: string | null): Promise<Record<string, unknown>> {
     const b = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
     if (typeof b.instruction_id !== 'string' || b.response === undefined || b.response === null) {
       throw new SudoResponse(422, { error: 'VALIDATION_FAILED', message: 'Give instruction_id and response.' });
     }
     const iid = b.instruction_id;
     const rec = await this.store.get(iid);
-    if (!rec || (userSocketHash != null && rec.userSocketHash !== userSocketHash)) {
+    const key = sessionKey || (userSocketHash ? `user:${userSocketHash}` : null);
+    const binding = key ? bindingOf(key) : null;
+    if (!rec || (userSocketHash != null && rec.userSocketHash !== userSocketHash) || !sameBinding(rec.binding, binding)) {
       throw new SudoResponse(404, { error: 'SUDO_INSTRUCTION_UNKNOWN', message: 'Unknown instruction.' });
+    }
+    if (!isTyped(rec.customType)) {
+      throw new SudoResponse(409, { error: 'SUDO_NO_RESPONSE_EXPECTED', message: 'This instruction takes no typed response.' });
+    }
+    if (rec.status !== 'pending' && rec.status !== 'awaiting_response') {
+      throw new SudoResponse(409, { error: 'SUDO_INSTRUCTION_FINAL', status: rec.status, message: `This instruction is ${rec.status}.` });
     }
     let data: { instructionId: string; status: string; matched: boolean };
     try {
       data = await this.client.sudoSubmitResponse({ instructionId: iid, response: String(b.response) });
     } catch (e) {
+      if (e instanceof ConflictError) {
+        throw new SudoResponse(409, { error: KEY_PENDING, instruction_id: iid, message: 'Not approved on the device (yet).' });
+      }
+      if (e instanceof GoneError) {
+        await this.store.resolve(iid, 'expired');
+        throw new SudoResponse(410, { error: 'SUDO_INSTRUCTION_EXPIRED', instruction_id: iid, message: 'This instruction expired.' });
+      }
       throw relayFailure(e) ?? e;
     }
-    if (FINAL.has(data.status)) await this.store.resolve(iid, data.status);
-    return { instruction_id: data.instructionId, status: data.status, matched: data.matched };
+    const matched = data.matched === true && data.status === 'approved' && data.instructionId === iid;
+    if (matched) {
+      const d = await this.store.match(iid, binding);
+      if (!d.ok) throw refused(d.reason === 'mismatch' ? 'mismatch' : (d.record?.status ?? d.reason), iid);
+    } else if (data.status !== 'approved') {
+      await this.store.resolve(iid, data.status);
+    }
+    return { instruction_id: data.instructionId, status: data.status, matched };
   }
 }

@@ -73,8 +73,15 @@ function sdkFor(relay: Relay, tenant: Tenant, kind: string, events: CallbackEven
     BLOONIO_CHAT_TENANT_SECRET: tenant.tenantSecret,
   };
   const record = (ev: CallbackEvent) => void events.push(ev);
-  const bloonio = new BloonioAuth({
+  // The app's own session and user (a real app: its session cookie and sign-in), the same for Koa's ctx and Express's req.
+  const header = (name: string) => (req: { headers: Record<string, unknown> }) => {
+    const v = req.headers[name];
+    return typeof v === 'string' && v ? v : null;
+  };
+  const bloonio = new BloonioAuth<{ headers: Record<string, unknown> }>({
     settings: new RelaySettings({ env }),
+    sessionKey: header('x-test-session'),
+    currentUserSocketHash: header('x-test-user'),
     handlers: Object.fromEntries(AUTH_HANDLED.map((t) => [t, record])),
     logger: { warn: () => undefined, error: (m, e) => console.error(`[${kind} app] ${m}`, e ?? '') },
   });
@@ -83,7 +90,7 @@ function sdkFor(relay: Relay, tenant: Tenant, kind: string, events: CallbackEven
     handlers: Object.fromEntries(CHAT_HANDLED.map((e) => [e, record])),
     logger: { warn: () => undefined },
   });
-  return { bloonio, chat, statePrefix };
+  return { bloonio: bloonio as unknown as BloonioAuth, chat, statePrefix };
 }
 
 function helpers(url: string) {
@@ -181,6 +188,19 @@ export async function startKoaApp(relay: Relay): Promise<TestApp> {
     }),
     async (ctx) => {
       executed.push({ user: ctx.state.user.socketHash, totp: true });
+      ctx.body = { executed: true };
+    },
+  );
+  router.post(
+    '/transfer/golden',
+    bloonio.sudoRequired({
+      expectedAction: 'transfer_funds',
+      customType: SudoActionType.GOLDEN_NUMBER,
+      userSocketHash: (ctx: Koa.Context) => ctx.state.user?.socketHash,
+      title: 'Pick the number shown on your screen',
+    }),
+    async (ctx) => {
+      executed.push({ user: ctx.state.user.socketHash, golden: true });
       ctx.body = { executed: true };
     },
   );
@@ -303,6 +323,19 @@ export async function startExpressApp(relay: Relay): Promise<TestApp> {
     }),
     (req: AppRequest, res) => {
       executed.push({ user: req.user?.socketHash, totp: true });
+      res.json({ executed: true });
+    },
+  );
+  app.post(
+    '/transfer/golden',
+    bloonio.sudoRequired({
+      expectedAction: 'transfer_funds',
+      customType: SudoActionType.GOLDEN_NUMBER,
+      userSocketHash: (req: AppRequest) => req.user?.socketHash,
+      title: 'Pick the number shown on your screen',
+    }),
+    (req: AppRequest, res) => {
+      executed.push({ user: req.user?.socketHash, golden: true });
       res.json({ executed: true });
     },
   );
