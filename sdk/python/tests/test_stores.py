@@ -9,11 +9,13 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from bloonio_auth_relay_client import Instruction, PendingOp, PendingOpStore, SudoInstructionStore
+from bloonio_auth_relay_client.stores import INSTRUCTION_TRANSITIONS, binding_of
 from bloonio_auth_relay_client.stores.memory import MemoryKV
 
 
@@ -69,6 +71,46 @@ def test_denied_expired_mismatched_and_unknown_keys_are_refused(store: SudoInstr
     assert store.consume(rec.instruction_id, **{**kw, "fingerprint": "fp2"}).reason == "mismatch"
     assert store.consume(rec.instruction_id, **kw).ok  # mismatches did not burn it
     assert store.consume("sudo_nope", **kw).reason == "unknown"
+
+
+def test_a_typed_instruction_is_validated_only_by_a_match_from_its_session(store: SudoInstructionStore) -> None:
+    kw: dict[str, Any] = dict(user_socket_hash="usr_a", expected_action="transfer_funds", fingerprint="fp1")
+    s1, s2 = binding_of("session:s1"), binding_of("session:s2")
+    for custom_type in ("totp", "goldenNumber"):
+        rec = replace(_new(), custom_type=custom_type, binding=s1)
+        store.create(rec, 60)
+        d = store.resolve(rec.instruction_id, "approved")
+        assert (d.ok, d.reason) == (True, "awaiting_response")
+        assert store.consume(rec.instruction_id, **kw).reason == "awaiting_response"
+        assert store.match(rec.instruction_id, s2).reason == "mismatch"
+        assert store.match(rec.instruction_id, None).reason == "mismatch"
+        assert store.consume(rec.instruction_id, **kw).reason == "awaiting_response"
+        assert store.match(rec.instruction_id, s1).reason == "validated"
+        assert store.match(rec.instruction_id, s1).reason == "already_final"
+        assert store.consume(rec.instruction_id, **kw).ok
+        got = store.get(rec.instruction_id)
+        assert got is not None and (got.custom_type, got.binding, got.status) == (custom_type, s1, "consumed")
+    local = replace(_new(), binding=s1)  # localAuth takes no typed code: a match never validates it
+    store.create(local, 60)
+    assert store.match(local.instruction_id, s1).reason == "mismatch"
+    assert asyncio.run(store.amatch(local.instruction_id, s1)).reason == "mismatch"
+
+
+def test_the_record_is_the_typescript_sdks() -> None:
+    # newInstruction({instructionId: 'sudo_x', …, fingerprint: 'fp1'}) with createdAt '2025-01-01T00:00:00.000Z', as TS writes it
+    ts = (
+        '{"binding":null,"consumed_at":null,"created_at":"2025-01-01T00:00:00.000Z","custom_type":"localAuth","decided_at":null,'
+        '"event_id":null,"expected_action":"transfer_funds","fingerprint":"fp1","instruction_id":"sudo_x","status":"pending",'
+        '"user_socket_hash":"usr_a"}'
+    )
+    rec = Instruction("sudo_x", "usr_a", "transfer_funds", "fp1", created_at="2025-01-01T00:00:00.000Z")
+    assert rec.dump() == ts and Instruction.load(ts) == rec
+    # A record written before the custom type and binding were kept still loads (as localAuth, unbound).
+    old = Instruction.load(
+        '{"consumed_at":null,"created_at":"x","decided_at":null,"event_id":null,"expected_action":"a","fingerprint":"f","instruction_id":"i","status":"pending","user_socket_hash":"u"}'
+    )
+    assert (old.custom_type, old.binding) == ("localAuth", None)
+    assert set(INSTRUCTION_TRANSITIONS) == {"approve", "approve_typed", "deny", "expire", "cancel", "match", "consume"}
 
 
 def test_the_recall_window_expires(store: SudoInstructionStore) -> None:

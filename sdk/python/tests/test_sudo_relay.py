@@ -114,33 +114,6 @@ def test_the_quorum_replays_the_stored_mutation_once(relay: Relay, fastapi_app: 
     assert len(replays) == 1 and replays[0]["approvals"] == 2
 
 
-def test_submit_response_forwards_what_the_user_typed(fastapi_app: App, pair_user: PairUser) -> None:
-    user, device, _ = pair_user(fastapi_app.tenant)
-    first = fastapi_app.post("/transfer/totp", json={}, headers={"X-Test-User": user})
-    iid = first.json()["instruction_id"]
-    device.approve(device.request_for(iid)["request_id"], answer="482913")
-    wrong = fastapi_app.post("/_bloonio/submit-response", json={"instruction_id": iid, "response": "000000"}, headers={"X-Test-User": user})
-    assert wrong.status_code == 200 and wrong.json()["matched"] is False
-    user2, device2, _ = pair_user(fastapi_app.tenant)
-    iid2 = fastapi_app.post("/transfer/totp", json={}, headers={"X-Test-User": user2}).json()["instruction_id"]
-    device2.approve(device2.request_for(iid2)["request_id"], answer="482913")
-    right = fastapi_app.post(
-        "/_bloonio/submit-response", json={"instruction_id": iid2, "response": "482913"}, headers={"X-Test-User": user2}
-    )
-    assert right.status_code == 200 and right.json()["matched"] is True
-    ok = eventually(
-        lambda: (
-            (r := fastapi_app.post("/transfer/totp", json={}, headers={"X-Test-User": user2, "X-Sudo-Instruction-Key": iid2})).status_code
-            == 200
-            and r
-        ),
-        20,
-        0.3,
-        "the re-call passes",
-    )
-    assert ok.json()["executed"] is True
-
-
 def test_qr_login_round_trip(relay: Relay, make_client: Any, pair_user: PairUser) -> None:
     t = relay.provision("py-qr", qr_login_allowed_origins=["https://app.example.com"])
     user, device, paired = pair_user(t)

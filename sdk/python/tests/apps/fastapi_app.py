@@ -64,6 +64,9 @@ class TestAuth:
 
 
 app.add_middleware(TestAuth)
+# The app's own session (a real app: its session id), which totp / goldenNumber codes are bound to.
+bloonio.session_key = lambda req: req.headers.get("x-test-session")
+bloonio.current_user_socket_hash = lambda req: req.headers.get("x-test-user")
 
 
 @bloonio.on_approved("delete_project")
@@ -138,4 +141,20 @@ async def transfer_quick(request: Request) -> dict[str, Any]:
 )
 async def transfer_totp(request: Request) -> dict[str, Any]:
     EXECUTED.append({"user": request.state.user.socket_hash, "totp": True})
+    return {"executed": True, "count": len(EXECUTED)}
+
+
+@app.post(
+    "/transfer/golden",
+    dependencies=[
+        bloonio.sudo_required(
+            expected_action="transfer_funds",
+            custom_type=SudoActionType.GOLDEN_NUMBER,
+            user_socket_hash=lambda req: req.state.user.socket_hash,
+            title="Pick the number shown on your screen",
+        )
+    ],
+)
+async def transfer_golden(request: Request) -> dict[str, Any]:
+    EXECUTED.append({"user": request.state.user.socket_hash, "golden": True})
     return {"executed": True, "count": len(EXECUTED)}

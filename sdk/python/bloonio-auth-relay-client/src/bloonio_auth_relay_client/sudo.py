@@ -6,7 +6,10 @@ adapters are thin layers over :class:`SudoCore`).
    is shown), ``send_auth_challenge(approval_event=True)`` pushes it, and the caller gets
    ``403 {"error": "SUDO_INSTRUCTION_KEY_REQUIRED", "instruction_id": …}``.
 2. The relay's signed ApprovalEvent reaches the callback router: the instruction becomes
-   ``validated`` (or ``denied`` / ``expired`` / ``cancelled``).
+   ``validated`` (or ``denied`` / ``expired`` / ``cancelled``). For a typed confirmation (``totp``,
+   ``goldenNumber``) an approval only leads to ``awaiting_response``: the code must then be typed on
+   the page and posted to ``/_bloonio/submit-response`` by the session that got the 403 (the
+   instruction keeps a hash of it), and only the relay's ``matched: true`` makes it ``validated``.
 3. The re-call with ``X-Sudo-Instruction-Key: <instruction_id>`` passes once, if it is the same
    user, action and content; anything else gets 403 with a reason, and nothing runs.
 
@@ -24,14 +27,14 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
 from .client import AsyncRelayClient, RelayClient
-from .errors import ConflictError, NotFoundError, RateLimitedError, RelayConnectionError, RelayError
+from .errors import ConflictError, GoneError, NotFoundError, RateLimitedError, RelayConnectionError, RelayError
 from .settings import RelaySettings
 from .signing import TOLERANCE_SECONDS, VerifiedCallback
-from .stores import Decision, Instruction, PendingOp, PendingOpStore, SudoInstructionStore
+from .stores import Decision, Instruction, PendingOp, PendingOpStore, SudoInstructionStore, binding_of, is_typed, same_binding
 from .types import ActionType, SudoActionType, SudoEventType, ValidationField, enum_value, fields_payload
 
 log = logging.getLogger("bloonio_auth_relay_client")
@@ -41,6 +44,8 @@ APPROVAL_EVENT_TYPE = "sudo.approval_event"
 KEY_REQUIRED = "SUDO_INSTRUCTION_KEY_REQUIRED"
 KEY_PENDING = "SUDO_INSTRUCTION_PENDING"
 KEY_INVALID = "SUDO_INSTRUCTION_KEY_INVALID"
+RESPONSE_REQUIRED = "SUDO_RESPONSE_REQUIRED"
+SUBMIT_PATH = "/_bloonio/submit-response"
 
 Req = TypeVar("Req")
 T = TypeVar("T")
@@ -142,7 +147,34 @@ async def aresolve_spec(spec: SudoSpec, req: Any) -> Resolved:
     return _resolved({k: await _avalue(getattr(spec, k), req) for k in _SPEC_VALUES})
 
 
+def golden_numbers(numbers: Sequence[int] | None = None, expected: int | None = None) -> tuple[list[int], int]:
+    """goldenNumber as number matching: the page shows one number, the device offers it among others
+    and the relay checks the pick (``expected_number``: a wrong pick is a denial). Without ``numbers``,
+    three distinct two-digit numbers; without ``expected``, one of them at random. Never chosen by
+    the browser, so a person approving blindly has one chance in ``len(numbers)``."""
+    pool = list(numbers or [])
+    if expected is not None and expected not in pool:
+        pool.append(expected)
+    rng = secrets.SystemRandom()
+    while len(pool) < 3:
+        n = 10 + secrets.randbelow(90)
+        if n not in pool:
+            pool.append(n)
+    chosen = expected if expected is not None else rng.choice(pool)
+    rng.shuffle(pool)  # the expected number's place tells nothing
+    return pool, chosen
+
+
 def _refused(d: Decision, instruction_id: str) -> SudoResponse:
+    if d.reason == "awaiting_response":
+        return SudoResponse(
+            403,
+            {
+                "error": RESPONSE_REQUIRED,
+                "instruction_id": instruction_id,
+                "message": f"Approved on the device; now post the code to {SUBMIT_PATH} from this session, then call again.",
+            },
+        )
     if d.reason == "pending":
         return SudoResponse(
             403,
@@ -211,6 +243,14 @@ class SudoCore:
         return self._aclient
 
     # ----- single-user flow -----
+    @staticmethod
+    def _confirmation(spec: SudoSpec, r: Resolved) -> Resolved:
+        """goldenNumber: the numbers and the expected one, generated server-side when not given."""
+        if str(getattr(spec.custom_type, "value", spec.custom_type)) != "goldenNumber":
+            return r
+        numbers, expected = golden_numbers(r.numbers, r.expected_number)
+        return replace(r, numbers=numbers, expected_number=expected)
+
     def _challenge_args(self, spec: SudoSpec, r: Resolved, instruction_id: str) -> dict[str, Any]:
         return dict(
             user_socket_hash=r.user_socket_hash,
@@ -226,16 +266,27 @@ class SudoCore:
             approval_event=True,
         )
 
-    def _new(self, spec: SudoSpec, r: Resolved) -> Instruction:
+    def _new(self, spec: SudoSpec, r: Resolved, session_key: str | None) -> Instruction:
         return Instruction(
             instruction_id=new_instruction_id(),
             user_socket_hash=r.user_socket_hash,
             expected_action=spec.expected_action,
             fingerprint=r.fingerprint(spec.expected_action),
+            custom_type=str(getattr(spec.custom_type, "value", spec.custom_type)),
+            binding=binding_of(session_key or f"user:{r.user_socket_hash}"),
         )
 
-    def guard(self, spec: SudoSpec, req: Any, key: str | None) -> Instruction:
-        """Sync: returns the consumed instruction when the call may run; raises SudoResponse otherwise."""
+    @staticmethod
+    def _key_required(rec: Instruction, r: Resolved) -> SudoResponse:
+        body: dict[str, Any] = {"error": KEY_REQUIRED, "instruction_id": rec.instruction_id}
+        if rec.custom_type == "goldenNumber":
+            body["number"] = r.expected_number  # what the page shows; the person picks it on the device
+        return SudoResponse(403, body)
+
+    def guard(self, spec: SudoSpec, req: Any, key: str | None, session_key: str | None = None) -> Instruction:
+        """Sync: returns the consumed instruction when the call may run; raises SudoResponse otherwise.
+        ``session_key`` is the caller's own session (the adapter derives it; default: the user): a new
+        instruction keeps its hash, and only that session may submit its typed code."""
         r = resolve_spec(spec, req)
         if key:
             d = self.store.consume(
@@ -247,16 +298,17 @@ class SudoCore:
             if not d.ok:
                 raise _refused(d, key)
             return cast(Instruction, d.record)
-        rec = self._new(spec, r)
+        r = self._confirmation(spec, r)
+        rec = self._new(spec, r, session_key)
         self.store.create(rec, spec.ttl_seconds)
         try:
             self.client.send_auth_challenge(**self._challenge_args(spec, r, rec.instruction_id))
         except (RelayError, RelayConnectionError) as e:
             self.store.discard(rec.instruction_id)
             raise _relay_failure(e) from e
-        raise SudoResponse(403, {"error": KEY_REQUIRED, "instruction_id": rec.instruction_id})
+        raise self._key_required(rec, r)
 
-    async def aguard(self, spec: SudoSpec, req: Any, key: str | None) -> Instruction:
+    async def aguard(self, spec: SudoSpec, req: Any, key: str | None, session_key: str | None = None) -> Instruction:
         """Async twin of :meth:`guard`."""
         r = await aresolve_spec(spec, req)
         if key:
@@ -269,14 +321,15 @@ class SudoCore:
             if not d.ok:
                 raise _refused(d, key)
             return cast(Instruction, d.record)
-        rec = self._new(spec, r)
+        r = self._confirmation(spec, r)
+        rec = self._new(spec, r, session_key)
         await self.store.acreate(rec, spec.ttl_seconds)
         try:
             await self.aclient.send_auth_challenge(**self._challenge_args(spec, r, rec.instruction_id))
         except (RelayError, RelayConnectionError) as e:
             await self.store.adiscard(rec.instruction_id)
             raise _relay_failure(e) from e
-        raise SudoResponse(403, {"error": KEY_REQUIRED, "instruction_id": rec.instruction_id})
+        raise self._key_required(rec, r)
 
     # ----- quorum / cross-org flow -----
     def on_approved(self, action: str) -> Callable[[T], T]:
@@ -493,28 +546,83 @@ class SudoCore:
             raise SudoResponse(422, {"error": "VALIDATION_FAILED", "message": "Give instruction_id and response."})
         return body["instruction_id"], str(body["response"])
 
-    def _apply_submit(self, iid: str, rec: Instruction | None, user: str | None) -> None:
-        if rec is None or (user is not None and rec.user_socket_hash != user):
-            raise SudoResponse(404, {"error": "SUDO_INSTRUCTION_UNKNOWN", "message": "Unknown instruction."})
+    @staticmethod
+    def _binding(user: str | None, session_key: str | None) -> str | None:
+        key = session_key or (f"user:{user}" if user else None)
+        return binding_of(key) if key else None
 
-    def submit_response(self, body: Any, user_socket_hash: str | None = None) -> dict[str, Any]:
+    @staticmethod
+    def _check_submit(rec: Instruction | None, user: str | None, binding: str | None) -> None:
+        """Only the session that triggered a totp / goldenNumber instruction, while it may still be answered."""
+        if rec is None or (user is not None and rec.user_socket_hash != user) or not same_binding(rec.binding, binding):
+            raise SudoResponse(404, {"error": "SUDO_INSTRUCTION_UNKNOWN", "message": "Unknown instruction."})
+        if not is_typed(rec.custom_type):
+            raise SudoResponse(409, {"error": "SUDO_NO_RESPONSE_EXPECTED", "message": "This instruction takes no typed response."})
+        if rec.status not in ("pending", "awaiting_response"):
+            raise SudoResponse(
+                409, {"error": "SUDO_INSTRUCTION_FINAL", "status": rec.status, "message": f"This instruction is {rec.status}."}
+            )
+
+    @staticmethod
+    def _submit_failure(iid: str, e: Exception) -> SudoResponse:
+        if isinstance(e, ConflictError):
+            return SudoResponse(409, {"error": KEY_PENDING, "instruction_id": iid, "message": "Not approved on the device (yet)."})
+        if isinstance(e, GoneError):
+            return SudoResponse(410, {"error": "SUDO_INSTRUCTION_EXPIRED", "instruction_id": iid, "message": "This instruction expired."})
+        return _relay_failure(e)
+
+    @staticmethod
+    def _matched(iid: str, data: Mapping[str, Any]) -> bool:
+        return data.get("matched") is True and data.get("status") == "approved" and data.get("instruction_id") == iid
+
+    @staticmethod
+    def _match_refused(iid: str, d: Decision) -> SudoResponse:
+        reason = "mismatch" if d.reason == "mismatch" or d.record is None else _refusal_of(d.record.status)
+        return _refused(Decision(False, reason), iid)
+
+    def submit_response(self, body: Any, user_socket_hash: str | None = None, session_key: str | None = None) -> dict[str, Any]:
+        """Forwards ``{instruction_id, response}`` to the relay (which compares it in constant time and
+        counts the tries), for a totp / goldenNumber instruction of this session only. The relay's
+        ``matched: true`` for this instruction, once the device approved, makes it ``validated``;
+        anything else leaves it as it was, and the re-call stays refused."""
         iid, response = self._submit_args(body)
-        self._apply_submit(iid, self.store.get(iid), user_socket_hash)
+        binding = self._binding(user_socket_hash, session_key)
+        self._check_submit(self.store.get(iid), user_socket_hash, binding)
         try:
             data = self.client.sudo_submit_response(instruction_id=iid, response=response)
         except (RelayError, RelayConnectionError) as e:
-            raise _relay_failure(e) from e
-        if data.get("status") in ("approved", "denied", "expired", "cancelled"):
-            self.store.resolve(iid, str(data["status"]))
-        return dict(data)
+            if isinstance(e, GoneError):
+                self.store.resolve(iid, "expired")
+            raise self._submit_failure(iid, e) from e
+        matched = self._matched(iid, data)
+        if matched:
+            d = self.store.match(iid, binding)
+            if not d.ok:
+                raise self._match_refused(iid, d)
+        elif data.get("status") != "approved":
+            self.store.resolve(iid, str(data.get("status")))
+        return {"instruction_id": data.get("instruction_id"), "status": data.get("status"), "matched": matched}
 
-    async def asubmit_response(self, body: Any, user_socket_hash: str | None = None) -> dict[str, Any]:
+    async def asubmit_response(self, body: Any, user_socket_hash: str | None = None, session_key: str | None = None) -> dict[str, Any]:
+        """Async twin of :meth:`submit_response`."""
         iid, response = self._submit_args(body)
-        self._apply_submit(iid, await self.store.aget(iid), user_socket_hash)
+        binding = self._binding(user_socket_hash, session_key)
+        self._check_submit(await self.store.aget(iid), user_socket_hash, binding)
         try:
             data = await self.aclient.sudo_submit_response(instruction_id=iid, response=response)
         except (RelayError, RelayConnectionError) as e:
-            raise _relay_failure(e) from e
-        if data.get("status") in ("approved", "denied", "expired", "cancelled"):
-            await self.store.aresolve(iid, str(data["status"]))
-        return dict(data)
+            if isinstance(e, GoneError):
+                await self.store.aresolve(iid, "expired")
+            raise self._submit_failure(iid, e) from e
+        matched = self._matched(iid, data)
+        if matched:
+            d = await self.store.amatch(iid, binding)
+            if not d.ok:
+                raise self._match_refused(iid, d)
+        elif data.get("status") != "approved":
+            await self.store.aresolve(iid, str(data.get("status")))
+        return {"instruction_id": data.get("instruction_id"), "status": data.get("status"), "matched": matched}
+
+
+def _refusal_of(status: str) -> str:
+    return "reused" if status == "consumed" else status

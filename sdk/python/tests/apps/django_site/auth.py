@@ -21,6 +21,12 @@ def _user(request: Any) -> User | None:
     return User(h) if h else None
 
 
+def session_key(request: Any) -> str | None:
+    """The test site's session: a header (a real site: Django's session key, the SDK's default)."""
+    v = request.headers.get("X-Test-Session")
+    return str(v) if v else None
+
+
 class HeaderUserMiddleware:
     sync_capable = True
     async_capable = False

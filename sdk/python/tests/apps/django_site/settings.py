@@ -35,6 +35,8 @@ BLOONIO_AUTH_RELAY = {
     "CALLBACK_PATH": "/api/sudo-callback/",
     "STATE_PREFIX": os.environ["TEST_STATE_PREFIX"],  # the test's own key prefix in the shared Redis
 }
+# The site's own session (a real site: Django's session key, the default), which totp / goldenNumber codes are bound to.
+BLOONIO_SUDO_SESSION_KEY = "tests.apps.django_site.auth.session_key"
 BLOONIO_CHAT_RELAY = {
     "BASE_URL": os.environ["RELAY_BASE_URL"],
     "TENANT_ID": os.environ["RELAY_TENANT_ID"],

@@ -13,6 +13,8 @@ urlpatterns = [
     path("drf/apiview", views.TransferAPIView.as_view()),
     path("drf/viewset", views.TransferViewSet.as_view({"post": "create"})),
     path("async/transfer", views.async_transfer),
+    path("typed/totp", views.typed_totp),
+    path("typed/golden", views.typed_golden),
     path("_test/health", views.health),
     path("_test/state", views.state),
     path("", include(relay_urls)),

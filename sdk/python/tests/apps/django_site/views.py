@@ -79,6 +79,16 @@ async def async_transfer(request: HttpRequest) -> JsonResponse:
     return JsonResponse(_ran("async", request))
 
 
+@sudo_required(**{**SUDO, "custom_type": SudoActionType.TOTP, "title": "Enter the code shown on your device"})
+def typed_totp(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(_ran("totp", request))
+
+
+@sudo_required(**{**SUDO, "custom_type": SudoActionType.GOLDEN_NUMBER, "title": "Pick the number shown on your screen"})
+async def typed_golden(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(_ran("golden", request))
+
+
 def on_conversation_started(event: Any) -> None:
     with _lock:
         CHAT_EVENTS.append({"event_id": event.event_id, "event_type": event.event_type, "data": event.data})

@@ -5,7 +5,8 @@ and an :class:`AsyncRelayClient`, and mounts on ``app``:
 
 * the dispatch middleware: ``request.state.body`` is the parsed JSON body (``{}`` when empty) for
   every route, and :class:`SudoResponse` refusals become JSON answers;
-* the auto-response router: ``POST /_bloonio/submit-response`` ``{instruction_id, response}``;
+* the auto-response router: ``POST /_bloonio/submit-response`` ``{instruction_id, response}`` (a
+  totp / goldenNumber code, only from the session that got the instruction's 403: ``session_key``);
 * the callback router: ``POST {BLOONIO_RELAY_CALLBACK_PATH}`` (default ``/api/sudo-callback``),
   verifying every ApprovalEvent (HMAC #1, ±30 s, replayed signatures refused).
 
@@ -107,6 +108,7 @@ class BloonioAuthAdapter:
         store: SudoInstructionStore | None = None,
         pending_ops: PendingOpStore | None = None,
         current_user_socket_hash: UserHash | None = None,
+        session_key: UserHash | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -114,7 +116,13 @@ class BloonioAuthAdapter:
         self.core = SudoCore(settings, store=store, pending_ops=pending_ops, aclient=self.client)
         self.store = self.core.store
         self.pending_ops = self.core.pending_ops
-        self._current_user = current_user_socket_hash
+        #: The signed-in user of a submit-response request: an instruction of someone else is then unknown (404).
+        self.current_user_socket_hash = current_user_socket_hash
+        #: The caller's own session (your session id, or a stable id of the JWT), sync or async: a totp /
+        #: goldenNumber instruction keeps a hash of the one that triggered it, and submit-response from
+        #: another is unknown (404). Without it: the user (``user_socket_hash`` in the guard,
+        #: ``current_user_socket_hash`` in submit-response; with neither, typed codes are refused).
+        self.session_key = session_key
         self._mount()
 
     @classmethod
@@ -125,6 +133,7 @@ class BloonioAuthAdapter:
         store: SudoInstructionStore | None = None,
         pending_ops: PendingOpStore | None = None,
         current_user_socket_hash: UserHash | None = None,
+        session_key: UserHash | None = None,
         settings: RelaySettings | None = None,
     ) -> BloonioAuthAdapter:
         """Reads ``BLOONIO_RELAY_*`` (a missing or bad setting raises ConfigurationError naming it)."""
@@ -134,7 +143,16 @@ class BloonioAuthAdapter:
             store=store,
             pending_ops=pending_ops,
             current_user_socket_hash=current_user_socket_hash,
+            session_key=session_key,
         )
+
+    async def _session_of(self, request: Request) -> str | None:
+        """The caller's session (``session_key``), the identity typed codes are bound to."""
+        if self.session_key is None:
+            return None
+        v = self.session_key(request)
+        v = await v if inspect.isawaitable(v) else v
+        return str(v) if v else None
 
     # ----- mounting -----
     def _mount(self) -> None:
@@ -157,10 +175,11 @@ class BloonioAuthAdapter:
 
     async def _submit_response(self, request: Request) -> JSONResponse:
         user = None
-        if self._current_user is not None:
-            u = self._current_user(request)
+        if self.current_user_socket_hash is not None:
+            u = self.current_user_socket_hash(request)
             user = await u if inspect.isawaitable(u) else u
-        return JSONResponse(await self.core.asubmit_response(getattr(request.state, "body", None), user))
+        session = await self._session_of(request)
+        return JSONResponse(await self.core.asubmit_response(getattr(request.state, "body", None), user, session))
 
     # ----- the guard -----
     def sudo_required(
@@ -195,9 +214,10 @@ class BloonioAuthAdapter:
             ttl_seconds=ttl_seconds,
         )
         core = self.core
+        session_of = self._session_of
 
         async def sudo_dependency(request: Request) -> Instruction:
-            return await core.aguard(spec, request, request.headers.get(INSTRUCTION_HEADER))
+            return await core.aguard(spec, request, request.headers.get(INSTRUCTION_HEADER), await session_of(request))
 
         return Depends(sudo_dependency)
 

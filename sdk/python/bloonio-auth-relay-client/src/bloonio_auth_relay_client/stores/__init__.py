@@ -1,10 +1,14 @@
 """The SDK's two stores, over one small key-value contract (memory, Redis, MongoDB).
 
 * :class:`SudoInstructionStore` (~180 s): one record per instruction of the two-call sudo
-  protocol. ``pending`` → (ApprovalEvent) ``validated`` | ``denied`` | ``expired`` | ``cancelled``;
-  ``validated`` → (the re-call with ``X-Sudo-Instruction-Key``) ``consumed``, once. The record keeps
-  who it is for, which action, and a fingerprint of what the user was shown, so a key validated
-  for one user, action or amount opens nothing else.
+  protocol, moved only by the transitions of :data:`INSTRUCTION_TRANSITIONS` (the TypeScript SDK's
+  table). ``pending`` → (ApprovalEvent) ``validated`` | ``denied`` | ``expired`` | ``cancelled``; for
+  a typed confirmation (totp, goldenNumber) an approval leads to ``awaiting_response`` instead, and
+  only the relay's ``matched: true`` for what the triggering session typed (``match``) leads to
+  ``validated``; ``validated`` → (the re-call with ``X-Sudo-Instruction-Key``) ``consumed``, once.
+  The record keeps who it is for, which action, how they confirm (``custom_type``), a fingerprint
+  of what the user was shown and a hash of the session that asked (``binding``), so a key
+  validated for one user, action or amount opens nothing else.
 * :class:`PendingOpStore` (10–30 min): the original mutation of a quorum or cross-org flow,
   ``pending`` → ``replaying`` (claimed once, when the quorum is reached) → ``done`` | ``failed``.
 """
@@ -12,6 +16,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -23,6 +29,44 @@ from .kv import KV
 from .memory import MemoryKV
 
 FINAL_RELAY_STATUSES = ("approved", "denied", "expired", "cancelled")
+
+#: The confirmations whose approval on the device is not enough: the code must also be typed on the page.
+TYPED_CUSTOM_TYPES = ("totp", "goldenNumber")
+
+#: Every way an instruction's status may change, by name: (from which statuses, to which). Nothing
+#: else moves a record (the TypeScript SDK's ``INSTRUCTION_TRANSITIONS``, the same table).
+INSTRUCTION_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "approve": (("pending",), "validated"),  # the ApprovalEvent says approved, for localAuth
+    "approve_typed": (("pending",), "awaiting_response"),  # … for totp / goldenNumber: the typed code is still due
+    "deny": (("pending",), "denied"),
+    "expire": (("pending", "awaiting_response"), "expired"),
+    "cancel": (("pending", "awaiting_response"), "cancelled"),
+    "match": (("pending", "awaiting_response"), "validated"),  # the relay confirmed what the triggering session typed
+    "consume": (("validated",), "consumed"),  # the re-call with X-Sudo-Instruction-Key, once
+}
+
+
+def is_typed(custom_type: str) -> bool:
+    return custom_type in TYPED_CUSTOM_TYPES
+
+
+def transition_for(status: str, custom_type: str) -> str | None:
+    """The transition a relay's final status means for an instruction of this custom type."""
+    if status == "approved":
+        return "approve_typed" if is_typed(custom_type) else "approve"
+    return {"denied": "deny", "expired": "expire", "cancelled": "cancel"}.get(status)
+
+
+def binding_of(session_key: str) -> str:
+    """What a session key is stored as: a hash, never the session id itself."""
+    return hashlib.sha256(f"bloonio-sudo-binding-v1\n{session_key}".encode()).hexdigest()
+
+
+def same_binding(a: str | None, b: str | None) -> bool:
+    """Constant-time comparison of two bindings (a missing one never matches)."""
+    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
 _CAS_TRIES = 8
 
 
@@ -64,6 +108,13 @@ class Instruction:
     created_at: str = field(default_factory=_iso_now)
     decided_at: str | None = None
     consumed_at: str | None = None
+    #: How the user confirms; records written before it was kept were localAuth.
+    custom_type: str = "localAuth"
+    #: sha256 of the session that triggered it (:func:`binding_of`): only that session may submit its code.
+    binding: str | None = None
+
+    def can(self, transition: str) -> bool:
+        return self.status in INSTRUCTION_TRANSITIONS[transition][0]
 
     def dump(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
@@ -118,14 +169,25 @@ class SudoInstructionStore:
     ) -> Decision:
         if rec is None:
             return Decision(False, "unknown")
-        if rec.status != "pending":
+        t = transition_for(status, rec.custom_type)
+        if t is None or not rec.can(t):
             return Decision(False, "already_final", rec)
         if (user_socket_hash is not None and user_socket_hash != rec.user_socket_hash) or (
             expected_action is not None and expected_action != rec.expected_action
         ):
             return Decision(False, "mismatch", rec)
-        new = "validated" if status == "approved" else status
+        new = INSTRUCTION_TRANSITIONS[t][1]
         return Decision(True, new, replace(rec, status=new, event_id=event_id or rec.event_id, decided_at=_iso_now()))
+
+    @staticmethod
+    def _matched(rec: Instruction | None, binding: str | None) -> Decision:
+        if rec is None:
+            return Decision(False, "unknown")
+        if not is_typed(rec.custom_type) or not same_binding(rec.binding, binding):
+            return Decision(False, "mismatch", rec)
+        if not rec.can("match"):
+            return Decision(False, "already_final", rec)
+        return Decision(True, "validated", replace(rec, status=INSTRUCTION_TRANSITIONS["match"][1], decided_at=_iso_now()))
 
     @staticmethod
     def _consumed(rec: Instruction | None, user_socket_hash: str, expected_action: str, fingerprint: str | None) -> Decision:
@@ -137,9 +199,9 @@ class SudoInstructionStore:
             or (fingerprint is not None and fingerprint != rec.fingerprint)
         ):
             return Decision(False, "mismatch", rec)
-        if rec.status != "validated":
+        if not rec.can("consume"):
             return Decision(False, _refusal(rec), rec)
-        return Decision(True, "consumed", replace(rec, status="consumed", consumed_at=_iso_now()))
+        return Decision(True, "consumed", replace(rec, status=INSTRUCTION_TRANSITIONS["consume"][1], consumed_at=_iso_now()))
 
     # ----- sync -----
     def create(self, rec: Instruction, ttl_seconds: int) -> bool:
@@ -172,6 +234,11 @@ class SudoInstructionStore:
     ) -> Decision:
         """Applies an ApprovalEvent's final status to a pending instruction (once)."""
         return self._cas(instruction_id, lambda r: self._resolved(r, status, user_socket_hash, expected_action, event_id))
+
+    def match(self, instruction_id: str, binding: str | None) -> Decision:
+        """The relay confirmed (``matched``, status approved) the code typed for a totp / goldenNumber
+        instruction, from the session that triggered it (``binding``): it becomes ``validated``, once."""
+        return self._cas(instruction_id, lambda r: self._matched(r, binding))
 
     def consume(self, instruction_id: str, *, user_socket_hash: str, expected_action: str, fingerprint: str | None = None) -> Decision:
         """The re-call: a validated instruction of this user, action and content passes once."""
@@ -214,6 +281,9 @@ class SudoInstructionStore:
         event_id: str | None = None,
     ) -> Decision:
         return await self._acas(instruction_id, lambda r: self._resolved(r, status, user_socket_hash, expected_action, event_id))
+
+    async def amatch(self, instruction_id: str, binding: str | None) -> Decision:
+        return await self._acas(instruction_id, lambda r: self._matched(r, binding))
 
     async def aconsume(
         self, instruction_id: str, *, user_socket_hash: str, expected_action: str, fingerprint: str | None = None

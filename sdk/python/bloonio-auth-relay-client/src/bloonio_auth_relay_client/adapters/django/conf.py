@@ -28,6 +28,21 @@ def relay_settings() -> RelaySettings:
     return RelaySettings.from_mapping(config)
 
 
+def session_key(request: Any) -> str | None:
+    """The caller's own session, the identity a totp / goldenNumber instruction is bound to: the
+    function named by ``settings.BLOONIO_SUDO_SESSION_KEY`` (a dotted path, taking the request), else
+    Django's session key (``request.session.session_key``), else none (the user is used)."""
+    path = getattr(django_settings, "BLOONIO_SUDO_SESSION_KEY", None)
+    if path:
+        from django.utils.module_loading import import_string
+
+        v = import_string(path)(request)
+        return str(v) if v else None
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None)
+    return f"session:{key}" if key else None
+
+
 def get_core() -> SudoCore:
     global _core
     if _core is None:

@@ -9,12 +9,13 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
+from asgiref.sync import sync_to_async
 from django.http import JsonResponse
 
 from ...stores import Instruction
 from ...sudo import INSTRUCTION_HEADER, SudoResponse, SudoSpec
 from ...types import ActionType, SudoActionType, SudoEventType, ValidationField
-from .conf import get_core
+from .conf import get_core, session_key
 from .middleware import sudo_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,7 +69,8 @@ def sudo_required(
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 request = _find_request(args)
                 try:
-                    request.sudo_instruction = await get_core().aguard(spec, request, _key(request))
+                    session = await sync_to_async(session_key)(request)
+                    request.sudo_instruction = await get_core().aguard(spec, request, _key(request), session)
                 except SudoResponse as e:
                     return sudo_json(e)
                 return await view(*args, **kwargs)
@@ -79,7 +81,7 @@ def sudo_required(
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             request = _find_request(args)
             try:
-                request.sudo_instruction = get_core().guard(spec, request, _key(request))
+                request.sudo_instruction = get_core().guard(spec, request, _key(request), session_key(request))
             except SudoResponse as e:
                 return sudo_json(e)
             return view(*args, **kwargs)

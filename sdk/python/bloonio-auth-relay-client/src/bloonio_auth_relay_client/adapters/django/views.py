@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from ...errors import CallbackVerificationError
 from ...signing import verify_callback
 from ...sudo import SudoResponse
-from .conf import get_core
+from .conf import get_core, session_key
 from .middleware import sudo_json
 
 log = logging.getLogger("bloonio_auth_relay_client")
@@ -44,6 +44,6 @@ def submit_response(request: HttpRequest) -> HttpResponse:
         body = None
     user = getattr(getattr(request, "user", None), "socket_hash", None)
     try:
-        return JsonResponse(core.submit_response(body, user))
+        return JsonResponse(core.submit_response(body, user, session_key(request)))
     except SudoResponse as e:
         return sudo_json(e)
