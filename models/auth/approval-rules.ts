@@ -8,8 +8,24 @@
  *   - a denial is a denial (reason user_denied).
  * (After privacyIDEA push, Auth0 Guardian, Duo; NIST 800-63B, OWASP ASVS 6.6.)
  */
+import { randomInt } from 'node:crypto';
 import { DomainError } from '../../platform/errors.js';
 import type { RequestKind, RequestStatus } from './approval-request.js';
+
+/**
+ * Number matching for a goldenNumber request the tenant gave no numbers for (a sudo dispatch): three
+ * distinct two-digit numbers in random order and, among them, the one the tenant's page shows and
+ * the person must pick (the relay checks it: a wrong pick is a denial). From the CSPRNG, never from
+ * the caller, so a person approving blindly has one chance in three.
+ */
+export function numberMatching(): { numbers: number[]; expected: number } {
+  const numbers: number[] = [];
+  while (numbers.length < 3) {
+    const n = 10 + randomInt(90);
+    if (!numbers.includes(n)) numbers.push(n);
+  }
+  return { numbers, expected: numbers[randomInt(numbers.length)] as number };
+}
 
 export type AnswerInput = { decision: 'approve' | 'deny'; answer: string | null };
 export type AnswerEffect = { effect: 'approve' | 'deny'; numberMatched: boolean | null; reason: string | null };

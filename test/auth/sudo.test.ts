@@ -463,6 +463,45 @@ describe('auth relay: sudo step-up', function () {
     assert.equal(right.body.data.matched, true);
   });
 
+  it('goldenNumber without numbers: the relay makes number matching (the page shows one, the person must pick it)', async () => {
+    const p = await person();
+    const key = `idem-${randomBytes(6).toString('hex')}`;
+    const extra = { relay_user_linked_id_list: [p.link], custom_type: 'goldenNumber', idempotency_key: key };
+    const body = dispatchBody(extra);
+    const d = await signed(relay.baseUrl, creds, 'POST', '/relay/sudo/dispatch', body);
+    assert.equal(d.status, 201, JSON.stringify(d.body));
+    const number = d.body.data.number as number;
+    assert.ok(Number.isInteger(number) && number >= 10 && number <= 99, `number ${number}`);
+    // A repeat of the dispatch answers the same number.
+    const again = await signed(relay.baseUrl, creds, 'POST', '/relay/sudo/dispatch', body);
+    assert.deepEqual([again.status, again.body.data.number], [200, number]);
+    const eventId = d.body.data.event_id as string;
+    const shown = await seen(p.devices[0]!, eventId);
+    const offered = shown.content.numbers as number[];
+    assert.equal(offered.length, 3);
+    assert.equal(new Set(offered).size, 3);
+    assert.ok(offered.includes(number), JSON.stringify(offered));
+    assert.equal(JSON.stringify(shown).includes('expected_number'), false, 'the device is never told which one');
+    // Another pick than the page shows is a denial.
+    const wrong = await p.devices[0]!.answerOpen(shown, 'approve', String(offered.find((n) => n !== number)));
+    assert.equal(wrong.status, 200, JSON.stringify(wrong.body));
+    assert.equal(wrong.body.data.status, 'denied');
+    assert.equal((await approvalEvent(eventId)).body.data.denial_reason, 'number_mismatch');
+    // The right pick approves; the page then submits the number it showed.
+    const d2 = await dispatch({ relay_user_linked_id_list: [p.link], custom_type: 'goldenNumber' });
+    const n2 = d2.body.data.number as number;
+    const e2 = d2.body.data.event_id as string;
+    const r2 = await p.devices[0]!.answerOpen(await seen(p.devices[0]!, e2), 'approve', String(n2));
+    assert.equal(r2.body.data.status, 'approved', JSON.stringify(r2.body));
+    const iid = (await signed(relay.baseUrl, creds, 'GET', `/relay/sudo/fetch/event?event_id=${e2}`)).body.data.instruction_id;
+    const typed = await signed(relay.baseUrl, creds, 'POST', '/relay/sudo/submit-response', { instruction_id: iid, response: String(n2) });
+    assert.equal(typed.body.data.matched, true, JSON.stringify(typed.body));
+    // Only goldenNumber answers a number.
+    const local = await dispatch({ relay_user_linked_id_list: [p.link] });
+    assert.equal(local.status, 201);
+    assert.equal('number' in local.body.data, false);
+  });
+
   it("send/auth-challenge with approval_event: the seed's simple flow gets the same ApprovalEvent at the sudo path", async () => {
     const hash = newUserHash();
     const device = await pairDevice(relay.baseUrl, creds, hash, { backendUserId: 'seed-user' });

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DuplicateInstructionError, createRequest, loadApprovalRequest, visibleStatus } from '../../../models/auth/approval-flow.js';
+import { numberMatching } from '../../../models/auth/approval-rules.js';
 import { resolveApprovers } from '../../../models/auth/sudo-flow.js';
 import { CALLBACK_EVENTS } from '../../../models/platform/callback-catalogue.js';
 import { newId } from '../../../platform/ids.js';
@@ -19,6 +20,9 @@ const IDEMPOTENCY_TTL_S = 86_400;
 
 type Remembered = { event_id: string; body_hash: string };
 
+/** goldenNumber: the number the tenant's page shows (and the person picks on the device); absent otherwise. */
+const shownNumber = (expected: string | null | undefined) => (expected ? { number: Number(expected) } : {});
+
 /** A dispatch already made with this idempotency key: the same body answers its event, another body 409. */
 async function remembered(deps: AppDeps, tenantId: string, key: string, bodyHash: string) {
   const raw = await deps.redis.get(redisKey.sudoIdempotency(deps.config.queuePrefix, tenantId, key));
@@ -28,13 +32,13 @@ async function remembered(deps: AppDeps, tenantId: string, key: string, bodyHash
   // The first dispatch may still be creating its event: wait for it briefly.
   for (let i = 0; i < 20; i++) {
     const s = await loadApprovalRequest(deps, tenantId, r.event_id);
-    if (s) return { event_id: s._id, status: visibleStatus(s), expires_at: s.expires_at.toISOString() };
+    if (s) return { event_id: s._id, status: visibleStatus(s), expires_at: s.expires_at.toISOString(), ...shownNumber(s.expected_number) };
     await new Promise((res) => setTimeout(res, 50));
   }
   throw new ApiError('CONFLICT', 'A dispatch with this idempotency_key is still being created; try again.');
 }
 
-const SUDO_DOC = `Validation (422, naming each field): \`event_type\` sudo_action (one approver among the people listed) | sudo_group_action (a quorum: the group's threshold of distinct people — one person's several devices count once — or \`threshold\`) | sudo_delegated_action (people of another tenant, \`grantor_tenant_id\`, through the delegation grants it gave you); \`action_type\` creation | deletion | update | upsert; at least one of \`relay_user_linked_id_list\` / \`relay_group_linked_id_list\`; \`data_access_type\` static needs \`data_items\`, dynamic needs \`data_fetch_url\` (the relay fetches the data, signed with HMAC #1 as a callback is, when an approver opens the request, so the device shows what is current); \`tenant_id\` is never in the body. \`idempotency_key\`: the same key and body answer the same event (200); the same key with another body is 409. Refusals: 404 for a relay_user link or group that is not yours; 403 when no active delegation grant covers the approvers (never a hint whether they exist); 409 when fewer approvers than needed have a paired device, or the instruction_id is in use. The approvers' devices get a push (and see it in GET /device/requests), with your organisation's name; each answer is signed by the device key over the request and the hash of what it showed. The end — approved, denied (as soon as the quorum can no longer be reached, or at the first denial if the group says so), expired (a delayed job, even if nobody answers) or cancelled — is POSTed once as the ApprovalEvent to {callback_url_base}{sudo_callback_path} (default ${CALLBACK_EVENTS['sudo.approval_event'].path({ _id: '' })}), signed with HMAC #1, and readable with GET /relay/sudo/fetch/event.`;
+const SUDO_DOC = `Validation (422, naming each field): \`event_type\` sudo_action (one approver among the people listed) | sudo_group_action (a quorum: the group's threshold of distinct people — one person's several devices count once — or \`threshold\`) | sudo_delegated_action (people of another tenant, \`grantor_tenant_id\`, through the delegation grants it gave you); \`action_type\` creation | deletion | update | upsert; at least one of \`relay_user_linked_id_list\` / \`relay_group_linked_id_list\`; \`data_access_type\` static needs \`data_items\`, dynamic needs \`data_fetch_url\` (the relay fetches the data, signed with HMAC #1 as a callback is, when an approver opens the request, so the device shows what is current); \`tenant_id\` is never in the body. \`idempotency_key\`: the same key and body answer the same event (200); the same key with another body is 409. Refusals: 404 for a relay_user link or group that is not yours; 403 when no active delegation grant covers the approvers (never a hint whether they exist); 409 when fewer approvers than needed have a paired device, or the instruction_id is in use. The approvers' devices get a push (and see it in GET /device/requests), with your organisation's name; each answer is signed by the device key over the request and the hash of what it showed. The end — approved, denied (as soon as the quorum can no longer be reached, or at the first denial if the group says so), expired (a delayed job, even if nobody answers) or cancelled — is POSTed once as the ApprovalEvent to {callback_url_base}{sudo_callback_path} (default ${CALLBACK_EVENTS['sudo.approval_event'].path({ _id: '' })}), signed with HMAC #1, and readable with GET /relay/sudo/fetch/event. \`custom_type\` goldenNumber is number matching: the relay picks three distinct numbers (10–99) for the devices and answers \`number\`, the one your page must show; the person picks it on the device (another pick ends the event denied, reason number_mismatch), then types it on your page for POST /relay/sudo/submit-response. totp: the device answers a code the person types on your page, checked with submit-response.`;
 
 export const sudoDispatch = defineRoute({
   method: 'post',
@@ -83,6 +87,8 @@ export const sudoDispatch = defineRoute({
       });
       // 3. What the devices show (and, for static data, the hash they sign), and the live request.
       const shown = { title: body.title, description: body.description ?? null, fields: body.fields, data_items: body.data_items ?? [] };
+      // goldenNumber: the relay makes the numbers (the body has none), keeps the expected one from the devices.
+      const golden = body.custom_type === 'goldenNumber' ? numberMatching() : null;
       const content = {
         event_type: body.event_type,
         action_type: body.action_type,
@@ -97,6 +103,7 @@ export const sudoDispatch = defineRoute({
           logo_url: tenant.branding_logo_url ?? null,
         },
         threshold: approvers.threshold,
+        ...(golden ? { numbers: golden.numbers } : {}),
         display_hash: body.data_access_type === 'static' ? displayHash(shown) : null,
         // Never shown to a device (the poll drops `_` fields): where the dynamic data comes from.
         ...(body.data_fetch_url ? { _data_fetch_url: body.data_fetch_url } : {}),
@@ -110,11 +117,17 @@ export const sudoDispatch = defineRoute({
         denyOnFirstDenial: approvers.denyOnFirstDenial,
         instructionId: body.instruction_id,
         content,
+        expectedNumber: golden ? String(golden.expected) : null,
         ttlSeconds: body.ttl_seconds,
       });
       return {
         message: `Sudo event dispatched to ${approvers.participants.length} approver(s); ${approvers.threshold} approval(s) needed.`,
-        data: { event_id: request._id, status: request.status, expires_at: request.expires_at.toISOString() },
+        data: {
+          event_id: request._id,
+          status: request.status,
+          expires_at: request.expires_at.toISOString(),
+          ...shownNumber(request.expected_number),
+        },
       };
     } catch (err) {
       if (idemKey) await deps.redis.del(idemKey).catch(() => undefined);

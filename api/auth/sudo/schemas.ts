@@ -78,7 +78,18 @@ export const dispatchBody = z
       ctx.addIssue({ code: 'custom', path: ['relay_group_linked_id_list'], message: 'a group action needs a group or a threshold' });
   });
 
-export const dispatchResponse = z.object({ event_id: z.string(), status: z.string(), expires_at: z.string() });
+export const dispatchResponse = z.object({
+  event_id: z.string(),
+  status: z.string(),
+  expires_at: z.string(),
+  number: z
+    .number()
+    .int()
+    .optional()
+    .describe(
+      'custom_type goldenNumber only: the number your page shows. The relay chose it with two others (10–99); the device offers the three and the person must pick this one (another pick ends the event denied, reason number_mismatch).',
+    ),
+});
 
 export const approvalEventView = approvalEvent;
 

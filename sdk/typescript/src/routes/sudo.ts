@@ -105,7 +105,8 @@ export const SUDO_ROUTES = {
     }),
     defaults: { data_access_type: 'static' },
     idempotent: (input) => input.idempotencyKey !== undefined,
-    response: s.object({ event_id: str(), status: str(), expires_at: str() }),
+    /** `number`: goldenNumber only, the number your page shows (the person picks it among the relay's three). */
+    response: s.object({ event_id: str(), status: str(), expires_at: str(), number: opt(s.int()) }),
   }),
   /** The ApprovalEvent of one sudo event (status `pending` until it is final); give `eventId` or `instructionId`. */
   sudoFetchEvent: route({
