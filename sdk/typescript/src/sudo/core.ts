@@ -432,7 +432,10 @@ export class SudoCore {
     const matched = data.matched === true && data.status === 'approved' && data.instructionId === iid;
     if (matched) {
       const d = await this.store.match(iid, binding);
-      if (!d.ok) throw refused(d.reason === 'mismatch' ? 'mismatch' : (d.record?.status ?? d.reason), iid);
+      if (!d.ok) {
+        const status = d.record?.status;
+        throw refused(d.reason === 'mismatch' || !status ? 'mismatch' : status === 'consumed' ? 'reused' : status, iid);
+      }
     } else if (data.status !== 'approved') {
       await this.store.resolve(iid, data.status);
     }
