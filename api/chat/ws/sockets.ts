@@ -16,6 +16,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AppDeps } from '../../context.js';
 import { ApiError, asApiError, storeOutage } from '../../errors.js';
 import { CLOSE, MAX_FRAME_BYTES, send } from './frames.js';
+import { allowFrame } from './frame-budget.js';
 import { ChatHub, type Conn } from './hub.js';
 import { openOperator, operatorFrameIn } from './operator-socket.js';
 import { refuseUpgrade, socketCaps, upgradeClientIp } from './upgrade-guard.js';
@@ -53,6 +54,8 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
         }
         const id = (json as { client_id?: unknown } | null)?.client_id;
         if (typeof id === 'string' && id.length <= 100) clientId = id;
+        // typing / read / ping over the socket's budget: dropped here, before any Redis work (frame-budget.ts).
+        if (!allowFrame(c, (json as { type?: unknown } | null)?.type)) return;
         return c.kind === 'visitor' ? visitorFrameIn(deps, c, json) : operatorFrameIn(hub, deps, c, json);
       })
       .catch((err: unknown) => {
