@@ -2,6 +2,7 @@
  * The chat WebSockets, on the API's own HTTP server (SPEC §3.1, §3.3):
  *   /api/v1/ws/widget?token=<visitor_token>[&last_seq=n]   one visitor, its own conversation only (visitor-socket.ts)
  *   /api/v1/ws/operator?token=<operator_token>[&tenant_id=] one operator, its tenant and routing keys (operator-socket.ts)
+ * or `?ticket=<one-time ticket>` in place of `token` (api/chat/socket-tickets.ts), which keeps tokens out of URLs.
  * Fan-out across API processes and per-socket ordering: hub.ts. Here: the upgrade, each socket's
  * frames handled one after the other (a client's messages keep their order), and one liveness sweep.
  *
@@ -16,6 +17,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AppDeps } from '../../context.js';
 import { ApiError, asApiError, storeOutage } from '../../errors.js';
 import { CLOSE, MAX_FRAME_BYTES, send } from './frames.js';
+import { redeemTicket } from '../socket-tickets.js';
 import { allowFrame } from './frame-budget.js';
 import { ChatHub, type Conn } from './hub.js';
 import { openOperator, operatorFrameIn } from './operator-socket.js';
@@ -71,6 +73,20 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
       });
   }
 
+  /**
+   * `?ticket=` (api/chat/socket-tickets.ts): redeemed once; the token it stands for then takes the place
+   * of `?token=`, so the socket modules run exactly the checks they run on a token. False: closed.
+   */
+  async function withTicket(ws: WebSocket, req: http.IncomingMessage, url: URL, kind: 'visitor' | 'operator'): Promise<boolean> {
+    const ticket = url.searchParams.get('ticket');
+    if (ticket === null) return true;
+    const r = await redeemTicket(deps, ticket, kind, req.headers.origin);
+    if (!r.ok) return (ws.close(r.code, r.reason), false);
+    url.searchParams.set('token', r.token);
+    if (kind === 'operator' && r.tenantId) url.searchParams.set('tenant_id', r.tenantId);
+    return true;
+  }
+
   function onConnection(ws: WebSocket, req: http.IncomingMessage, url: URL, kind: 'visitor' | 'operator'): void {
     // Frames sent before authentication finishes are kept and handled once the socket is admitted.
     const early: RawData[] = [];
@@ -87,7 +103,9 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     }, config.chatWsHandshakeTimeoutMs);
     deadline.unref();
     ws.on('close', () => clearTimeout(deadline));
-    const open = kind === 'visitor' ? openVisitor(hub, deps, ws, req, url) : openOperator(hub, deps, ws, url);
+    const open = withTicket(ws, req, url, kind).then((ok): Promise<Conn | null> | null =>
+      !ok ? null : kind === 'visitor' ? openVisitor(hub, deps, ws, req, url) : openOperator(hub, deps, ws, url),
+    );
     open
       .then((c) => {
         clearTimeout(deadline);
