@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import WebSocket from 'ws';
-import { createSession, wsUrl } from '../support/chat-client.js';
+import { mintVisitorToken } from '../../api/principals/visitor.js';
+import { connect, createSession, wsUrl } from '../support/chat-client.js';
+import { startPrivateRedis } from '../support/private-redis.js';
 import { provision } from '../support/client.js';
 import { eventually, spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
 
@@ -126,6 +128,31 @@ describe('chat sockets: upgrades are answered, bounded in time and capped', func
     // Nothing sent at all: the same deadline.
     const silent = await rawUpgrade(api.url, '', 15_000);
     assert.equal(silent.closedByServer, true, `a silent connection was still open after ${silent.ms} ms`);
+  });
+
+  it('a socket whose authentication hangs (its Redis paused) is closed at the deadline with 4408', async () => {
+    const redis = await startPrivateRedis('ws_deadline');
+    let slow: Child | undefined;
+    try {
+      slow = await spawnApi({ ...relay.env, REDIS_URL: redis.url, CHAT_WS_HANDSHAKE_TIMEOUT_MS: '1000' });
+      // A well-signed token of a tenant nobody cached: its check must ask Redis, which no longer answers.
+      const tid = `tnt_${randomBytes(12).toString('hex')}`;
+      const token = mintVisitorToken(relay.config, { tid, sid: 'vs_x', wkh: 'x', org: ORIGIN }, 600).token;
+      process.kill(redis.pid(), 'SIGSTOP');
+      const t0 = Date.now();
+      const c = connect(wsUrl(slow.url, '/api/v1/ws/widget', { token }), { origin: ORIGIN });
+      const closed = await c.closed;
+      assert.equal(
+        closed.code,
+        4408,
+        `closed with ${closed.code} ${closed.reason} after ${Date.now() - t0} ms, not at the 1000 ms handshake deadline`,
+      );
+      assert.match(closed.reason, /handshake/);
+    } finally {
+      process.kill(redis.pid(), 'SIGCONT');
+      await slow?.kill();
+      await redis.destroy();
+    }
   });
 
   it('per-IP and global caps on pending and open sockets: 429 / 503 with Retry-After, released on close', async () => {
