@@ -12,6 +12,7 @@ import { ERROR_STATUS, errorEnvelope, ApiError, type ErrorCode } from './errors.
 const PARSER_ERRORS: Record<string, [ErrorCode, string]> = {
   HPE_HEADER_OVERFLOW: ['HEADERS_TOO_LARGE', 'The request headers are too large.'],
   HPE_INVALID_METHOD: ['NOT_IMPLEMENTED', 'The relay does not implement this method.'],
+  ERR_HTTP_REQUEST_TIMEOUT: ['REQUEST_TIMEOUT', 'The request headers did not arrive in time.'],
 };
 
 /** The envelope for a request the HTTP parser refused, as raw HTTP/1.1 bytes. */
@@ -29,8 +30,16 @@ export function parserErrorResponse(code: string | undefined): string {
   ].join('\r\n');
 }
 
-export function createHttpServer(handler: http.RequestListener): http.Server {
-  const server = http.createServer(handler);
+/**
+ * `headersTimeoutMs`: a request (an upgrade alike: it is one until its headers are complete) whose
+ * headers have not all arrived by then gets 408 and is closed, checked a few times per period (Node's
+ * default is 60 s, checked every 30 s).
+ */
+export function createHttpServer(handler: http.RequestListener, opts: { headersTimeoutMs?: number } = {}): http.Server {
+  const t = opts.headersTimeoutMs;
+  const server = t
+    ? http.createServer({ headersTimeout: t, connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(t / 4))) }, handler)
+    : http.createServer(handler);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // A reset or a timeout has nobody left to answer.
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     logger.warn(
       'FCM_SERVICE_ACCOUNT_JSON is not set: Auth Relay push is off; devices get approval requests by polling GET /device/requests',
     );
-  const server = createHttpServer(app.callback());
+  const server = createHttpServer(app.callback(), { headersTimeoutMs: config.chatWsHandshakeTimeoutMs });
   server.keepAliveTimeout = 65_000; // longer than common PaaS router idle timeouts
   const chatSockets = attachChatSockets(server, { config, logger, redis, producer, tenants });
   server.listen(config.port, () => {

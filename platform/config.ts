@@ -98,6 +98,13 @@ const envSchema = z.object({
   CHAT_CONNECTIONS_PER_TENANT: int(1, 1_000_000).default(5000),
   CHAT_CONNECTS_PER_TENANT_PER_MIN: int(1, 10_000_000).default(6000),
   CHAT_BOT_TIMEOUT_MS: int(100, 60_000).default(5000),
+  /** A socket's handshake (the upgrade request's headers, then its authentication) must complete within this; the HTTP server's header timeout is the same. */
+  CHAT_WS_HANDSHAKE_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  /** Chat sockets (pending or open) one client IP may hold on one API process, and all clients together: a refusal answers 429 / 503 with Retry-After. */
+  CHAT_WS_MAX_PER_IP: int(1, 1_000_000).default(200),
+  CHAT_WS_MAX_TOTAL: int(1, 10_000_000).default(10_000),
+  /** How long a one-time socket ticket (POST /create/socket-ticket, /operator/create/socket-ticket) can be redeemed. */
+  CHAT_WS_TICKET_TTL_SECONDS: int(1, 300).default(30),
 
   // Auth Relay (pairing, devices, push challenges).
   /** Google service-account key file (JSON) for FCM HTTP v1; absent → delivery by device polling only. */
@@ -174,6 +181,10 @@ export type Config = {
   chatConnectionsPerTenant: number;
   chatConnectsPerTenantPerMin: number;
   chatBotTimeoutMs: number;
+  chatWsHandshakeTimeoutMs: number;
+  chatWsMaxPerIp: number;
+  chatWsMaxTotal: number;
+  chatWsTicketTtlSeconds: number;
   fcmServiceAccountJson: string | undefined;
   pairingProofTtlSeconds: number;
   deviceSessionTtlSeconds: number;
@@ -241,6 +252,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     chatConnectionsPerTenant: e.CHAT_CONNECTIONS_PER_TENANT,
     chatConnectsPerTenantPerMin: e.CHAT_CONNECTS_PER_TENANT_PER_MIN,
     chatBotTimeoutMs: e.CHAT_BOT_TIMEOUT_MS,
+    chatWsHandshakeTimeoutMs: e.CHAT_WS_HANDSHAKE_TIMEOUT_MS,
+    chatWsMaxPerIp: e.CHAT_WS_MAX_PER_IP,
+    chatWsMaxTotal: e.CHAT_WS_MAX_TOTAL,
+    chatWsTicketTtlSeconds: e.CHAT_WS_TICKET_TTL_SECONDS,
     fcmServiceAccountJson: e.FCM_SERVICE_ACCOUNT_JSON,
     pairingProofTtlSeconds: e.PAIRING_PROOF_TTL_SECONDS,
     deviceSessionTtlSeconds: e.DEVICE_SESSION_TTL_SECONDS,

@@ -89,6 +89,8 @@ export const redisKey = {
   chatSessionMessages: (p: string, tenantId: string, sessionId: string) => `${p}:chat:{${tenantId}}:msg:${sessionId}`,
   chatTenantMessages: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}:msg-rate`,
   chatConnects: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}:conn`,
+  /** A one-time socket ticket, by the SHA-256 of the ticket (the ticket itself is never a key): api/chat/socket-tickets.ts. */
+  chatSocketTicket: (p: string, ticketHash: string) => `${p}:chat:ticket:${ticketHash}`,
   /** A visitor message's client_id, claimed once; then its ack, so a resend gets the same ack (api/chat/ws/client-ids.ts). */
   chatClientId: (p: string, tenantId: string, sessionId: string, clientId: string) =>
     `${p}:chat:{${tenantId}}:cid:${sessionId}:${clientId}`,

@@ -147,6 +147,8 @@ async function main(): Promise<void> {
     CHAT_MESSAGES_PER_TENANT_PER_SEC: '100000',
     CHAT_CONNECTIONS_PER_TENANT: '1000000',
     CHAT_CONNECTS_PER_TENANT_PER_MIN: '10000000',
+    // Every socket comes from this one host: the per-IP socket cap (200 by default) would refuse most.
+    CHAT_WS_MAX_PER_IP: '1000000',
   });
   // The inspector lets the benchmark collect garbage in the API processes before reading their memory.
   const apiArgs = [...INSPECT_ARGS, ...cpuProfArgs()];

@@ -1,7 +1,7 @@
 /**
  * CORS for the chat routes a browser calls from a tenant's page (SPEC §3.1, §3.5b):
  *
- * - the public visitor routes the widget calls (widget-config, visitor-session, refresh);
+ * - the public visitor routes the widget calls (widget-config, visitor-session, refresh, socket-ticket);
  * - the operator routes (`/api/v1/operator/*`) the inbox calls when BloonioInbox.mount() runs on the
  *   tenant's own origin.
  *
@@ -14,7 +14,12 @@
 import type { Middleware } from 'koa';
 import type { AppState } from '../context.js';
 
-export const CHAT_CORS_PATHS = new Set(['/api/v1/fetch/widget-config', '/api/v1/create/visitor-session', '/api/v1/refresh/visitor-token']);
+export const CHAT_CORS_PATHS = new Set([
+  '/api/v1/fetch/widget-config',
+  '/api/v1/create/visitor-session',
+  '/api/v1/refresh/visitor-token',
+  '/api/v1/create/socket-ticket',
+]);
 const OPERATOR_PREFIX = '/api/v1/operator/';
 
 export function chatCors(): Middleware<AppState> {

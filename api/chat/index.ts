@@ -4,6 +4,7 @@ import { createConversation, escalateConversation, fetchConversation, fetchTicke
 import { chatOperatorRoutes } from './operator.js';
 import { mintOperatorTokenRoute, provisionOperator } from './operators.js';
 import { mintVisitorTokenRoute } from './visitor-tokens.js';
+import { operatorSocketTicket, visitorSocketTicket } from './socket-tickets.js';
 import { chatVisitorRoutes } from './visitor.js';
 
 export const chatRoutes: AnyRoute[] = [
@@ -17,4 +18,6 @@ export const chatRoutes: AnyRoute[] = [
   fetchConversation,
   fetchTicket,
   ...chatOperatorRoutes,
+  visitorSocketTicket,
+  operatorSocketTicket,
 ];

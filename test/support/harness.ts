@@ -138,7 +138,8 @@ export async function spawnApi(
   const port = opts.port ?? (await freePort());
   const { proc, output } = spawnTs('api/server.ts', { ...env, PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
+  // Generous: on a loaded machine tsx alone can take well over 15 s to load the API.
+  for (let i = 0; i < 600; i++) {
     if (proc.exitCode !== null) throw new Error(`api process exited: ${output()}`);
     const ok = await fetch(`${url}${opts.waitFor ?? '/readyz'}`).then(
       (r) => r.ok,

@@ -32,7 +32,7 @@ export function recordSecret(value: unknown, kind: string): void {
   // A bearer or signature may also be logged in a shorter, truncated form: its first 24 characters count too.
 }
 
-const SECRET_FIELD = /(secret|token|proof|signature|password|api_key)$/i;
+const SECRET_FIELD = /(secret|token|proof|signature|password|api_key|ticket)$/i;
 const PUBLIC_FIELDS = new Set(['widget_public_key', 'public_key', 'fcm_token', 'push_token']);
 
 function recordFields(value: unknown, depth = 0): void {

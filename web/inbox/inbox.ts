@@ -139,7 +139,11 @@ export class Inbox {
     this.renderList();
     this.notifyBtn.hidden = !(o.notifications !== false && 'Notification' in window && Notification.permission === 'default');
     this.link = new Link({
-      url: async () => wsUrl(o.baseUrl, '/api/v1/ws/operator', { token: this.token, ...(o.tenantId ? { tenant_id: o.tenantId } : {}) }),
+      // A one-time ticket in the URL, never the operator token (proxies log URLs): api/chat/socket-tickets.ts.
+      url: async () =>
+        wsUrl(o.baseUrl, '/api/v1/ws/operator', {
+          ticket: (await this.rest<{ ticket: string }>('/operator/create/socket-ticket', 'POST')).ticket,
+        }),
       onFrame: (f) => this.onFrame(f),
       onState: (s) => {
         if (s === 'open') this.setBanner(null);
@@ -168,11 +172,12 @@ export class Inbox {
   // ---------------------------------------------------------------------------------------------
   // Relay calls
   // ---------------------------------------------------------------------------------------------
-  private rest<T>(path: string): Promise<T> {
+  private rest<T>(path: string, method: 'GET' | 'POST' = 'GET'): Promise<T> {
     return relayJson<T>(`${this.o.baseUrl}/api/v1${path}`, {
+      method,
       headers: { Authorization: `Bearer ${this.token}`, ...(this.o.tenantId ? { 'X-Bloonio-Tenant-Id': this.o.tenantId } : {}) },
     }).catch(async (err: unknown) => {
-      if (err instanceof RelayError && err.status === 401 && (await this.renewToken())) return this.rest<T>(path);
+      if (err instanceof RelayError && err.status === 401 && (await this.renewToken())) return this.rest<T>(path, method);
       throw err;
     });
   }

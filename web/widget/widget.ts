@@ -282,7 +282,19 @@ export class Widget {
       if (!(await this.refreshToken())) return null;
       token = this.store.get().token ?? '';
     }
-    return wsUrl(this.o.baseUrl, '/api/v1/ws/widget', { token, last_seq: this.lastSeq });
+    // A one-time ticket in the URL, never the visitor token (proxies log URLs): api/chat/socket-tickets.ts.
+    const ask = (bearer: string) =>
+      relayJson<{ ticket: string }>(this.api('/create/socket-ticket'), { method: 'POST', headers: { Authorization: `Bearer ${bearer}` } });
+    let ticket: string;
+    try {
+      ticket = (await ask(token)).ticket;
+    } catch (err) {
+      if (!(err instanceof RelayError)) throw err;
+      if (err.status === 403) return (this.refused(), null);
+      if (err.status !== 401 || !(await this.refreshToken())) throw err;
+      ticket = (await ask(this.store.get().token ?? '')).ticket;
+    }
+    return wsUrl(this.o.baseUrl, '/api/v1/ws/widget', { ticket, last_seq: this.lastSeq });
   }
 
   private startLink(restart = false): void {

@@ -2,11 +2,14 @@
  * The chat WebSockets, on the API's own HTTP server (SPEC §3.1, §3.3):
  *   /api/v1/ws/widget?token=<visitor_token>[&last_seq=n]   one visitor, its own conversation only (visitor-socket.ts)
  *   /api/v1/ws/operator?token=<operator_token>[&tenant_id=] one operator, its tenant and routing keys (operator-socket.ts)
+ * or `?ticket=<one-time ticket>` in place of `token` (api/chat/socket-tickets.ts), which keeps tokens out of URLs.
  * Fan-out across API processes and per-socket ordering: hub.ts. Here: the upgrade, each socket's
  * frames handled one after the other (a client's messages keep their order), and one liveness sweep.
  *
- * Close codes: 4401 bad or expired token, 4403 tenant/origin refused, 4408 idle (no pong, no frame),
- * 4429 rate limited. The token is never logged.
+ * Before any of it, upgrade-guard.ts: other paths get 404, per-IP and global caps, a handshake deadline.
+ *
+ * Close codes: 4401 bad or expired token, 4403 tenant/origin refused, 4408 idle (no pong, no frame) or
+ * handshake too slow, 4429 rate limited. The token is never logged.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -14,13 +17,19 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AppDeps } from '../../context.js';
 import { ApiError, asApiError, storeOutage } from '../../errors.js';
 import { CLOSE, MAX_FRAME_BYTES, send } from './frames.js';
+import { redeemTicket } from '../socket-tickets.js';
+import { allowFrame } from './frame-budget.js';
 import { ChatHub, type Conn } from './hub.js';
 import { openOperator, operatorFrameIn } from './operator-socket.js';
+import { refuseUpgrade, socketCaps, upgradeClientIp } from './upgrade-guard.js';
 import { openVisitor, visitorFrameIn } from './visitor-socket.js';
 
 export { CLOSE } from './frames.js';
 
-export type ChatSockets = { close: () => Promise<void>; counts: () => { visitors: number; operators: number } };
+export type ChatSockets = {
+  close: () => Promise<void>;
+  counts: () => { visitors: number; operators: number; sockets: number };
+};
 
 const PATHS: Record<string, 'visitor' | 'operator'> = { '/api/v1/ws/widget': 'visitor', '/api/v1/ws/operator': 'operator' };
 
@@ -28,6 +37,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
   const { config, logger } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const hub = new ChatHub(deps);
+  const caps = socketCaps(config, (req) => upgradeClientIp(req, config));
 
   /** Frames of one socket are handled one after the other, so a client's messages keep their order. */
   function onFrame(c: Conn, data: RawData): void {
@@ -46,6 +56,8 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
         }
         const id = (json as { client_id?: unknown } | null)?.client_id;
         if (typeof id === 'string' && id.length <= 100) clientId = id;
+        // typing / read / ping over the socket's budget: dropped here, before any Redis work (frame-budget.ts).
+        if (!allowFrame(c, (json as { type?: unknown } | null)?.type)) return;
         return c.kind === 'visitor' ? visitorFrameIn(deps, c, json) : operatorFrameIn(hub, deps, c, json);
       })
       .catch((err: unknown) => {
@@ -61,6 +73,20 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
       });
   }
 
+  /**
+   * `?ticket=` (api/chat/socket-tickets.ts): redeemed once; the token it stands for then takes the place
+   * of `?token=`, so the socket modules run exactly the checks they run on a token. False: closed.
+   */
+  async function withTicket(ws: WebSocket, req: http.IncomingMessage, url: URL, kind: 'visitor' | 'operator'): Promise<boolean> {
+    const ticket = url.searchParams.get('ticket');
+    if (ticket === null) return true;
+    const r = await redeemTicket(deps, ticket, kind, req.headers.origin);
+    if (!r.ok) return (ws.close(r.code, r.reason), false);
+    url.searchParams.set('token', r.token);
+    if (kind === 'operator' && r.tenantId) url.searchParams.set('tenant_id', r.tenantId);
+    return true;
+  }
+
   function onConnection(ws: WebSocket, req: http.IncomingMessage, url: URL, kind: 'visitor' | 'operator'): void {
     // Frames sent before authentication finishes are kept and handled once the socket is admitted.
     const early: RawData[] = [];
@@ -70,9 +96,19 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     ws.on('close', () => conn && hub.leave(conn));
     ws.on('error', () => undefined);
     ws.on('pong', () => conn && (conn.lastActive = Date.now()));
-    const open = kind === 'visitor' ? openVisitor(hub, deps, ws, req, url) : openOperator(hub, deps, ws, url);
+    // The handshake deadline: authenticated and welcomed in time, or closed (and destroyed soon after).
+    const deadline = setTimeout(() => {
+      ws.close(CLOSE.idle, 'handshake timeout');
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }, config.chatWsHandshakeTimeoutMs);
+    deadline.unref();
+    ws.on('close', () => clearTimeout(deadline));
+    const open = withTicket(ws, req, url, kind).then((ok): Promise<Conn | null> | null =>
+      !ok ? null : kind === 'visitor' ? openVisitor(hub, deps, ws, req, url) : openOperator(hub, deps, ws, url),
+    );
     open
       .then((c) => {
+        clearTimeout(deadline);
         ws.off('message', hold);
         conn = c;
         if (!c) return;
@@ -87,9 +123,17 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
   }
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://relay.invalid');
+    if (socket.destroyed) return;
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://relay.invalid');
+    } catch {
+      return refuseUpgrade(socket, new ApiError('BAD_REQUEST', 'The request target is not a valid path.'));
+    }
     const kind = PATHS[url.pathname];
-    if (!kind) return; // another module's socket path
+    // Node keeps an upgrade nobody answers open forever: every other path is answered here.
+    if (!kind) return refuseUpgrade(socket, new ApiError('ROUTE_NOT_FOUND', 'No WebSocket at this path.'));
+    if (!caps.admit(req, socket)) return;
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, url, kind));
   };
   server.on('upgrade', onUpgrade);
@@ -109,7 +153,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
   sweep.unref();
 
   return {
-    counts: () => hub.counts(),
+    counts: () => ({ ...hub.counts(), sockets: caps.counts().total }),
     close: async () => {
       clearInterval(sweep);
       server.off('upgrade', onUpgrade);

@@ -111,6 +111,18 @@ def test_chat_callbacks_refuse_forged_stale_and_replayed_requests(relay: Relay, 
     assert chat_app.post("/api/v1/chat-callbacks/something-else", content=body, headers=keep).status_code in (404, 405)
 
 
+def test_socket_url_carries_a_one_time_ticket_not_the_token(relay: Relay, chat_client: Both) -> None:
+    c = chat_client
+    email = f"ws-{secrets.token_hex(4)}@example.com"
+    c.provision_operator(email=email, display_name="Socket Agent")
+    token = c.mint_operator_token(email=email)["operator_token"]
+    url = c.socket_url("operator", token)
+    assert url.startswith(relay.url.replace("http", "ws", 1) + "/api/v1/ws/operator?ticket=wst_")
+    assert token not in url
+    with pytest.raises(Exception, match="401"):
+        c.socket_url("visitor", token)
+
+
 def test_chat_errors_are_typed(chat_client: Both) -> None:
     with pytest.raises(NotFoundError) as e:
         chat_client.fetch_conversation("cnv_" + "0" * 26)

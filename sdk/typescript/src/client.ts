@@ -9,6 +9,7 @@ import { CHAT_ROUTES } from './routes/chat.js';
 import type { InputOf, OutputOf, RouteSpec } from './routes/spec.js';
 import { SUDO_ROUTES } from './routes/sudo.js';
 import { ChatRelaySettings, RelaySettings, type ChatRelaySettingsInit, type ClientSettings, type RelaySettingsInit } from './settings.js';
+import { errorFromResponse } from './errors.js';
 import { verifyCallback, type HeadersLike, type RawBody } from './signing.js';
 import { Transport, type CallOptions, type TransportOptions, type WithResponse } from './transport.js';
 
@@ -83,6 +84,32 @@ class ChatRelayClientImpl extends BaseClient {
 
   static fromEnv(env: Record<string, string | undefined> = process.env, o: TransportOptions = {}): ChatRelayClient {
     return new ChatRelayClient(new ChatRelaySettings({ env }), o);
+  }
+
+  /**
+   * The URL of a chat socket with a one-time ticket in place of the token (proxies and CDNs log URLs):
+   * for code that opens the visitor or operator socket itself (a bot, a native app's backend). The
+   * ticket is asked with the visitor or operator token as Bearer (not HMAC-signed), lives 30 s and
+   * opens one socket; `origin` is sent as `Origin` and then binds the ticket to it.
+   */
+  async socketUrl(o: {
+    kind: 'visitor' | 'operator';
+    token: string;
+    tenantId?: string;
+    origin?: string;
+    lastSeq?: number;
+  }): Promise<string> {
+    const path = o.kind === 'visitor' ? '/create/socket-ticket' : '/operator/create/socket-ticket';
+    const headers: Record<string, string> = { Authorization: `Bearer ${o.token}`, Accept: 'application/json' };
+    if (o.tenantId) headers['X-Bloonio-Tenant-Id'] = o.tenantId;
+    if (o.origin) headers.Origin = o.origin;
+    const res = await fetch(`${this.settings.baseUrl}/api/v1${path}`, { method: 'POST', headers, redirect: 'error' });
+    const body = (await res.json().catch(() => null)) as { data?: { ticket: string; websocket_path: string } } | null;
+    if (!res.ok || !body?.data) throw errorFromResponse(res.status, Object.fromEntries(res.headers), body);
+    const url = new URL(body.data.websocket_path, this.settings.baseUrl.replace(/^http/, 'ws'));
+    url.searchParams.set('ticket', body.data.ticket);
+    if (o.lastSeq !== undefined) url.searchParams.set('last_seq', String(o.lastSeq));
+    return url.toString();
   }
 }
 install(ChatRelayClientImpl.prototype, CHAT_ROUTES);

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
 import type { ChatRelayClient } from '../src/index.js';
 import { CHAT_EVENTS, ChatRelaySettings, ConfigurationError, NotFoundError, ValidationFailedError } from '../src/index.js';
 import { apps, type TestApp } from './support/apps.js';
@@ -109,6 +110,23 @@ for (const kind of ['koa', 'express'] as const) {
       const ev = await eventually(() => app.events.find((e) => e.eventId === sent.eventId), 'platform.test at the app');
       assert.equal(ev.eventType, 'platform.test');
       assert.deepEqual(ev.data, { note: `hello ${kind}` });
+    });
+
+    it('socketUrl opens the operator socket with a one-time ticket, never the token', async () => {
+      const email = `ws-${randomBytes(4).toString('hex')}@example.com`;
+      await chat.provisionOperator({ email, displayName: 'Socket Agent' });
+      const { operatorToken } = await chat.mintOperatorToken({ email });
+      const url = await chat.socketUrl({ kind: 'operator', token: operatorToken });
+      assert.match(url, /^ws:\/\/.+\/api\/v1\/ws\/operator\?ticket=wst_/);
+      assert.ok(!url.includes(operatorToken), 'the token is not in the URL');
+      const first = await new Promise<string>((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.on('message', (d) => (resolve((JSON.parse(String(d)) as { type: string }).type), ws.close()));
+        ws.on('close', (code) => reject(new Error(`closed ${code}`)));
+        ws.on('error', reject);
+      });
+      assert.equal(first, 'welcome');
+      await assert.rejects(chat.socketUrl({ kind: 'visitor', token: operatorToken }), (e: Error) => /401/.test(e.message));
     });
 
     it('chat errors are typed', async () => {
