@@ -113,7 +113,7 @@ export function operatorsCard(app: App, q: Query, operators: Operator[], admin: 
               h('th', {}, app.t('role')),
               h('th', {}, app.t('routingKeys')),
               h('th', {}, app.t('status')),
-              admin ? h('th', {}, '') : null,
+              admin ? h('th', {}, app.t('operatorActions')) : null,
             ),
           ),
           h('tbody', {}, ...operators.map(rowOf)),
