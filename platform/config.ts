@@ -87,6 +87,8 @@ const envSchema = z.object({
   // Chat Relay (visitor sessions, WebSockets, abuse limits).
   CHAT_VISITOR_TOKEN_TTL_SECONDS: int(60, 86400).default(3600),
   CHAT_OPERATOR_TOKEN_TTL_SECONDS: int(60, 7 * 86400).default(12 * 3600),
+  /** How long after its expiry a visitor token may still be refreshed (once: refresh rotates it). */
+  CHAT_VISITOR_REFRESH_GRACE_SECONDS: int(0, 30 * 86400).default(86400),
   CHAT_MESSAGE_MAX_CHARS: int(1, 100_000).default(4000),
   /** A socket that answers no ping (and sends nothing) for this long is closed with 4408. */
   CHAT_WS_IDLE_MS: int(200, 3_600_000).default(120_000),
@@ -173,6 +175,7 @@ export type Config = {
   trustProxy: boolean;
   chatVisitorTokenTtlSeconds: number;
   chatOperatorTokenTtlSeconds: number;
+  chatVisitorRefreshGraceSeconds: number;
   chatMessageMaxChars: number;
   chatWsIdleMs: number;
   chatSessionsPerIpPerHour: number;
@@ -244,6 +247,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     trustProxy: e.TRUST_PROXY,
     chatVisitorTokenTtlSeconds: e.CHAT_VISITOR_TOKEN_TTL_SECONDS,
     chatOperatorTokenTtlSeconds: e.CHAT_OPERATOR_TOKEN_TTL_SECONDS,
+    chatVisitorRefreshGraceSeconds: e.CHAT_VISITOR_REFRESH_GRACE_SECONDS,
     chatMessageMaxChars: e.CHAT_MESSAGE_MAX_CHARS,
     chatWsIdleMs: e.CHAT_WS_IDLE_MS,
     chatSessionsPerIpPerHour: e.CHAT_SESSIONS_PER_IP_PER_HOUR,

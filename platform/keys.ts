@@ -91,6 +91,14 @@ export const redisKey = {
   chatConnects: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}:conn`,
   /** A one-time socket ticket, by the SHA-256 of the ticket (the ticket itself is never a key): api/chat/socket-tickets.ts. */
   chatSocketTicket: (p: string, ticketHash: string) => `${p}:chat:ticket:${ticketHash}`,
+  /** An operator's hot access record: token version, status, role, routing keys (models/chat/operator-record.ts). */
+  chatOperatorRecord: (p: string, tenantId: string, operatorId: string) => `${p}:chat:{${tenantId}}:op:${operatorId}`,
+  /** Every process's operator sockets hear on this channel that an operator's access changed (closed with 4401). */
+  chatOperatorAccessChannel: (p: string) => `${p}:chat:operator-access`,
+  /** Whether the tenant has an active operator (widget-config's `online`), cached; dropped when an operator changes. */
+  chatOnline: (p: string, tenantId: string) => `${p}:chat:{${tenantId}}:online`,
+  /** A visitor session's token generation: refresh bumps it, so only the newest token works (api/principals/visitor.ts). */
+  chatVisitorGeneration: (p: string, tenantId: string, sessionId: string) => `${p}:chat:{${tenantId}}:vgen:${sessionId}`,
   /** A visitor message's client_id, claimed once; then its ack, so a resend gets the same ack (api/chat/ws/client-ids.ts). */
   chatClientId: (p: string, tenantId: string, sessionId: string, clientId: string) =>
     `${p}:chat:{${tenantId}}:cid:${sessionId}:${clientId}`,

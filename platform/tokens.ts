@@ -28,9 +28,17 @@ const CLAIMS = {
     wkh: z.string(),
     org: z.string().nullable(),
     vuid: z.string().optional(),
+    /** The session's token generation (api/principals/visitor.ts): a refresh bumps it; absent = 0. */
+    gen: z.number().int().min(0).optional(),
   }),
   /** A chat operator (SPEC §3.3), for the tenants named in `tids` with their role. */
-  operator: z.object({ typ: z.literal('operator'), sub: z.string(), tids: z.record(z.string(), z.string()) }),
+  operator: z.object({
+    typ: z.literal('operator'),
+    sub: z.string(),
+    tids: z.record(z.string(), z.string()),
+    /** The operator's token version when minted (models/chat/operator-record.ts); absent on tokens minted before it = 0. */
+    ver: z.number().int().min(0).optional(),
+  }),
   /** A console session (SPEC §3.5): the account and its session, revocable through the session record. */
   console: z.object({ typ: z.literal('console'), kind: z.literal('tenant_admin'), sub: z.string(), sid: z.string() }),
 } as const;

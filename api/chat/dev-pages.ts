@@ -101,7 +101,13 @@ export async function devPage(ctx: AppContext, deps: AppDeps): Promise<boolean> 
   if (ctx.path === '/dev/inbox') {
     const t = await demoTenant(deps, origin);
     const op = await demoOperator(t._id);
-    const { token } = mintOperatorToken(deps.config, op._id, { [t._id]: op.role }, deps.config.chatOperatorTokenTtlSeconds);
+    const { token } = mintOperatorToken(
+      deps.config,
+      op._id,
+      { [t._id]: op.role },
+      deps.config.chatOperatorTokenTtlSeconds,
+      op.token_version ?? 0,
+    );
     // The token travels in the fragment of the redirect: the browser keeps it, no server ever receives it.
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(`/inbox#token=${encodeURIComponent(token)}`);

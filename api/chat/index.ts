@@ -2,14 +2,15 @@
 import type { AnyRoute } from '../route.js';
 import { createConversation, escalateConversation, fetchConversation, fetchTicket, sendChatMessage } from './conversations.js';
 import { chatOperatorRoutes } from './operator.js';
-import { mintOperatorTokenRoute, provisionOperator } from './operators.js';
+import { deprovisionOperatorRoute, mintOperatorTokenRoute, provisionOperatorRoute } from './operators.js';
 import { mintVisitorTokenRoute } from './visitor-tokens.js';
 import { operatorSocketTicket, visitorSocketTicket } from './socket-tickets.js';
 import { chatVisitorRoutes } from './visitor.js';
 
 export const chatRoutes: AnyRoute[] = [
   ...chatVisitorRoutes,
-  provisionOperator,
+  provisionOperatorRoute,
+  deprovisionOperatorRoute,
   mintOperatorTokenRoute,
   mintVisitorTokenRoute,
   createConversation,

@@ -1,13 +1,13 @@
 /**
  * Operators, from the tenant's backend (HMAC #1, SPEC §3.3): provision one (create or reuse,
- * idempotent on email + tenant) and mint its token. Operators have no password: the tenant's backend
+ * idempotent on email + tenant), deprovision it, and mint its token (models/chat/operator-lifecycle.ts). Operators have no password: the tenant's backend
  * vouches for them by minting tokens for its own tenant only.
  */
 import { z } from 'zod';
 import { OPERATOR_ROLES, OperatorModel, type OperatorDoc } from '../../models/chat/operator.js';
-import { upsertRelayUserLink } from '../../models/platform/relay-user-link.js';
-import { newId } from '../../platform/ids.js';
-import { notFound } from '../errors.js';
+import { deprovisionOperator, provisionOperator } from '../../models/chat/operator-lifecycle.js';
+import { storeRecord, toRecord } from '../../models/chat/operator-record.js';
+import { ApiError, notFound } from '../errors.js';
 import { mintOperatorToken } from '../principals/operator.js';
 import { defineRoute } from '../route.js';
 
@@ -18,6 +18,7 @@ const operatorView = z.object({
   routing_keys: z.array(z.string()),
   role: z.enum(OPERATOR_ROLES),
   relay_user_linked_id: z.string(),
+  status: z.enum(['active', 'disabled']),
   created: z.boolean(),
 });
 
@@ -28,23 +29,31 @@ const toOperatorView = (o: OperatorDoc, created: boolean): z.infer<typeof operat
   routing_keys: o.routing_keys ?? [],
   role: o.role as (typeof OPERATOR_ROLES)[number],
   relay_user_linked_id: o.relay_user_linked_id,
+  status: o.status === 'disabled' ? 'disabled' : 'active',
   created,
 });
 
-export const provisionOperator = defineRoute({
+const operatorEmail = z
+  .email()
+  .max(254)
+  .transform((e) => e.toLowerCase());
+
+/** Name one operator of the calling tenant: by `operator_id` or by `email`, exactly one. */
+const operatorRef = z.object({ operator_id: z.string().startsWith('op_').optional(), email: operatorEmail.optional() });
+const exactlyOne = (b: { operator_id?: string | undefined; email?: string | undefined }) => !!b.operator_id !== !!b.email;
+const ONE_OF = { oneOf: [{ required: ['operator_id'] }, { required: ['email'] }] };
+
+export const provisionOperatorRoute = defineRoute({
   method: 'post',
   path: '/relay/provision/operator',
   summary: 'Create or reuse an operator (idempotent on email + tenant)',
   description:
-    '201 with `created: true` the first time, 200 with `created: false` afterwards; each call refreshes `display_name`, `routing_keys` and `role`. `routing_keys` restrict the operator to those queues (null or [] = the whole tenant). Operators have no password: they sign in with tokens minted by your backend (`POST /relay/mint/operator-token`). Links the operator to a relay_user (`relay_user_linked_id`, keyed by `backend_user_id`, defaulting to the email).',
+    "201 with `created: true` the first time, 200 with `created: false` afterwards; each call refreshes `display_name`, `routing_keys` and `role`, and enables a deprovisioned operator again (`status: active`). A change of `role` or `routing_keys`, or re-enabling, revokes the operator's earlier tokens at once (mint a new one; its open sockets close with 4401). `routing_keys` restrict the operator to those queues (null or [] = the whole tenant). Operators have no password: they sign in with tokens minted by your backend (`POST /relay/mint/operator-token`). Links the operator to a relay_user (`relay_user_linked_id`, keyed by `backend_user_id`, defaulting to the email).",
   tags: ['Chat: operators'],
   security: 'hmac',
   body: z
     .object({
-      email: z
-        .email()
-        .max(254)
-        .transform((e) => e.toLowerCase()),
+      email: operatorEmail,
       display_name: z.string().trim().min(1).max(120),
       routing_keys: z.array(z.string().min(1).max(100)).max(200).nullable().default(null),
       role: z.enum(OPERATOR_ROLES).default('agent'),
@@ -54,29 +63,32 @@ export const provisionOperator = defineRoute({
   response: operatorView,
   successStatus: 201,
   otherSuccessStatuses: [200],
-  handler: async (_ctx, { body, principal }) => {
-    const tenant = principal.tenant.tenant;
-    const link = await upsertRelayUserLink(tenant._id, body.backend_user_id ?? body.email, 'operator', body.display_name);
-    const set = { display_name: body.display_name, routing_keys: body.routing_keys ?? [], role: body.role };
-    const filter = { tenant_id: tenant._id, email: body.email };
-    const existing = await OperatorModel.findOneAndUpdate(filter, { $set: set }, { new: true }).lean<OperatorDoc>();
-    if (existing)
-      return { status: 200, message: 'Operator already provisioned; settings refreshed.', data: toOperatorView(existing, false) };
-    try {
-      const created = await OperatorModel.create({
-        _id: newId('op'),
-        ...filter,
-        ...set,
-        relay_user_linked_id: String(link._id),
-      });
-      return { status: 201, message: 'Operator provisioned.', data: toOperatorView(created.toObject() as unknown as OperatorDoc, true) };
-    } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
-      // A concurrent provisioning of the same email won: return its operator.
-      const other = await OperatorModel.findOneAndUpdate(filter, { $set: set }, { new: true }).lean<OperatorDoc>();
-      if (!other) throw err;
-      return { status: 200, message: 'Operator already provisioned; settings refreshed.', data: toOperatorView(other, false) };
-    }
+  handler: async (_ctx, { body, deps, principal }) => {
+    const { routing_keys, ...rest } = body;
+    const r = await provisionOperator(deps, principal.tenant.tenant._id, { ...rest, routing_keys: routing_keys ?? [] });
+    return r.created
+      ? { status: 201, message: 'Operator provisioned.', data: toOperatorView(r.operator, true) }
+      : { status: 200, message: 'Operator already provisioned; settings refreshed.', data: toOperatorView(r.operator, false) };
+  },
+});
+
+export const deprovisionOperatorRoute = defineRoute({
+  method: 'post',
+  path: '/relay/deprovision/operator',
+  summary: 'Disable an operator: its tokens and sockets stop at once (idempotent)',
+  description:
+    'Name the operator by `operator_id` or `email` (404 when not in this tenant). Sets `status: disabled`: every token it holds is refused from the next request or socket frame (401), its open sockets close with 4401 within a second on every relay process, and `mint/operator-token` answers 410 for it. Deprovisioning again answers 200 with the same operator. Provision it again (`POST /relay/provision/operator`) to enable it; tokens minted before stay revoked.',
+  tags: ['Chat: operators'],
+  security: 'hmac',
+  body: operatorRef.strict().refine(exactlyOne, 'give exactly one of operator_id or email').meta(ONE_OF),
+  response: operatorView.omit({ created: true }),
+  errors: [404],
+  handler: async (_ctx, { body, deps, principal }) => {
+    const by = body.operator_id ? { operator_id: body.operator_id } : { email: body.email ?? '' };
+    const op = await deprovisionOperator(deps, principal.tenant.tenant._id, by);
+    if (!op) throw notFound('Operator');
+    const { created: _c, ...view } = toOperatorView(op, false);
+    return { message: 'Operator deprovisioned; its tokens are revoked.', data: view };
   },
 });
 
@@ -85,17 +97,11 @@ export const mintOperatorTokenRoute = defineRoute({
   path: '/relay/mint/operator-token',
   summary: 'Mint an operator token',
   description:
-    'Returns an HS256 JWT (key derived by HKDF from the relay master key) with `sub` = operator id and `tids: {<calling tenant_id>: role}` — the calling tenant only. Use it as `Authorization: Bearer` on /operator/* routes and on `/api/v1/ws/operator`, best through a one-time ticket (`POST /operator/create/socket-ticket`, then `?ticket=`: the token stays out of URLs) or as `?token=` (frames in: `take`/`release`/`resolve` `{conversation_id, ref?}` → `result {ok, status?, code?}`, `message {conversation_id, text, client_id?}` → `ack`, `typing`, `read`, `sync {conversation_id, last_seq}` (replays what was missed), `ping`; frames out: `welcome`, `conversation {change, conversation}` for every conversation within the routing keys, `message {conversation_id, message}` for conversations assigned to the operator or still unassigned, `typing`, `read`, `error`). Name the operator by `operator_id` or `email` (404 when not in this tenant).',
+    "Returns an HS256 JWT (key derived by HKDF from the relay master key) with `sub` = operator id and `tids: {<calling tenant_id>: role}` — the calling tenant only. Use it as `Authorization: Bearer` on /operator/* routes and on `/api/v1/ws/operator`, best through a one-time ticket (`POST /operator/create/socket-ticket`, then `?ticket=`: the token stays out of URLs) or as `?token=` (frames in: `take`/`release`/`resolve` `{conversation_id, ref?}` → `result {ok, status?, code?}`, `message {conversation_id, text, client_id?}` → `ack`, `typing`, `read`, `sync {conversation_id, last_seq}` (replays what was missed), `ping`; frames out: `welcome`, `conversation {change, conversation}` for every conversation within the routing keys, `message {conversation_id, message}` for conversations assigned to the operator or still unassigned, `typing`, `read`, `error`). Name the operator by `operator_id` or `email` (404 when not in this tenant, 410 when deprovisioned). The token carries the operator's current version: deprovisioning the operator, or changing its role or routing keys, revokes it; the role is read from the relay's record at every use, not from the token.",
   tags: ['Chat: operators'],
   security: 'hmac',
-  body: z
-    .object({
-      operator_id: z.string().startsWith('op_').optional(),
-      email: z
-        .email()
-        .max(254)
-        .transform((e) => e.toLowerCase())
-        .optional(),
+  body: operatorRef
+    .extend({
       ttl_seconds: z
         .number()
         .int()
@@ -104,24 +110,28 @@ export const mintOperatorTokenRoute = defineRoute({
         .optional(),
     })
     .strict()
-    .refine((b) => !!b.operator_id !== !!b.email, 'give exactly one of operator_id or email')
-    .meta({ oneOf: [{ required: ['operator_id'] }, { required: ['email'] }] }),
+    .refine(exactlyOne, 'give exactly one of operator_id or email')
+    .meta(ONE_OF),
   response: z.object({ operator_token: z.string(), expires_at: z.string(), operator: operatorView.omit({ created: true }) }),
   successStatus: 201,
-  errors: [404],
+  errors: [404, 410],
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const op = await OperatorModel.findOne({
       tenant_id: tenant._id,
       ...(body.operator_id ? { _id: body.operator_id } : { email: body.email }),
-      status: 'active',
     }).lean<OperatorDoc>();
     if (!op) throw notFound('Operator');
+    if (op.status === 'disabled') throw new ApiError('GONE', 'This operator is deprovisioned; provision it again to enable it.');
+    // The hot record is warmed with what the token carries (a monotonic write: never older than Redis holds).
+    const rec = toRecord(op);
+    await storeRecord(deps, rec);
     const minted = mintOperatorToken(
       deps.config,
       op._id,
-      { [tenant._id]: op.role },
+      { [tenant._id]: rec.role },
       body.ttl_seconds ?? deps.config.chatOperatorTokenTtlSeconds,
+      rec.v,
     );
     const { created: _c, ...view } = toOperatorView(op, false);
     return {

@@ -1,5 +1,6 @@
 /** POST /relay/mint/visitor-token (SPEC §3.1): the tenant's backend vouches for an identified visitor. */
 import { z } from 'zod';
+import { currentGeneration } from '../../models/chat/visitor-generation.js';
 import { SESSION_LIFETIME_MS, VisitorSessionModel, type VisitorSessionDoc } from '../../models/chat/visitor-session.js';
 import { newId } from '../../platform/ids.js';
 import { ApiError } from '../errors.js';
@@ -74,6 +75,8 @@ export const mintVisitorTokenRoute = defineRoute({
         wkh: widgetKeyHash(tenant.widget_public_key),
         org: body.origin,
         vuid: body.visitor_user_id,
+        // The session's current generation: a reused session may have been refreshed already.
+        gen: await currentGeneration(deps, tenant._id, session._id),
       },
       body.ttl_seconds,
     );

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { newId } from '../../platform/ids.js';
 import type { TenantDoc } from '../../models/platform/tenant.js';
-import { OperatorModel } from '../../models/chat/operator.js';
+import { tenantOnline } from '../../models/chat/operator-record.js';
+import { rotateGeneration } from '../../models/chat/visitor-generation.js';
 import { SESSION_LIFETIME_MS, VisitorSessionModel } from '../../models/chat/visitor-session.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { requireActiveTenant } from '../principals/tenant.js';
@@ -30,7 +31,8 @@ export const widgetConfig = z.object({
 });
 
 async function widgetConfigOf(deps: AppDeps, t: TenantDoc): Promise<z.infer<typeof widgetConfig>> {
-  const online = !!(await OperatorModel.exists({ tenant_id: t._id, status: 'active' }));
+  // Cached in Redis (a minute; dropped on every operator change): a public route runs no operator scan per call.
+  const online = await tenantOnline(deps, t._id);
   return {
     tenant_id: t._id,
     display_name: t.branding_display_name ?? t.tenant_name,
@@ -166,7 +168,7 @@ export const refreshVisitorToken = defineRoute({
   path: '/refresh/visitor-token',
   summary: 'Refresh a visitor token (same session, same conversation)',
   description:
-    "Bearer: the previous visitor token, even expired (its signature must be ours). The session must still be alive (30 days), the tenant active, the widget key unchanged and the origin still allowed; a browser's Origin header must match the token's origin. Returns a new token for the same session and conversation.",
+    "Bearer: the session's latest visitor token, unexpired or expired for at most CHAT_VISITOR_REFRESH_GRACE_SECONDS (default 24 h; its signature must be ours). The session must still be alive (30 days), the tenant active, the widget key unchanged and the origin still allowed; a browser's Origin header must match the token's origin. Returns a new token for the same session and conversation. Refresh rotates: the presented token is refused afterwards (401, on this route and on the socket), so each token refreshes once; a token replaced by a refresh, or expired beyond the grace, answers 401 (start a new session).",
   tags: ['Chat: visitors'],
   security: 'visitor-refresh',
   response: sessionResponse.omit({ widget_config: true }),
@@ -174,7 +176,14 @@ export const refreshVisitorToken = defineRoute({
   handler: async (_ctx, { deps, principal }) => {
     const { claims: c, session } = principal;
     const { tid, sid, wkh, org, vuid } = c;
-    const minted = mintVisitorToken(deps.config, { tid, sid, wkh, org, ...(vuid ? { vuid } : {}) }, deps.config.chatVisitorTokenTtlSeconds);
+    // Rotation: the presented token's generation is used up here, once (a racing refresh of it gets 401).
+    const gen = await rotateGeneration(deps, tid, sid, c.gen ?? 0, session.expires_at);
+    if (gen === null) throw new ApiError('INVALID_TOKEN', 'This visitor token was replaced by a refresh: use the newest one.');
+    const minted = mintVisitorToken(
+      deps.config,
+      { tid, sid, wkh, org, ...(vuid ? { vuid } : {}), gen },
+      deps.config.chatVisitorTokenTtlSeconds,
+    );
     return {
       message: 'Visitor token refreshed.',
       data: {

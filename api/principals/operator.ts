@@ -6,10 +6,12 @@
  *   2. the tenant asked for (X-Bloonio-Tenant-Id / ?tenant_id=, or the token's only tenant) is one the
  *      token holds (403);
  *   3. that tenant exists and is active (403);
- *   4. the operator is still active in that tenant (401).
+ *   4. the operator's hot record (models/chat/operator-record.ts, Redis) is active and holds the token's
+ *      version (401): deprovisioning, or a change of role or routing keys, refuses every older token at
+ *      once. The role and routing keys come from that record, never from the token.
  */
 import type { Middleware } from 'koa';
-import { findOperator, type OperatorDoc } from '../../models/chat/operator.js';
+import { readRecord, type OperatorRecord } from '../../models/chat/operator-record.js';
 import type { TenantEntry } from '../../models/platform/tenant-store.js';
 import type { Config } from '../../platform/config.js';
 import { mintToken, verifyToken } from '../../platform/tokens.js';
@@ -17,15 +19,27 @@ import type { AppDeps, AppState } from '../context.js';
 import { ApiError } from '../errors.js';
 import { bearer } from './visitor.js';
 
-export type OperatorPrincipal = { operator: OperatorDoc; tenant: TenantEntry; role: string };
+/** `expiresAt`: when the token ends (ms), for the socket's expiry timer. */
+export type OperatorPrincipal = { operator: OperatorRecord; tenant: TenantEntry; role: string; expiresAt: number };
 export type OperatorCheck = { ok: true; principal: OperatorPrincipal } | { ok: false; status: 401 | 403; reason: string };
 
-export function mintOperatorToken(config: Config, operatorId: string, tids: Record<string, string>, ttlSeconds: number) {
-  return mintToken(config.secretsMasterKey, 'operator', { sub: operatorId, tids }, ttlSeconds);
+export function mintOperatorToken(config: Config, operatorId: string, tids: Record<string, string>, ttlSeconds: number, ver = 0) {
+  return mintToken(config.secretsMasterKey, 'operator', { sub: operatorId, tids, ver }, ttlSeconds);
+}
+
+/** Rule 4 alone: the operator's record, when it is active and at this version (the socket checks it on every frame). */
+export async function currentOperator(
+  deps: Pick<AppDeps, 'config' | 'redis'>,
+  tenantId: string,
+  operatorId: string,
+  ver: number,
+): Promise<OperatorRecord | null> {
+  const rec = await readRecord(deps, tenantId, operatorId);
+  return rec && rec.status === 'active' && rec.v === ver ? rec : null;
 }
 
 export async function authenticateOperator(
-  deps: Pick<AppDeps, 'config' | 'tenants'>,
+  deps: Pick<AppDeps, 'config' | 'tenants' | 'redis'>,
   token: string,
   tenantId: string | undefined,
 ): Promise<OperatorCheck> {
@@ -37,9 +51,9 @@ export async function authenticateOperator(
   if (!tid || !Object.hasOwn(read.claims.tids, tid)) return { ok: false, status: 403, reason: 'token not valid for this tenant' };
   const active = await deps.tenants.getActive(tid);
   if ('refused' in active) return { ok: false, status: 403, reason: active.refused === 'missing' ? 'tenant refused' : 'tenant suspended' };
-  const operator = await findOperator(tid, read.claims.sub);
-  if (!operator || operator.status !== 'active') return { ok: false, status: 401, reason: 'operator not found or disabled' };
-  return { ok: true, principal: { operator, tenant: active.entry, role: read.claims.tids[tid] ?? 'agent' } };
+  const operator = await currentOperator(deps, tid, read.claims.sub, read.claims.ver ?? 0);
+  if (!operator) return { ok: false, status: 401, reason: 'operator disabled, changed or unknown: mint a new token' };
+  return { ok: true, principal: { operator, tenant: active.entry, role: operator.role, expiresAt: read.claims.exp * 1000 } };
 }
 
 /** `security: 'operator'`: Bearer operator token; `X-Bloonio-Tenant-Id` optionally picks the tenant. */

@@ -3,7 +3,7 @@
  * (Kept apart from the middlewares so api/context.ts can name them without an import cycle.)
  */
 import type { DeviceDoc } from '../../models/auth/device.js';
-import type { OperatorDoc } from '../../models/chat/operator.js';
+import type { OperatorRecord } from '../../models/chat/operator-record.js';
 import type { VisitorSessionDoc } from '../../models/chat/visitor-session.js';
 import type { TenantEntry } from '../../models/platform/tenant-store.js';
 import type { TokenClaims } from '../../platform/tokens.js';
@@ -20,7 +20,7 @@ export type PrincipalOf = {
   /** A device being paired: a pairing proof, and a signature by the key it registers. */
   'pairing-proof': { kind: 'pairing-proof'; proof: TokenClaims<'pairing'>; tenant: TenantEntry };
   /** A chat operator, by an operator token minted by the tenant's backend. */
-  operator: { kind: 'operator'; operator: OperatorDoc; tenant: TenantEntry; role: string };
+  operator: { kind: 'operator'; operator: OperatorRecord; tenant: TenantEntry; role: string; expiresAt: number };
   /** A chat visitor, by an unexpired visitor token of a live session. */
   visitor: { kind: 'visitor'; claims: TokenClaims<'visitor'>; session: VisitorSessionDoc; tenant: TenantEntry };
   /** A chat visitor refreshing its token: the same checks, but the token may have expired. */

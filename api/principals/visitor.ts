@@ -3,16 +3,20 @@
  * the tenant, the session, the widget key (its hash: rotating the key invalidates every token) and the
  * origin. One check serves the REST routes (`security: 'visitor' | 'visitor-refresh'`) and the widget
  * socket (api/chat/ws/), so both refuse exactly the same tokens:
- *   1. minted by us for a visitor (401), unexpired unless refreshing (401);
+ *   1. minted by us for a visitor (401), unexpired — or, to refresh it, expired for at most
+ *      CHAT_VISITOR_REFRESH_GRACE_SECONDS (401);
  *   2. for the tenant the caller names, if it names one (403);
  *   3. the tenant exists (401) and is active (403); the widget key unchanged (401);
  *   4. the origin: the token's origin still allowed, and a browser's Origin header must be that
  *      origin; an origin-free token (minted by the backend for native SDKs) from a browser needs an
  *      allowed Origin (403);
- *   5. the session still alive (401).
+ *   5. the session still alive (401);
+ *   6. the token of the session's current generation (models/chat/visitor-generation.ts, Redis): a
+ *      refreshed token is refused afterwards (401).
  */
 import { createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
+import { currentGeneration } from '../../models/chat/visitor-generation.js';
 import { findSession, type VisitorSessionDoc } from '../../models/chat/visitor-session.js';
 import type { TenantDoc } from '../../models/platform/tenant.js';
 import type { TenantEntry } from '../../models/platform/tenant-store.js';
@@ -52,7 +56,7 @@ export type VisitorCheck =
 const refuse = (status: 401 | 403, code: ErrorCode, reason: string): VisitorCheck => ({ ok: false, status, code, reason });
 
 export async function authenticateVisitor(
-  deps: Pick<AppDeps, 'config' | 'tenants'>,
+  deps: Pick<AppDeps, 'config' | 'tenants' | 'redis'>,
   token: string,
   opts: { originHeader: string | undefined; allowExpired: boolean; askedTenant?: string | null },
 ): Promise<VisitorCheck> {
@@ -60,6 +64,8 @@ export async function authenticateVisitor(
   if (!read) return refuse(401, 'INVALID_TOKEN', 'Invalid visitor token.');
   if (read.expired && !opts.allowExpired) return refuse(401, 'INVALID_TOKEN', 'The visitor token has expired; refresh it.');
   const c = read.claims;
+  if (read.expired && (c.exp + deps.config.chatVisitorRefreshGraceSeconds) * 1000 <= Date.now())
+    return refuse(401, 'INVALID_TOKEN', 'The visitor token expired too long ago to be refreshed: start a new session.');
   if (opts.askedTenant && opts.askedTenant !== c.tid) return refuse(403, 'FORBIDDEN', 'This token is not valid for this tenant.');
   const active = await deps.tenants.getActive(c.tid);
   if ('refused' in active)
@@ -74,6 +80,8 @@ export async function authenticateVisitor(
   const session = await findSession(c.tid, c.sid);
   if (!session || session.expires_at.getTime() <= Date.now())
     return refuse(401, 'INVALID_TOKEN', 'This visitor session has ended: start a new one.');
+  if ((c.gen ?? 0) !== (await currentGeneration(deps, c.tid, c.sid)))
+    return refuse(401, 'INVALID_TOKEN', 'This visitor token was replaced by a refresh: use the newest one.');
   return { ok: true, claims: c, session, tenant };
 }
 

@@ -11,10 +11,10 @@ import { appendMessage } from './conversation-messages.js';
 import { conversationState, type ConvFacts, type ConvState } from './conversation-state.js';
 import { routingAllows } from './conversation.js';
 import type { MessageView } from './message.js';
-import type { OperatorDoc } from './operator.js';
+import type { OperatorIdentity } from './operator.js';
 
 /** The conversation as an operator may see it: its tenant and routing keys (admins: the whole tenant); else 404. */
-export async function visibleConversation(deps: FlowDeps, op: OperatorDoc, role: string, conversationId: string): Promise<ConvState> {
+export async function visibleConversation(deps: FlowDeps, op: OperatorIdentity, role: string, conversationId: string): Promise<ConvState> {
   const s = await conversationState(deps, op.tenant_id, conversationId);
   if (!s || !(role === 'admin' || routingAllows(op.routing_keys, s.routing_key)))
     throw new DomainError('NOT_FOUND', 'Conversation not found.');
@@ -27,7 +27,7 @@ export async function visibleConversation(deps: FlowDeps, op: OperatorDoc, role:
  */
 async function writableConversation(
   deps: FlowDeps,
-  op: OperatorDoc,
+  op: OperatorIdentity,
   role: string,
   conversationId: string,
   conflict: string,
@@ -41,7 +41,7 @@ async function writableConversation(
 export async function operatorReply(
   deps: FlowDeps,
   tenant: TenantDoc,
-  op: OperatorDoc,
+  op: OperatorIdentity,
   role: string,
   conversationId: string,
   text: string,
@@ -53,7 +53,7 @@ export async function operatorReply(
 /** An operator's typing indicator or read receipt, shown to the visitor. */
 export async function operatorSignal(
   deps: FlowDeps,
-  op: OperatorDoc,
+  op: OperatorIdentity,
   role: string,
   conversationId: string,
   ev: { kind: 'typing'; on: boolean } | { kind: 'read'; seq: number },

@@ -20,6 +20,8 @@ const operatorSchema = new Schema(
     role: { type: String, enum: OPERATOR_ROLES, default: 'agent' },
     relay_user_linked_id: { type: String, required: true },
     status: { type: String, enum: ['active', 'disabled'], default: 'active' },
+    /** Carried by every operator token; bumped when access changes (models/chat/operator-record.ts). */
+    token_version: { type: Number, default: 0 },
   },
   { ...baseSchemaOptions, collection: 'chat_operators' },
 );
@@ -28,6 +30,9 @@ operatorSchema.index({ tenant_id: 1, email: 1 }, { unique: true });
 
 export type OperatorDoc = InferSchemaType<typeof operatorSchema> & { _id: string; created_at: Date; updated_at: Date };
 export const OperatorModel = model('Operator', operatorSchema);
+
+/** What the conversation rules need of an operator: a stored document or its hot record (operator-record.ts). */
+export type OperatorIdentity = { _id: string; tenant_id: string; display_name: string; routing_keys?: string[] | null };
 
 export async function findOperator(tenantId: string, operatorId: string): Promise<OperatorDoc | null> {
   return OperatorModel.findOne({ _id: operatorId, tenant_id: tenantId }).lean<OperatorDoc>();

@@ -10,17 +10,17 @@ import { busBase, publish } from './bus.js';
 import { chatCallback } from './chat-callbacks.js';
 import { changeConversation } from './conversation-state.js';
 import { ConversationModel, conversationView, routingFilter, type ConversationDoc } from './conversation.js';
-import type { OperatorDoc } from './operator.js';
+import type { OperatorIdentity } from './operator.js';
 import { TicketModel, type TicketDoc } from './ticket.js';
 
-const opRef = (op: OperatorDoc) => ({ id: op._id, display_name: op.display_name });
+const opRef = (op: OperatorIdentity) => ({ id: op._id, display_name: op.display_name });
 
 /** Which conversations an operator may see: its tenant and its routing keys (admins: the whole tenant). */
-export function operatorScope(op: OperatorDoc, role: string): Record<string, unknown> {
+export function operatorScope(op: OperatorIdentity, role: string): Record<string, unknown> {
   return { tenant_id: op.tenant_id, ...(role === 'admin' ? {} : routingFilter(op.routing_keys)) };
 }
 
-async function notVisibleOrConflict(op: OperatorDoc, role: string, conversationId: string, conflict: string): Promise<never> {
+async function notVisibleOrConflict(op: OperatorIdentity, role: string, conversationId: string, conflict: string): Promise<never> {
   const visible = await ConversationModel.exists({ _id: conversationId, ...operatorScope(op, role) });
   if (!visible) throw new DomainError('NOT_FOUND', 'Conversation not found.');
   throw new DomainError('CONFLICT', conflict);
@@ -48,7 +48,7 @@ type Transition = {
 async function operatorTransition(
   deps: FlowDeps,
   tenant: TenantDoc,
-  op: OperatorDoc,
+  op: OperatorIdentity,
   role: string,
   conversationId: string,
   t: Transition,
@@ -78,7 +78,7 @@ async function operatorTransition(
 export async function takeConversation(
   deps: FlowDeps,
   tenant: TenantDoc,
-  op: OperatorDoc,
+  op: OperatorIdentity,
   role: string,
   conversationId: string,
 ): Promise<ConversationDoc> {
@@ -97,7 +97,7 @@ export async function takeConversation(
 export async function releaseConversation(
   deps: FlowDeps,
   tenant: TenantDoc,
-  op: OperatorDoc,
+  op: OperatorIdentity,
   role: string,
   conversationId: string,
 ): Promise<ConversationDoc> {
@@ -115,7 +115,7 @@ export async function releaseConversation(
 export async function resolveConversation(
   deps: FlowDeps,
   tenant: TenantDoc,
-  op: OperatorDoc,
+  op: OperatorIdentity,
   role: string,
   conversationId: string,
 ): Promise<ConversationDoc> {

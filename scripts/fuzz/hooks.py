@@ -147,6 +147,9 @@ def _map(ctx, values):
     for field, cred in REAL_IDS.items():
         if field in values and keep(values[field]):
             values[field] = CREDS[cred]
+    if ctx.operation.path.endswith("/deprovision/operator") and "operator_id" in values and keep(values["operator_id"]):
+        # Deprovisioning revokes an operator's tokens: only the sacrificial operator, never the one whose token the fuzzer uses.
+        values["operator_id"] = CREDS["sacrificial_operator_id"]
     if "tenant_id" in values and keep(values["tenant_id"]):
         # Admin routes act on the sacrificial tenant; the widget routes need the real one.
         values["tenant_id"] = CREDS["sacrificial_tenant_id"] if admin else CREDS["tenant_id"]
@@ -174,6 +177,12 @@ def after_call(ctx, case, response):
     if case.path.endswith("/device/refresh-token") and response.status_code == 200:
         try:
             CREDS["device_session_token"] = json.loads(response.content)["data"]["device_session_token"]
+        except (ValueError, KeyError, TypeError):
+            pass
+    # A refresh rotates the visitor token: the refreshed one is refused afterwards.
+    if case.path.endswith("/refresh/visitor-token") and response.status_code == 200:
+        try:
+            CREDS["visitor_token"] = json.loads(response.content)["data"]["visitor_token"]
         except (ValueError, KeyError, TypeError):
             pass
 

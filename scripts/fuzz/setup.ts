@@ -60,6 +60,11 @@ const challenge = await signed('POST', '/relay/send/auth-challenge', {
 });
 const operator = await signed('POST', '/relay/provision/operator', { email: 'fuzz-operator@example.com', display_name: 'Fuzz operator' });
 const opToken = await signed('POST', '/relay/mint/operator-token', { operator_id: operator.operator_id, ttl_seconds: 7200 });
+// The one operator deprovision/operator may disable (the token above must keep working).
+const sacrificialOperator = await signed('POST', '/relay/provision/operator', {
+  email: 'fuzz-sacrificial@example.com',
+  display_name: 'Fuzz sacrificial',
+});
 const visitor = await json(
   'POST',
   '/create/visitor-session',
@@ -94,6 +99,7 @@ writeFileSync(
       instruction_id: 'fuzz-instruction',
       operator_id: operator.operator_id,
       operator_token: opToken.operator_token,
+      sacrificial_operator_id: sacrificialOperator.operator_id,
       visitor_token: visitor.visitor_token,
       session_id: visitor.session_id,
       conversation_id: conversation.conversation.id ?? conversation.conversation.conversation_id,

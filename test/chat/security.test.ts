@@ -62,6 +62,12 @@ describe('chat relay security', function () {
   });
   signedRouteSecurity('chat', ctx, {
     method: 'POST',
+    path: '/relay/deprovision/operator',
+    body: () => ({ email: 'nobody@example.com' }),
+    okStatus: 404,
+  });
+  signedRouteSecurity('chat', ctx, {
+    method: 'POST',
     path: '/relay/create/conversation',
     body: () => ({ session_id: 'vs_unknown' }),
     okStatus: 404,

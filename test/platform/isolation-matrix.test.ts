@@ -278,9 +278,9 @@ function baseInput(route: AnyRoute, w: World): Record<string, unknown> {
   const fields = [...fieldsOf(route.query), ...fieldsOf(route.body)];
   const input: Record<string, unknown> = {};
   for (const f of fields) if (f in all) input[f] = all[f];
-  if (route.path === '/relay/mint/operator-token') delete input.operator_id; // exactly one of operator_id / email
-  if (route.path === '/relay/provision/operator' || route.path === '/relay/mint/operator-token')
-    input.email ??= `${randomBytes(5).toString('hex')}@example.com`;
+  const oneOperator = route.path === '/relay/mint/operator-token' || route.path === '/relay/deprovision/operator';
+  if (oneOperator) delete input.operator_id; // exactly one of operator_id / email
+  if (route.path === '/relay/provision/operator' || oneOperator) input.email ??= `${randomBytes(5).toString('hex')}@example.com`;
   if (route.path === '/relay/sudo/create/group') input.name = 'B group';
   if (route.path === '/relay/sudo/update/group') delete input.member_relay_user_linked_ids;
   if (route.path === '/relay/sudo/fetch/event') delete input.instruction_id; // exactly one of event_id / instruction_id
@@ -514,7 +514,8 @@ describe('tenant isolation matrix (generated from the route table)', function ()
       const base = () => {
         const input = baseInput(route, w);
         // Exactly one of operator_id / email: the one under test.
-        if (route.path === '/relay/mint/operator-token') delete input[field === 'email' ? 'operator_id' : 'email'];
+        if (route.path === '/relay/mint/operator-token' || route.path === '/relay/deprovision/operator')
+          delete input[field === 'email' ? 'operator_id' : 'email'];
         return input;
       };
       const wrap = (v: unknown) => (LIST_KINDS.has(kind) ? [v] : v);

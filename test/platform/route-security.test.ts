@@ -241,6 +241,16 @@ describe('security suites generated from the route table', function () {
           expect: [401, 'INVALID_TOKEN'],
         },
         {
+          name: "a deprovisioned operator's token",
+          run: async (r) => {
+            const o = await op();
+            const d = await signed(relay.baseUrl, a, 'POST', '/relay/deprovision/operator', { operator_id: o.id });
+            if (d.status !== 200) throw new Error(`deprovision: ${d.status}`);
+            return bearer(r, o.token);
+          },
+          expect: [401, 'INVALID_TOKEN'],
+        },
+        {
           name: "another tenant's operator token, naming this tenant",
           run: async (r) => {
             const b = await provision(relay.baseUrl, { rate_limit_per_min: 10_000 });

@@ -1,12 +1,13 @@
 /**
  * Tenants of the workspace: the list, a new tenant (its secret shown once), and one tenant's page:
- * settings, keys (secret rotation with grace, widget key), suspension, operators, recent callbacks
+ * settings, keys (secret rotation with grace, widget key), suspension, operators (operators.ts), recent callbacks
  * and dead letters with replay. Members see; admins and owners change (the relay enforces it too).
  */
 import { clear, h } from '../shared/dom.js';
 import type { App } from './app.js';
 import { dateOf, field, form, input, lines, secretBox, show, value } from './app.js';
 import type { Tenant } from './api.js';
+import { operatorsCard, type Operator } from './operators.js';
 import type { StringKey } from './strings.js';
 
 type Delivery = {
@@ -17,7 +18,6 @@ type Delivery = {
   created_at: string;
   dead_reason: string | null;
 };
-type Operator = { operator_id: string; email: string; display_name: string; role: string; routing_keys: string[]; status: string };
 
 const ws = (app: App) => app.workspaceId ?? '';
 const pill = (app: App, status: string) => h('span', { class: `pill ${status}` }, app.t(`status_${status}` as StringKey) || status);
@@ -251,45 +251,7 @@ async function tenantView(app: App, tenantId: string): Promise<Node> {
     app.api.call<{ deliveries: Delivery[] }>('GET', '/fetch/deliveries', { query: { ...q, limit: 20 } }),
     app.api.call<{ dead_letters: Delivery[] }>('GET', '/fetch/dead-letters', { query: { ...q, limit: 20 } }),
   ]);
-  const opsCard = h(
-    'div',
-    { class: 'card' },
-    h('h2', {}, app.t('operators')),
-    ops.operators.length
-      ? h(
-          'table',
-          {},
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              h('th', {}, app.t('name')),
-              h('th', {}, app.t('email')),
-              h('th', {}, app.t('role')),
-              h('th', {}, app.t('routingKeys')),
-              h('th', {}, app.t('status')),
-            ),
-          ),
-          h(
-            'tbody',
-            {},
-            ...ops.operators.map((o) =>
-              h(
-                'tr',
-                {},
-                h('td', {}, o.display_name),
-                h('td', {}, o.email),
-                h('td', {}, o.role),
-                h('td', {}, o.routing_keys.length ? o.routing_keys.join(', ') : app.t('allQueues')),
-                h('td', {}, o.status),
-              ),
-            ),
-          ),
-        )
-      : h('p', {}, app.t('noOperators')),
-  );
+  const opsCard = operatorsCard(app, q, ops.operators, admin, reload);
   const deliveryTable = (rows: Delivery[], empty: StringKey, replay: boolean) =>
     rows.length
       ? h(

@@ -260,6 +260,9 @@ export class Widget {
         this.refused();
         return false;
       }
+      // Refresh rotates the token: another tab of this site may have just refreshed it; use its token.
+      const latest = this.store.get().token;
+      if (err instanceof RelayError && err.status === 401 && latest && latest !== token) return true;
       if (err instanceof RelayError && err.status === 401) {
         // The session ended (30 days, or the widget key was rotated): the next message starts a new one.
         const outbox = this.store.get().outbox ?? [];

@@ -12,8 +12,9 @@ import type { WebSocket } from 'ws';
 import { chatChannel, type BusEvent } from '../../../models/chat/bus.js';
 import { routingAllows } from '../../../models/chat/conversation.js';
 import { messagesAfterSeq } from '../../../models/chat/recent-messages.js';
-import type { OperatorDoc } from '../../../models/chat/operator.js';
+import type { AccessChange, OperatorRecord } from '../../../models/chat/operator-record.js';
 import type { VisitorSessionDoc } from '../../../models/chat/visitor-session.js';
+import { redisKey } from '../../../platform/keys.js';
 import { subscriberRedis } from '../../../platform/redis.js';
 import type { TokenClaims } from '../../../platform/tokens.js';
 import type { AppDeps } from '../../context.js';
@@ -29,7 +30,15 @@ export type VisitorConn = Base & {
   conv: string | null;
   seq: Sequencer | null;
 };
-export type OperatorConn = Base & { kind: 'operator'; op: OperatorDoc; role: string; seqs: Map<string, Sequencer> };
+/** `ver`: the token's operator version; `expiry`: closes the socket when the token ends (operator-socket.ts). */
+export type OperatorConn = Base & {
+  kind: 'operator';
+  op: OperatorRecord;
+  role: string;
+  seqs: Map<string, Sequencer>;
+  ver: number;
+  expiry?: NodeJS.Timeout;
+};
 export type Conn = VisitorConn | OperatorConn;
 type TenantRoom = { visitors: Map<string, Set<VisitorConn>>; operators: Set<OperatorConn>; count: number };
 
@@ -45,9 +54,13 @@ export class ChatHub {
   constructor(private readonly deps: AppDeps) {
     this.sub = subscriberRedis(deps.config.redisUrl);
     this.sub.on('error', (err) => deps.logger.warn({ err: String(err) }, 'chat subscriber redis error'));
-    this.sub.on('message', (_channel: string, payload: string) => {
+    // Every process hears every operator access change (deprovisioned, role or routing keys changed).
+    const access = redisKey.chatOperatorAccessChannel(deps.config.queuePrefix);
+    this.sub.subscribe(access).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'operator access subscribe failed'));
+    this.sub.on('message', (channel: string, payload: string) => {
       try {
-        this.dispatch(JSON.parse(payload) as BusEvent);
+        if (channel === access) this.accessChanged(JSON.parse(payload) as AccessChange);
+        else this.dispatch(JSON.parse(payload) as BusEvent);
       } catch (err) {
         deps.logger.error({ err: String(err) }, 'chat dispatch failed');
       }
@@ -147,6 +160,12 @@ export class ChatHub {
         .catch((err: unknown) => this.deps.logger.warn({ err: String(err) }, 'chat subscribe failed'));
     }
     return r;
+  }
+
+  /** An operator's sockets close (4401) unless they hold the version now current and it is active. */
+  private accessChanged(ch: AccessChange): void {
+    for (const o of this.rooms.get(ch.tenant_id)?.operators ?? [])
+      if (o.op._id === ch.operator_id && (ch.status !== 'active' || ch.v !== o.ver)) o.ws.close(CLOSE.badToken, 'operator access changed');
   }
 
   private dispatch(ev: BusEvent): void {

@@ -1,7 +1,9 @@
 /**
  * One operator's socket (`/api/v1/ws/operator?token=<operator_token>[&tenant_id=]`): its tenant and
  * routing keys only. On connect: the operator check (api/principals/operator.ts, the same rules as the
- * REST routes: 4401 / 4403) and a `welcome`. Frames: take / release / resolve (answered by a `result`
+ * REST routes: 4401 / 4403) and a `welcome`. Then, on every frame, the operator's hot record again
+ * (4401 once deprovisioned or changed); a timer closes the socket (4401) when its token expires, and
+ * the hub closes it at once when any process announces a change of the operator's access. Frames: take / release / resolve (answered by a `result`
  * frame with the client's `ref`), message, typing, read, sync (replay after a number), ping.
  */
 import type { WebSocket } from 'ws';
@@ -10,7 +12,7 @@ import { operatorReply, operatorSignal, visibleConversation } from '../../../mod
 import { releaseConversation, resolveConversation, takeConversation } from '../../../models/chat/take-release-resolve.js';
 import type { AppDeps } from '../../context.js';
 import { asApiError } from '../../errors.js';
-import { authenticateOperator } from '../../principals/operator.js';
+import { authenticateOperator, currentOperator } from '../../principals/operator.js';
 import { CLOSE, messageText, operatorFrame, parseFrame, send } from './frames.js';
 import type { ChatHub, OperatorConn } from './hub.js';
 
@@ -20,7 +22,7 @@ export async function openOperator(hub: ChatHub, deps: AppDeps, ws: WebSocket, u
     ws.close(auth.status === 401 ? CLOSE.badToken : CLOSE.refused, auth.reason);
     return null;
   }
-  const { operator: op, tenant, role } = auth.principal;
+  const { operator: op, tenant, role, expiresAt } = auth.principal;
   if (!(await hub.admit(ws, tenant.tenant._id))) return null;
   const o: OperatorConn = {
     kind: 'operator',
@@ -31,7 +33,11 @@ export async function openOperator(hub: ChatHub, deps: AppDeps, ws: WebSocket, u
     op,
     role,
     seqs: new Map(),
+    ver: op.v,
+    expiry: setTimeout(() => ws.close(CLOSE.badToken, 'operator token expired'), Math.max(0, expiresAt - Date.now())),
   };
+  o.expiry?.unref();
+  ws.once('close', () => clearTimeout(o.expiry));
   hub.join(o);
   send(ws, {
     type: 'welcome',
@@ -45,6 +51,8 @@ export async function openOperator(hub: ChatHub, deps: AppDeps, ws: WebSocket, u
 const ACTIONS = { take: takeConversation, release: releaseConversation, resolve: resolveConversation } as const;
 
 export async function operatorFrameIn(hub: ChatHub, deps: AppDeps, o: OperatorConn, json: unknown): Promise<void> {
+  // Every frame: still this version, still active (the hub's close may be a moment behind this frame).
+  if (!(await currentOperator(deps, o.tenantId, o.op._id, o.ver))) return void o.ws.close(CLOSE.badToken, 'operator access changed');
   const f = parseFrame(operatorFrame, json);
   if (f.type === 'ping') return send(o.ws, { type: 'pong' });
   const active = await deps.tenants.getActive(o.tenantId);

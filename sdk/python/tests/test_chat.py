@@ -10,7 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from bloonio_chat_relay_client import CHAT_EVENTS, ChatRelaySettings, ConfigurationError, NotFoundError, ValidationFailedError
+from bloonio_chat_relay_client import (
+    CHAT_EVENTS,
+    ChatRelaySettings,
+    ConfigurationError,
+    NotFoundError,
+    RelayError,
+    ValidationFailedError,
+)
 
 from .conftest import Both
 from .harness import App, Relay, eventually
@@ -57,6 +64,13 @@ def test_a_conversation_through_every_callback(relay: Relay, chat_app: App, chat
     read = c.fetch_conversation(cid)
     assert [m["text"] for m in read["messages"]] == ["Hello, I need help"]
     assert c.fetch_ticket(read["ticket"]["id"])["ticket"]["status"] == "resolved"
+    # Deprovisioned: its token is refused, no new one is minted; provisioning enables it again.
+    assert c.deprovision_operator(email=op_email)["status"] == "disabled"
+    assert c.deprovision_operator(operator_id=op["operator_id"])["status"] == "disabled"
+    with pytest.raises(RelayError) as gone:
+        c.mint_operator_token(email=op_email)
+    assert gone.value.status_code == 410
+    assert c.provision_operator(op_email, "Agent Smith")["status"] == "active"
 
     handled = set(CHAT_EVENTS) - {"agent-released"}
 

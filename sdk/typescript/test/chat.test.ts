@@ -69,6 +69,12 @@ for (const kind of ['koa', 'express'] as const) {
         ['Hello, I need help'],
       );
       assert.equal((await chat.fetchTicket({ ticketId: read.ticket!.id })).ticket.status, 'resolved');
+      // Deprovisioned: its token is refused, no new one is minted; provisioning enables it again.
+      assert.equal((await chat.deprovisionOperator({ email })).status, 'disabled');
+      assert.equal((await chat.deprovisionOperator({ operatorId: op.operatorId })).status, 'disabled');
+      await assert.rejects(operator(r, operatorToken, 'take', cid));
+      await assert.rejects(chat.mintOperatorToken({ email }), (e: { statusCode?: number }) => e.statusCode === 410);
+      assert.equal((await chat.provisionOperator({ email, displayName: 'Agent Smith' })).status, 'active');
 
       const handled = new Set(CHAT_EVENTS.filter((e) => e !== 'agent-released').map((e) => `chat.${e}`));
       const mine = await eventually(

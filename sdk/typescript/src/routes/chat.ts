@@ -56,6 +56,7 @@ const operatorFields = {
   routing_keys: s.array(str()),
   role: s.enum(['agent', 'admin']),
   relay_user_linked_id: str(),
+  status: s.enum(['active', 'disabled']),
 };
 
 export const CHAT_ROUTES = {
@@ -138,6 +139,18 @@ export const CHAT_ROUTES = {
       backend_user_id: opt(str()),
     }),
     response: s.object({ ...operatorFields, created: s.boolean() }),
+    idempotent: true,
+  }),
+  /**
+   * Disables an operator (idempotent): its tokens are refused and its sockets closed at once, and
+   * `mintOperatorToken` answers 410 for it; `provisionOperator` enables it again. Exactly one of `operatorId` / `email`.
+   */
+  deprovisionOperator: route({
+    method: 'POST',
+    path: '/relay/deprovision/operator',
+    status: 200,
+    body: s.exactlyOne({ operator_id: opt(str()), email: opt(str()) }, ['operator_id', 'email']),
+    response: s.object(operatorFields),
     idempotent: true,
   }),
   /** An operator token for the inbox or the operator socket; give exactly one of `operatorId` / `email`. */

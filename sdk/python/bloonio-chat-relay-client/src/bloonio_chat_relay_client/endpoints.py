@@ -75,6 +75,14 @@ class ChatEndpoints(Endpoints[R]):
         )
         return self._call(Call("POST", "/relay/provision/operator", body, idempotent=True))
 
+    def deprovision_operator(self, *, operator_id: str | None = None, email: str | None = None) -> R:
+        """Disable an operator (idempotent): its tokens are refused and its sockets closed at once;
+        ``provision_operator`` enables it again."""
+        if (operator_id is None) == (email is None):
+            raise TypeError("give exactly one of operator_id / email")
+        body = compact(operator_id=operator_id, email=email)
+        return self._call(Call("POST", "/relay/deprovision/operator", body, idempotent=True))
+
     def mint_operator_token(self, *, operator_id: str | None = None, email: str | None = None, ttl_seconds: int | None = None) -> R:
         if (operator_id is None) == (email is None):
             raise TypeError("give exactly one of operator_id / email")

@@ -1,0 +1,38 @@
+/**
+ * A visitor session's token generation (Redis): every visitor token carries the generation it was
+ * minted at, and only the current one is accepted (api/principals/visitor.ts). A refresh moves the
+ * generation on by one, atomically and only from the generation the presented token holds, so a
+ * refreshed token is refused afterwards — including by a second refresh racing the first. No key = 0.
+ */
+import { redisKey } from '../../platform/keys.js';
+import type { FlowDeps } from '../platform/deps.js';
+
+type Deps = Pick<FlowDeps, 'config' | 'redis'>;
+
+const keyOf = (deps: Deps, tenantId: string, sessionId: string) =>
+  redisKey.chatVisitorGeneration(deps.config.queuePrefix, tenantId, sessionId);
+
+// ARGV: the generation the token holds, the key's lifetime (ms: the session's remaining life).
+const ROTATE_LUA = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur ~= tonumber(ARGV[1]) then return -1 end
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return n`;
+
+export async function currentGeneration(deps: Deps, tenantId: string, sessionId: string): Promise<number> {
+  return Number((await deps.redis.get(keyOf(deps, tenantId, sessionId))) ?? 0);
+}
+
+/** The next generation when the token's `gen` is still current; null when another refresh already used it. */
+export async function rotateGeneration(
+  deps: Deps,
+  tenantId: string,
+  sessionId: string,
+  gen: number,
+  sessionEndsAt: Date,
+): Promise<number | null> {
+  const ttlMs = Math.max(1000, sessionEndsAt.getTime() - Date.now());
+  const n = Number(await deps.redis.eval(ROTATE_LUA, 1, keyOf(deps, tenantId, sessionId), String(gen), String(ttlMs)));
+  return n < 0 ? null : n;
+}
