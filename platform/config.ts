@@ -81,8 +81,10 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9:_-]+$/)
     .default('bloonio'),
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
-  /** Behind a PaaS router, trust X-Forwarded-For for client IPs. */
+  /** Behind a PaaS router, trust X-Forwarded-For for client IPs: `true` is one proxy hop (TRUST_PROXY_HOPS=1). */
   TRUST_PROXY: bool.default(false),
+  /** How many proxies in front of the relay append to X-Forwarded-For: the client is that many entries from the right (platform/client-ip.ts). */
+  TRUST_PROXY_HOPS: int(0, 20).optional(),
 
   // Chat Relay (visitor sessions, WebSockets, abuse limits).
   CHAT_VISITOR_TOKEN_TTL_SECONDS: int(60, 86400).default(3600),
@@ -164,6 +166,8 @@ export type Config = {
   queuePrefix: string;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  /** Trusted proxy hops (0: the socket's peer is the client); trustProxy is `trustProxyHops > 0`. */
+  trustProxyHops: number;
   chatVisitorTokenTtlSeconds: number;
   chatOperatorTokenTtlSeconds: number;
   chatMessageMaxChars: number;
@@ -230,7 +234,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     deliverySweepGraceMs: e.DELIVERY_SWEEP_GRACE_MS,
     queuePrefix: e.QUEUE_PREFIX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: (e.TRUST_PROXY_HOPS ?? (e.TRUST_PROXY ? 1 : 0)) > 0,
+    trustProxyHops: e.TRUST_PROXY_HOPS ?? (e.TRUST_PROXY ? 1 : 0),
     chatVisitorTokenTtlSeconds: e.CHAT_VISITOR_TOKEN_TTL_SECONDS,
     chatOperatorTokenTtlSeconds: e.CHAT_OPERATOR_TOKEN_TTL_SECONDS,
     chatMessageMaxChars: e.CHAT_MESSAGE_MAX_CHARS,
