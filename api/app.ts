@@ -5,6 +5,7 @@
  */
 import Router from '@koa/router';
 import Koa from 'koa';
+import { clientIp } from '../platform/client-ip.js';
 import { createMetrics, type Metrics } from '../platform/metrics.js';
 import type { AppDeps, AppState } from './context.js';
 import { bodyMiddleware } from './middleware/body.js';
@@ -24,12 +25,19 @@ export const API_VERSION = '0.1.0';
 export function buildApp(deps: AppDeps, opts: { routes?: AnyRoute[]; metrics?: Metrics } = {}): Koa<AppState> {
   const routes = opts.routes ?? ROUTES;
   const metrics = opts.metrics ?? createMetrics();
-  const app = new Koa<AppState>({ proxy: deps.config.trustProxy });
+  const hops = deps.config.trustProxyHops;
+  // `proxy` still lets X-Forwarded-Proto/Host through behind a router; maxIpsCount keeps ctx.ips to our proxies' entries.
+  const app = new Koa<AppState>({ proxy: deps.config.trustProxy, maxIpsCount: hops });
 
   let openapi: unknown;
   const router = new Router<AppState>();
   const routeTable = mountRoutes(router, routes, deps, principalMiddlewares(deps));
 
+  // One client IP for every per-IP limit: the configured hops from the right (platform/client-ip.ts), never the leftmost.
+  app.use((ctx, next) => {
+    ctx.request.ip = clientIp(ctx.req, hops);
+    return next();
+  });
   app.use(requestMiddleware(deps, metrics));
   // Public chat routes answer browsers' CORS preflights (api/chat/cors.ts).
   app.use(chatCors());

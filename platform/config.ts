@@ -81,8 +81,14 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9:_-]+$/)
     .default('bloonio'),
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
-  /** Behind a PaaS router, trust X-Forwarded-For for client IPs. */
+  /** The queue dashboard (/admin/queues) may retry, add, edit or remove jobs; off → it only shows them. */
+  QUEUE_DASHBOARD_ACTIONS: bool.default(false),
+  /** Who may scrape /metrics: a bearer token (or the admin key); `open` serves it to anyone (a private network's scraper). */
+  METRICS_TOKEN: z.union([z.literal('open'), z.string().min(24, 'needs at least 24 characters, or the word open')]).optional(),
+  /** Behind a PaaS router, trust X-Forwarded-For for client IPs: `true` is one proxy hop (TRUST_PROXY_HOPS=1). */
   TRUST_PROXY: bool.default(false),
+  /** How many proxies in front of the relay append to X-Forwarded-For: the client is that many entries from the right (platform/client-ip.ts). */
+  TRUST_PROXY_HOPS: int(0, 20).optional(),
 
   // Chat Relay (visitor sessions, WebSockets, abuse limits).
   CHAT_VISITOR_TOKEN_TTL_SECONDS: int(60, 86400).default(3600),
@@ -172,7 +178,12 @@ export type Config = {
   deliverySweepGraceMs: number;
   queuePrefix: string;
   bodyLimitBytes: number;
+  queueDashboardActions: boolean;
+  /** null: /metrics needs the admin key; 'open': anyone; else this bearer token (or the admin key). */
+  metricsToken: string | null;
   trustProxy: boolean;
+  /** Trusted proxy hops (0: the socket's peer is the client); trustProxy is `trustProxyHops > 0`. */
+  trustProxyHops: number;
   chatVisitorTokenTtlSeconds: number;
   chatOperatorTokenTtlSeconds: number;
   chatVisitorRefreshGraceSeconds: number;
@@ -244,7 +255,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     deliverySweepGraceMs: e.DELIVERY_SWEEP_GRACE_MS,
     queuePrefix: e.QUEUE_PREFIX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    trustProxy: e.TRUST_PROXY,
+    queueDashboardActions: e.QUEUE_DASHBOARD_ACTIONS,
+    metricsToken: e.METRICS_TOKEN ?? null,
+    trustProxy: (e.TRUST_PROXY_HOPS ?? (e.TRUST_PROXY ? 1 : 0)) > 0,
+    trustProxyHops: e.TRUST_PROXY_HOPS ?? (e.TRUST_PROXY ? 1 : 0),
     chatVisitorTokenTtlSeconds: e.CHAT_VISITOR_TOKEN_TTL_SECONDS,
     chatOperatorTokenTtlSeconds: e.CHAT_OPERATOR_TOKEN_TTL_SECONDS,
     chatVisitorRefreshGraceSeconds: e.CHAT_VISITOR_REFRESH_GRACE_SECONDS,

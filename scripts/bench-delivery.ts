@@ -27,6 +27,7 @@ import { parseConfig } from '../platform/config.js';
 import { newId, newTenantId } from '../platform/ids.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { apiRedis, waitReady } from '../platform/redis.js';
+import { CALLBACK_EVENTS } from '../models/platform/callback-catalogue.js';
 import { callbackUrl } from '../models/platform/emit-event.js';
 import type { JobInput } from '../queues/catalogue.js';
 import { Producer } from '../queues/producer.js';
@@ -56,7 +57,8 @@ const TENANTS = Number(process.env.BENCH_TENANTS ?? 1);
 const HANG_EVENTS = Number(process.env.BENCH_HANG_EVENTS ?? 2000);
 const RUNS = (process.env.BENCH_RUNS ?? 'noop,one,fair').split(',').map((s) => s.trim());
 const RUN_TIMEOUT_MS = Number(process.env.BENCH_RUN_TIMEOUT_S ?? 180) * 1000;
-const PATH = '/relay-callbacks/bench';
+/** The catalogue's path for platform.test: the worker signs a job only for the catalogue's URL (deliver-webhook.ts). */
+const PATH = CALLBACK_EVENTS['platform.test'].path({ _id: '' });
 
 type Stats = {
   total: number;

@@ -201,7 +201,7 @@ const started = Date.now();
 console.log(`soak: ${MINUTES} min of mixed load on ${base} (rate ×${SCALE}); warm-up ${WARMUP} min; one line a minute`);
 for (let minute = 1; minute <= MINUTES; minute++) {
   await new Promise((r) => setTimeout(r, started + minute * 60_000 - Date.now()));
-  const text = await fetch(`${base}/metrics`).then(
+  const text = await fetch(`${base}/metrics`, { headers: { 'X-Admin-Key': env.ADMIN_API_KEY! } }).then(
     (r) => r.text(),
     () => '',
   );

@@ -16,7 +16,7 @@ import { OperatorModel, type OperatorDoc } from '../../models/chat/operator.js';
 import { upsertRelayUserLink } from '../../models/platform/relay-user-link.js';
 import { TenantModel, type TenantDoc } from '../../models/platform/tenant.js';
 import { newId, newTenantId, newTenantSecret, newWidgetPublicKey } from '../../platform/ids.js';
-import { seal } from '../../platform/secret-box.js';
+import { seal, sealedFor } from '../../platform/secret-box.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { mintOperatorToken } from '../principals/operator.js';
 import { escapeHtml, sendPage } from './pages.js';
@@ -28,13 +28,14 @@ const scryptAsync = promisify(scrypt);
 async function demoTenant(deps: AppDeps, origin: string): Promise<TenantDoc> {
   const found = await TenantModel.findOne({ tenant_name: DEMO_TENANT }).lean<TenantDoc>();
   if (!found) {
+    const tenantId = newTenantId();
     const doc = await TenantModel.create({
-      _id: newTenantId(),
+      _id: tenantId,
       tenant_name: DEMO_TENANT,
       branding_display_name: 'Boutique démo',
       branding_primary_color: '#0b6e4f',
       allowed_origins: [origin],
-      secret: seal(deps.config.secretsMasterKey, newTenantSecret()),
+      secret: seal(deps.config.secretsMasterKey, newTenantSecret(), sealedFor.tenantSecret(tenantId)),
       widget_public_key: newWidgetPublicKey(),
     });
     return doc.toObject() as TenantDoc;

@@ -1,8 +1,11 @@
 /**
  * HMAC #1 verification for every /relay/* route (SPEC §1.2), in the documented order:
- *   headers (401) → timestamp within ±30 s (401) → tenant exists (401) and is active (403)
- *   → replay (401) → signature over the raw bytes, constant time (401) → per-tenant rate limit (429).
- * Steps 4–6 and the tenant's freshness check share one Redis script (hmac-gate.lua.ts).
+ *   headers (401) → timestamp within ±30 s (401) → tenant is active (403, only with a valid
+ *   signature) → replay (401) → signature over the raw bytes, constant time (401) → per-tenant rate
+ *   limit (429). Steps 4–6 and the tenant's freshness check share one Redis script (hmac-gate.lua.ts).
+ * An unknown tenant answers exactly as a wrong signature does (401 INVALID_SIGNATURE, after a dummy
+ * HMAC and the same Redis round trip), and a suspended one says so only to a valid signature: no
+ * unsigned caller learns which tenant ids exist.
  * Limitation (documented in the OpenAPI document): the query string is not signed.
  */
 import type { Middleware } from 'koa';
@@ -15,8 +18,18 @@ import type { AppDeps, AppState } from '../context.js';
 import { HMAC_GATE_LUA } from './hmac-gate.lua.js';
 
 const RATE_WINDOW_MS = 60_000;
-// A signature can only pass the timestamp check for 2 × 30 s; remembering it a little longer is enough.
-const REPLAY_TTL_MS = 2 * TIMESTAMP_WINDOW_MS + 5_000;
+/**
+ * How far apart two API processes' clocks may be. A signature stamped `ts` passes the timestamp
+ * check on a process until that process's clock reads ts + 30 s, so on a process lagging this one
+ * by up to this much it passes until our ts + 30 s + MAX_CLOCK_SKEW_MS: its replay key must live
+ * that long. (A fixed 65 s from acceptance fell short for a timestamp from the future side of the
+ * window: accepted at ts − 30 s, it stayed acceptable elsewhere until ts + 30 s + skew.)
+ */
+export const MAX_CLOCK_SKEW_MS = 30_000;
+export const replayTtlMs = (ts: number, now: number) => Math.max(1000, ts + TIMESTAMP_WINDOW_MS + MAX_CLOCK_SKEW_MS - now);
+/** An unknown tenant's request pays for an HMAC and the gate's round trip too, against a tenant that never exists. */
+const NO_TENANT = 'tnt_000000000000000000000000';
+const NO_SECRET = 'sk_no_tenant_has_this_secret';
 
 type GateReply = [string, string?, string?];
 type GateRedis = Redis & {
@@ -45,9 +58,26 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
       );
     }
     // 3. Tenant exists and is active.
+    const raw = ctx.state.rawBody ?? Buffer.alloc(0);
     let entry = await deps.tenants.get(tenantId);
     for (let round = 0; ;) {
-      if (!entry) throw new ApiError('UNKNOWN_TENANT', 'Unknown tenant.');
+      if (!entry) {
+        // The same work and the same answer as a wrong signature for a tenant that exists.
+        signatureMatches(sign(NO_SECRET, timestamp, raw), signature);
+        await redis.hmacGate(
+          redisKey.tenantGeneration(prefix, NO_TENANT),
+          redisKey.signatureSeen(prefix, NO_TENANT, '0'),
+          redisKey.rateLimitWindow(prefix, NO_TENANT, 0),
+          redisKey.rateLimitWindow(prefix, NO_TENANT, -1),
+          '0',
+          '0',
+          1000,
+          1,
+          0,
+          RATE_WINDOW_MS,
+        );
+        throw badSignature();
+      }
       if (entry.tenant.status !== 'active') {
         // The cached copy may predate a reactivation: confirm against the generation before refusing.
         if (round === 0) {
@@ -55,11 +85,13 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
           round++;
           continue;
         }
+        // Only a caller holding the tenant's secret learns that it exists and is suspended.
+        if (!verify(entry, timestamp, raw, signature)) throw badSignature();
         throw new ApiError('TENANT_SUSPENDED', 'Inactive tenant: this tenant is suspended.');
       }
 
       // 4–6 in one round trip.
-      const valid = verify(entry, timestamp, ctx.state.rawBody ?? Buffer.alloc(0), signature);
+      const valid = verify(entry, timestamp, raw, signature);
       const now = Date.now();
       const windowIndex = Math.floor(now / RATE_WINDOW_MS);
       const reply = await redis.hmacGate(
@@ -69,7 +101,7 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
         redisKey.rateLimitWindow(prefix, tenantId, windowIndex - 1),
         entry.gen,
         valid ? '1' : '0',
-        REPLAY_TTL_MS,
+        replayTtlMs(ts, now),
         entry.tenant.rate_limit_per_min,
         now - windowIndex * RATE_WINDOW_MS,
         RATE_WINDOW_MS,
@@ -85,7 +117,7 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
         case 'REPLAY':
           throw new ApiError('REPLAY_DETECTED', 'Replay detected: this signature was already used; sign again with a fresh timestamp.');
         case 'BADSIG':
-          throw new ApiError('INVALID_SIGNATURE', 'Invalid signature.');
+          throw badSignature();
         case 'LIMITED': {
           const retryAfter = String(Math.max(1, Math.ceil(Number(a) / 1000)));
           throw new ApiError('RATE_LIMITED', `Rate limit of ${limit} requests per minute exceeded.`, [], {
@@ -113,6 +145,8 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
     }
   };
 }
+
+const badSignature = () => new ApiError('INVALID_SIGNATURE', 'Invalid signature.');
 
 function verify(entry: TenantEntry, timestamp: string, raw: Buffer, given: string): boolean {
   let ok = false;

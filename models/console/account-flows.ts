@@ -15,7 +15,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../../platform/errors.js';
 import { hashPassword, needsRehash, verifyOrBurn } from '../../platform/passwords.js';
-import { open, seal, type Sealed } from '../../platform/secret-box.js';
+import { open, seal, sealedFor, type Sealed } from '../../platform/secret-box.js';
 import { checkTotp, newTotpSecret } from '../../platform/totp.js';
 import { redisKey } from '../../platform/keys.js';
 import type { FlowDeps } from '../platform/deps.js';
@@ -207,7 +207,7 @@ export const recoveryHash = (code: string) =>
 /** A TOTP code works once: its time step is claimed for the account (RFC 6238 §5.2). */
 async function totpMatches(deps: Deps, account: AccountDoc, code: string): Promise<boolean> {
   if (!account.totp_secret) return false;
-  const step = checkTotp(open(deps.config.secretsMasterKey, account.totp_secret as Sealed), code);
+  const step = checkTotp(open(deps.config.secretsMasterKey, account.totp_secret as Sealed, sealedFor.totpSecret(account._id)), code);
   if (step === null) return false;
   const claimed = await deps.redis.set(redisKey.consoleTotpUsed(deps.config.queuePrefix, account._id, step), '1', 'EX', 180, 'NX');
   return claimed === 'OK';
@@ -333,7 +333,13 @@ export async function startTotpEnrolment(deps: Deps, account: AccountDoc): Promi
   if (account.totp_enabled_at)
     throw new DomainError('CONFLICT', 'TOTP is already on for this account: remove it first to enrol a new app.');
   const secret = newTotpSecret();
-  await openChallenge(deps, 'totp', account._id, { secret: JSON.stringify(seal(deps.config.secretsMasterKey, secret)) }, codeTtl(deps));
+  await openChallenge(
+    deps,
+    'totp',
+    account._id,
+    { secret: JSON.stringify(seal(deps.config.secretsMasterKey, secret, sealedFor.totpSecret(account._id))) },
+    codeTtl(deps),
+  );
   return { secret, expiresAt: new Date(Date.now() + codeTtl(deps) * 1000) };
 }
 
@@ -349,7 +355,7 @@ export async function confirmTotpEnrolment(
   const rec = await readChallenge(deps, 'totp', account._id);
   if (!rec?.secret) throw new DomainError('GONE', 'No TOTP enrolment is waiting (or it expired): start again.');
   const sealed = JSON.parse(rec.secret) as Sealed;
-  const step = checkTotp(open(deps.config.secretsMasterKey, sealed), code.replace(/\s+/g, ''));
+  const step = checkTotp(open(deps.config.secretsMasterKey, sealed, sealedFor.totpSecret(account._id)), code.replace(/\s+/g, ''));
   await settle(deps, 'totp', account._id, step !== null);
   if (step !== null) await deps.redis.set(redisKey.consoleTotpUsed(deps.config.queuePrefix, account._id, step), '1', 'EX', 180);
   const codes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);

@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../platform/config.js';
 import { newId } from '../../platform/ids.js';
 import { redisKey } from '../../platform/keys.js';
-import { open, seal, type Sealed } from '../../platform/secret-box.js';
+import { open, seal, sealedFor, type Sealed } from '../../platform/secret-box.js';
 import type { Producer } from '../../queues/producer.js';
 import type { MailKind, MailVars } from './mail-templates.js';
 
@@ -27,7 +27,7 @@ export const exposeCodes = (config: Config): boolean => config.devPages && !conf
 
 export async function queueMail(deps: Deps, mail: QueuedMail, ttlS: number): Promise<void> {
   const mailId = newId('ml');
-  const sealed = seal(deps.config.secretsMasterKey, JSON.stringify(mail));
+  const sealed = seal(deps.config.secretsMasterKey, JSON.stringify(mail), sealedFor.consoleMail(mailId));
   await deps.redis.set(redisKey.consoleMail(deps.config.queuePrefix, mailId), JSON.stringify(sealed), 'EX', ttlS);
   await deps.producer.enqueue('console.mail', { mailId });
 }
@@ -36,7 +36,7 @@ export async function queueMail(deps: Deps, mail: QueuedMail, ttlS: number): Pro
 export async function takeMail(deps: { config: Config; redis: Redis }, mailId: string): Promise<QueuedMail | null> {
   const raw = await deps.redis.get(redisKey.consoleMail(deps.config.queuePrefix, mailId));
   if (!raw) return null;
-  return JSON.parse(open(deps.config.secretsMasterKey, JSON.parse(raw) as Sealed)) as QueuedMail;
+  return JSON.parse(open(deps.config.secretsMasterKey, JSON.parse(raw) as Sealed, sealedFor.consoleMail(mailId))) as QueuedMail;
 }
 
 export async function mailSent(deps: { config: Config; redis: Redis }, mailId: string): Promise<void> {

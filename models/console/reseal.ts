@@ -3,7 +3,7 @@
  * secrets, so the same step (POST /api/v1/reseal/tenant-secrets) re-seals them under the current key
  * before the old key is removed. Idempotent; paged by `_id`.
  */
-import { open, seal, type KeyRing, type Sealed } from '../../platform/secret-box.js';
+import { isCurrent, open, seal, sealedFor, type KeyRing, type Sealed } from '../../platform/secret-box.js';
 import { AccountModel } from './account.js';
 
 const PAGE = 200;
@@ -20,11 +20,12 @@ export async function resealTotpSecrets(ring: KeyRing): Promise<{ accounts: numb
     for (const a of page) {
       if (!a.totp_secret) continue;
       accounts++;
-      if (a.totp_secret.kid === ring.currentId) continue;
+      if (isCurrent(ring, a.totp_secret)) continue; // else an old key, or v1 (bound to the key id only)
+      const bound = sealedFor.totpSecret(a._id);
       // Guarded on the sealed value read, so a TOTP change meanwhile is not undone.
       const r = await AccountModel.updateOne(
         { _id: a._id, 'totp_secret.ct': a.totp_secret.ct },
-        { $set: { totp_secret: seal(ring, open(ring, a.totp_secret)) } },
+        { $set: { totp_secret: seal(ring, open(ring, a.totp_secret, bound), bound) } },
       );
       if (r.modifiedCount) resealed++;
     }

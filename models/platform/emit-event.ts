@@ -28,6 +28,17 @@ export function callbackUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
+/**
+ * Where the catalogue sends `eventType` for this tenant as it is configured now, or null (no
+ * receiver, or not an event of the catalogue). The delivery worker signs a job only when the job's
+ * URL is this one: a job added or edited outside the API (the queue dashboard, a hand in Redis)
+ * cannot borrow the tenant's secret to sign a request to a host of its choosing.
+ */
+export function catalogueUrl(tenant: CallbackTenant, eventType: string): string | null {
+  if (!tenant.callback_url_base || !Object.hasOwn(CALLBACK_EVENTS, eventType)) return null;
+  return callbackUrl(tenant.callback_url_base, CALLBACK_EVENTS[eventType as CallbackName].path(tenant));
+}
+
 /** The job that delivers (or, without a receiver, records) one event: what emitEvent enqueues. */
 export type EventJob =
   { name: 'webhook.deliver'; payload: JobInput<'webhook.deliver'> } | { name: 'event.record'; payload: JobInput<'event.record'> };
@@ -51,7 +62,7 @@ export function prepareEvent<N extends CallbackName>(
       emitted: { eventId, deliveryId: null, url: null, createdAt },
     };
   }
-  const url = callbackUrl(tenant.callback_url_base, CALLBACK_EVENTS[eventType].path(tenant));
+  const url = catalogueUrl(tenant, eventType) ?? '';
   // These exact bytes are signed and sent on every attempt (SPEC §1.4 body shape).
   const body = JSON.stringify({ event_id: eventId, event_type: eventType, tenant_id: tenantId, created_at: createdAt.toISOString(), data });
   const deliveryId = once ? idFor('dlv', createdAt.getTime(), once.key) : newId('dlv');

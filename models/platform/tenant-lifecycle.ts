@@ -10,7 +10,7 @@
  */
 import { newTenantId, newTenantSecret, newWidgetPublicKey } from '../../platform/ids.js';
 import { notFound } from '../../platform/errors.js';
-import { seal } from '../../platform/secret-box.js';
+import { seal, sealedFor } from '../../platform/secret-box.js';
 import type { TenantFlowDeps } from './deps.js';
 import { TENANT_SETTING_FIELDS, TenantModel, type TenantDoc } from './tenant.js';
 
@@ -45,10 +45,11 @@ export async function provisionTenant(
   owner: { workspaceId: string | null } = { workspaceId: null },
 ): Promise<{ tenant: TenantDoc; secret: string }> {
   const secret = newTenantSecret();
+  const tenantId = newTenantId();
   const doc = await TenantModel.create({
     ...settingsOnly(settings),
-    _id: newTenantId(),
-    secret: seal(deps.config.secretsMasterKey, secret),
+    _id: tenantId,
+    secret: seal(deps.config.secretsMasterKey, secret, sealedFor.tenantSecret(tenantId)),
     widget_public_key: newWidgetPublicKey(),
     workspace_id: owner.workspaceId,
   });
@@ -70,7 +71,7 @@ export async function rotateTenantSecret(
   const secret = newTenantSecret();
   const graceUntil = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
   await writeTenant(deps, tenantId, scope, {
-    secret: seal(deps.config.secretsMasterKey, secret),
+    secret: seal(deps.config.secretsMasterKey, secret, sealedFor.tenantSecret(tenantId)),
     previous_secret: graceUntil ? current.secret : null,
     previous_secret_expires_at: graceUntil,
   });

@@ -7,7 +7,7 @@
  * (visitor ~1 h, operator ≤ 7 days, pairing proofs ~5 min) — remove the old key.
  */
 import type { Redis } from 'ioredis';
-import { open, seal, type KeyRing } from '../../platform/secret-box.js';
+import { isCurrent, open, seal, sealedFor, type KeyRing } from '../../platform/secret-box.js';
 import { TenantModel, type TenantDoc } from './tenant.js';
 import type { TenantStore } from './tenant-store.js';
 
@@ -29,8 +29,11 @@ export async function resealTenantSecrets(
     for (const t of page) {
       tenants++;
       const set: Record<string, unknown> = {};
-      if (t.secret.kid !== ring.currentId) set.secret = seal(ring, open(ring, t.secret));
-      if (t.previous_secret && t.previous_secret.kid !== ring.currentId) set.previous_secret = seal(ring, open(ring, t.previous_secret));
+      const bound = sealedFor.tenantSecret(t._id);
+      // An old key, or the v1 format bound to the key id only: re-sealed under the current key as v2.
+      if (!isCurrent(ring, t.secret)) set.secret = seal(ring, open(ring, t.secret, bound), bound);
+      if (t.previous_secret && !isCurrent(ring, t.previous_secret))
+        set.previous_secret = seal(ring, open(ring, t.previous_secret, bound), bound);
       if (Object.keys(set).length === 0) continue;
       // Guarded on the sealed value read, so a rotation of the tenant secret meanwhile is not undone.
       const r = await TenantModel.updateOne({ _id: t._id, 'secret.ct': t.secret.ct }, { $set: set });

@@ -10,7 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { redisKey } from '../../platform/keys.js';
-import { open, type KeyRing } from '../../platform/secret-box.js';
+import { open, sealedFor, type KeyRing } from '../../platform/secret-box.js';
 import { TenantModel, type TenantDoc } from './tenant.js';
 
 export type TenantEntry = {
@@ -73,9 +73,10 @@ export class TenantStore {
       this.missing.set(tenantId, Date.now() + NEGATIVE_TTL_MS);
       return null;
     }
-    const secrets = [open(this.keyRing, tenant.secret)];
+    const secrets = [open(this.keyRing, tenant.secret, sealedFor.tenantSecret(tenantId))];
     const graceUntil = tenant.previous_secret_expires_at?.getTime() ?? 0;
-    if (tenant.previous_secret && graceUntil > Date.now()) secrets.push(open(this.keyRing, tenant.previous_secret));
+    if (tenant.previous_secret && graceUntil > Date.now())
+      secrets.push(open(this.keyRing, tenant.previous_secret, sealedFor.tenantSecret(tenantId)));
     const entry = { tenant, secrets, graceUntil, gen, checkedAt: Date.now() };
     this.entries.set(tenantId, entry);
     this.missing.delete(tenantId);

@@ -7,7 +7,10 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
 import type { Sealed } from '../../platform/secret-box.js';
 import { baseSchemaOptions } from './common.js';
 
-const sealedSchema = new Schema<Sealed>({ kid: { type: String, required: true }, iv: String, tag: String, ct: String }, { _id: false });
+const sealedSchema = new Schema<Sealed>(
+  { v: Number, kid: { type: String, required: true }, iv: String, tag: String, ct: String },
+  { _id: false },
+);
 
 const tenantSchema = new Schema(
   {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { AccountModel, accountIdOf } from '../../models/console/account.js';
 import { resealTotpSecrets } from '../../models/console/reseal.js';
-import { open, parseKeyRing, type Sealed } from '../../platform/secret-box.js';
+import { open, parseKeyRing, sealedFor, type Sealed } from '../../platform/secret-box.js';
 import { exposeCodes } from '../../models/console/mail.js';
 import { parseConfig } from '../../platform/config.js';
 import { redisKey } from '../../platform/keys.js';
@@ -342,6 +342,7 @@ describe('console accounts: registration, sign-in with a second factor, reset', 
     assert.equal((await resealTotpSecrets(ring)).resealed, 0, 'idempotent');
     const sealed = (await AccountModel.findById(s.accountId).lean())?.totp_secret as Sealed;
     assert.equal(sealed.kid, 'next');
-    assert.equal(open(ring, sealed), e.body.data.secret);
+    assert.equal(sealed.v, 2, 'in the format bound to the account and field');
+    assert.equal(open(ring, sealed, sealedFor.totpSecret(s.accountId)), e.body.data.secret);
   });
 });

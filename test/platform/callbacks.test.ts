@@ -49,7 +49,8 @@ describe('platform: signed callbacks', () => {
 
   describe('with one in-process worker', () => {
     before(async () => {
-      relay = await startRelay('callbacks');
+      // The dashboard-retry test below needs the dashboard's actions (read-only by default).
+      relay = await startRelay('callbacks', { QUEUE_DASHBOARD_ACTIONS: 'true' });
       await relay.startWorker();
     });
     after(async () => relay.stop());

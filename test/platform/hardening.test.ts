@@ -83,7 +83,7 @@ describe('hardening: what the newcomer and the fuzzer found', function () {
 
   describe('defect 1: no unbounded metric series or log volume from unauthenticated requests', () => {
     it('1,500 requests to unknown paths ending in 400/404/405/413/415/501 add a handful of series and a log within its budget', async () => {
-      const before = await (await fetch(`${relay.baseUrl}/metrics`)).text();
+      const before = await (await fetch(`${relay.baseUrl}/metrics`, { headers: { 'X-Admin-Key': relay.env.ADMIN_API_KEY ?? '' } })).text();
       const linesBefore = logText.split('\n').length;
       const kinds: ((i: number) => Promise<unknown>)[] = [
         (i) => call(relay.baseUrl, 'POST', `/api/v1/nope/${i}`, { headers: { 'content-type': 'application/json' }, body: '{bad' }),
@@ -107,7 +107,7 @@ describe('hardening: what the newcomer and the fuzzer found', function () {
         await Promise.all(Array.from({ length: 25 }, (_, k) => kinds[(i + k) % kinds.length]!(i + k)));
       }
       const seconds = (Date.now() - started) / 1000;
-      const after = await (await fetch(`${relay.baseUrl}/metrics`)).text();
+      const after = await (await fetch(`${relay.baseUrl}/metrics`, { headers: { 'X-Admin-Key': relay.env.ADMIN_API_KEY ?? '' } })).text();
       const series = (text: string) => text.split('\n').filter((l) => l.startsWith('relay_http_requests_total{'));
       const added = series(after).filter((l) => !series(before).some((b) => b.split('} ')[0] === l.split('} ')[0]));
       assert.ok(added.length <= 12, `at most a dozen new series, got ${added.length}:\n${added.join('\n')}`);
@@ -138,7 +138,7 @@ describe('hardening: what the newcomer and the fuzzer found', function () {
 
     it('ops routes are labelled by their template too', async () => {
       await call(relay.baseUrl, 'GET', '/healthz');
-      const text = await (await fetch(`${relay.baseUrl}/metrics`)).text();
+      const text = await (await fetch(`${relay.baseUrl}/metrics`, { headers: { 'X-Admin-Key': relay.env.ADMIN_API_KEY ?? '' } })).text();
       assert.match(text, /relay_http_requests_total\{method="GET",route="\/healthz",status="200"\}/);
     });
   });

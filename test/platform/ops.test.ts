@@ -27,7 +27,7 @@ describe('platform: ops surface', () => {
       const creds = await provision(relay.baseUrl, { callback_url_base: receiver.url });
       assert.equal((await signed(relay.baseUrl, creds, 'POST', '/relay/send/test-callback', {})).status, 202);
       await eventually(async () => receiver.received.length === 1);
-      const r = await fetch(`${relay.baseUrl}/metrics`);
+      const r = await fetch(`${relay.baseUrl}/metrics`, { headers: { 'X-Admin-Key': relay.env.ADMIN_API_KEY ?? '' } });
       assert.match(r.headers.get('content-type') ?? '', /text\/plain/);
       const text = await r.text();
       assert.match(text, /relay_http_requests_total\{method="POST",route="\/api\/v1\/relay\/send\/test-callback",status="202"\} 1/);

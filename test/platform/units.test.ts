@@ -1,13 +1,16 @@
 /** Unit checks of the platform's building blocks, against fixed vectors a reviewer can recompute. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { parseRetryAfter } from '../../platform/outbound-http.js';
 import { ConfigError, parseConfig } from '../../platform/config.js';
 import { newId } from '../../platform/ids.js';
-import { open, parseKeyRing, seal } from '../../platform/secret-box.js';
+import { isCurrent, open, parseKeyRing, seal, sealedFor } from '../../platform/secret-box.js';
 import { sign, signatureMatches } from '../../platform/signing.js';
 import { isPublicAddress } from '../../platform/ssrf.js';
+
+/** What the secret-box tests seal: tenant A's signing secret. */
+const A = sealedFor.tenantSecret('tnt_aaaaaaaaaaaaaaaaaaaaaaaa');
 
 const BASE_ENV = {
   REDIS_URL: 'redis://127.0.0.1:6379',
@@ -51,18 +54,38 @@ describe('platform units', () => {
       const k1 = randomBytes(32).toString('hex');
       const k2 = randomBytes(32).toString('base64');
       const before = parseKeyRing(`k1:${k1}`);
-      const sealed = seal(before, 'sk_secret');
+      const sealed = seal(before, 'sk_secret', A);
       assert.equal(sealed.kid, 'k1');
       assert.ok(!JSON.stringify(sealed).includes('sk_secret'));
       const after = parseKeyRing(`k2:${k2},k1:${k1}`);
-      assert.equal(open(after, sealed), 'sk_secret');
-      assert.equal(seal(after, 'x').kid, 'k2');
+      assert.equal(open(after, sealed, A), 'sk_secret');
+      assert.equal(seal(after, 'x', A).kid, 'k2');
     });
     it('refuses a tampered ciphertext or a relabelled key id', () => {
       const ring = parseKeyRing(`a:${'11'.repeat(32)},b:${'22'.repeat(32)}`);
-      const sealed = seal(ring, 'secret');
-      assert.throws(() => open(ring, { ...sealed, ct: Buffer.from('other').toString('base64') }));
-      assert.throws(() => open(ring, { ...sealed, kid: 'b' }));
+      const sealed = seal(ring, 'secret', A);
+      assert.throws(() => open(ring, { ...sealed, ct: Buffer.from('other').toString('base64') }, A));
+      assert.throws(() => open(ring, { ...sealed, kid: 'b' }, A));
+    });
+    it('binds a ciphertext to its record and field: copied elsewhere it does not open', () => {
+      const ring = parseKeyRing(`a:${'11'.repeat(32)}`);
+      const sealed = seal(ring, 'sk_of_tenant_a', A);
+      assert.throws(() => open(ring, sealed, sealedFor.tenantSecret('tnt_bbbbbbbbbbbbbbbbbbbbbbbb')), /unable to authenticate|auth/i);
+      assert.throws(() => open(ring, sealed, sealedFor.totpSecret('acc_1')), /unable to authenticate|auth/i);
+      assert.throws(() => open(ring, { ...sealed, v: undefined }, A), 'nor passes for the old format');
+      assert.equal(open(ring, sealed, A), 'sk_of_tenant_a');
+    });
+    it('still opens a v1 value (bound to its key id only), which is not current until re-sealed', () => {
+      const key = Buffer.from('11'.repeat(32), 'hex');
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(Buffer.from('a'));
+      const ct = Buffer.concat([cipher.update('sk_legacy', 'utf8'), cipher.final()]);
+      const v1 = { kid: 'a', iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), ct: ct.toString('base64') };
+      const ring = parseKeyRing(`a:${'11'.repeat(32)}`);
+      assert.equal(open(ring, v1, A), 'sk_legacy');
+      assert.equal(isCurrent(ring, v1), false);
+      assert.equal(isCurrent(ring, seal(ring, 'x', A)), true);
     });
   });
 

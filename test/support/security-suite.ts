@@ -72,8 +72,13 @@ export function signedRouteSecurity(title: string, ctx: () => SuiteContext, rout
       expectError(await signed(ctx().baseUrl, creds, route.method, route.path, b, { timestampMs: ts }), 401, 'REPLAY_DETECTED');
       expectError(await signed(ctx().secondBaseUrl, creds, route.method, route.path, b, { timestampMs: ts }), 401, 'REPLAY_DETECTED');
     });
-    it('401 for an unknown tenant', async () =>
-      expectError(await send({ tenantId: 'tnt_000000000000000000000000' }), 401, 'UNKNOWN_TENANT'));
+    it('401 for an unknown tenant, answered exactly as a wrong signature', async () => {
+      const unknown = await send({ tenantId: 'tnt_000000000000000000000000' });
+      const forged = await send({ signature: 'ab'.repeat(32) });
+      expectError(unknown, 401, 'INVALID_SIGNATURE');
+      const same = (b: any) => ({ ...b, error: { ...b.error, request_id: null } });
+      assert.deepEqual(same(unknown.body), same(forged.body), 'same status, message and code');
+    });
     it('403 for a suspended tenant (on both API processes), accepted again once reactivated', async () => {
       const other = await provision(ctx().baseUrl, { rate_limit_per_min: 10_000, ...route.tenantSettings });
       assert.equal((await admin(ctx().baseUrl, 'POST', `/suspend/tenant?tenant_id=${other.tenantId}`)).status, 200);

@@ -5,7 +5,10 @@
  *   1. take a tenant slot (at most N in flight per tenant across all workers, more while its endpoint
  *      is fast; circuit open → wait): a fast tenant's job waits here a moment for one of its own
  *      deliveries in this process to finish, else it steps aside (delayed) without spending an attempt;
- *   2. sign the body with the tenant's current secret (platform/signing.ts) and POST it
+ *   2. check the job's URL is where the catalogue sends this event for the tenant's current
+ *      callback_url_base (a job added or edited on the queue dashboard or in Redis with another URL
+ *      is dead-lettered without a request: the tenant's secret signs only for its own receiver),
+ *      sign the body with the tenant's current secret (platform/signing.ts) and POST it
  *      (platform/outbound-http.ts: SSRF guard, timeout, bounded read);
  *   3. release the slot, record the attempt (models/platform/delivery-records.ts, batched), and
  *      decide: succeeded, retry later (BullMQ's backoff, with the schedule and Retry-After), or dead.
@@ -17,6 +20,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { recordAttempt } from '../../models/platform/delivery-records.js';
 import type { AttemptRecord, DeliveryStatus } from '../../models/platform/delivery.js';
+import { catalogueUrl } from '../../models/platform/emit-event.js';
 import type { TenantStore } from '../../models/platform/tenant-store.js';
 import type { Config } from '../../platform/config.js';
 import { redisKey } from '../../platform/keys.js';
@@ -147,6 +151,8 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       if (entry && entry.gen !== gen) entry = await deps.tenants.load(tenantId);
       if (!entry) {
         result = { outcome: 'refused', error: 'tenant no longer exists', durationMs: 0 };
+      } else if (catalogueUrl(entry.tenant, d.eventType) !== d.url) {
+        result = { outcome: 'refused', error: "url is not the tenant's current callback url for this event", durationMs: 0 };
       } else {
         const headers = {
           ...signedHeaders(tenantId, entry.secrets[0] ?? '', d.body),

@@ -219,7 +219,8 @@ describe('RelayClient against the live relay', function () {
     const wrong = new RelayClient({ baseUrl: r.url, tenantId: tenant.tenantId, tenantSecret: 'sk_wrong' });
     assert.equal((await rejects(wrong.fetchDevices({ userSocketHash: socketHash() }), AuthenticationError)).code, 'INVALID_SIGNATURE');
     const unknown = new RelayClient({ baseUrl: r.url, tenantId: `tnt_${'0'.repeat(24)}`, tenantSecret: 'sk_x' });
-    assert.equal((await rejects(unknown.fetchDevices({ userSocketHash: socketHash() }), AuthenticationError)).code, 'UNKNOWN_TENANT');
+    // Answered exactly as a wrong signature: no unsigned caller learns which tenant ids exist.
+    assert.equal((await rejects(unknown.fetchDevices({ userSocketHash: socketHash() }), AuthenticationError)).code, 'INVALID_SIGNATURE');
     const t = await r.provision('ts-suspended');
     await r.admin('POST', '/suspend/tenant', {}, { tenant_id: t.tenantId });
     const suspended = new RelayClient({ baseUrl: r.url, tenantId: t.tenantId, tenantSecret: t.tenantSecret });
