@@ -21,7 +21,8 @@ import { redeemTicket } from '../socket-tickets.js';
 import { allowFrame } from './frame-budget.js';
 import { ChatHub, type Conn } from './hub.js';
 import { openOperator, operatorFrameIn } from './operator-socket.js';
-import { refuseUpgrade, socketCaps, upgradeClientIp } from './upgrade-guard.js';
+import { clientIp } from '../../../platform/client-ip.js';
+import { refuseUpgrade, socketCaps } from './upgrade-guard.js';
 import { openVisitor, visitorFrameIn } from './visitor-socket.js';
 
 export { CLOSE } from './frames.js';
@@ -37,7 +38,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
   const { config, logger } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const hub = new ChatHub(deps);
-  const caps = socketCaps(config, (req) => upgradeClientIp(req, config));
+  const caps = socketCaps(config, (req) => clientIp(req, config.trustProxyHops));
 
   /** Frames of one socket are handled one after the other, so a client's messages keep their order. */
   function onFrame(c: Conn, data: RawData): void {

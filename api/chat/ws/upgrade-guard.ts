@@ -39,19 +39,6 @@ export function refuseUpgrade(socket: Duplex, err: ApiError): void {
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
 }
 
-/**
- * The client's IP for the socket caps. The same rule as the HTTP side's `ctx.ip` (api/app.ts: Koa with
- * `proxy: TRUST_PROXY`): the peer, or behind a trusted proxy the X-Forwarded-For client.
- * MERGE NOTE: platform/client-ip.ts (the proxies fix) replaces this with `clientIp(req, config.trustProxyHops)`.
- */
-export function upgradeClientIp(req: http.IncomingMessage, config: Pick<Config, 'trustProxy'>): string {
-  const peer = req.socket?.remoteAddress ?? '';
-  if (!config.trustProxy) return peer;
-  const xff = req.headers['x-forwarded-for'];
-  const first = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',')[0]?.trim();
-  return first ? first.slice(0, 64) : peer;
-}
-
 export type SocketCaps = {
   /** Counts the socket until it closes, or refuses it (answered and destroyed): false. */
   admit: (req: http.IncomingMessage, socket: Duplex) => boolean;
