@@ -44,6 +44,8 @@ export const redisKey = {
   /** The device a session token (by its SHA-256) belongs to, and its generation (models/auth/device-session-cache.ts). */
   deviceSession: (p: string, tokenHash: string) => `${p}:{dsess:${tokenHash}}:device`,
   deviceSessionGeneration: (p: string, tokenHash: string) => `${p}:{dsess:${tokenHash}}:gen`,
+  /** MongoDB lookups of legacy-format (pre-MAC) device session tokens, fleet-wide (a fixed window is appended). */
+  legacyDeviceSessionLookups: (p: string) => `${p}:dsess-legacy-lookups`,
   /** Set when a device's last_seen_at was last written, so polls write it at most once per interval. */
   deviceSeen: (p: string, tenantId: string, deviceId: string) => `${p}:{${tenantId}}:devseen:${deviceId}`,
   /** Push fatigue counter of one person: the owner tenant's relay_user link (a fixed window is appended: models/auth/prompt-fatigue.ts). */
