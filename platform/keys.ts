@@ -48,8 +48,8 @@ export const redisKey = {
   legacyDeviceSessionLookups: (p: string) => `${p}:dsess-legacy-lookups`,
   /** Set when a device's last_seen_at was last written, so polls write it at most once per interval. */
   deviceSeen: (p: string, tenantId: string, deviceId: string) => `${p}:{${tenantId}}:devseen:${deviceId}`,
-  /** Push fatigue counter of one person: the owner tenant's relay_user link (a fixed window is appended: models/auth/prompt-fatigue.ts). */
-  pushFatigue: (p: string, tenantId: string, relayUserLinkedId: string) => `${p}:{${tenantId}}:fatigue:${relayUserLinkedId}`,
+  /** Push fatigue counter of one person: the owner tenant's pairing (a fixed window is appended: models/auth/prompt-fatigue.ts). */
+  pushFatigue: (p: string, tenantId: string, userSocketHash: string) => `${p}:{${tenantId}}:fatigue:${userSocketHash}`,
   /** A user's pairing and active devices (models/auth/fanout-cache.ts). */
   fanout: (p: string, tenantId: string, userSocketHash: string) => `${p}:{${tenantId}}:fanout:${userSocketHash}`,
   /** Bumped by every write that changes that fan-out, so a load that raced it does not cache what it read. */

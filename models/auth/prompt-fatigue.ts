@@ -2,8 +2,8 @@
  * Push fatigue (OWASP ASVS / NIST 800-63B): the one limit on prompts a person gets on their devices,
  * whichever route asked (send/auth-challenge, sudo/dispatch of any kind) and whichever tenant asked
  * (a grantee's delegated dispatch counts against the grantor's person like the grantor's own). A
- * person is the owner tenant's relay_user link, so the budget is the same whether they are reached
- * by user_socket_hash or by link. At most PUSH_FATIGUE_MAX prompts per PUSH_FATIGUE_WINDOW_SECONDS
+ * person is the owner tenant's pairing (its user_socket_hash; a sudo dispatch reaches a relay_user
+ * link through its first pairing, as it addresses it). At most PUSH_FATIGUE_MAX prompts per PUSH_FATIGUE_WINDOW_SECONDS
  * (a fixed window, platform/rate-limit.ts semantics); then the request is refused (429, Retry-After).
  *
  * Redis only (the hot path). A request to several people is counted all or nothing (one script): a
@@ -35,8 +35,8 @@ function scripts(redis: Redis): FatigueRedis {
   return r;
 }
 
-/** A person asked: the tenant that owns their relay_user link, and the link. */
-export type PromptedPerson = { tenantId: string; relayUserLinkedId: string };
+/** A person asked: the tenant that owns their pairing, and its user_socket_hash. */
+export type PromptedPerson = { tenantId: string; userSocketHash: string };
 
 /**
  * Counts one prompt to each person, or refuses (DomainError RATE_LIMITED with retryAfterS) when any
@@ -50,7 +50,7 @@ export async function countPrompt(deps: FlowDeps, people: PromptedPerson[], now 
   // Keys of one script share a hash tag (the owner tenant); a request's people have one owner.
   const byTenant = new Map<string, string[]>();
   for (const p of people) {
-    const key = `${redisKey.pushFatigue(deps.config.queuePrefix, p.tenantId, p.relayUserLinkedId)}:${window}`;
+    const key = `${redisKey.pushFatigue(deps.config.queuePrefix, p.tenantId, p.userSocketHash)}:${window}`;
     const list = byTenant.get(p.tenantId) ?? [];
     if (!list.includes(key)) list.push(key);
     byTenant.set(p.tenantId, list);
