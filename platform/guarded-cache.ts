@@ -44,6 +44,8 @@ export async function readThrough<T>(
   ttlS: number,
   load: () => Promise<T>,
   codec: { encode: (v: T) => string; decode: (s: string) => T },
+  /** Whether to cache what was loaded (e.g. not an "unknown" that anybody could ask about in bulk). */
+  cacheIf: (v: T) => boolean = () => true,
 ): Promise<T> {
   const [cached, seen] = await redis.mget(keys.entry, keys.generation);
   if (cached != null) return codec.decode(cached);
@@ -51,8 +53,9 @@ export async function readThrough<T>(
   let p = inFlight.get(flight);
   if (!p) {
     p = (async () => {
-      const value = codec.encode(await load());
-      await scripts(redis).guardedCachePut(keys.entry, keys.generation, seen ?? '', value, ttlS);
+      const loaded = await load();
+      const value = codec.encode(loaded);
+      if (cacheIf(loaded)) await scripts(redis).guardedCachePut(keys.entry, keys.generation, seen ?? '', value, ttlS);
       return value;
     })().finally(() => inFlight.delete(flight));
     inFlight.set(flight, p);

@@ -44,9 +44,11 @@ export const redisKey = {
   /** The device a session token (by its SHA-256) belongs to, and its generation (models/auth/device-session-cache.ts). */
   deviceSession: (p: string, tokenHash: string) => `${p}:{dsess:${tokenHash}}:device`,
   deviceSessionGeneration: (p: string, tokenHash: string) => `${p}:{dsess:${tokenHash}}:gen`,
+  /** MongoDB lookups of legacy-format (pre-MAC) device session tokens, fleet-wide (a fixed window is appended). */
+  legacyDeviceSessionLookups: (p: string) => `${p}:dsess-legacy-lookups`,
   /** Set when a device's last_seen_at was last written, so polls write it at most once per interval. */
   deviceSeen: (p: string, tenantId: string, deviceId: string) => `${p}:{${tenantId}}:devseen:${deviceId}`,
-  /** Push fatigue counter of one user (a fixed window is appended: platform/rate-limit.ts). */
+  /** Push fatigue counter of one person: the owner tenant's pairing (a fixed window is appended: models/auth/prompt-fatigue.ts). */
   pushFatigue: (p: string, tenantId: string, userSocketHash: string) => `${p}:{${tenantId}}:fatigue:${userSocketHash}`,
   /** A user's pairing and active devices (models/auth/fanout-cache.ts). */
   fanout: (p: string, tenantId: string, userSocketHash: string) => `${p}:{${tenantId}}:fanout:${userSocketHash}`,

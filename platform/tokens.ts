@@ -10,10 +10,11 @@
  *     token minted under an old key valid until it expires, and removing a key refuses its tokens.
  * No new secret needs configuring. Comparisons are constant time; a token is never logged.
  *
- * Opaque random tokens stored as a hash (device sessions) are not made here: they must be revocable
- * one by one, which a self-contained token is not.
+ * Opaque random tokens stored as a hash (device sessions) must be revocable one by one, which a
+ * self-contained token is not; they carry a MAC so that made-up ones are refused without a lookup
+ * (mintDeviceSessionToken, below).
  */
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { KeyRing } from './secret-box.js';
 
@@ -112,4 +113,43 @@ export function verifyToken<P extends TokenPurpose>(ring: KeyRing, purpose: P, t
   } catch {
     return null;
   }
+}
+
+// ---- opaque tokens with a MAC -------------------------------------------------------------------
+// Device session tokens stay opaque and revocable (stored as a hash), but carry a truncated HMAC of
+// their random part under a key derived from the master key, so a made-up token is refused by
+// arithmetic, before any store is read or any cache written: `dsk_` + 43 chars (32 random bytes) +
+// 22 chars (HMAC-SHA256, first 16 bytes), base64url. Every key of the ring is tried, so a token
+// minted before a master-key rotation keeps working while its key stays in SECRETS_MASTER_KEY.
+
+const DEVICE_SESSION_PREFIX = 'dsk_';
+const DEVICE_SESSION_PATTERN = /^dsk_([A-Za-z0-9_-]{43})([A-Za-z0-9_-]{22})$/;
+/** The format before MACs (`dst_` + 32 random bytes): accepted for a transition, never cached as unknown. */
+const LEGACY_DEVICE_SESSION_PATTERN = /^dst_[A-Za-z0-9_-]{43}$/;
+
+const deviceSessionKeys = new WeakMap<Buffer, Buffer>();
+
+function deviceSessionMac(master: Buffer, random: string): Buffer {
+  let key = deviceSessionKeys.get(master);
+  if (!key) deviceSessionKeys.set(master, (key = Buffer.from(hkdfSync('sha256', master, 'bloonio-relay', 'opaque/device-session/v1', 32))));
+  return createHmac('sha256', key).update(`${DEVICE_SESSION_PREFIX}${random}`).digest().subarray(0, 16);
+}
+
+export function mintDeviceSessionToken(ring: KeyRing): string {
+  const master = ring.keys.get(ring.currentId);
+  if (!master) throw new Error('current master key missing');
+  const random = randomBytes(32).toString('base64url');
+  return `${DEVICE_SESSION_PREFIX}${random}${deviceSessionMac(master, random).toString('base64url')}`;
+}
+
+/** 'valid': minted by this relay (it may still be revoked or expired); 'legacy': the old format; else 'invalid'. */
+export function deviceSessionTokenKind(ring: KeyRing, token: string): 'valid' | 'legacy' | 'invalid' {
+  if (LEGACY_DEVICE_SESSION_PATTERN.test(token)) return 'legacy';
+  const m = DEVICE_SESSION_PATTERN.exec(token);
+  if (!m?.[1] || !m[2]) return 'invalid';
+  const given = Buffer.from(m[2], 'base64url');
+  if (given.length !== 16) return 'invalid';
+  let ok = false;
+  for (const master of ring.keys.values()) ok = timingSafeEqual(given, deviceSessionMac(master, m[1])) || ok;
+  return ok ? 'valid' : 'invalid';
 }

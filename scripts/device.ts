@@ -7,7 +7,7 @@
  *   tsx scripts/device.ts poll                       # lists open requests, with what to show
  *   tsx scripts/device.ts approve <request_id> [--answer 47]   # a push challenge or a sudo request
  *   tsx scripts/device.ts deny <request_id>
- *   tsx scripts/device.ts scan <qr_code_str> [--approve | --deny]  # checks the relay's signature, shows who asks
+ *   tsx scripts/device.ts scan <qr_code_str> [--approve [--number NN] | --deny]  # checks the relay's signature, shows who asks, from which browser
  *   tsx scripts/device.ts refresh | unpair | show
  *
  * A sudo request is answered over the hash of what the device shows (its title, description, fields
@@ -50,7 +50,19 @@ export type RelayReply<T = any> = {
 /** An open request as the relay shows it to a device (GET /device/requests, POST /device/open-request). */
 export type OpenRequest = { request_id: string; tenant_id: string; kind: string; content: Record<string, any>; expires_at: string };
 
-export type QrPayload = { typ: string; sid: string; tid: string; tenant_name: string; origin: string; exp: number; kid: string };
+export type QrPayload = {
+  typ: string;
+  sid: string;
+  tid: string;
+  tenant_name: string;
+  origin: string;
+  /** A coarse description of the browser that asked ("Chrome on Windows"). */
+  browser?: string;
+  /** Number matching: the numbers to offer; the person picks the one their browser shows. */
+  num_choices?: string[];
+  exp: number;
+  kid: string;
+};
 
 export class DeviceClient {
   constructor(public state: DeviceState) {}
@@ -188,9 +200,16 @@ export class DeviceClient {
     return { ok: true, payload };
   }
 
-  answerQr(code: string, sessionId: string, decision: 'approve' | 'deny', nowMs = Date.now()): Promise<RelayReply> {
-    const signature = deviceSign(this.state.privateKeyPem, answerSigningString(sessionId, decision, null, nowMs));
-    return this.request('POST', '/device/qr-login/answer', { qr_code_str: code, decision, timestamp: nowMs, signature });
+  /** `number`: with number matching, the one the person picked among the code's num_choices (signed as the answer). */
+  answerQr(code: string, sessionId: string, decision: 'approve' | 'deny', nowMs = Date.now(), number?: string): Promise<RelayReply> {
+    const signature = deviceSign(this.state.privateKeyPem, answerSigningString(sessionId, decision, number ?? null, nowMs));
+    return this.request('POST', '/device/qr-login/answer', {
+      qr_code_str: code,
+      decision,
+      ...(number !== undefined ? { number } : {}),
+      timestamp: nowMs,
+      signature,
+    });
   }
 
   async refresh(): Promise<RelayReply> {
@@ -314,12 +333,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return 1;
       }
       const p = seen.payload;
-      process.stderr.write(`${p.tenant_name} asks you to sign in on ${p.origin} (expires ${new Date(p.exp * 1000).toISOString()})\n`);
+      const from = p.browser ? ` from ${p.browser}` : '';
+      process.stderr.write(
+        `${p.tenant_name} asks you to sign in on ${p.origin}${from} (expires ${new Date(p.exp * 1000).toISOString()})\n`,
+      );
+      if (p.num_choices)
+        process.stderr.write(`  Pick the number your browser shows: ${p.num_choices.join(' / ')}  → scan … --approve --number N\n`);
       if (!flags.approve && !flags.deny) {
         out(p);
         return 0;
       }
-      return finish(await device.answerQr(arg, p.sid, flags.approve ? 'approve' : 'deny'), 200);
+      return finish(await device.answerQr(arg, p.sid, flags.approve ? 'approve' : 'deny', Date.now(), flags.number), 200);
     }
     case 'refresh': {
       const r = await device.refresh();
@@ -343,7 +367,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 function usage(): number {
   process.stderr.write(
-    'usage: device.ts pair <proof> [--name N] [--fcm-token T] | poll | approve <id> [--answer A] | deny <id> | scan <qr_code_str> [--approve | --deny] | refresh | push-token [T] | unpair | show   [--relay URL] [--state FILE]\n',
+    'usage: device.ts pair <proof> [--name N] [--fcm-token T] | poll | approve <id> [--answer A] | deny <id> | scan <qr_code_str> [--approve [--number NN] | --deny] | refresh | push-token [T] | unpair | show   [--relay URL] [--state FILE]\n',
   );
   return 2;
 }

@@ -15,6 +15,10 @@ export type QrPayload = {
   tid: string;
   tenant_name: string;
   origin: string;
+  /** A coarse description of the browser that asked ("Chrome on Windows"), to show with the origin. */
+  browser?: string;
+  /** Number matching: the three numbers the device offers; the person picks the one the browser shows. */
+  num_choices?: string[];
   iat: number;
   exp: number;
   kid: string;

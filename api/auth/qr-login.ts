@@ -1,6 +1,7 @@
 /** QR login, backend side (SPEC §2.3): start a session for a browser origin, poll it. The device side is api/auth/device-qr.ts. */
 import { z } from 'zod';
 import { createQrSession, pollQrSession } from '../../models/auth/qr-login.js';
+import { describeBrowser } from '../../platform/user-agent.js';
 import { ApiError } from '../errors.js';
 import { defineRoute } from '../route.js';
 import { webOrigin } from '../schemas.js';
@@ -13,10 +14,23 @@ export const qrLoginInitiate = defineRoute({
   path: '/relay/qr-login/initiate',
   summary: 'Start a QR-login session for a browser',
   description:
-    "`browser_origin` must be one of the tenant's `qr_login_allowed_origins` (403 ORIGIN_NOT_ALLOWED; 403 FORBIDDEN when the list is empty: QR login is off). Show `qr_code_str` as a QR code in that browser; a device paired with your tenant scans it, checks the relay's signature (it names your organisation and the origin) and approves or denies. Keep `poll_token` on your server and poll GET /relay/qr-login/poll with it. The code expires after QR_LOGIN_TTL_SECONDS (default 120 s).",
+    "`browser_origin` must be one of the tenant's `qr_login_allowed_origins` (403 ORIGIN_NOT_ALLOWED; 403 FORBIDDEN when the list is empty: QR login is off). Show `qr_code_str` as a QR code in that browser; a device paired with your tenant scans it, checks the relay's signature (it names your organisation and the origin) and approves or denies. Keep `poll_token` on your server and poll GET /relay/qr-login/poll with it. The code expires after QR_LOGIN_TTL_SECONDS (default 120 s). Against QR-login phishing (a code shown on another page): pass the browser's own User-Agent as `browser_user_agent` (the relay keeps only a coarse description, e.g. \"Chrome on Windows\", which the signed code carries for the device to show with the origin), and set `number_matching: true` to get `match_number` (two digits) to show beside the code: the device offers three numbers and the person must pick that one; a wrong pick ends the session denied. Off by default, so existing integrations keep working; turn it on once your page shows the number.",
   tags,
   security: 'hmac',
-  body: z.object({ browser_origin: webOrigin }).strict(),
+  body: z
+    .object({
+      browser_origin: webOrigin,
+      browser_user_agent: z
+        .string()
+        .max(1024)
+        .optional()
+        .describe('The User-Agent of the browser that will show the code (your backend saw it); only a coarse description is kept.'),
+      number_matching: z
+        .boolean()
+        .default(false)
+        .describe('Give a number for the browser to show; the device must pick it among three (opt-in).'),
+    })
+    .strict(),
   response: z.object({
     session_id: z.string(),
     poll_token: z.string(),
@@ -24,6 +38,8 @@ export const qrLoginInitiate = defineRoute({
     qr_code_str: z.string(),
     signature: z.string(),
     expires: z.string(),
+    browser: z.string().describe('What the device shows about the browser, e.g. "Chrome on Windows".'),
+    match_number: z.string().nullable().describe('number_matching: the two digits to show beside the code; null otherwise.'),
   }),
   errors: [403],
   handler: async (_ctx, { body, deps, principal }) => {
@@ -32,12 +48,20 @@ export const qrLoginInitiate = defineRoute({
     if (!allowed.length) throw new ApiError('FORBIDDEN', 'QR login is off for this tenant: set qr_login_allowed_origins.');
     if (!allowed.includes(body.browser_origin))
       throw new ApiError('ORIGIN_NOT_ALLOWED', "This origin is not in the tenant's qr_login_allowed_origins.");
-    const s = await createQrSession(deps.redis, deps.config.queuePrefix, tenant._id, body.browser_origin, deps.config.qrLoginTtlSeconds);
+    const browser = describeBrowser(body.browser_user_agent);
+    const s = await createQrSession(deps.redis, deps.config.queuePrefix, tenant._id, {
+      origin: body.browser_origin,
+      browser,
+      numberMatching: body.number_matching,
+      ttlSeconds: deps.config.qrLoginTtlSeconds,
+    });
     const qr = makeQrCode(deps.config.secretsMasterKey, {
       sid: s.sessionId,
       tid: tenant._id,
       tenant_name: tenant.branding_display_name ?? tenant.tenant_name,
       origin: body.browser_origin,
+      browser,
+      ...(s.match ? { num_choices: s.match.choices } : {}),
       iat: Math.floor(Date.now() / 1000),
       exp: Math.floor(s.expiresAt.getTime() / 1000),
     });
@@ -50,6 +74,8 @@ export const qrLoginInitiate = defineRoute({
         qr_code_str: qr.code,
         signature: qr.signature,
         expires: s.expiresAt.toISOString(),
+        browser,
+        match_number: s.match?.match ?? null,
       },
     };
   },

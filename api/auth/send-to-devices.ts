@@ -13,8 +13,6 @@ import { loadFanout } from '../../models/auth/fanout-cache.js';
 import { settledOutcomes, waitForSettled } from '../../models/auth/push-delivery.js';
 import { CALLBACK_EVENTS } from '../../models/platform/callback-catalogue.js';
 import type { TenantDoc } from '../../models/platform/tenant.js';
-import { redisKey } from '../../platform/keys.js';
-import { hitFixedWindow } from '../../platform/rate-limit.js';
 import type { AppDeps } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { defineRoute, type Success } from '../route.js';
@@ -92,18 +90,6 @@ const challengeBody = z
     'x-rules': ['numbers: required for goldenNumber, only for goldenNumber', 'expected_number: only for goldenNumber, one of numbers'],
   });
 
-/** Push fatigue (OWASP ASVS / NIST 800-63B): at most N requests per user per window, across processes. */
-async function checkFatigue(deps: AppDeps, tenantId: string, userHash: string): Promise<void> {
-  const windowS = deps.config.pushFatigueWindowSeconds;
-  const key = redisKey.pushFatigue(deps.config.queuePrefix, tenantId, userHash);
-  const hit = await hitFixedWindow(deps.redis, { key, limit: deps.config.pushFatigueMax, windowMs: windowS * 1000 });
-  if (!hit.ok) {
-    throw new ApiError('RATE_LIMITED', `Too many challenges for this user: at most ${deps.config.pushFatigueMax} per ${windowS} s.`, [], {
-      'Retry-After': String(hit.retryAfterS),
-    });
-  }
-}
-
 /** Steps shared by challenges and alerts: find the user's devices, create the request, wait (bounded), summarize. */
 async function sendToDevices(
   deps: AppDeps,
@@ -124,9 +110,7 @@ async function sendToDevices(
   if (!fanout) throw notFound('Pairing for this user_socket_hash');
   const { pairing, devices } = fanout;
   if (devices.length === 0) throw new ApiError('CONFLICT', 'This user has no active device; pair one first.');
-  // 2. Fatigue cap (challenges only: alerts are passive).
-  if (a.kind === 'auth-challenge') await checkFatigue(deps, tenantId, a.userHash);
-  // 3. The live request and its jobs.
+  // 2. The live request and its jobs; the push fatigue cap is counted there (models/auth/prompt-fatigue.ts).
   let request;
   try {
     request = await createApprovalRequest(deps, { tenantId, pairing, devices, ...a });
@@ -135,7 +119,7 @@ async function sendToDevices(
       throw new ApiError('CONFLICT', 'This instruction_id was already used; use a fresh one per challenge.');
     throw err;
   }
-  // 4. Wait (bounded) for the pushes, then report from the outcomes the worker recorded in Redis.
+  // 3. Wait (bounded) for the pushes, then report from the outcomes the worker recorded in Redis.
   const settled = await waitForSettled(deps, tenantId, request._id, devices.length, deps.config.pushSyncWaitMs);
   const outcomes = await settledOutcomes(deps.redis, deps.config.queuePrefix, tenantId, request._id);
   const views: DeliveryView[] = devices.map((d) => {
@@ -176,7 +160,7 @@ export const sendAuthChallenge = defineRoute({
   method: 'post',
   path: '/relay/send/auth-challenge',
   summary: "Push an approval challenge to the user's devices",
-  description: `${SYNC_DOC} Push fatigue: at most PUSH_FATIGUE_MAX (default 5) challenges per user per PUSH_FATIGUE_WINDOW_SECONDS (default 60), then 429 with Retry-After. The device answers approve/deny, signed by its own key; the first answer wins, later ones get 409, answers after expiry 410. custom_type: \`localAuth\` (the device confirms with biometrics/PIN), \`goldenNumber\` (the user picks among \`numbers\` the one your page shows; give \`expected_number\` and the relay checks it, a wrong pick resolves as denied with reason number_mismatch), \`totp\` (the device returns a code in \`answer\` for your backend to check). The outcome reaches you as a signed callback (HMAC #1) \`auth_challenge.approved\` / \`auth_challenge.denied\` / \`auth_challenge.expired\` at {callback_url_base}${AUTH_CHALLENGE_CALLBACK_PATH}, and through fetch/delivery-status. The callback's data carries the device's own ECDSA signature over "BLOONIO-ANSWER-V1\\n{request_id}\\n{decision}\\n{answer}\\n{signed_at_ms}" for your records.`,
+  description: `${SYNC_DOC} Push fatigue: at most PUSH_FATIGUE_MAX (default 5) prompts per person per PUSH_FATIGUE_WINDOW_SECONDS (default 60), counting challenges and sudo dispatches of every tenant (a grantee's included), then 429 RATE_LIMITED with Retry-After. The device answers approve/deny, signed by its own key; the first answer wins, later ones get 409, answers after expiry 410. custom_type: \`localAuth\` (the device confirms with biometrics/PIN), \`goldenNumber\` (the user picks among \`numbers\` the one your page shows; give \`expected_number\` and the relay checks it, a wrong pick resolves as denied with reason number_mismatch), \`totp\` (the device returns a code in \`answer\` for your backend to check). The outcome reaches you as a signed callback (HMAC #1) \`auth_challenge.approved\` / \`auth_challenge.denied\` / \`auth_challenge.expired\` at {callback_url_base}${AUTH_CHALLENGE_CALLBACK_PATH}, and through fetch/delivery-status. The callback's data carries the device's own ECDSA signature over "BLOONIO-ANSWER-V1\\n{request_id}\\n{decision}\\n{answer}\\n{signed_at_ms}" for your records.`,
   tags,
   security: 'hmac',
   body: challengeBody,

@@ -11,6 +11,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { redisKey } from '../../platform/keys.js';
+import { deviceSessionTokenKind } from '../../platform/tokens.js';
 import { ApiError } from '../errors.js';
 import { hashSessionToken } from '../../models/auth/device.js';
 import { deviceBySessionHash } from '../../models/auth/device-session-cache.js';
@@ -68,7 +69,10 @@ const invalidSession = () =>
 export function deviceAuth(deps: AppDeps): Middleware<AppState> {
   return async (ctx, next) => {
     const token = bearerToken(ctx);
-    const device = await deviceBySessionHash(deps.redis, deps.config.queuePrefix, hashSessionToken(token));
+    // A made-up token fails its MAC: refused before any lookup or cache write (platform/tokens.ts).
+    const kind = deviceSessionTokenKind(deps.config.secretsMasterKey, token);
+    if (kind === 'invalid') throw invalidSession();
+    const device = await deviceBySessionHash(deps, hashSessionToken(token), { legacy: kind === 'legacy' });
     // One answer for unknown, revoked and expired sessions: a caller learns nothing about which.
     if (!device || device.status !== 'active' || device.session_expires_at.getTime() <= Date.now()) throw invalidSession();
     const key = importDeviceKey(device.public_key_jwk);

@@ -35,6 +35,7 @@ import {
 } from './approval-state.js';
 import type { FanoutDevice, FanoutPairing } from './fanout-cache.js';
 import { ensureAuthIndexes } from './indexes.js';
+import { countPrompt } from './prompt-fatigue.js';
 import { deliveryRecord, markSettled, pushMessage, manifestFields } from './push-delivery.js';
 import { approvalEventData } from './sudo-flow.js';
 
@@ -125,6 +126,8 @@ export async function createRequest(deps: FlowDeps, r: NewMultiRequest & { pairi
     finalized: false,
   };
   const prefix = deps.config.queuePrefix;
+  // 0. Push fatigue: one budget per person for every prompt, whichever route or tenant asks (alerts are passive).
+  if (answerable) await countPrompt(deps, r.participants);
   // 1. The live request; a live request with the same instruction_id refuses this one.
   if (!(await createState(deps.redis, prefix, state, now.getTime()))) throw new DuplicateInstructionError('instruction_id in use');
 

@@ -1,9 +1,10 @@
 /**
  * The device behind a session token, cached in Redis for the device protocol's every request (polls
  * above all): MongoDB finds a device by its token's hash with a query FerretDB answers by scanning
- * the whole devices collection. Unknown tokens are cached as such too, so a flood of made-up tokens
- * costs Redis, not a scan each (a token that exists was stored before it was ever handed out, so
- * "unknown" never hides a real one).
+ * the whole devices collection. A made-up token never gets here: its MAC fails first (api/principals/
+ * device.ts). A token whose MAC checks but whose device is gone (rotated, revoked) is cached as
+ * unknown (a token that exists was stored before it was ever handed out, so "unknown" never hides a
+ * real one); only a holder of a once-valid token can add such an entry.
  *
  * Every write that changes what authentication or the device routes read — revoke, a session
  * rotated, a push token replaced or pruned — invalidates the entry of the token it concerns after its
@@ -13,11 +14,16 @@
 import type { Redis } from 'ioredis';
 import { mongo } from 'mongoose';
 import { invalidate, readThrough } from '../../platform/guarded-cache.js';
+import type { Config } from '../../platform/config.js';
+import { DomainError } from '../../platform/errors.js';
 import { redisKey } from '../../platform/keys.js';
+import { hitFixedWindow } from '../../platform/rate-limit.js';
 import { DeviceModel, type DeviceDoc } from './device.js';
 
 // Bounds what a process dying between a MongoDB write and its invalidation leaves behind.
 const SESSION_CACHE_TTL_S = 300;
+// MongoDB lookups of uncached legacy-format tokens per second, fleet-wide (a real legacy device is cached after one).
+const LEGACY_LOOKUPS_PER_S = 20;
 
 const keys = (prefix: string, tokenHash: string) => ({
   entry: redisKey.deviceSession(prefix, tokenHash),
@@ -33,14 +39,38 @@ const codec = {
   },
 };
 
-/** The device whose session token hashes to `tokenHash`, whatever its status; null when there is none. */
-export function deviceBySessionHash(redis: Redis, prefix: string, tokenHash: string): Promise<DeviceDoc | null> {
+/**
+ * The device whose session token hashes to `tokenHash`, whatever its status; null when there is none.
+ * Call it only for a token whose MAC checked (platform/tokens.ts), so the entries, "unknown" ones
+ * included, are bounded by the tokens this relay minted. A legacy token (the format before MACs)
+ * proves nothing: its "unknown" is not cached (anybody could fill Redis with them), and its misses
+ * share a small fleet-wide budget of MongoDB lookups per second (429 beyond it), so a flood of
+ * made-up legacy tokens costs neither memory nor more than that many lookups.
+ */
+export function deviceBySessionHash(
+  deps: { redis: Redis; config: Pick<Config, 'queuePrefix'> },
+  tokenHash: string,
+  o: { legacy: boolean },
+): Promise<DeviceDoc | null> {
+  const prefix = deps.config.queuePrefix;
   return readThrough(
-    redis,
+    deps.redis,
     keys(prefix, tokenHash),
     SESSION_CACHE_TTL_S,
-    () => DeviceModel.findOne({ session_token_hash: tokenHash }).lean<DeviceDoc>().exec(),
+    async () => {
+      if (o.legacy) {
+        const hit = await hitFixedWindow(deps.redis, {
+          key: redisKey.legacyDeviceSessionLookups(prefix),
+          limit: LEGACY_LOOKUPS_PER_S,
+          windowMs: 1000,
+        });
+        if (!hit.ok)
+          throw new DomainError('RATE_LIMITED', 'Too many device requests with old-format session tokens; try again shortly.', [], 1);
+      }
+      return DeviceModel.findOne({ session_token_hash: tokenHash }).lean<DeviceDoc>().exec();
+    },
     codec,
+    (d) => d !== null || !o.legacy,
   );
 }
 

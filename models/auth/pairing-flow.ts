@@ -7,11 +7,10 @@
  *      the user's other devices get a `new_device` security alert and the tenant a callback;
  *   3. revoke: a device unpairs itself or the backend revokes it; the tenant gets a callback.
  */
-import { randomBytes } from 'node:crypto';
 import { claimOnce } from '../../platform/claims.js';
 import { DomainError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
-import { mintToken, type TokenClaims } from '../../platform/tokens.js';
+import { mintDeviceSessionToken, mintToken, type TokenClaims } from '../../platform/tokens.js';
 import type { FlowDeps } from '../platform/deps.js';
 import { emitEvent } from '../platform/emit-event.js';
 import { upsertRelayUserLink } from '../platform/relay-user-link.js';
@@ -71,7 +70,6 @@ export type NewDevice = {
 
 export type Redeemed = { sessionToken: string; expiresAt: Date; deviceId: string; pairing: PairingDoc };
 
-const newSessionToken = (): string => `dst_${randomBytes(32).toString('base64url')}`;
 const alreadyUsed = () => new DomainError('GONE', 'This pairing proof was already used; ask for a new one.');
 
 /** Step 2: the proof's intent becomes a device of the user's pairing, once. */
@@ -114,7 +112,7 @@ export async function redeemPairingProof(
     relay_user_linked_id: link._id.toString(),
   });
   const others = await activeDevicesOfPairing(tenantId, pairing._id);
-  const sessionToken = newSessionToken();
+  const sessionToken = mintDeviceSessionToken(deps.config.secretsMasterKey);
   const expiresAt = new Date(now.getTime() + deps.config.deviceSessionTtlSeconds * 1000);
   await DeviceModel.create({
     _id: deviceId,
@@ -195,7 +193,7 @@ export async function revokeDevice(
 
 /** A new session token for the device; the presented one stops working at once (guarded on its hash). */
 export async function rotateDeviceSession(deps: FlowDeps, device: DeviceDoc): Promise<{ sessionToken: string; expiresAt: Date } | null> {
-  const sessionToken = newSessionToken();
+  const sessionToken = mintDeviceSessionToken(deps.config.secretsMasterKey);
   const now = new Date();
   const expiresAt = new Date(now.getTime() + deps.config.deviceSessionTtlSeconds * 1000);
   const ok = await DeviceModel.findOneAndUpdate(

@@ -105,20 +105,32 @@ export async function insertPasskey(tenantId: string, p: NewPasskey): Promise<Pa
 }
 
 /**
- * Records a verified sign-in. Guarded on `status: 'active'`, so a passkey revoked between the read
- * and this write does not sign in (false is returned). `$max` keeps the highest counter seen when two
- * sign-ins of one credential race; each had its own single-use challenge, so neither is a replay.
+ * Records a verified sign-in, and is the counter check itself (WebAuthn §6.1.1): one conditional
+ * update that moves the stored counter forward only if the presented one is ahead of it (or, for an
+ * authenticator that does not count, only while both stay 0), on an active passkey. Two sign-ins
+ * presenting the same counter (a cloned authenticator used twice at once) cannot both pass: the
+ * second finds the counter already moved. 'regressed' when the counter did not move forward,
+ * 'revoked' when the passkey was revoked meanwhile (a revoke that landed first wins), else 'ok';
+ * with the stored counter as it now is. findOneAndUpdate (findAndModify), not updateOne: FerretDB v1
+ * runs findAndModify on an _id filter as one transaction, while two concurrent updateOne calls with
+ * the same counter condition were seen both to match.
  */
 export async function recordPasskeyUse(
   tenantId: string,
   credentialId: string,
   u: { signCount: number; backedUp: boolean; deviceType: string },
-): Promise<boolean> {
-  const r = await PasskeyModel.updateOne(
-    { _id: passkeyDocId(tenantId, credentialId), tenant_id: tenantId, status: 'active' },
-    { $max: { sign_count: u.signCount }, $set: { last_used_at: new Date(), backed_up: u.backedUp, device_type: u.deviceType } },
-  );
-  return r.matchedCount === 1;
+): Promise<{ verdict: 'ok' | 'regressed' | 'revoked'; storedCount: number }> {
+  const _id = passkeyDocId(tenantId, credentialId);
+  const r = await PasskeyModel.findOneAndUpdate(
+    { _id, tenant_id: tenantId, status: 'active', sign_count: u.signCount > 0 ? { $lt: u.signCount } : 0 },
+    { $set: { sign_count: u.signCount, last_used_at: new Date(), backed_up: u.backedUp, device_type: u.deviceType } },
+  ).lean();
+  if (r) return { verdict: 'ok', storedCount: u.signCount };
+  const now = await PasskeyModel.findOne({ _id, tenant_id: tenantId }, { status: 1, sign_count: 1 }).lean<{
+    status: string;
+    sign_count: number;
+  }>();
+  return { verdict: now?.status === 'active' ? 'regressed' : 'revoked', storedCount: now?.sign_count ?? 0 };
 }
 
 export async function recordCounterRegression(tenantId: string, credentialId: string): Promise<void> {

@@ -108,8 +108,15 @@ export async function resolveApprovers(
     people.push(p);
   }
 
-  // 3. The threshold: one person for a single action; the group's (or the one given) for a quorum.
-  const threshold = a.threshold ?? (a.eventType === 'sudo_action' ? 1 : groups.length ? Math.max(...groups.map((g) => g.threshold)) : 1);
+  // 3. The threshold: one person for a single action; the group's (or the one given) for a quorum. A
+  // grantee may ask for more approvals than the grantor's group requires, never fewer: the quorum is
+  // the grantor's rule, and the grant lends its people, not the power to lower it.
+  const groupThreshold = groups.length ? Math.max(...groups.map((g) => g.threshold)) : 1;
+  if (a.eventType === 'sudo_delegated_action' && groups.length && a.threshold !== undefined && a.threshold < groupThreshold)
+    throw new DomainError('VALIDATION_FAILED', 'The request body failed validation.', [
+      "threshold: must not be below the grantor's group threshold (leave it out to use the group's)",
+    ]);
+  const threshold = a.threshold ?? (a.eventType === 'sudo_action' ? 1 : groupThreshold);
   const reachable = people.filter((p) => p.devices.length > 0);
   if (reachable.length < threshold)
     throw new DomainError(

@@ -82,7 +82,7 @@ describe('auth relay: pairing and devices', () => {
       fcmToken: 'fcm-token-jane-phone-0001',
     });
     assert.equal(r.status, 201, JSON.stringify(r.body));
-    assert.match(r.body.data.device_session_token, /^dst_[\w-]{43}$/);
+    assert.match(r.body.data.device_session_token, /^dsk_[\w-]{65}$/);
     assert.match(r.body.data.pairing.relay_user_linked_id, /^[0-9a-f]{24}$/);
     assert.equal(r.body.data.pairing.user_socket_hash, hash);
     const days = (Date.parse(r.body.data.expires_at) - Date.now()) / 86_400_000;

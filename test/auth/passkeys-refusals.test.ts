@@ -272,6 +272,24 @@ describe('auth relay: passkeys, refusals (real browser, virtual authenticator)',
     assert.equal(again.status, 200, JSON.stringify(again.body));
   });
 
+  it('the counter check is atomic: assertions presenting one counter at once sign in once, the others get 409', async () => {
+    const page = await open(creds);
+    const { linkId, credentialId } = await registerPasskey(relay.baseUrl, creds, page, { origin, name: 'Raced key' });
+    // Four properly signed assertions with the same counter (a cloned key used four times at once).
+    const [cred] = await page.credentials();
+    assert.ok(cred);
+    const base = cred.signCount + 10;
+    const raced: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      await page.setSignCount(credentialId, base);
+      raced.push(await assertion(relay.baseUrl, creds, page, { origin, linkId }));
+    }
+    const answers = await Promise.all(raced.map((r) => verifyAssertion(relay.baseUrl, creds, origin, r)));
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [200, 409, 409, 409], JSON.stringify(answers.map((a) => a.body.message)));
+    for (const a of answers.filter((x) => x.status === 409)) expectError(a, 409, 'CONFLICT', /counter of this passkey went backwards/);
+  });
+
   it('user verification is required by default; a tenant can make it preferred', async () => {
     const tenant = await passkeyTenant(relay.baseUrl, [origin], { webauthn_user_verification: 'preferred' });
     const page = await open(tenant, origin, { userVerification: false });

@@ -97,12 +97,66 @@ describe('auth relay: QR login', function () {
     expectError(await pollWith(s.session_id, s.poll_token), 410, 'GONE');
   });
 
+  it('against QR-login phishing: the device sees the origin and a coarse browser, and number matching refuses a wrong pick', async () => {
+    const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    const device = await pairDevice(relay.baseUrl, creds, newUserHash(), { backendUserId: 'qr-match-user' });
+    const start = () =>
+      signed(relay.baseUrl, creds, 'POST', '/relay/qr-login/initiate', {
+        browser_origin: ORIGIN,
+        browser_user_agent: UA,
+        number_matching: true,
+      });
+    const s = await start();
+    assert.equal(s.status, 200, JSON.stringify(s.body));
+    const { session_id, poll_token, qr_code_str, match_number, browser } = s.body.data;
+    assert.equal(browser, 'Chrome on Windows');
+    assert.match(match_number, /^\d{2}$/, 'the number the browser shows');
+    const seen = await device.scan(qr_code_str);
+    assert.ok(seen.ok, JSON.stringify(seen));
+    assert.equal(seen.ok && seen.payload.origin, ORIGIN);
+    assert.equal(seen.ok && seen.payload.browser, 'Chrome on Windows', 'the device shows which browser asked, coarsely');
+    assert.ok(!JSON.stringify(seen.ok && seen.payload).includes('Win64'), 'never the raw User-Agent');
+    const choices = (seen.ok && seen.payload.num_choices) || [];
+    assert.equal(choices.length, 3);
+    assert.equal(new Set(choices).size, 3);
+    assert.ok(choices.includes(match_number), 'one of the three is the number shown');
+
+    // An approval without a number is refused (the session stays open); a wrong pick ends it denied.
+    expectError(await device.answerQr(qr_code_str, session_id, 'approve'), 422, 'VALIDATION_FAILED');
+    const wrong = choices.find((c: string) => c !== match_number)!;
+    const refused = await device.answerQr(qr_code_str, session_id, 'approve', Date.now(), wrong);
+    assert.equal(refused.status, 200, JSON.stringify(refused.body));
+    assert.equal(refused.body.data.status, 'denied');
+    assert.equal(refused.body.data.reason, 'number_mismatch');
+    expectError(await device.answerQr(qr_code_str, session_id, 'approve', Date.now(), match_number), 409, 'ALREADY_RESOLVED');
+    assert.equal((await pollWith(session_id, poll_token)).body.data.status, 'denied');
+
+    // The right pick signs in.
+    const again = (await start()).body.data;
+    const ok = await device.answerQr(again.qr_code_str, again.session_id, 'approve', Date.now(), again.match_number);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.data.status, 'approved');
+    const polled = await pollWith(again.session_id, again.poll_token);
+    assert.equal(polled.body.data.backend_user_id, 'qr-match-user');
+
+    // Without number_matching (the default), existing clients are unchanged: no number, none needed.
+    const plain = (await initiate()).body.data;
+    assert.equal(plain.match_number, null);
+    assert.equal(plain.browser, 'an unknown browser');
+    assert.equal((await device.answerQr(plain.qr_code_str, plain.session_id, 'approve')).status, 200);
+  });
+
   it('the reference device CLI: scan shows who asks and approves with --approve', async () => {
     const device = await pairDevice(relay.baseUrl, creds, newUserHash(), { backendUserId: 'cli-user' });
     const dir = mkdtempSync(join(tmpdir(), 'qr-cli-'));
     const stateFile = join(dir, 'device.json');
     writeFileSync(stateFile, JSON.stringify(device.state), { mode: 0o600 });
-    const s = (await initiate()).body.data;
+    const s = (
+      await signed(relay.baseUrl, creds, 'POST', '/relay/qr-login/initiate', {
+        browser_origin: ORIGIN,
+        browser_user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+      })
+    ).body.data;
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
         const p = spawn(process.execPath, ['--import', 'tsx', 'scripts/device.ts', ...args, '--state', stateFile], { cwd: ROOT });
@@ -114,7 +168,7 @@ describe('auth relay: QR login', function () {
       });
     const shown = await run(['scan', s.qr_code_str]);
     assert.equal(shown.code, 0, shown.err);
-    assert.match(shown.err, /Example asks you to sign in on https:\/\/app\.example\.com/);
+    assert.match(shown.err, /Example asks you to sign in on https:\/\/app\.example\.com from Firefox on Linux/);
     const approved = await run(['scan', s.qr_code_str, '--approve']);
     assert.equal(approved.code, 0, approved.err + approved.out);
     assert.equal((await pollWith(s.session_id, s.poll_token)).body.data.backend_user_id, 'cli-user');

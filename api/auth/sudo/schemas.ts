@@ -37,7 +37,15 @@ export const dispatchBody = z
     grantor_tenant_id: tenantIdField
       .optional()
       .describe('sudo_delegated_action: the tenant whose users approve, through the grants it gave you.'),
-    threshold: z.number().int().min(1).max(50).optional().describe("Distinct approvals needed; default 1, or the groups' threshold."),
+    threshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(50)
+      .optional()
+      .describe(
+        "Distinct approvals needed; default 1, or the groups' threshold. A sudo_delegated_action naming the grantor's group may raise its threshold, never lower it (422).",
+      ),
     data_access_type: z.enum(['static', 'dynamic']),
     data_items: z.array(dataItem).max(50).optional().describe('static: the data the approver sees.'),
     data_fetch_url: httpUrl

@@ -96,9 +96,9 @@ export const authenticateOptions = defineRoute({
 });
 
 /** A signed assertion whose counter did not move forward: refused, recorded, reported to the tenant and the user. */
-async function reportCounterRegression(deps: AppDeps, tenant: TenantDoc, p: PasskeyDoc, presented: number): Promise<never> {
+async function reportCounterRegression(deps: AppDeps, tenant: TenantDoc, p: PasskeyDoc, stored: number, presented: number): Promise<never> {
   await recordCounterRegression(tenant._id, p.credential_id);
-  await emitPasskeyEvent(deps, tenant, 'passkey.counter_regression', p, { stored_counter: p.sign_count, presented_counter: presented });
+  await emitPasskeyEvent(deps, tenant, 'passkey.counter_regression', p, { stored_counter: stored, presented_counter: presented });
   const shop = tenantDisplayName(tenant);
   await alertUserDevices(deps, tenant, p.relay_user_linked_id, {
     alert_type: 'passkey_counter_regression',
@@ -182,17 +182,16 @@ export const authenticateVerify = defineRoute({
     }
     if (!verified.verified) throw new ApiError('INVALID_TOKEN', 'The passkey sign-in did not verify.');
     const info = verified.authenticationInfo;
-    // 4. The counter (WebAuthn §6.1.1): authenticators that count must move forward; 0 and 0 means "does not count".
-    if ((info.newCounter > 0 || passkey.sign_count > 0) && info.newCounter <= passkey.sign_count) {
-      await reportCounterRegression(deps, tenant, passkey, info.newCounter);
-    }
-    // 5. Record the use (guarded on active: a revoke that landed meanwhile wins).
+    // 4. The counter (WebAuthn §6.1.1) and the use, in one conditional update: authenticators that
+    //    count must move forward (0 and 0 means "does not count"), so two sign-ins presenting one
+    //    counter cannot both pass; a revoke that landed meanwhile wins.
     const recorded = await recordPasskeyUse(tenant._id, passkey.credential_id, {
       signCount: info.newCounter,
       backedUp: info.credentialBackedUp,
       deviceType: info.credentialDeviceType,
     });
-    if (!recorded) throw new ApiError('FORBIDDEN', 'This passkey has been revoked.');
+    if (recorded.verdict === 'regressed') await reportCounterRegression(deps, tenant, passkey, recorded.storedCount, info.newCounter);
+    if (recorded.verdict !== 'ok') throw new ApiError('FORBIDDEN', 'This passkey has been revoked.');
     return {
       message: 'Signed in with a passkey.',
       data: {
