@@ -94,9 +94,11 @@ export function mountRoutes(
       const principal = ctx.state.principal;
       // The kind's middleware always sets its principal; a mismatch is a wiring bug, never a caller's doing.
       if (principal?.kind !== route.security) throw new Error(`route ${route.path}: principal ${principal?.kind} for ${route.security}`);
+      // Step-up for every call is checked before the input (as the principal is); a rule over the body after it.
+      if (principal?.kind === 'console' && route.consoleStepUp === true) requireStepUp(deps, principal);
       const body = route.body ? parse(route.body, ctx.state.body ?? {}, 'body') : undefined;
       const query = route.query ? parse(route.query, ctx.query, 'query string') : undefined;
-      if (principal?.kind === 'console' && route.consoleStepUp && (route.consoleStepUp === true || route.consoleStepUp(body)))
+      if (principal?.kind === 'console' && typeof route.consoleStepUp === 'function' && route.consoleStepUp(body))
         requireStepUp(deps, principal);
       const result = await route.handler(ctx as AppContext, { body, query, deps, principal });
       const status = result.status ?? route.successStatus ?? 200;
