@@ -88,17 +88,20 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
     const op: Json = {
       operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: r.summary,
-      ...(r.description || r.consoleRole
+      ...(r.description || r.consoleRole || r.consoleStepUp
         ? {
             description: [
               r.description,
               r.consoleRole && `Needs the ${r.consoleRole} role (or above) in the workspace named by workspace_id.`,
+              r.consoleStepUp &&
+                `${r.consoleStepUp === true ? 'Always needs' : 'For the sensitive changes named above, needs'} a recent password or TOTP code (console/reauthenticate within CONSOLE_STEP_UP_SECONDS), else 403 STEP_UP_REQUIRED.`,
             ]
               .filter(Boolean)
               .join(' '),
           }
         : {}),
       ...(r.consoleRole ? { 'x-console-role': r.consoleRole } : {}),
+      ...(r.consoleStepUp ? { 'x-console-step-up': r.consoleStepUp === true ? 'always' : 'some changes' } : {}),
       tags: r.tags,
       security: SECURITY[r.security as Security],
     };

@@ -12,6 +12,7 @@ import type { Middleware } from 'koa';
 import { z } from 'zod';
 import type { AppContext, AppDeps, AppState } from './context.js';
 import { validationError } from './errors.js';
+import { requireStepUp } from './principals/console.js';
 import type { PrincipalOf, Security } from './principals/types.js';
 import type { Role } from '../models/console/workspace.js';
 
@@ -47,6 +48,13 @@ export type RouteDef<
    * roles are checked; the handler then receives `principal.workspace`.
    */
   consoleRole?: Role;
+  /**
+   * Console routes doing something sensitive (rotating a secret, changing where callbacks go,
+   * making owners): the session must have proven the password or a TOTP code within
+   * CONSOLE_STEP_UP_SECONDS, else 403 STEP_UP_REQUIRED. `true` for every call, or a rule over the
+   * validated body for routes where only some changes are sensitive. Checked here, at mount.
+   */
+  consoleStepUp?: true | ((body: z.infer<B>) => boolean);
   handler: (
     ctx: AppContext,
     input: { body: z.infer<B>; query: z.infer<Q>; deps: AppDeps; principal: PrincipalOf[S] },
@@ -86,8 +94,12 @@ export function mountRoutes(
       const principal = ctx.state.principal;
       // The kind's middleware always sets its principal; a mismatch is a wiring bug, never a caller's doing.
       if (principal?.kind !== route.security) throw new Error(`route ${route.path}: principal ${principal?.kind} for ${route.security}`);
+      // Step-up for every call is checked before the input (as the principal is); a rule over the body after it.
+      if (principal?.kind === 'console' && route.consoleStepUp === true) requireStepUp(deps, principal);
       const body = route.body ? parse(route.body, ctx.state.body ?? {}, 'body') : undefined;
       const query = route.query ? parse(route.query, ctx.query, 'query string') : undefined;
+      if (principal?.kind === 'console' && typeof route.consoleStepUp === 'function' && route.consoleStepUp(body))
+        requireStepUp(deps, principal);
       const result = await route.handler(ctx as AppContext, { body, query, deps, principal });
       const status = result.status ?? route.successStatus ?? 200;
       ctx.status = status;

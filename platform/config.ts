@@ -143,7 +143,7 @@ const envSchema = z.object({
     .regex(/^smtps?:\/\/[^\s]+$/, 'must be an smtp:// or smtps:// URL')
     .optional(),
   MAIL_FROM: z.string().min(3).max(200).default('Bloonio Relay <no-reply@localhost>'),
-  /** The relay's public URL, for links sent by email (invitations); absent → the origin of the request that sent the mail. */
+  /** The relay's public URL, for links sent by email (invitations); absent → invitations are refused (never a link built from the request's Host). */
   PUBLIC_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .transform((u) => u.replace(/\/+$/, ''))
@@ -155,6 +155,14 @@ const envSchema = z.object({
   /** Attempts per address, and per client IP, per 15 minutes, counted apart for each kind (sign-in, codes asked, codes tried, sign-ups, resets). */
   CONSOLE_LIMIT_PER_ADDRESS: int(1, 1_000_000).default(10),
   CONSOLE_LIMIT_PER_IP: int(1, 1_000_000).default(100),
+  /** Failed sign-ins and codes tried for one address from all IPs together (the per-address limit above counts one address from one IP). */
+  CONSOLE_LIMIT_PER_ADDRESS_ALL_IPS: int(1, 1_000_000).default(100),
+  /** A console session unused this long ends (the token's 7 days are its absolute limit). */
+  CONSOLE_IDLE_TIMEOUT_SECONDS: int(1, 30 * 86400).default(1800),
+  /** Sensitive console actions need the password or a TOTP code given this recently (sign-in or re-authentication). */
+  CONSOLE_STEP_UP_SECONDS: int(1, 86400).default(300),
+  CONSOLE_MAX_WORKSPACES_PER_ACCOUNT: int(1, 10_000).default(5),
+  CONSOLE_MAX_TENANTS_PER_WORKSPACE: int(1, 100).default(10),
 });
 
 export type Config = {
@@ -218,6 +226,11 @@ export type Config = {
   consoleInvitationTtlSeconds: number;
   consoleLimitPerAddress: number;
   consoleLimitPerIp: number;
+  consoleLimitPerAddressAllIps: number;
+  consoleIdleTimeoutSeconds: number;
+  consoleStepUpSeconds: number;
+  consoleMaxWorkspacesPerAccount: number;
+  consoleMaxTenantsPerWorkspace: number;
 };
 
 export class ConfigError extends Error {}
@@ -293,6 +306,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     consoleInvitationTtlSeconds: e.CONSOLE_INVITATION_TTL_SECONDS,
     consoleLimitPerAddress: e.CONSOLE_LIMIT_PER_ADDRESS,
     consoleLimitPerIp: e.CONSOLE_LIMIT_PER_IP,
+    consoleLimitPerAddressAllIps: e.CONSOLE_LIMIT_PER_ADDRESS_ALL_IPS,
+    consoleIdleTimeoutSeconds: e.CONSOLE_IDLE_TIMEOUT_SECONDS,
+    consoleStepUpSeconds: e.CONSOLE_STEP_UP_SECONDS,
+    consoleMaxWorkspacesPerAccount: e.CONSOLE_MAX_WORKSPACES_PER_ACCOUNT,
+    consoleMaxTenantsPerWorkspace: e.CONSOLE_MAX_TENANTS_PER_WORKSPACE,
   };
 }
 

@@ -20,6 +20,12 @@ export const DOMAIN_CODES = [
   'INVALID_CODE',
   'INVALID_SIGNATURE',
   'RATE_LIMITED',
+  /** Console: a configured quota (workspaces per account, tenants per workspace) is reached. */
+  'QUOTA_EXCEEDED',
+  /** Console: a sensitive action needs a recent password or TOTP (re-authenticate, then try again). */
+  'STEP_UP_REQUIRED',
+  /** A setting the action needs is missing (e.g. PUBLIC_BASE_URL for invitation links). */
+  'NOT_CONFIGURED',
   'UPSTREAM_UNAVAILABLE',
   /** A store or queue the relay needs is unreachable or busy: try again later. */
   'STORE_UNAVAILABLE',

@@ -48,6 +48,8 @@ const env: Record<string, string> = {
   RELAY_DEV_PAGES: 'true',
   ...(process.env as Record<string, string>),
 };
+// Invitation links need the relay's public URL (the console never builds one from a request's Host).
+env.PUBLIC_BASE_URL ??= `http://localhost:${env.PORT ?? '3000'}`;
 const shutdownMs = Number(env.WORKER_SHUTDOWN_TIMEOUT_MS ?? 15_000) || 15_000;
 const children: ChildProcess[] = [];
 

@@ -8,16 +8,15 @@ import { z } from 'zod';
 import {
   login,
   register,
+  registerFromInvitation,
   requestPasswordReset,
   resendRegistrationCode,
   resetPassword,
   sendLoginCode,
-  signIn,
   verifyLoginCode,
   verifyRegistration,
 } from '../../models/console/account-flows.js';
-import { findInvitation, registerFromInvitation } from '../../models/console/invitations.js';
-import { recordAudit } from '../../models/console/audit.js';
+import { findInvitation } from '../../models/console/invitations.js';
 import { defineRoute } from '../route.js';
 import { email, locale, metaOf, otp, password, role, sessionData, sessionOut, tags } from './common.js';
 
@@ -35,7 +34,7 @@ export const registerRoute = defineRoute({
   path: '/console/register',
   summary: 'Register a console account',
   description:
-    'Give organization_name to create your own workspace, or invite_token (from an invitation link) to join one. Without an invitation: a pending account and a 6-digit code mailed to the address (valid 10 minutes, 5 attempts); finish with verify/registration. An address that already has an account gets the same answer, and a mail saying so. With an invitation for this address: the account is active at once and the answer is a session (the link was mailed to that address).',
+    'Give organization_name to create your own workspace, or invite_token (from an invitation link, in this body: never in a URL) to join one. Either way: a pending account and a 6-digit code mailed to the address (valid 10 minutes, 5 attempts); finish with verify/registration, which activates the account and creates the workspace or accepts the invitation. An address that already has an account gets the same answer, and a mail saying so (with an invitation: 409, sign in and accept it). A registration waiting for its code keeps its password: registering the same address again only mails that code again.',
   tags: tags.account,
   security: 'none',
   body: z
@@ -49,23 +48,14 @@ export const registerRoute = defineRoute({
     })
     .strict()
     .refine((b) => Boolean(b.organization_name) !== Boolean(b.invite_token), 'give either organization_name or invite_token'),
-  response: z.union([codeSent, sessionOut]),
+  response: codeSent,
   successStatus: 202,
   errors: [403, 409, 410, 429],
   handler: async (ctx, { body, deps }) => {
     const meta = metaOf(ctx);
-    if (body.invite_token) {
-      const r = await registerFromInvitation(deps, { ...body, invite_token: body.invite_token }, meta);
-      const who = { accountId: r.account._id, email: r.account.email, ip: meta.ip, userAgent: meta.userAgent };
-      await recordAudit({ workspaceId: r.ws._id }, who, {
-        action: 'member.joined',
-        target: r.account._id,
-        details: { role: r.role, via: 'registration' },
-      });
-      const s = await signIn(deps, r.account, meta, 'account.registered', { via: 'invitation' });
-      return { status: 201, message: `Account created; you joined ${r.ws.name}.`, data: await sessionData(s) };
-    }
-    const sent = await register(deps, { ...body, organization_name: body.organization_name ?? '' }, meta);
+    const sent = body.invite_token
+      ? await registerFromInvitation(deps, { ...body, invite_token: body.invite_token }, meta)
+      : await register(deps, { ...body, organization_name: body.organization_name ?? '' }, meta);
     return {
       message: 'If this address can be registered, a verification code is on its way to it.',
       data: {
@@ -83,7 +73,7 @@ export const verifyRegistrationRoute = defineRoute({
   path: '/console/verify/registration',
   summary: 'Verify a registration with the emailed code',
   description:
-    'Activates the account (and creates its workspace) and signs it in. A wrong code is 401 INVALID_CODE; after 5 the registration is over (410 GONE); a late code 410 EXPIRED; a used one 410 GONE.',
+    'Activates the account (and creates its workspace, or joins the workspace it was invited to) and signs it in. A wrong code is 401 INVALID_CODE; after 5 the registration is over (410 GONE); a late code 410 EXPIRED; a used one 410 GONE.',
   tags: tags.account,
   security: 'none',
   body: z.object({ email, otp }).strict(),
@@ -235,16 +225,18 @@ export const resetPasswordRoute = defineRoute({
 });
 
 export const fetchInvitationRoute = defineRoute({
-  method: 'get',
+  method: 'post',
   path: '/console/fetch/invitation',
   summary: 'What an invitation link is for (before registering or signing in to accept it)',
+  description:
+    'The token travels in the body, never in a URL: the link carries it in its fragment (#invite=…), which browsers do not send, and the console page posts it here. Reading an invitation changes nothing.',
   tags: tags.account,
   security: 'none',
-  query: z.object({ token: inviteToken }),
+  body: z.object({ invite_token: inviteToken }).strict(),
   response: z.object({ workspace_name: z.string(), email: z.string(), role, expires_at: z.string() }),
   errors: [410],
-  handler: async (_ctx, { query }) => {
-    const { ws, inv } = await findInvitation(query.token);
+  handler: async (_ctx, { body }) => {
+    const { ws, inv } = await findInvitation(body.invite_token);
     return {
       message: 'Invitation found.',
       data: { workspace_name: ws.name, email: inv.email, role: inv.role, expires_at: inv.expires_at.toISOString() },

@@ -4,6 +4,7 @@ import { toPublicAccount, type AccountDoc } from '../../models/console/account.j
 import type { Session } from '../../models/console/account-flows.js';
 import { toPublicAudit, recordAudit, type AuditWhat } from '../../models/console/audit.js';
 import { ROLES, workspacesOf, type Role, type WorkspaceDoc } from '../../models/console/workspace.js';
+import { DomainError } from '../../platform/errors.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../platform/passwords.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { workspaceId } from '../principals/console.js';
@@ -25,8 +26,19 @@ export const wsQuery = z.object({ workspace_id: workspaceId() });
 /** Where a request came from, for the audit log and the per-IP limits. */
 export const metaOf = (ctx: AppContext) => ({ ip: ctx.ip || 'unknown', userAgent: ctx.get('user-agent') || null });
 
-/** The relay's public URL for links in mails: PUBLIC_BASE_URL, else this request's origin. */
-export const baseUrlOf = (ctx: AppContext, deps: AppDeps) => deps.config.publicBaseUrl ?? `${ctx.protocol}://${ctx.host}`;
+/**
+ * The relay's public URL for links in mails: PUBLIC_BASE_URL, never the request's Host (a caller
+ * picks that header: a link built from it could send an invitee's token to any host). Without it the
+ * console refuses to mail links (503 NOT_CONFIGURED); `npm start` sets it for local development.
+ */
+export function baseUrlOf(deps: AppDeps): string {
+  if (!deps.config.publicBaseUrl)
+    throw new DomainError(
+      'NOT_CONFIGURED',
+      'Invitations are off: the relay has no PUBLIC_BASE_URL (its public https URL) to build the link from. Set it and restart.',
+    );
+  return deps.config.publicBaseUrl;
+}
 
 export const publicAccount = z.object({
   account_id: z.string(),
@@ -94,4 +106,28 @@ export function audit(ctx: AppContext, p: PrincipalOf['console'], workspace: str
     { accountId: p.account._id, email: p.account.email, ip: m.ip, userAgent: m.userAgent },
     what,
   );
+}
+
+/**
+ * A change and its audit entry, the entry first: a crash between the two leaves an entry for a
+ * change that may not have happened, never a change without its entry. A change that fails after
+ * the entry is written gets a second entry, `<action>.failed`, with the error's code.
+ */
+export async function audited<T>(
+  ctx: AppContext,
+  p: PrincipalOf['console'],
+  workspace: string,
+  what: AuditWhat,
+  change: () => Promise<T>,
+): Promise<T> {
+  await audit(ctx, p, workspace, what);
+  try {
+    return await change();
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'INTERNAL_ERROR';
+    await audit(ctx, p, workspace, { action: `${what.action}.failed`, target: what.target ?? null, details: { error: code } }).catch(
+      () => undefined,
+    );
+    throw err;
+  }
 }

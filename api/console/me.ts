@@ -4,11 +4,19 @@
  */
 import { z } from 'zod';
 import { toPublicAccount } from '../../models/console/account.js';
-import { changePassword, confirmTotpEnrolment, removeTotp, startTotpEnrolment } from '../../models/console/account-flows.js';
+import {
+  changePassword,
+  confirmTotpEnrolment,
+  reauthenticate,
+  removeTotp,
+  startTotpEnrolment,
+} from '../../models/console/account-flows.js';
 import { readAudit, recordAudit } from '../../models/console/audit.js';
 import { acceptInvitation } from '../../models/console/invitations.js';
 import { endSession, listSessions } from '../../models/console/sessions.js';
-import { createWorkspace } from '../../models/console/workspace.js';
+import { findAccount } from '../../models/console/account.js';
+import { quotaExceeded, underLock } from '../../models/console/limits.js';
+import { createWorkspace, workspacesOf } from '../../models/console/workspace.js';
 import { totpEnrolment } from '../../platform/totp.js';
 import { defineRoute, q } from '../route.js';
 import {
@@ -133,6 +141,26 @@ export const changePasswordRoute = defineRoute({
   },
 });
 
+export const reauthenticateRoute = defineRoute({
+  method: 'post',
+  path: '/console/reauthenticate',
+  summary: 'Prove it is still you (password, or a TOTP or recovery code) before a sensitive action',
+  description:
+    'Give password, or code (an account with an authenticator app). For CONSOLE_STEP_UP_SECONDS (5 minutes) afterwards this session may rotate tenant secrets, change callback and bot URLs, and make owners; they answer 403 STEP_UP_REQUIRED otherwise. Limited like a sign-in.',
+  tags: t,
+  security: 'console',
+  body: z
+    .object({ password: z.string().min(1).max(256).optional(), code: otp.optional() })
+    .strict()
+    .refine((b) => (b.password === undefined) !== (b.code === undefined), 'give either password or code'),
+  response: z.object({ recent_auth_until: z.string() }),
+  errors: [401, 409, 429],
+  handler: async (ctx, { body, deps, principal: p }) => {
+    const until = await reauthenticate(deps, p.account, p.sessionId, body, metaOf(ctx));
+    return { message: 'Confirmed: you can go ahead.', data: { recent_auth_until: until.toISOString() } };
+  },
+});
+
 export const enrolTotpRoute = defineRoute({
   method: 'post',
   path: '/console/enrol/totp',
@@ -208,11 +236,20 @@ export const createWorkspaceRoute = defineRoute({
   summary: 'Create a workspace (you are its owner)',
   tags: tags.workspace,
   security: 'console',
+  description:
+    'An account owns at most CONSOLE_MAX_WORKSPACES_PER_ACCOUNT workspaces (5, counting the one made at registration); over it: 409 QUOTA_EXCEEDED.',
   body: z.object({ name: z.string().trim().min(1).max(120) }).strict(),
   response: workspaceSummary,
   successStatus: 201,
-  handler: async (ctx, { body, principal: p }) => {
-    const ws = await createWorkspace(body.name, { accountId: p.accountId, email: p.account.email, displayName: p.account.display_name });
+  errors: [409, 429],
+  handler: async (ctx, { body, deps, principal: p }) => {
+    const max = deps.config.consoleMaxWorkspacesPerAccount;
+    const ws = await underLock(deps, `workspaces:${p.accountId}`, async () => {
+      const fresh = (await findAccount(p.accountId)) ?? p.account;
+      const owned = (await workspacesOf(fresh)).filter((x) => x.role === 'owner').length;
+      if (owned >= max) throw quotaExceeded('Workspaces owned by one account', max, 'CONSOLE_MAX_WORKSPACES_PER_ACCOUNT');
+      return createWorkspace(body.name, { accountId: p.accountId, email: p.account.email, displayName: p.account.display_name });
+    });
     const m = metaOf(ctx);
     await recordAudit(
       { workspaceId: ws._id },
@@ -258,6 +295,7 @@ export const consoleAccountRoutes = [
   fetchSessionsRoute,
   revokeSessionRoute,
   changePasswordRoute,
+  reauthenticateRoute,
   enrolTotpRoute,
   confirmTotpRoute,
   removeTotpRoute,

@@ -16,14 +16,14 @@ import {
   suspendTenant,
   updateTenant,
 } from '../../models/platform/tenant-lifecycle.js';
-import { MAX_TENANTS, addTenantToWorkspace } from '../../models/console/workspace.js';
-import { DomainError } from '../../platform/errors.js';
+import { quotaExceeded, underLock } from '../../models/console/limits.js';
+import { addTenantToWorkspace, findWorkspace } from '../../models/console/workspace.js';
 import { deliveryOut, rangeQuery, replayBody } from '../platform/deliveries.js';
 import { inWorkspace } from '../principals/console.js';
 import { refuseNonPublicCallbackUrls } from '../platform/url-policy.js';
 import { defineRoute, q } from '../route.js';
 import { publicTenant, tenantSettings, toPublicTenant } from '../schemas.js';
-import { audit, tags, wsQuery } from './common.js';
+import { audit, audited, tags, wsQuery } from './common.js';
 
 const t = tags.tenants;
 const tenantQuery = wsQuery.extend({ tenant_id: q.tenantId() });
@@ -45,6 +45,9 @@ export const consoleSettings = tenantSettings.pick({
   bot_webhook_url: true,
 });
 
+/** The settings that decide where the relay sends signed data: changing one needs a recent password or TOTP. */
+export const CALLBACK_FIELDS = ['callback_url_base', 'sudo_callback_path', 'bot_webhook_url'] as const;
+
 const scopeOf = (principal: Parameters<typeof inWorkspace>[0]) => ({ workspaceId: inWorkspace(principal).doc._id });
 
 export const provisionTenantRoute = defineRoute({
@@ -57,15 +60,20 @@ export const provisionTenantRoute = defineRoute({
   query: wsQuery,
   body: consoleSettings.partial().required({ tenant_name: true }).strict(),
   response: publicTenant.extend({ tenant_secret: z.string() }),
+  description: 'A workspace holds at most CONSOLE_MAX_TENANTS_PER_WORKSPACE tenants (10); over it: 409 QUOTA_EXCEEDED.',
   successStatus: 201,
-  errors: [409],
+  errors: [409, 429],
   handler: async (ctx, { body, deps, principal }) => {
     refuseNonPublicCallbackUrls(deps.config, body);
     const w = inWorkspace(principal);
-    if ((w.doc.tenant_ids?.length ?? 0) >= MAX_TENANTS)
-      throw new DomainError('CONFLICT', `A workspace holds at most ${MAX_TENANTS} tenants.`);
-    const { tenant, secret } = await provisionTenant(deps, body, { workspaceId: w.doc._id });
-    await addTenantToWorkspace(w.doc._id, tenant._id);
+    const max = deps.config.consoleMaxTenantsPerWorkspace;
+    const { tenant, secret } = await underLock(deps, `tenants:${w.doc._id}`, async () => {
+      const count = (await findWorkspace(w.doc._id))?.tenant_ids?.length ?? 0;
+      if (count >= max) throw quotaExceeded('Tenants in one workspace', max, 'CONSOLE_MAX_TENANTS_PER_WORKSPACE');
+      const made = await provisionTenant(deps, body, { workspaceId: w.doc._id });
+      await addTenantToWorkspace(w.doc._id, made.tenant._id);
+      return made;
+    });
     await audit(ctx, principal, w.doc._id, { action: 'tenant.created', target: tenant._id, details: { tenant_name: tenant.tenant_name } });
     return {
       message: 'Tenant created. Save tenant_secret now — it will not be shown again.',
@@ -86,7 +94,7 @@ export const listTenantsRoute = defineRoute({
   handler: async (_ctx, { principal }) => {
     const scope = scopeOf(principal);
     const ids = inWorkspace(principal).doc.tenant_ids ?? [];
-    // One `_id` lookup per tenant (a workspace holds at most MAX_TENANTS); ids of tenants gone are skipped.
+    // One `_id` lookup per tenant (a workspace holds at most CONSOLE_MAX_TENANTS_PER_WORKSPACE); ids of tenants gone are skipped.
     const rows = await Promise.all(ids.map((id) => loadTenant(id, scope).catch(() => null)));
     const tenants = rows.filter((x) => x !== null).sort((a, b) => b.created_at.getTime() - a.created_at.getTime());
     return { message: `${tenants.length} tenant(s).`, data: { tenants: tenants.map(toPublicTenant) } };
@@ -114,7 +122,7 @@ export const updateTenantRoute = defineRoute({
   path: '/console/update/tenant',
   summary: "Edit a tenant's settings (partial)",
   description:
-    'Origins, callback URL, sudo callback path, branding, QR-login origins, WebAuthn RP, the bot webhook. Only the fields present are written; null clears an optional one.',
+    'Origins, callback URL, sudo callback path, branding, QR-login origins, WebAuthn RP, the bot webhook. Only the fields present are written; null clears an optional one. Sending callback_url_base, sudo_callback_path or bot_webhook_url needs a recent password or TOTP code.',
   tags: t,
   security: 'console',
   consoleRole: 'admin',
@@ -125,15 +133,18 @@ export const updateTenantRoute = defineRoute({
     .refine((b) => Object.keys(b).length > 0, 'send at least one field to update')
     .meta({ minProperties: 1 }),
   response: publicTenant,
-  errors: [404],
+  errors: [403, 404],
+  // Where the tenant's callbacks and bot turns go: a stolen session must not redirect them unchallenged.
+  consoleStepUp: (b) => CALLBACK_FIELDS.some((f) => f in b),
   handler: async (ctx, { body, query, deps, principal }) => {
     refuseNonPublicCallbackUrls(deps.config, body);
-    const tn = await updateTenant(deps, query.tenant_id, scopeOf(principal), body);
-    await audit(ctx, principal, inWorkspace(principal).doc._id, {
-      action: 'tenant.updated',
-      target: tn._id,
-      details: { fields: Object.keys(body).sort() },
-    });
+    const tn = await audited(
+      ctx,
+      principal,
+      inWorkspace(principal).doc._id,
+      { action: 'tenant.updated', target: query.tenant_id, details: { fields: Object.keys(body).sort() } },
+      () => updateTenant(deps, query.tenant_id, scopeOf(principal), body),
+    );
     return { message: 'Tenant updated.', data: toPublicTenant(tn) };
   },
 });
@@ -148,14 +159,16 @@ export const rotateSecretRoute = defineRoute({
   query: tenantQuery,
   body: z.object({ grace_seconds: z.number().int().min(0).max(86_400).default(0) }).strict(),
   response: z.object({ tenant_id: z.string(), tenant_secret: z.string(), previous_secret_valid_until: z.string().nullable() }),
-  errors: [404],
+  errors: [403, 404],
+  consoleStepUp: true,
   handler: async (ctx, { body, query, deps, principal }) => {
-    const { secret, graceUntil } = await rotateTenantSecret(deps, query.tenant_id, scopeOf(principal), body.grace_seconds);
-    await audit(ctx, principal, inWorkspace(principal).doc._id, {
-      action: 'tenant.secret_rotated',
-      target: query.tenant_id,
-      details: { grace_seconds: body.grace_seconds },
-    });
+    const { secret, graceUntil } = await audited(
+      ctx,
+      principal,
+      inWorkspace(principal).doc._id,
+      { action: 'tenant.secret_rotated', target: query.tenant_id, details: { grace_seconds: body.grace_seconds } },
+      () => rotateTenantSecret(deps, query.tenant_id, scopeOf(principal), body.grace_seconds),
+    );
     return {
       message: 'Tenant secret rotated. Save tenant_secret now — it will not be shown again.',
       data: { tenant_id: query.tenant_id, tenant_secret: secret, previous_secret_valid_until: graceUntil?.toISOString() ?? null },
@@ -174,8 +187,13 @@ export const rotateWidgetKeyRoute = defineRoute({
   response: z.object({ tenant_id: z.string(), widget_public_key: z.string() }),
   errors: [404],
   handler: async (ctx, { query, deps, principal }) => {
-    const key = await rotateWidgetKey(deps, query.tenant_id, scopeOf(principal));
-    await audit(ctx, principal, inWorkspace(principal).doc._id, { action: 'tenant.widget_key_rotated', target: query.tenant_id });
+    const key = await audited(
+      ctx,
+      principal,
+      inWorkspace(principal).doc._id,
+      { action: 'tenant.widget_key_rotated', target: query.tenant_id },
+      () => rotateWidgetKey(deps, query.tenant_id, scopeOf(principal)),
+    );
     return { message: 'Widget key rotated.', data: { tenant_id: query.tenant_id, widget_public_key: key } };
   },
 });
@@ -191,8 +209,9 @@ export const suspendTenantRoute = defineRoute({
   response: publicTenant,
   errors: [404],
   handler: async (ctx, { query, deps, principal }) => {
-    const tn = await suspendTenant(deps, query.tenant_id, scopeOf(principal));
-    await audit(ctx, principal, inWorkspace(principal).doc._id, { action: 'tenant.suspended', target: tn._id });
+    const tn = await audited(ctx, principal, inWorkspace(principal).doc._id, { action: 'tenant.suspended', target: query.tenant_id }, () =>
+      suspendTenant(deps, query.tenant_id, scopeOf(principal)),
+    );
     return { message: 'Tenant suspended.', data: toPublicTenant(tn) };
   },
 });
@@ -208,8 +227,13 @@ export const reactivateTenantRoute = defineRoute({
   response: publicTenant,
   errors: [404],
   handler: async (ctx, { query, deps, principal }) => {
-    const tn = await reactivateTenant(deps, query.tenant_id, scopeOf(principal));
-    await audit(ctx, principal, inWorkspace(principal).doc._id, { action: 'tenant.reactivated', target: tn._id });
+    const tn = await audited(
+      ctx,
+      principal,
+      inWorkspace(principal).doc._id,
+      { action: 'tenant.reactivated', target: query.tenant_id },
+      () => reactivateTenant(deps, query.tenant_id, scopeOf(principal)),
+    );
     return { message: 'Tenant reactivated.', data: toPublicTenant(tn) };
   },
 });

@@ -11,7 +11,20 @@ import { endAllSessions } from '../../models/console/sessions.js';
 import { removeMember, renameWorkspace, setMemberRole, type Invitation, type Member } from '../../models/console/workspace.js';
 import { inWorkspace } from '../principals/console.js';
 import { defineRoute, q } from '../route.js';
-import { audit, auditOut, baseUrlOf, email, locale, role, summaryOf, tags, toPublicAudit, workspaceSummary, wsQuery } from './common.js';
+import {
+  audit,
+  audited,
+  auditOut,
+  baseUrlOf,
+  email,
+  locale,
+  role,
+  summaryOf,
+  tags,
+  toPublicAudit,
+  workspaceSummary,
+  wsQuery,
+} from './common.js';
 
 const t = tags.workspace;
 const accountId = z.string().regex(/^acc_[0-9a-f]{32}$/, 'must be an account id (acc_…)');
@@ -68,8 +81,13 @@ export const updateWorkspaceRoute = defineRoute({
   response: workspaceSummary,
   handler: async (ctx, { body, principal }) => {
     const w = inWorkspace(principal);
-    const ws = await renameWorkspace(w.doc._id, body.name);
-    await audit(ctx, principal, ws._id, { action: 'workspace.renamed', target: ws._id, details: { from: w.doc.name, to: ws.name } });
+    const ws = await audited(
+      ctx,
+      principal,
+      w.doc._id,
+      { action: 'workspace.renamed', target: w.doc._id, details: { from: w.doc.name, to: body.name } },
+      () => renameWorkspace(w.doc._id, body.name),
+    );
     return { message: 'Workspace renamed.', data: summaryOf(ws, w.role) };
   },
 });
@@ -93,7 +111,8 @@ export const updateMemberRoleRoute = defineRoute({
   method: 'post',
   path: '/console/update/member-role',
   summary: "Change a member's role",
-  description: 'Admins set admin or member; only an owner gives or takes the owner role. The last owner keeps it (409).',
+  description:
+    'Admins set admin or member; only an owner gives or takes the owner role. The last owner keeps it (409). Giving the owner role needs a recent password or TOTP code.',
   tags: t,
   security: 'console',
   consoleRole: 'admin',
@@ -101,16 +120,22 @@ export const updateMemberRoleRoute = defineRoute({
   body: z.object({ account_id: accountId, role }).strict(),
   response: memberOut,
   errors: [404, 409],
+  consoleStepUp: (b) => b.role === 'owner',
   handler: async (ctx, { body, principal }) => {
     const w = inWorkspace(principal);
     const before = (w.doc.members as Member[]).find((m) => m.account_id === body.account_id);
-    const ws = await setMemberRole(w.doc._id, body.account_id, body.role, w.role);
+    const ws = await audited(
+      ctx,
+      principal,
+      w.doc._id,
+      {
+        action: 'member.role_changed',
+        target: body.account_id,
+        details: { email: before?.email ?? null, from: before?.role ?? null, to: body.role },
+      },
+      () => setMemberRole(w.doc._id, body.account_id, body.role, w.role),
+    );
     const m = (ws.members as Member[]).find((x) => x.account_id === body.account_id) as Member;
-    await audit(ctx, principal, ws._id, {
-      action: 'member.role_changed',
-      target: body.account_id,
-      details: { email: m.email, from: before?.role ?? null, to: body.role },
-    });
     return { message: 'Role changed.', data: toMember(m) };
   },
 });
@@ -131,13 +156,14 @@ export const removeMemberRoute = defineRoute({
   handler: async (ctx, { body, deps, principal }) => {
     const w = inWorkspace(principal);
     const gone = (w.doc.members as Member[]).find((m) => m.account_id === body.account_id);
-    await removeMember(w.doc._id, body.account_id, w.role);
+    await audited(
+      ctx,
+      principal,
+      w.doc._id,
+      { action: 'member.removed', target: body.account_id, details: { email: gone?.email ?? null, role: gone?.role ?? null } },
+      () => removeMember(w.doc._id, body.account_id, w.role),
+    );
     const ended = await endAllSessions(deps, body.account_id);
-    await audit(ctx, principal, w.doc._id, {
-      action: 'member.removed',
-      target: body.account_id,
-      details: { email: gone?.email ?? null, role: gone?.role ?? null },
-    });
     return { message: 'Member removed.', data: { removed: true as const, sessions_ended: ended } };
   },
 });
@@ -166,7 +192,7 @@ export const createInvitationRoute = defineRoute({
   path: '/console/create/invitation',
   summary: 'Invite someone by email',
   description:
-    'Mails a link that works once, for that address only, until it expires (CONSOLE_INVITATION_TTL_SECONDS, 7 days). Inviting the same address again replaces the link. Admins invite admins and members; only an owner invites an owner.',
+    'Mails a link that works once, for that address only, until it expires (CONSOLE_INVITATION_TTL_SECONDS, 7 days). Inviting the same address again replaces the link. Admins invite admins and members; only an owner invites an owner, with a recent password or TOTP code. Needs PUBLIC_BASE_URL (503 NOT_CONFIGURED without it): a link is never built from the request.',
   tags: t,
   security: 'console',
   consoleRole: 'admin',
@@ -174,7 +200,9 @@ export const createInvitationRoute = defineRoute({
   body: z.object({ email, role: role.default('member'), locale }).strict(),
   response: invitationOut.extend({ dev_invite_url: z.string().optional().describe('Local development without SMTP only.') }),
   successStatus: 201,
-  errors: [409],
+  errors: [409, 503],
+  // Inviting an owner hands over the whole workspace: a recent password or TOTP first.
+  consoleStepUp: (b) => b.role === 'owner',
   handler: async (ctx, { body, deps, principal }) => {
     const w = inWorkspace(principal);
     const r = await createInvitation(
@@ -182,7 +210,7 @@ export const createInvitationRoute = defineRoute({
       w.doc._id,
       { account: principal.account, role: w.role },
       body,
-      baseUrlOf(ctx, deps),
+      baseUrlOf(deps),
       deps.config.consoleInvitationTtlSeconds,
     );
     await audit(ctx, principal, w.doc._id, {

@@ -5,6 +5,8 @@
  *   2. its session record still lives in Redis (written at sign-in, deleted at logout, revocation,
  *      password change or reset, and removal from a workspace) and names the same account (401);
  *   3. the account exists and is active (401);
+ *      Every use pushes the session's idle deadline back (CONSOLE_IDLE_TIMEOUT_SECONDS); an idle
+ *      session's record is gone, so its token is refused like an ended one;
  *   4. on a route with a `consoleRole` (api/route.ts): the workspace named by `?workspace_id=` exists
  *      and the account is a member (404 otherwise: another team's workspace is indistinguishable from
  *      a missing one), with at least that role (403). This is the one place roles are checked.
@@ -12,7 +14,7 @@
 import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { findAccount } from '../../models/console/account.js';
-import { readSession } from '../../models/console/sessions.js';
+import { recentlyAuthenticated, touchSession } from '../../models/console/sessions.js';
 import { findWorkspace, hasRole, memberOf } from '../../models/console/workspace.js';
 import { verifyToken } from '../../platform/tokens.js';
 import type { AppDeps, AppState } from '../context.js';
@@ -26,7 +28,7 @@ export function consoleAuth(deps: AppDeps): Middleware<AppState> {
   return async (ctx, next) => {
     const read = verifyToken(deps.config.secretsMasterKey, 'console', bearer(ctx));
     if (!read || read.expired) throw new ApiError('INVALID_TOKEN', 'Invalid or expired console token; sign in again.');
-    const session = await readSession(deps, read.claims.sid);
+    const session = await touchSession(deps, read.claims.sid);
     if (!session || session.account_id !== read.claims.sub)
       throw new ApiError('INVALID_TOKEN', 'This console session has ended; sign in again.');
     const account = await findAccount(read.claims.sub);
@@ -49,7 +51,14 @@ export function consoleAuth(deps: AppDeps): Middleware<AppState> {
         ]);
       workspace = { doc, role: member.role };
     }
-    ctx.state.principal = { kind: 'console', accountId: account._id, sessionId: read.claims.sid, account, workspace };
+    ctx.state.principal = {
+      kind: 'console',
+      accountId: account._id,
+      sessionId: read.claims.sid,
+      account,
+      workspace,
+      authAt: session.auth_at ?? 0,
+    };
     return next();
   };
 }
@@ -58,4 +67,17 @@ export function consoleAuth(deps: AppDeps): Middleware<AppState> {
 export function inWorkspace(p: PrincipalOf['console']): NonNullable<PrincipalOf['console']['workspace']> {
   if (!p.workspace) throw new Error('console route without consoleRole reads principal.workspace');
   return p.workspace;
+}
+
+/**
+ * Step-up (routes declaring `consoleStepUp`, enforced by the route table: api/route.ts): the session's
+ * last password or TOTP must be within CONSOLE_STEP_UP_SECONDS, else 403 STEP_UP_REQUIRED (the
+ * console asks for the password or a code, calls `console/reauthenticate`, and tries again).
+ */
+export function requireStepUp(deps: AppDeps, p: PrincipalOf['console']): void {
+  if (!recentlyAuthenticated(deps.config, { auth_at: p.authAt }))
+    throw new ApiError(
+      'STEP_UP_REQUIRED',
+      `This action needs your password or an authenticator code from the last ${Math.round(deps.config.consoleStepUpSeconds / 60) || 1} minute(s): re-authenticate (POST /api/v1/console/reauthenticate), then try again.`,
+    );
 }

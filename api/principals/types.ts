@@ -35,6 +35,8 @@ export type PrincipalOf = {
     sessionId: string;
     account: AccountDoc;
     workspace: { doc: WorkspaceDoc; role: Role } | null;
+    /** When the session last proved the password or a TOTP code (ms): sign-in or re-authentication. */
+    authAt: number;
   };
   /** Public: no credential (each such route does its own origin or key check). */
   none: { kind: 'none' };

@@ -21,10 +21,11 @@ import { redisKey } from '../../platform/keys.js';
 import type { FlowDeps } from '../platform/deps.js';
 import { AccountModel, accountIdOf, findAccount, normaliseEmail, type AccountDoc } from './account.js';
 import { recordAudit, type AuditWho } from './audit.js';
-import { emailedCodeMatches, issueCode, openChallenge, readChallenge, settle } from './challenges.js';
+import { emailedCodeMatches, issueCode, openChallenge, readChallenge, settle, type ChallengeRecord } from './challenges.js';
+import { acceptInvitation, findInvitation } from './invitations.js';
 import { limitConsole } from './limits.js';
 import { exposeCodes, queueMail } from './mail.js';
-import { startSession, endAllSessions, type SessionMeta } from './sessions.js';
+import { startSession, endAllSessions, markAuthenticated, type SessionMeta } from './sessions.js';
 import { createWorkspace } from './workspace.js';
 
 export type Deps = Pick<FlowDeps, 'config' | 'redis' | 'producer'>;
@@ -63,9 +64,23 @@ export async function signIn(
 
 // ---- registration ----------------------------------------------------------------------------
 
-export type RegisterInput = { email: string; password: string; display_name: string; organization_name: string; locale: Locale };
+export type RegisterInput = {
+  email: string;
+  password: string;
+  display_name: string;
+  organization_name: string;
+  locale: Locale;
+  /** An invitation link's token (already checked for this address): joined when the address is verified. */
+  invite?: string | undefined;
+};
 
-/** A pending account and an emailed code; for an address that already has an account, a mail saying so (same answer). */
+/**
+ * A pending account and an emailed code; for an address that already has an account, a mail saying
+ * so (same answer). A registration waiting for its code is kept: a second registration of the same
+ * address does not replace its password (or workspace, or invitation) — it only mails the waiting
+ * registration's code again. Once that registration is over (verified, its code dead or expired), a
+ * new one may take its place.
+ */
 export async function register(deps: Deps, input: RegisterInput, meta: Meta): Promise<Sent> {
   const email = normaliseEmail(input.email);
   await limitConsole(deps, 'register', { email, ip: meta.ip });
@@ -81,7 +96,9 @@ export async function register(deps: Deps, input: RegisterInput, meta: Meta): Pr
     await queueMail(deps, { to: email, kind: 'already-registered', locale: (existing.locale as Locale) ?? input.locale, vars: {} }, 86_400);
     return sent(deps);
   }
-  // A pending account is rewritten: the last registration wins, and only the mailbox's owner can verify it.
+  const waiting = existing ? await readChallenge(deps, 'reg', id) : null;
+  if (existing && waiting && waiting.dead !== '1')
+    return sendRegistrationCode(deps, id, email, (existing.locale as Locale) ?? input.locale, false);
   await AccountModel.updateOne(
     { _id: id },
     {
@@ -89,21 +106,50 @@ export async function register(deps: Deps, input: RegisterInput, meta: Meta): Pr
         email,
         display_name: input.display_name,
         password_hash: passwordHash,
-        pending_organization: input.organization_name,
+        pending_organization: input.invite ? null : input.organization_name,
         locale: input.locale,
       },
       $setOnInsert: { status: 'pending' },
     },
     { upsert: true },
   );
-  return sendRegistrationCode(deps, id, email, input.locale, true);
+  const fields: ChallengeRecord = input.invite ? { invite: JSON.stringify(seal(deps.config.secretsMasterKey, input.invite)) } : {};
+  return sendRegistrationCode(deps, id, email, input.locale, true, fields);
 }
 
-async function sendRegistrationCode(deps: Deps, id: string, email: string, locale: Locale, fresh: boolean): Promise<Sent> {
+/**
+ * Registration from an invitation link: the invitee sets a password, and the account stays pending
+ * until the address is proven with the emailed code (verify/registration), which then accepts the
+ * invitation. The link alone never makes an active account: a token read from a log, a forwarded
+ * mail or a mail scanner's prefetch is not a proven mailbox with a password only its owner chose.
+ */
+export async function registerFromInvitation(
+  deps: Deps,
+  input: { email: string; password: string; display_name: string; invite_token: string; locale: Locale },
+  meta: { ip: string; userAgent: string | null },
+): Promise<Sent> {
+  const email = normaliseEmail(input.email);
+  const { inv } = await findInvitation(input.invite_token);
+  if (inv.email !== email) throw new DomainError('FORBIDDEN', `This invitation is for another address: register with ${inv.email}.`);
+  const existing = await findAccount(accountIdOf(email));
+  if (existing?.status === 'active')
+    throw new DomainError('CONFLICT', 'An account already uses this address: sign in to accept the invitation.');
+  return register(deps, { ...input, organization_name: '', invite: input.invite_token }, meta);
+}
+
+async function sendRegistrationCode(
+  deps: Deps,
+  id: string,
+  email: string,
+  locale: Locale,
+  fresh: boolean,
+  fields: ChallengeRecord = {},
+): Promise<Sent> {
   let rec = fresh ? null : await readChallenge(deps, 'reg', id);
-  // A dead challenge (too many wrong codes) is not revived: a new code is a new challenge.
+  // A dead challenge (too many wrong codes) is not revived: a new code is a new challenge (which
+  // keeps the invitation the registration came with, sealed: a Redis dump gives no link away).
   if (!rec || rec.dead === '1') {
-    await openChallenge(deps, 'reg', id, { email }, challengeTtl(deps));
+    await openChallenge(deps, 'reg', id, { email, ...fields, ...(rec?.invite ? { invite: rec.invite } : {}) }, challengeTtl(deps));
     rec = { sends: '0' };
   }
   const code = await issueCode(deps, 'reg', id, rec);
@@ -133,6 +179,7 @@ export async function verifyRegistration(deps: Deps, rawEmail: string, otp: stri
   ).lean<AccountDoc>();
   if (!account) throw new DomainError('GONE', 'This registration is already complete: sign in.');
   const active = { ...account, status: 'active' } as AccountDoc;
+  if (rec.invite) await joinInvited(deps, active, open(deps.config.secretsMasterKey, JSON.parse(rec.invite) as Sealed), meta);
   if (account.pending_organization) {
     const ws = await createWorkspace(account.pending_organization, { accountId: id, email, displayName: account.display_name });
     await recordAudit({ workspaceId: ws._id }, who(active, meta), {
@@ -142,6 +189,20 @@ export async function verifyRegistration(deps: Deps, rawEmail: string, otp: stri
     });
   }
   return signIn(deps, (await findAccount(id)) ?? active, meta, 'account.registered');
+}
+
+/** The invitation a registration came with, accepted once the address is proven (an invitation gone meanwhile leaves an account without that workspace). */
+async function joinInvited(deps: Deps, account: AccountDoc, token: string, meta: Meta): Promise<void> {
+  try {
+    const { ws, role } = await acceptInvitation(account, token);
+    await recordAudit({ workspaceId: ws._id }, who(account, meta), {
+      action: 'member.joined',
+      target: account._id,
+      details: { role, via: 'registration' },
+    });
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+  }
 }
 
 // ---- sign-in -----------------------------------------------------------------------------------
@@ -201,8 +262,23 @@ export async function sendLoginCode(deps: Deps, token: string, factor: Factor, m
   return { sent: true, ...sent(deps, code) };
 }
 
+/**
+ * Recovery codes. Current form (`r2`): 20 base32 characters (100 random bits) shown as
+ * `xxxxx-xxxxx-xxxxx-xxxxx`; the first 4 characters name the code (stored in clear, to find it
+ * without trying each) and the other 80 bits are the secret, stored as an argon2id hash
+ * (platform/passwords.ts: ASVS 6.5.2, ≥ 64 bits, slow-hashed; no key to lose in a master-key
+ * rotation). Stored as `r2:<id>:<argon2 hash>`. Codes made before (10 hex characters, 40 bits,
+ * an unsalted SHA-256) still work until used or replaced by a new enrolment: taking them away
+ * would lock out whoever kept them as their only way in.
+ */
+const RECOVERY_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+const normaliseRecovery = (code: string) => code.replace(/[\s-]+/g, '').toLowerCase();
 export const recoveryHash = (code: string) =>
   createHash('sha256').update(`bloonio/console/recovery/${code.trim().toLowerCase()}`).digest('hex');
+export async function storedRecovery(code: string): Promise<string> {
+  const c = normaliseRecovery(code);
+  return `r2:${c.slice(0, 4)}:${await hashPassword(c)}`;
+}
 
 /** A TOTP code works once: its time step is claimed for the account (RFC 6238 §5.2). */
 async function totpMatches(deps: Deps, account: AccountDoc, code: string): Promise<boolean> {
@@ -213,14 +289,21 @@ async function totpMatches(deps: Deps, account: AccountDoc, code: string): Promi
   return claimed === 'OK';
 }
 
-const recoveryMatch = (account: AccountDoc, code: string): string | null => {
-  const h = Buffer.from(recoveryHash(code), 'hex');
-  for (const stored of account.recovery_codes ?? []) {
-    const s = Buffer.from(stored, 'hex');
-    if (s.length === h.length && timingSafeEqual(s, h)) return stored;
+async function recoveryMatch(account: AccountDoc, code: string): Promise<string | null> {
+  const c = normaliseRecovery(code);
+  const stored = account.recovery_codes ?? [];
+  if (/^[a-z2-7]{20}$/.test(c)) {
+    const entry = stored.find((x) => x.startsWith(`r2:${c.slice(0, 4)}:`));
+    // Unknown id: the same argon2 work as a known one.
+    return (await verifyOrBurn(entry?.slice(8), c)) && entry ? entry : null;
+  }
+  const h = Buffer.from(recoveryHash(code), 'hex'); // a code of the earlier, 40-bit form
+  for (const old of stored) {
+    const s = Buffer.from(old, 'hex');
+    if (!old.startsWith('r2:') && s.length === h.length && timingSafeEqual(s, h)) return old;
   }
   return null;
-};
+}
 
 /** Spends a recovery code; false when it was spent meanwhile. */
 const spendRecovery = async (accountId: string, hash: string) =>
@@ -234,7 +317,7 @@ export async function secondFactorMatches(
 ): Promise<{ ok: boolean; recovery: string | null }> {
   const c = code.replace(/\s+/g, '');
   if (/^\d{6}$/.test(c)) return { ok: await totpMatches(deps, account, c), recovery: null };
-  const recovery = recoveryMatch(account, c);
+  const recovery = await recoveryMatch(account, c);
   return { ok: recovery !== null, recovery };
 }
 
@@ -320,12 +403,48 @@ export async function changePassword(
   return ended;
 }
 
+/**
+ * Step-up: the password, or (for an account with an authenticator app) a TOTP or recovery code,
+ * marks the session as recently authenticated (sensitive routes need it: api/route.ts
+ * `consoleStepUp`). Limited like a sign-in; a wrong answer is 401 and changes nothing.
+ */
+export async function reauthenticate(
+  deps: Deps,
+  account: AccountDoc,
+  sessionId: string,
+  proof: { password?: string | undefined; code?: string | undefined },
+  meta: Meta,
+): Promise<Date> {
+  await limitConsole(deps, 'login', { email: account.email, ip: meta.ip });
+  let factor: string;
+  if (proof.password !== undefined) {
+    if (!(await verifyOrBurn(account.password_hash, proof.password)))
+      throw new DomainError('INVALID_CREDENTIALS', 'The password is wrong.');
+    factor = 'password';
+  } else {
+    if (!account.totp_enabled_at) throw new DomainError('CONFLICT', 'This account has no authenticator app: give the password.');
+    const { ok, recovery } = await secondFactorMatches(deps, account, proof.code ?? '');
+    if (!ok) throw new DomainError('INVALID_CODE', 'Wrong code.');
+    if (recovery && !(await spendRecovery(account._id, recovery)))
+      throw new DomainError('INVALID_CODE', 'This recovery code was just used.');
+    factor = recovery ? 'recovery_code' : 'totp';
+  }
+  if (!(await markAuthenticated(deps, account._id, sessionId)))
+    throw new DomainError('INVALID_TOKEN', 'This console session has ended; sign in again.');
+  await recordAudit({ accountId: account._id }, who(account, meta), {
+    action: 'account.reauthenticated',
+    target: sessionId,
+    details: { factor },
+  });
+  return new Date(Date.now() + deps.config.consoleStepUpSeconds * 1000);
+}
+
 // ---- TOTP enrolment ----------------------------------------------------------------------------
 
 export const RECOVERY_CODES = 10;
 const newRecoveryCode = () => {
-  const raw = randomBytes(8).toString('hex').slice(0, 10); // 40 bits each, ten of them, single use, rate limited
-  return `${raw.slice(0, 5)}-${raw.slice(5)}`;
+  const raw = [...randomBytes(20)].map((b) => RECOVERY_ALPHABET[b & 31]).join(''); // 5 bits from each byte: 100 bits
+  return raw.match(/.{5}/g)?.join('-') ?? raw;
 };
 
 /** A new secret waiting for its first code (CONSOLE_CODE_TTL_SECONDS); the caller shows it once. */
@@ -358,10 +477,13 @@ export async function confirmTotpEnrolment(
   const step = checkTotp(open(deps.config.secretsMasterKey, sealed, sealedFor.totpSecret(account._id)), code.replace(/\s+/g, ''));
   await settle(deps, 'totp', account._id, step !== null);
   if (step !== null) await deps.redis.set(redisKey.consoleTotpUsed(deps.config.queuePrefix, account._id, step), '1', 'EX', 180);
-  const codes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
+  let codes: string[];
+  do codes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
+  while (new Set(codes.map((c) => c.slice(0, 4))).size < RECOVERY_CODES); // each code's id names one code
+  const stored = await Promise.all(codes.map(storedRecovery));
   const r = await AccountModel.updateOne(
     { _id: account._id, totp_enabled_at: null },
-    { $set: { totp_secret: sealed, totp_enabled_at: new Date(), recovery_codes: codes.map(recoveryHash) } },
+    { $set: { totp_secret: sealed, totp_enabled_at: new Date(), recovery_codes: stored } },
   );
   if (r.modifiedCount !== 1) throw new DomainError('CONFLICT', 'TOTP is already on for this account.');
   const ended = await endAllSessions(deps, account._id, sessionId);

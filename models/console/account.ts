@@ -32,7 +32,7 @@ const accountSchema = new Schema(
     /** TOTP (platform/totp.ts): the secret sealed under the master key, and when it was enrolled. */
     totp_secret: { type: sealedSchema, default: null },
     totp_enabled_at: { type: Date, default: null },
-    /** Recovery codes, each a SHA-256 of a 60-bit random code, removed when used. */
+    /** Recovery codes, `r2:<id>:<argon2 hash>` of a 100-bit code (or the SHA-256 of an earlier 40-bit one), removed when used: models/console/account-flows.ts. */
     recovery_codes: { type: [String], default: [] },
     /**
      * Workspaces the account may belong to: a superset of the truth, which is each workspace's member
@@ -42,6 +42,8 @@ const accountSchema = new Schema(
     workspace_ids: { type: [String], default: [] },
     /** The account's own activity log (sign-ins, password and TOTP changes): models/console/audit.ts. */
     audit_seq: { type: Number, default: 0 },
+    /** The newest audit entry's hash: the head of the tamper-evident chain (models/console/audit.ts). */
+    audit_head: { type: String, default: null },
   },
   { ...baseSchemaOptions, collection: 'console_accounts' },
 );

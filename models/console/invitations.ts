@@ -12,10 +12,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
-import { hashPassword } from '../../platform/passwords.js';
-import { AccountModel, accountIdOf, normaliseEmail, type AccountDoc } from './account.js';
-import type { Deps, Locale } from './account-flows.js';
-import { limitConsole } from './limits.js';
+import { AccountModel, normaliseEmail, type AccountDoc } from './account.js';
+import type { FlowDeps } from '../platform/deps.js';
 import { exposeCodes, queueMail } from './mail.js';
 import {
   MAX_INVITATIONS,
@@ -52,6 +50,9 @@ export async function findInvitation(token: string): Promise<{ ws: WorkspaceDoc;
   if (inv.expires_at.getTime() <= Date.now()) throw new DomainError('EXPIRED', 'This invitation has expired: ask for a new one.');
   return { ws, inv };
 }
+
+type Deps = Pick<FlowDeps, 'config' | 'redis' | 'producer'>;
+type Locale = 'fr' | 'en';
 
 export type Inviter = { account: AccountDoc; role: Role };
 
@@ -140,42 +141,4 @@ export async function acceptInvitation(account: AccountDoc, token: string): Prom
     return { invitations, members: [...(w.members as Member[]), member] };
   });
   return { ws, role };
-}
-
-/**
- * Registration from an invitation link: the link was mailed to the invited address, so holding it
- * proves that mailbox and the account is active at once (no second code), joined to the workspace.
- */
-export async function registerFromInvitation(
-  deps: Deps,
-  input: { email: string; password: string; display_name: string; invite_token: string; locale: Locale },
-  meta: { ip: string },
-): Promise<{ account: AccountDoc; ws: WorkspaceDoc; role: Role }> {
-  const email = normaliseEmail(input.email);
-  await limitConsole(deps, 'register', { email, ip: meta.ip });
-  const { inv } = await findInvitation(input.invite_token);
-  if (inv.email !== email) throw new DomainError('FORBIDDEN', `This invitation is for another address: register with ${inv.email}.`);
-  const passwordHash = await hashPassword(input.password);
-  const id = accountIdOf(email);
-  const existing = await AccountModel.findById(id).lean<AccountDoc>();
-  if (existing?.status === 'active')
-    throw new DomainError('CONFLICT', 'An account already uses this address: sign in to accept the invitation.');
-  const account = await AccountModel.findOneAndUpdate(
-    { _id: id },
-    {
-      $set: {
-        email,
-        display_name: input.display_name,
-        password_hash: passwordHash,
-        status: 'active',
-        pending_organization: null,
-        locale: input.locale,
-      },
-    },
-    { upsert: true, new: true },
-  ).lean<AccountDoc>();
-  if (!account) throw new DomainError('STORE_UNAVAILABLE', 'The account could not be written; try again.');
-  const { ws, role } = await acceptInvitation(account, input.invite_token);
-  // Read again: joining added the workspace to the account's list.
-  return { account: (await AccountModel.findById(id).lean<AccountDoc>()) ?? account, ws, role };
 }

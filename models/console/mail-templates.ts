@@ -1,6 +1,11 @@
 /**
  * The console's mails, in French and English: plain text (what every client shows, and what a code
  * needs) plus a minimal HTML part. Each template takes only what it prints.
+ *
+ * Attacker-chosen text (a workspace's name, an inviter's display name) is printed defanged: mail
+ * clients turn anything that looks like an address into a link ("evil.com", "http://x", "a@b.c"),
+ * so its dots, slashes, colons and @ become look-alike characters that no linkifier reads as a URL,
+ * control and bidi characters go, and the HTML part links only the relay's own link.
  */
 import type { Mail } from '../../platform/mailer.js';
 
@@ -107,10 +112,25 @@ const T: Record<MailKind, Record<Locale, (v: MailVars) => { subject: string; lin
   },
 };
 
+/** Look-alikes for the characters URLs, domains and addresses are made of; controls and bidi overrides removed. */
+const LOOK_ALIKE: Record<string, string> = { '.': '\u2024', '/': '\u2215', ':': '\uA789', '@': '\uFF20', '\\': '\u29F5' };
+export function defang(s: string): string {
+  return s
+    // eslint-disable-next-line no-control-regex -- control characters are what this removes
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+/g, ' ')
+    .replace(/[./:@\\]/g, (c) => LOOK_ALIKE[c] ?? c)
+    .trim();
+}
+const UNTRUSTED = ['workspace', 'inviter'] as const;
+
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 export function renderMail(kind: MailKind, locale: Locale, to: string, vars: MailVars): Mail {
-  const { subject, lines } = T[kind][locale](vars);
-  const html = lines.map((l) => `<p>${esc(l).replace(/(https?:\/\/\S+)/g, (u) => `<a href="${u}">${u}</a>`)}</p>`).join('\n');
+  const safe: MailVars = { ...vars };
+  for (const k of UNTRUSTED) if (safe[k] !== undefined) safe[k] = defang(safe[k]);
+  const { subject, lines } = T[kind][locale](safe);
+  // Only the relay's own link becomes an anchor; everything else is escaped text.
+  const link = vars.link ? esc(vars.link) : null;
+  const html = lines.map((l) => `<p>${link ? esc(l).split(link).join(`<a href="${link}">${link}</a>`) : esc(l)}</p>`).join('\n');
   return { to, subject, text: `${lines.join('\n\n')}\n\n— Bloonio Relay\n`, html };
 }

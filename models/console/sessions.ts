@@ -6,8 +6,16 @@
  * the account), and when the account is removed from a workspace (all its sessions: whatever the
  * removed person had loaded must go).
  *
- * Records: `consoleSession(sid)` = JSON {account_id, created_at, ip, user_agent} with the token's
- * lifetime as TTL, and the account's set of session ids `consoleAccountSessions(account)`.
+ * Records: `consoleSession(sid)` = JSON {account_id, created_at, ip, user_agent, auth_at}, and the
+ * account's set of session ids `consoleAccountSessions(account)`.
+ *
+ * Idle timeout: the record's TTL is CONSOLE_IDLE_TIMEOUT_SECONDS, pushed back by every use (one
+ * GETEX: the read and the refresh are one command), so a session nobody uses ends on its own while
+ * the token's own expiry (CONSOLE_SESSION_TTL_SECONDS) stays the absolute limit.
+ *
+ * Recent authentication (`auth_at`, ms): set when the session starts (a sign-in is an
+ * authentication) and by re-authentication (password or TOTP); sensitive routes need it recent
+ * (`consoleStepUp` in the route table, api/route.ts).
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../../platform/config.js';
@@ -17,7 +25,10 @@ import { mintToken } from '../../platform/tokens.js';
 
 type Deps = { config: Config; redis: Redis };
 export type SessionMeta = { ip: string; userAgent: string | null };
-export type SessionRecord = { account_id: string; created_at: string; ip: string; user_agent: string | null };
+export type SessionRecord = { account_id: string; created_at: string; ip: string; user_agent: string | null; auth_at?: number };
+
+/** The record lives as long as the session may stay idle (and never beyond the token's lifetime when it starts). */
+const idleTtl = (config: Config) => Math.min(config.consoleIdleTimeoutSeconds, config.consoleSessionTtlSeconds);
 
 export async function startSession(
   deps: Deps,
@@ -37,12 +48,13 @@ export async function startSession(
     created_at: new Date().toISOString(),
     ip: meta.ip,
     user_agent: meta.userAgent?.slice(0, 300) ?? null,
+    auth_at: Date.now(),
   };
   const p = deps.config.queuePrefix;
   const set = redisKey.consoleAccountSessions(p, accountId);
   await deps.redis
     .multi()
-    .set(redisKey.consoleSession(p, sessionId), JSON.stringify(rec), 'EX', ttl)
+    .set(redisKey.consoleSession(p, sessionId), JSON.stringify(rec), 'EX', idleTtl(deps.config))
     .sadd(set, sessionId)
     .expire(set, ttl)
     .exec();
@@ -58,6 +70,30 @@ export async function readSession(deps: Deps, sessionId: string): Promise<Sessio
     return null;
   }
 }
+
+/** Reads a session for a request and pushes its idle deadline back (null once it ended or sat idle too long). */
+export async function touchSession(deps: Deps, sessionId: string): Promise<SessionRecord | null> {
+  const raw = await deps.redis.getex(redisKey.consoleSession(deps.config.queuePrefix, sessionId), 'EX', idleTtl(deps.config));
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw) as SessionRecord;
+  } catch {
+    return null;
+  }
+}
+
+/** Re-authentication: the session counts as recently authenticated from now (false when it already ended). */
+export async function markAuthenticated(deps: Deps, accountId: string, sessionId: string): Promise<boolean> {
+  const k = redisKey.consoleSession(deps.config.queuePrefix, sessionId);
+  const rec = await readSession(deps, sessionId);
+  if (!rec || rec.account_id !== accountId) return false;
+  // XX: never revive a session that ended meanwhile; the idle deadline starts again, as for any use.
+  return (await deps.redis.set(k, JSON.stringify({ ...rec, auth_at: Date.now() }), 'EX', idleTtl(deps.config), 'XX')) === 'OK';
+}
+
+/** Whether the session's last password or TOTP is within CONSOLE_STEP_UP_SECONDS. */
+export const recentlyAuthenticated = (config: Config, rec: Pick<SessionRecord, 'auth_at'>, now = Date.now()): boolean =>
+  typeof rec.auth_at === 'number' && now - rec.auth_at <= config.consoleStepUpSeconds * 1000;
 
 /** The account's live sessions (ids whose record expired are dropped from the set on the way). */
 export async function listSessions(deps: Deps, accountId: string): Promise<(SessionRecord & { session_id: string })[]> {

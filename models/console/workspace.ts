@@ -7,7 +7,8 @@
  *     checked on the very list that is written, so two owners removing each other at once cannot
  *     both succeed (one write loses the rev race, retries, and sees it would leave no owner);
  *   - accepting an invitation removes it and adds the member in one write: single use by construction.
- * A workspace holds at most MAX_MEMBERS members, MAX_INVITATIONS pending invitations, MAX_TENANTS tenants.
+ * A workspace holds at most MAX_MEMBERS members, MAX_INVITATIONS pending invitations, and
+ * CONSOLE_MAX_TENANTS_PER_WORKSPACE tenants (api/console/tenants.ts).
  */
 import { Schema, model, type InferSchemaType } from 'mongoose';
 import { DomainError, notFound } from '../../platform/errors.js';
@@ -23,7 +24,6 @@ export const hasRole = (role: Role, needed: Role): boolean => ROLE_RANK[role] >=
 
 export const MAX_MEMBERS = 200;
 export const MAX_INVITATIONS = 100;
-export const MAX_TENANTS = 100;
 
 const memberSchema = new Schema(
   {
@@ -61,6 +61,8 @@ const workspaceSchema = new Schema(
     /** Bumped by every change of members or invitations: the compare-and-set guard. */
     rev: { type: Number, required: true, default: 0 },
     audit_seq: { type: Number, default: 0 },
+    /** The newest audit entry's hash: the head of the tamper-evident chain (models/console/audit.ts). */
+    audit_head: { type: String, default: null },
   },
   { ...baseSchemaOptions, collection: 'console_workspaces' },
 );

@@ -4,12 +4,15 @@
  * register → the code from the email → verify → enrol TOTP (the code computed from the secret the
  * page shows) → sign out → sign in with password + TOTP → create a tenant and see its secret once →
  * a signed call with that secret → invite a member by email → the member accepts from the emailed
- * link, sees the workspace with the member role, and is refused the owner's actions. Screenshots of
+ * link (a password, then the emailed code), sees the workspace with the member role, and is refused
+ * the owner's actions → an hour later, rotating the secret asks for the password (step-up). Screenshots of
  * each step are kept in .data/artifacts/console/.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
+import { Redis } from 'ioredis';
+import { redisKey } from '../../platform/keys.js';
 import { totpNow } from '../../platform/totp.js';
 import { buildWeb } from '../../scripts/build-web.js';
 import { FakeSmtp } from '../fakes/smtp-server.js';
@@ -166,6 +169,10 @@ describe('the console in the browser: sign-up to a member refused owner actions'
     await mpage.getByLabel('Votre nom').fill('Max Member');
     await mpage.getByLabel('Mot de passe').fill(member.password);
     await mpage.getByRole('button', { name: 'Accepter l’invitation' }).click();
+    // The link alone makes no account: the address is proven with an emailed code first.
+    await visible(mpage.getByRole('heading', { name: 'Vérifiez votre adresse' }));
+    await mpage.locator('[data-test=verify-code]').fill(await smtp.code(member.email, { count: 2 }));
+    await mpage.getByRole('button', { name: 'Vérifier' }).click();
     await visible(mpage.getByRole('heading', { name: 'Tenants' }));
     assert.match(await mpage.locator('#workspace-switcher').innerText(), /Acme Shops \(membre\)/);
     await visible(mpage.getByRole('link', { name: 'Acme EU' }));
@@ -194,6 +201,29 @@ describe('the console in the browser: sign-up to a member refused owner actions'
     for (const action of ['tenant.created', 'invitation.created', 'workspace.created'])
       await visible(page.locator('[data-test=audit]').getByText(action));
     await shot(page, '14-audit-log');
+
+    // Step-up: an hour after signing in, rotating the secret asks for the password again, then goes through.
+    const token = (await page.evaluate("JSON.parse(localStorage.getItem('bloonio:console:v1') || '{}').token")) as string;
+    const sid = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).sid as string;
+    const redis = new Redis(relay.config.redisUrl);
+    try {
+      const k = redisKey.consoleSession(relay.config.queuePrefix, sid);
+      const rec = JSON.parse((await redis.get(k)) ?? '{}');
+      await redis.set(k, JSON.stringify({ ...rec, auth_at: Date.now() - 3_600_000 }), 'KEEPTTL');
+    } finally {
+      redis.disconnect();
+    }
+    await page.getByRole('link', { name: 'Tenants' }).click();
+    await page.getByRole('link', { name: 'Acme EU' }).click();
+    await page.getByRole('button', { name: 'Rotate the secret' }).click();
+    await visible(page.locator('[data-test=step-up]'));
+    await page.locator('[data-test=step-up] input[name=password]').fill(owner.password);
+    await shot(page, '15-step-up');
+    await page.locator('[data-test=step-up]').getByRole('button', { name: 'Confirm' }).click();
+    await visible(page.locator('[data-test=secret-once]'));
+    const rotated = (await page.locator('[data-test=tenant-secret]').innerText()).trim();
+    assert.match(rotated, /^sk_/);
+    assert.notEqual(rotated, tenantSecret);
     assert.deepEqual(await csp(page), [], 'no CSP violation on the owner page');
     assert.deepEqual(await csp(mpage), [], 'no CSP violation on the member page');
   });

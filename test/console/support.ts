@@ -30,6 +30,7 @@ export async function startConsoleWorld(name: string, extraEnv: Record<string, s
     TRUST_PROXY: 'true',
     CONSOLE_LIMIT_PER_ADDRESS: '12',
     CONSOLE_LIMIT_PER_IP: '40',
+    CONSOLE_LIMIT_PER_ADDRESS_ALL_IPS: '30',
     ...extraEnv,
   });
   await relay.startWorker();
@@ -121,12 +122,16 @@ export async function invite(w: ConsoleWorld, by: Signed, email: string, role = 
   return token;
 }
 
-/** A new account joining by an invitation link. */
+/** A new account joining by an invitation link: a password, then the emailed code proves the address. */
 export async function joinByInvitation(w: ConsoleWorld, by: Signed, role = 'member', email = newEmail('invitee')): Promise<Signed> {
   const token = await invite(w, by, email, role);
+  const before = mailCount(w, email);
   const r = await w.api('POST', '/register', { body: { email, password: PASSWORD, display_name: 'Invitee', invite_token: token } });
-  if (r.status !== 201) throw new Error(`register by invitation: ${r.status} ${JSON.stringify(r.body)}`);
-  const joined = sessionOf(r, email);
+  if (r.status !== 202) throw new Error(`register by invitation: ${r.status} ${JSON.stringify(r.body)}`);
+  const code = await w.smtp.code(email, { count: before + 1 });
+  const v = await w.api('POST', '/verify/registration', { body: { email, otp: code } });
+  if (v.status !== 201) throw new Error(`verify by invitation: ${v.status} ${JSON.stringify(v.body)}`);
+  const joined = sessionOf(v, email);
   if (joined.workspaceId !== by.workspaceId) throw new Error(`the session lists ${joined.workspaceId}, not the workspace joined`);
   return joined;
 }

@@ -123,7 +123,7 @@ describe('console workspaces, members, invitations and tenants', function () {
     const owner = await signUp(w);
     const email = newEmail('inv');
     const token = await invite(w, owner, email, 'member');
-    const info = await w.api('GET', `/fetch/invitation?token=${encodeURIComponent(token)}`);
+    const info = await w.api('POST', '/fetch/invitation', { body: { invite_token: token } });
     assert.equal(info.status, 200);
     assert.equal(info.body.data.email, email);
     const wrongAddress = await w.api('POST', '/register', {
@@ -131,8 +131,10 @@ describe('console workspaces, members, invitations and tenants', function () {
     });
     assert.equal(wrongAddress.status, 403);
     const ok = await w.api('POST', '/register', { body: { email, password: PASSWORD, display_name: 'X', invite_token: token } });
-    assert.equal(ok.status, 201);
-    const reuse = await w.api('GET', `/fetch/invitation?token=${encodeURIComponent(token)}`);
+    assert.equal(ok.status, 202);
+    const joined = await w.api('POST', '/verify/registration', { body: { email, otp: await w.smtp.code(email, { count: 2 }) } });
+    assert.equal(joined.status, 201);
+    const reuse = await w.api('POST', '/fetch/invitation', { body: { invite_token: token } });
     assert.equal(reuse.status, 410);
 
     // An existing account: accept/invitation while signed in; a second invitation replaces the first.
@@ -156,7 +158,7 @@ describe('console workspaces, members, invitations and tenants', function () {
     const list = await get(owner, '/fetch/invitations');
     const id = list.body.data.invitations.find((i: any) => i.email === revokedEmail).invitation_id;
     assert.equal((await post(owner, '/revoke/invitation', { invitation_id: id })).status, 200);
-    assert.equal((await w.api('GET', `/fetch/invitation?token=${encodeURIComponent(revoked)}`)).status, 410);
+    assert.equal((await w.api('POST', '/fetch/invitation', { body: { invite_token: revoked } })).status, 410);
     const lateEmail = newEmail('late');
     const late = await invite(w, owner, lateEmail);
     await WorkspaceModel.updateOne(

@@ -22,6 +22,7 @@ import { createSession, provisionOperator } from '../support/chat-client.js';
 import { admin, call, provision, signed, type Res, type TenantCreds } from '../support/client.js';
 import { ADMIN_KEY } from '../support/env.js';
 import { startRelay, type Relay } from '../support/harness.js';
+import { redisKey } from '../../platform/keys.js';
 
 const ORIGIN = 'https://shop.example.com';
 type Expect = [number, string] | 'accepted';
@@ -354,6 +355,19 @@ describe('security suites generated from the route table', function () {
           return send(r, await stranger.session(), (await theOwner()).workspaceId);
         },
         expect: (r) => (r.consoleRole ? [404, 'NOT_FOUND'] : 'accepted'),
+      },
+      {
+        // Step-up routes (`consoleStepUp: true`) refuse a session whose last password or TOTP is old.
+        name: 'a session authenticated an hour ago',
+        run: async (r) => {
+          const token = await (await theOwner()).session();
+          const sid = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()).sid as string;
+          const k = redisKey.consoleSession(relay.config.queuePrefix, sid);
+          const rec = JSON.parse((await deps().redis.get(k)) ?? '{}');
+          await deps().redis.set(k, JSON.stringify({ ...rec, auth_at: Date.now() - 3_600_000 }), 'KEEPTTL');
+          return send(r, token);
+        },
+        expect: (r) => (r.consoleStepUp === true ? [403, 'STEP_UP_REQUIRED'] : 'accepted'),
       },
       { name: "the owner's live session", run: async (r) => send(r, await (await theOwner()).session()), expect: 'accepted' },
     ];

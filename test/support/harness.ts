@@ -59,6 +59,8 @@ export async function startRelay(
   const server = createHttpServer(app.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The relay's public URL (console invitation links) is where it listens, unless the test names one.
+  if (!extraEnv.PUBLIC_BASE_URL) config.publicBaseUrl = baseUrl;
   const fleets: WorkerFleet[] = [];
   const extras: { close: () => void | Promise<unknown> }[] = [];
 

@@ -148,13 +148,18 @@ export class App {
     void this.render();
   }
 
-  /** Runs an action; errors become a notice in `where` (an ended session signs out). */
+  /**
+   * Runs an action; errors become a notice in `where` (an ended session signs out). A sensitive
+   * action refused for want of a recent password or code (403 STEP_UP_REQUIRED) asks for one, then
+   * runs again.
+   */
   async run(where: HTMLElement | null, action: () => Promise<void>): Promise<void> {
     try {
       await action();
     } catch (err) {
       if (err instanceof RelayError && err.status === 401 && err.code === 'INVALID_TOKEN' && this.token)
         return this.signOut(this.t('sessionEnded'));
+      if (err instanceof RelayError && err.code === 'STEP_UP_REQUIRED' && (await this.stepUp())) return this.run(where, action);
       const text = err instanceof RelayError ? (err.code === 'UNREACHABLE' ? this.t('unreachable') : err.message) : String(err);
       if (where) show(where, text, 'error');
       else this.flash = { text, kind: 'error' };
@@ -260,6 +265,46 @@ export class App {
       this.workspace && this.can('admin') ? link('audit', 'navAudit') : null,
       link('security', 'navSecurity'),
     );
+  }
+
+  /** Asks for the password (or, with an authenticator app, a code) in a modal dialog; true once the relay accepted it. */
+  stepUp(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const totp = Boolean(this.account?.totp_enabled);
+      const dialog = h('dialog', { 'data-test': 'step-up', 'aria-labelledby': 'step-up-title' });
+      const finish = (ok: boolean) => {
+        dialog.close();
+        dialog.remove();
+        resolve(ok);
+      };
+      const f = form(
+        async (el) => {
+          const code = value(el, 'code');
+          const body = code ? { code } : { password: (el.elements.namedItem('password') as HTMLInputElement).value };
+          try {
+            await this.api.call('POST', '/reauthenticate', { body });
+            finish(true);
+          } catch (err) {
+            show(f, err instanceof RelayError ? err.message : String(err), 'error');
+          }
+        },
+        h('h2', { id: 'step-up-title' }, this.t('stepUpTitle')),
+        h('p', {}, this.t(totp ? 'stepUpTextTotp' : 'stepUpText')),
+        field(this.t('password'), input('password', { type: 'password', autocomplete: 'current-password' })),
+        totp ? field(this.t('code'), input('code', { autocomplete: 'one-time-code', 'data-test': 'step-up-code' })) : null,
+        h(
+          'div',
+          { class: 'row' },
+          h('button', { type: 'submit' }, this.t('confirm')),
+          h('button', { type: 'button', class: 'secondary', onclick: () => finish(false) }, this.t('cancel')),
+        ),
+      );
+      dialog.addEventListener('cancel', () => finish(false));
+      dialog.appendChild(f);
+      document.body.appendChild(dialog);
+      dialog.showModal();
+      (f.querySelector('input') as HTMLInputElement | null)?.focus();
+    });
   }
 
   private async newWorkspace(): Promise<void> {

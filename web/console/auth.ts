@@ -241,10 +241,13 @@ export function invitationScreen(app: App): Node {
     location.hash = '#/tenants';
   };
   void app.run(inner, async () => {
-    const info = await app.api.call<InvitationInfo>('GET', '/fetch/invitation', { query: { token } }).catch((err: unknown) => {
-      app.invite = null;
-      throw err;
-    });
+    // The token goes in a POST body, never in a URL (it came in the link's fragment, which no server sees).
+    const info = await app.api
+      .call<InvitationInfo>('POST', '/fetch/invitation', { body: { invite_token: token } })
+      .catch((err: unknown) => {
+        app.invite = null;
+        throw err;
+      });
     clear(inner);
     inner.append(
       h('h1', {}, app.t('inviteTitle')),
@@ -282,7 +285,8 @@ export function invitationScreen(app: App): Node {
       form(
         async (f) =>
           app.run(inner, async () => {
-            const s = await app.api.call<Session>('POST', '/register', {
+            // The account stays pending until the address is proven with the emailed code.
+            const r = await app.api.call<Sent>('POST', '/register', {
               body: {
                 email: info.email,
                 password: value(f, 'password'),
@@ -291,10 +295,29 @@ export function invitationScreen(app: App): Node {
                 locale: app.locale,
               },
             });
-            app.invite = null;
-            app.flash = { text: app.t('joinedWs', { workspace: info.workspace_name }), kind: 'ok' };
-            app.workspaceId = s.workspaces.find((w) => w.name === info.workspace_name)?.workspace_id ?? null;
-            await app.signedIn(s);
+            clear(inner);
+            inner.append(
+              h('h1', {}, app.t('verifyTitle')),
+              h('p', {}, app.t('inviteCodeSent', { email: info.email })),
+              form(
+                async (cf) =>
+                  app.run(inner, async () => {
+                    const s = await app.api.call<Session>('POST', '/verify/registration', {
+                      body: { email: info.email, otp: value(cf, 'otp') },
+                    });
+                    app.invite = null;
+                    app.flash = { text: app.t('joinedWs', { workspace: info.workspace_name }), kind: 'ok' };
+                    app.workspaceId = s.workspaces.find((w) => w.name === info.workspace_name)?.workspace_id ?? null;
+                    await app.signedIn(s);
+                  }),
+                field(
+                  app.t('code'),
+                  input('otp', { autocomplete: 'one-time-code', inputmode: 'numeric', required: true, 'data-test': 'verify-code' }),
+                ),
+                h('div', { class: 'row' }, h('button', { type: 'submit' }, app.t('verify'))),
+              ),
+            );
+            dev(inner, app, r.dev_otp);
           }),
         field(app.t('email'), input('email', { type: 'email', value: info.email, readonly: true })),
         field(app.t('displayName'), input('name', { autocomplete: 'name', required: true })),

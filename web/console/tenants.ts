@@ -125,12 +125,15 @@ async function tenantView(app: App, tenantId: string): Promise<Node> {
     async (f) =>
       app.run(settingsCard, async () => {
         const nullable = (v: string) => v || null;
+        // Where callbacks go is sent only when it changed: changing it asks for the password again (step-up).
+        const changed = (k: string, v: string | null) => (v !== ((t[k] as string | null) ?? null) ? { [k]: v } : {});
         await app.api.call('POST', '/update/tenant', {
           query: q,
           body: {
             tenant_name: value(f, 'tenant_name'),
-            callback_url_base: nullable(value(f, 'callback_url_base')),
-            sudo_callback_path: value(f, 'sudo_callback_path') || '/api/sudo-callback',
+            ...changed('callback_url_base', nullable(value(f, 'callback_url_base'))),
+            ...changed('sudo_callback_path', value(f, 'sudo_callback_path') || '/api/sudo-callback'),
+            ...changed('bot_webhook_url', nullable(value(f, 'bot_webhook_url'))),
             branding_display_name: nullable(value(f, 'branding_display_name')),
             branding_logo_url: nullable(value(f, 'branding_logo_url')),
             branding_primary_color: nullable(value(f, 'branding_primary_color')),
@@ -138,7 +141,6 @@ async function tenantView(app: App, tenantId: string): Promise<Node> {
             qr_login_allowed_origins: lines(value(f, 'qr_login_allowed_origins')),
             webauthn_rp_id: nullable(value(f, 'webauthn_rp_id')),
             webauthn_origins: lines(value(f, 'webauthn_origins')),
-            bot_webhook_url: nullable(value(f, 'bot_webhook_url')),
           },
         });
         show(settingsCard, app.t('saved'), 'ok');
