@@ -23,6 +23,8 @@ export const sealedFor = {
   totpSecret: (accountId: string) => `account/${accountId}/totp_secret`,
   /** A console mail waiting in Redis for the worker (models/console/mail.ts). */
   consoleMail: (mailId: string) => `console-mail/${mailId}`,
+  /** An invitation token kept while its invitee's registration waits for the emailed code. */
+  pendingInvite: (accountId: string) => `account/${accountId}/pending_invite`,
 };
 
 const aadOf = (s: Pick<Sealed, 'kid' | 'v'>, context: string) =>

@@ -113,7 +113,9 @@ export async function register(deps: Deps, input: RegisterInput, meta: Meta): Pr
     },
     { upsert: true },
   );
-  const fields: ChallengeRecord = input.invite ? { invite: JSON.stringify(seal(deps.config.secretsMasterKey, input.invite)) } : {};
+  const fields: ChallengeRecord = input.invite
+    ? { invite: JSON.stringify(seal(deps.config.secretsMasterKey, input.invite, sealedFor.pendingInvite(id))) }
+    : {};
   return sendRegistrationCode(deps, id, email, input.locale, true, fields);
 }
 
@@ -179,7 +181,13 @@ export async function verifyRegistration(deps: Deps, rawEmail: string, otp: stri
   ).lean<AccountDoc>();
   if (!account) throw new DomainError('GONE', 'This registration is already complete: sign in.');
   const active = { ...account, status: 'active' } as AccountDoc;
-  if (rec.invite) await joinInvited(deps, active, open(deps.config.secretsMasterKey, JSON.parse(rec.invite) as Sealed), meta);
+  if (rec.invite)
+    await joinInvited(
+      deps,
+      active,
+      open(deps.config.secretsMasterKey, JSON.parse(rec.invite) as Sealed, sealedFor.pendingInvite(id)),
+      meta,
+    );
   if (account.pending_organization) {
     const ws = await createWorkspace(account.pending_organization, { accountId: id, email, displayName: account.display_name });
     await recordAudit({ workspaceId: ws._id }, who(active, meta), {
