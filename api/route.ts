@@ -39,8 +39,12 @@ export type RouteDef<
   successStatus?: number;
   /** Other success statuses the handler may answer with (e.g. 200 for an idempotent repeat of a 201), documented alike. */
   otherSuccessStatuses?: number[];
-  /** Extra error statuses worth listing in the reference, beyond the ones every route of its security kind has. */
-  errors?: number[];
+  /**
+   * Extra error statuses worth listing in the reference, beyond the ones every route of its security
+   * kind has; as a record, each with when it happens (e.g. `{ 410: 'the token was used or expired' }`).
+   * Every status a handler can answer must be listed: the fuzzer fails on an undocumented one.
+   */
+  errors?: number[] | Partial<Record<number, string>>;
   /**
    * Console routes acting on a workspace: the least role the caller needs in the workspace named by
    * `?workspace_id=`. The console principal (api/principals/console.ts) checks it, the one place
@@ -86,7 +90,9 @@ export function mountRoutes(
       const principal = ctx.state.principal;
       // The kind's middleware always sets its principal; a mismatch is a wiring bug, never a caller's doing.
       if (principal?.kind !== route.security) throw new Error(`route ${route.path}: principal ${principal?.kind} for ${route.security}`);
-      const body = route.body ? parse(route.body, ctx.state.body ?? {}, 'body') : undefined;
+      // Only an absent body reads as {}: a JSON null (or any other value) is validated as sent.
+      const sent = ctx.state.rawBody && ctx.state.rawBody.length > 0 ? ctx.state.body : {};
+      const body = route.body ? parse(route.body, sent, 'body') : undefined;
       const query = route.query ? parse(route.query, ctx.query, 'query string') : undefined;
       const result = await route.handler(ctx as AppContext, { body, query, deps, principal });
       const status = result.status ?? route.successStatus ?? 200;

@@ -53,11 +53,11 @@ set +e
 # (run from the temporary directory: schemathesis keeps a .schemathesis/ cache in its working directory)
 cd "$work"
 FUZZ_CREDENTIALS="$work/creds.json" FUZZ_SUMMARY="$work/summary.json" PYTHONPATH="$ROOT/scripts/fuzz" SCHEMATHESIS_HOOKS=hooks \
-	"$venv/bin/schemathesis" run "$base/api/v1/openapi.json" --url "$base" \
-	--checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,no_secret_leak \
+	"$venv/bin/schemathesis" --config-file "$ROOT/scripts/fuzz/schemathesis.toml" run "$base/api/v1/openapi.json" --url "$base" \
+	--checks "${FUZZ_CHECKS:-all}" --mode all \
 	--phases examples,coverage,fuzzing --max-examples "$examples" --workers 1 --seed "${FUZZ_SEED:-20261203}" \
 	--generation-database none --suppress-health-check all --request-timeout 10 --no-color \
-	--warnings off --output-truncate true 2>&1 | tee "$work/fuzz.out"
+	--warnings off --output-truncate true "$@" 2>&1 | tee "$work/fuzz.out"
 status=${PIPESTATUS[0]}
 set -e
 cd "$ROOT"

@@ -10,6 +10,7 @@ import { newId } from '../../platform/ids.js';
 import { notFound } from '../errors.js';
 import { mintOperatorToken } from '../principals/operator.js';
 import { defineRoute } from '../route.js';
+import { emailAddress } from '../schemas.js';
 
 const operatorView = z.object({
   operator_id: z.string(),
@@ -41,10 +42,7 @@ export const provisionOperator = defineRoute({
   security: 'hmac',
   body: z
     .object({
-      email: z
-        .email()
-        .max(254)
-        .transform((e) => e.toLowerCase()),
+      email: emailAddress.transform((e) => e.toLowerCase()),
       display_name: z.string().trim().min(1).max(120),
       routing_keys: z.array(z.string().min(1).max(100)).max(200).nullable().default(null),
       role: z.enum(OPERATOR_ROLES).default('agent'),
@@ -91,11 +89,7 @@ export const mintOperatorTokenRoute = defineRoute({
   body: z
     .object({
       operator_id: z.string().startsWith('op_').optional(),
-      email: z
-        .email()
-        .max(254)
-        .transform((e) => e.toLowerCase())
-        .optional(),
+      email: emailAddress.transform((e) => e.toLowerCase()).optional(),
       ttl_seconds: z
         .number()
         .int()

@@ -20,6 +20,7 @@ import { findInvitation, registerFromInvitation } from '../../models/console/inv
 import { recordAudit } from '../../models/console/audit.js';
 import { defineRoute } from '../route.js';
 import { email, locale, metaOf, otp, password, role, sessionData, sessionOut, tags } from './common.js';
+import { fieldRules } from '../schemas.js';
 
 const codeSent = z.object({
   email: z.string(),
@@ -48,7 +49,8 @@ export const registerRoute = defineRoute({
       locale,
     })
     .strict()
-    .refine((b) => Boolean(b.organization_name) !== Boolean(b.invite_token), 'give either organization_name or invite_token'),
+    .refine((b) => Boolean(b.organization_name) !== Boolean(b.invite_token), 'give either organization_name or invite_token')
+    .meta(fieldRules.exactlyOne('organization_name', 'invite_token')),
   response: z.union([codeSent, sessionOut]),
   successStatus: 202,
   errors: [403, 409, 410, 429],
