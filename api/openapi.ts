@@ -10,10 +10,57 @@ import type { AnyRoute, Security } from './route.js';
 type Json = Record<string, unknown>;
 
 const jsonSchema = (s: z.ZodType, io: 'input' | 'output'): Json => {
-  const out = z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Json;
+  const out = z.toJSONSchema(s, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    override: io === 'input' ? trimmedText : undefined,
+  }) as Json;
   delete out.$schema;
   return out;
 };
+
+/**
+ * What JavaScript's String.prototype.trim removes (WhiteSpace and LineTerminator), as literal
+ * characters: a pattern's `\s` means another set in some validators (Unicode White_Space has U+0085
+ * and lacks U+FEFF).
+ */
+const TRIMMED = '\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
+const [WS, NONWS] = [`[${TRIMMED}]`, `[^${TRIMMED}]`];
+
+/**
+ * A string the relay trims before checking its length (`.trim().min(a).max(b)`) accepts any
+ * surrounding whitespace, and its length bounds hold for the trimmed text: "   " is refused by
+ * min(1), and padding never counts against max. minLength/maxLength would say the opposite, so
+ * the document states the bounds as a pattern over the trimmed text instead.
+ */
+function trimmedText(ctx: { zodSchema: unknown; jsonSchema: Json }): void {
+  const def = (ctx.zodSchema as { _zod?: { def?: { type?: string; checks?: { _zod: { def: { check?: string; tx?: unknown } } }[] } } })._zod
+    ?.def;
+  if (def?.type !== 'string') return;
+  // zod keeps no name for .trim(): recognise it by what it does.
+  const trims = def.checks?.some((c) => {
+    const { check, tx } = c._zod.def;
+    return check === 'overwrite' && typeof tx === 'function' && (tx as (v: string) => string)(' \u00a0x y\n') === 'x y';
+  });
+  const js = ctx.jsonSchema;
+  if (!trims || (js.minLength === undefined && js.maxLength === undefined)) return;
+  const min = (js.minLength as number | undefined) ?? 0;
+  const max = js.maxLength as number | undefined;
+  const inner = (lo: number) => `[\\s\\S]{${lo},${max === undefined ? '' : max - 2}}`;
+  // The trimmed text: empty, one non-space character, or two with anything between them.
+  const core =
+    min >= 2 ? `${NONWS}${inner(min - 2)}${NONWS}` : `${NONWS}(?:${max === 1 ? '' : `${inner(0)}${NONWS}`})${max === 1 ? '' : '?'}`;
+  const trimmed = min === 0 ? `(?:${core})?` : core;
+  const pattern = `^${WS}*${trimmed}${WS}*$`;
+  delete js.minLength;
+  delete js.maxLength;
+  if (js.pattern !== undefined) js.allOf = [...((js.allOf as Json[] | undefined) ?? []), { pattern: js.pattern }];
+  js.pattern = pattern;
+  js.description = [js.description, 'Surrounding whitespace is trimmed; the length bounds hold for the trimmed text.']
+    .filter(Boolean)
+    .join(' ');
+}
 
 const SECURITY: Record<Security, Json[]> = {
   admin: [{ AdminKey: [] }],
@@ -81,6 +128,24 @@ function callbackWebhooks(): Record<string, Json> {
   );
 }
 
+const ERROR_CONTENT = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } };
+const errorDescription = (status: number) => `Error ${status}: ${ERROR_CODES.filter((c) => ERROR_STATUS[c] === status).join(', ')}`;
+
+/** JSON Schema keywords that state a rule between an object's fields. */
+export const CROSS_FIELD = ['oneOf', 'anyOf', 'allOf', 'not', 'if', 'dependentRequired', 'dependentSchemas', 'minProperties'];
+
+/**
+ * Rules JSON Schema cannot state (e.g. "expected_number is one of numbers"), declared as
+ * `.meta({ 'x-rules': [...] })` on a body or query schema: they stay in the schema and are
+ * repeated in the operation's description.
+ */
+function rulesOf(r: AnyRoute): string[] {
+  return [r.body, r.query].flatMap((s: z.ZodType | undefined) => {
+    const rules = s ? (z.globalRegistry.get(s) as { 'x-rules'?: unknown } | undefined)?.['x-rules'] : undefined;
+    return Array.isArray(rules) ? (rules as string[]) : [];
+  });
+}
+
 export function buildOpenApi(routes: AnyRoute[], version: string): Json {
   const paths: Record<string, Json> = {};
   for (const r of routes) {
@@ -88,13 +153,14 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
     const op: Json = {
       operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: r.summary,
-      ...(r.description || r.consoleRole || r.consoleStepUp
+      ...(r.description || r.consoleRole || r.consoleStepUp || rulesOf(r).length
         ? {
             description: [
               r.description,
               r.consoleRole && `Needs the ${r.consoleRole} role (or above) in the workspace named by workspace_id.`,
               r.consoleStepUp &&
                 `${r.consoleStepUp === true ? 'Always needs' : 'For the sensitive changes named above, needs'} a recent password or TOTP code (console/reauthenticate within CONSOLE_STEP_UP_SECONDS), else 403 STEP_UP_REQUIRED.`,
+              ...rulesOf(r).map((rule) => `Rule: ${rule}.`),
             ]
               .filter(Boolean)
               .join(' '),
@@ -107,12 +173,17 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
     };
     if (r.query) {
       const qs = jsonSchema(r.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
-      op.parameters = Object.entries(qs.properties ?? {}).map(([name, schema]) => ({
-        name,
-        in: 'query',
-        required: qs.required?.includes(name) ?? false,
-        schema,
-      }));
+      // A rule between query parameters (e.g. exactly one of two) belongs to no single parameter: the
+      // query is then one form-exploded object parameter, which serialises to the same ?a=…&b=… and
+      // keeps the rule (OpenAPI 3.1, style: form, explode: true).
+      op.parameters = CROSS_FIELD.some((k) => k in qs)
+        ? [{ name: 'query', in: 'query', style: 'form', explode: true, required: true, schema: qs }]
+        : Object.entries(qs.properties ?? {}).map(([name, schema]) => ({
+            name,
+            in: 'query',
+            required: qs.required?.includes(name) ?? false,
+            schema,
+          }));
     }
     // A missing body is read as {} (api/route.ts): the body is optional exactly when {} is valid.
     if (r.body)
@@ -136,8 +207,12 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
         },
       };
     }
-    for (const status of [...new Set([...COMMON_ERRORS[r.security as Security], ...(r.errors ?? [])])].sort()) {
-      responses[status] = { $ref: `#/components/responses/Error${status}` };
+    const notes: Partial<Record<number, string>> = Array.isArray(r.errors) ? {} : (r.errors ?? {});
+    const listed = Array.isArray(r.errors) ? r.errors : Object.keys(notes).map(Number);
+    for (const status of [...new Set([...COMMON_ERRORS[r.security as Security], ...listed])].sort()) {
+      responses[status] = notes[status]
+        ? { description: `${errorDescription(status)}. ${notes[status]}`, content: ERROR_CONTENT }
+        : { $ref: `#/components/responses/Error${status}` };
     }
     op.responses = responses;
     paths[path] = { ...(paths[path] ?? {}), [r.method]: op };
@@ -194,15 +269,7 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
           },
         },
       },
-      responses: Object.fromEntries(
-        statuses.map((s) => [
-          `Error${s}`,
-          {
-            description: `Error ${s}: ${ERROR_CODES.filter((c) => ERROR_STATUS[c] === s).join(', ')}`,
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
-          },
-        ]),
-      ),
+      responses: Object.fromEntries(statuses.map((s) => [`Error${s}`, { description: errorDescription(s), content: ERROR_CONTENT }])),
     },
   };
 }

@@ -40,8 +40,12 @@ export type RouteDef<
   successStatus?: number;
   /** Other success statuses the handler may answer with (e.g. 200 for an idempotent repeat of a 201), documented alike. */
   otherSuccessStatuses?: number[];
-  /** Extra error statuses worth listing in the reference, beyond the ones every route of its security kind has. */
-  errors?: number[];
+  /**
+   * Extra error statuses worth listing in the reference, beyond the ones every route of its security
+   * kind has; as a record, each with when it happens (e.g. `{ 410: 'the token was used or expired' }`).
+   * Every status a handler can answer must be listed: the fuzzer fails on an undocumented one.
+   */
+  errors?: number[] | Partial<Record<number, string>>;
   /**
    * Console routes acting on a workspace: the least role the caller needs in the workspace named by
    * `?workspace_id=`. The console principal (api/principals/console.ts) checks it, the one place
@@ -96,7 +100,9 @@ export function mountRoutes(
       if (principal?.kind !== route.security) throw new Error(`route ${route.path}: principal ${principal?.kind} for ${route.security}`);
       // Step-up for every call is checked before the input (as the principal is); a rule over the body after it.
       if (principal?.kind === 'console' && route.consoleStepUp === true) requireStepUp(deps, principal);
-      const body = route.body ? parse(route.body, ctx.state.body ?? {}, 'body') : undefined;
+      // Only an absent body reads as {}: a JSON null (or any other value) is validated as sent.
+      const sent = ctx.state.rawBody && ctx.state.rawBody.length > 0 ? ctx.state.body : {};
+      const body = route.body ? parse(route.body, sent, 'body') : undefined;
       const query = route.query ? parse(route.query, ctx.query, 'query string') : undefined;
       if (principal?.kind === 'console' && typeof route.consoleStepUp === 'function' && route.consoleStepUp(body))
         requireStepUp(deps, principal);

@@ -36,6 +36,29 @@ export const appOrIWebOrigin = z
     'must be a web origin or an app scheme like app://com.example',
   );
 
+/**
+ * An email address, one schema for every route. The document says `format: email` and this pattern,
+ * and the relay accepts exactly the pattern, which `format: email` accepts too (checked against the
+ * fuzzer's validator): dot-separated atoms before the @ (at most 64 characters), host labels of 1–63
+ * letters, digits and inner hyphens (never first or last: `a@b-.com` is refused; no `--` at the third
+ * character, which IDNA reserves for punycode labels it would then check), a letter TLD.
+ */
+const EMAIL =
+  /^(?=[^@]{1,64}@)(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:(?![A-Za-z0-9]{2}--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+export const emailAddress = z.email({ pattern: EMAIL, error: 'must be an email address' }).max(254);
+
+/**
+ * Rules between fields, in JSON Schema, for `.meta()` beside the `.refine()` that enforces them: the
+ * document must state every rule the relay applies (the fuzzer checks both ways).
+ */
+export const fieldRules = {
+  exactlyOne: (...keys: string[]) => ({ oneOf: keys.map((k) => ({ required: [k] })) }),
+  atLeastOne: (...keys: string[]) => ({ anyOf: keys.map((k) => ({ required: [k] })) }),
+  atMostOne: (...keys: string[]) => ({ not: { required: keys } }),
+  /** The array field is present and holds at least one item. */
+  nonEmpty: (key: string) => ({ required: [key], properties: { [key]: { minItems: 1 } } }),
+};
+
 export const tenantSettings = z.object({
   tenant_name: z.string().trim().min(1).max(120),
   rate_limit_per_min: z.number().int().min(1).max(10_000),
@@ -51,7 +74,11 @@ export const tenantSettings = z.object({
     .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #1a2b3c')
     .nullable(),
   qr_login_allowed_origins: z.array(webOrigin).max(50),
-  webauthn_rp_id: z.string().toLowerCase().regex(HOST, 'must be a host name such as example.com').nullable(),
+  webauthn_rp_id: z
+    .string()
+    .regex(HOST, 'must be a lower-case host name such as example.com')
+    .nullable()
+    .describe('A registrable domain, lower case as WebAuthn compares it (upper case is refused, not folded).'),
   webauthn_origins: z.array(webOrigin).max(50),
   passkeys_enabled: z.boolean().nullable(),
   webauthn_user_verification: z

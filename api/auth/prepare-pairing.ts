@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { preparePairing as prepare } from '../../models/auth/pairing-flow.js';
 import { defineRoute } from '../route.js';
-import { httpsUrl } from '../schemas.js';
+import { emailAddress, httpsUrl } from '../schemas.js';
 import { userSocketHash } from './schemas.js';
 
 export const preparePairing = defineRoute({
@@ -18,7 +18,7 @@ export const preparePairing = defineRoute({
       user_socket_hash: userSocketHash,
       backend_user_id: z.string().min(1).max(128),
       display_name: z.string().trim().min(1).max(120),
-      user_email: z.email().max(254).nullish(),
+      user_email: emailAddress.nullish(),
       user_phone: z
         .string()
         .regex(/^\+?[0-9 ().-]{5,32}$/, 'must be a phone number')

@@ -10,6 +10,7 @@ import { storeRecord, toRecord } from '../../models/chat/operator-record.js';
 import { ApiError, notFound } from '../errors.js';
 import { mintOperatorToken } from '../principals/operator.js';
 import { defineRoute } from '../route.js';
+import { emailAddress } from '../schemas.js';
 
 const operatorView = z.object({
   operator_id: z.string(),
@@ -33,10 +34,7 @@ const toOperatorView = (o: OperatorDoc, created: boolean): z.infer<typeof operat
   created,
 });
 
-const operatorEmail = z
-  .email()
-  .max(254)
-  .transform((e) => e.toLowerCase());
+const operatorEmail = emailAddress.transform((e) => e.toLowerCase());
 
 /** Name one operator of the calling tenant: by `operator_id` or by `email`, exactly one. */
 const operatorRef = z.object({ operator_id: z.string().startsWith('op_').optional(), email: operatorEmail.optional() });

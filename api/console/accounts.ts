@@ -19,6 +19,7 @@ import {
 import { findInvitation } from '../../models/console/invitations.js';
 import { defineRoute } from '../route.js';
 import { email, locale, metaOf, otp, password, role, sessionData, sessionOut, tags } from './common.js';
+import { fieldRules } from '../schemas.js';
 
 const codeSent = z.object({
   email: z.string(),
@@ -47,7 +48,8 @@ export const registerRoute = defineRoute({
       locale,
     })
     .strict()
-    .refine((b) => Boolean(b.organization_name) !== Boolean(b.invite_token), 'give either organization_name or invite_token'),
+    .refine((b) => Boolean(b.organization_name) !== Boolean(b.invite_token), 'give either organization_name or invite_token')
+    .meta(fieldRules.exactlyOne('organization_name', 'invite_token')),
   response: codeSent,
   successStatus: 202,
   errors: [403, 409, 410, 429],

@@ -9,6 +9,7 @@ import { PASSWORD_MAX, PASSWORD_MIN } from '../../platform/passwords.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { workspaceId } from '../principals/console.js';
 import type { PrincipalOf } from '../principals/types.js';
+import { emailAddress } from '../schemas.js';
 
 export const tags = {
   account: ['Console: account'],
@@ -16,7 +17,7 @@ export const tags = {
   tenants: ['Console: tenants'],
 };
 
-export const email = z.email().max(254);
+export const email = emailAddress;
 export const password = z.string().min(PASSWORD_MIN, `must be at least ${PASSWORD_MIN} characters`).max(PASSWORD_MAX);
 export const locale = z.enum(['fr', 'en']).default('fr');
 export const otp = z.string().trim().min(6).max(32);

@@ -12,6 +12,7 @@ import { ApiError, notFound } from '../../errors.js';
 import { defineRoute } from '../../route.js';
 import { instructionId } from '../schemas.js';
 import { SUDO_TAGS, approvalEventView, sudoEventId } from './schemas.js';
+import { fieldRules } from '../../schemas.js';
 
 /** A request of this tenant by its id or instruction_id: live (Redis) or from its history (MongoDB). */
 async function findEvent(
@@ -37,7 +38,8 @@ export const fetchSudoEvent = defineRoute({
   security: 'hmac',
   query: z
     .object({ event_id: z.string().min(4).max(40).optional(), instruction_id: instructionId.optional() })
-    .refine((q) => Boolean(q.event_id) !== Boolean(q.instruction_id), 'give either event_id or instruction_id'),
+    .refine((q) => Boolean(q.event_id) !== Boolean(q.instruction_id), 'give either event_id or instruction_id')
+    .meta(fieldRules.exactlyOne('event_id', 'instruction_id')),
   response: approvalEventView,
   errors: [404],
   handler: async (_ctx, { query, deps, principal }) => {

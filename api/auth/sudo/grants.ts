@@ -11,6 +11,7 @@ import { newId } from '../../../platform/ids.js';
 import { ApiError, notFound } from '../../errors.js';
 import { defineRoute } from '../../route.js';
 import { SUDO_TAGS, groupId, linkId, publicGrant, tenantIdField } from './schemas.js';
+import { fieldRules } from '../../schemas.js';
 
 const grantId = z.string().regex(/^dgr_[0-9a-z]{26}$/, 'must be a delegation grant id (dgr_…)');
 
@@ -32,7 +33,8 @@ export const createGrant = defineRoute({
   path: '/relay/sudo/create/delegation-grant',
   summary: 'Let another tenant ask some of your users to approve its actions',
   description:
-    'You (the grantor) let `grantee_tenant_id` dispatch `sudo_delegated_action`s to the relay_user links listed, and/or the members of one of your groups. Their devices show which organisation asks. 422 for a link or group that is not yours, or a grant to yourself; the grantee learns nothing else about your users.',
+    'You (the grantor) let `grantee_tenant_id` dispatch `sudo_delegated_action`s to the relay_user links listed, and/or the members of one of your groups. Their devices show which organisation asks. 422 for a grant to yourself; the grantee learns nothing else about your users.',
+  errors: { 404: 'The grantee tenant, a relay_user link or the group is not found (not yours); details name which.' },
   tags: SUDO_TAGS,
   security: 'hmac',
   body: z
@@ -45,20 +47,24 @@ export const createGrant = defineRoute({
     .refine((b) => b.relay_user_linked_id_list.length > 0 || b.relay_group_linked_id, {
       message: 'give relay_user_linked_id_list and/or relay_group_linked_id',
       path: ['relay_user_linked_id_list'],
-    }),
+    })
+    .meta({ anyOf: [fieldRules.nonEmpty('relay_user_linked_id_list'), { required: ['relay_group_linked_id'] }] }),
   response: publicGrant,
   successStatus: 201,
   handler: async (_ctx, { body, deps, principal }) => {
     const grantor = principal.tenant.tenant._id;
+    // A grant to yourself is malformed for this caller (422); a well-formed id that names nothing
+    // here is a lookup that found nothing (404), as everywhere else.
+    if (body.grantee_tenant_id === grantor)
+      throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', ['grantee_tenant_id: must be another tenant']);
     const problems: string[] = [];
-    if (body.grantee_tenant_id === grantor) problems.push('grantee_tenant_id: must be another tenant');
-    else if (!(await deps.tenants.get(body.grantee_tenant_id))) problems.push('grantee_tenant_id: no such tenant');
+    if (!(await deps.tenants.get(body.grantee_tenant_id))) problems.push('grantee_tenant_id: no such tenant');
     const links = [...new Set(body.relay_user_linked_id_list)];
     const found = await Promise.all(links.map((id) => findRelayUserLink(grantor, id)));
     links.forEach((_, i) => !found[i] && problems.push(`relay_user_linked_id_list.${i}: not one of your relay_user links`));
     if (body.relay_group_linked_id && !(await findGroup(grantor, body.relay_group_linked_id)))
       problems.push('relay_group_linked_id: not one of your groups');
-    if (problems.length) throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', problems);
+    if (problems.length) throw new ApiError('NOT_FOUND', 'Something this grant names was not found.', problems);
     const g = await DelegationGrantModel.create({
       _id: newId('dgr'),
       grantor_tenant_id: grantor,

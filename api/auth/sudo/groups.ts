@@ -5,18 +5,19 @@ import { findRelayUserLink } from '../../../models/platform/relay-user-link.js';
 import { newId } from '../../../platform/ids.js';
 import { ApiError, notFound } from '../../errors.js';
 import { defineRoute } from '../../route.js';
-import { SUDO_TAGS, groupBody, groupId, publicGroup } from './schemas.js';
+import { fieldRules } from '../../schemas.js';
+import { SUDO_TAGS, groupBody, groupId, groupMembers, publicGroup } from './schemas.js';
 
-/** Every member must be one of this tenant's relay_user links (422 naming the unknown ones). */
+/**
+ * Every member must be one of this tenant's relay_user links: 404 naming the unknown ones (a
+ * well-formed id that names nothing here, like any other lookup; 422 is for what the schema refuses).
+ */
 async function checkMembers(tenantId: string, ids: string[]): Promise<string[]> {
-  const unique = [...new Set(ids)];
-  const found = await Promise.all(unique.map((id) => findRelayUserLink(tenantId, id)));
+  const found = await Promise.all(ids.map((id) => findRelayUserLink(tenantId, id)));
   // Named by position, never by value: an answer never says whether someone else's id exists.
-  const unknown = ids.flatMap((id, i) =>
-    found[unique.indexOf(id)] ? [] : [`member_relay_user_linked_ids.${i}: not one of your relay_user links`],
-  );
-  if (unknown.length) throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', unknown);
-  return unique;
+  const unknown = ids.flatMap((_, i) => (found[i] ? [] : [`member_relay_user_linked_ids.${i}: not one of your relay_user links`]));
+  if (unknown.length) throw new ApiError('NOT_FOUND', 'A member is not one of your relay_user links.', unknown);
+  return ids;
 }
 
 export const createGroup = defineRoute({
@@ -24,7 +25,8 @@ export const createGroup = defineRoute({
   path: '/relay/sudo/create/group',
   summary: 'Create an approver group (people and a threshold)',
   description:
-    'A `sudo_group_action` naming this group is approved when `threshold` distinct members approve (one person with several devices counts once), and denied as soon as the threshold can no longer be reached — or at the first denial when `deny_on_first_denial`. Members are your relay_user links (from pairing): 422 for one that is not.',
+    'A `sudo_group_action` naming this group is approved when `threshold` distinct members approve (one person with several devices counts once), and denied as soon as the threshold can no longer be reached — or at the first denial when `deny_on_first_denial`. Members are distinct relay_user links of yours (from pairing).',
+  errors: { 404: 'A member is not one of your relay_user links (details name it by position).' },
   tags: SUDO_TAGS,
   security: 'hmac',
   body: groupBody,
@@ -50,25 +52,25 @@ export const updateGroup = defineRoute({
   path: '/relay/sudo/update/group',
   summary: 'Change an approver group',
   description:
-    'Only the fields present change; the threshold may not exceed the members. Events already dispatched keep the approvers they had. 404 for a group of another tenant.',
+    'Only the fields present change; the threshold may not exceed the members (409 when the group would). Events already dispatched keep the approvers they had. 404 for a group of another tenant.',
   tags: SUDO_TAGS,
   security: 'hmac',
   body: z
     .object({
       group_id: groupId,
       name: z.string().trim().min(1).max(120).optional(),
-      member_relay_user_linked_ids: z
-        .array(z.string().regex(/^[0-9a-f]{24}$/))
-        .min(1)
-        .max(50)
-        .optional(),
+      member_relay_user_linked_ids: groupMembers.optional(),
       threshold: z.number().int().min(1).max(50).optional(),
       deny_on_first_denial: z.boolean().optional(),
     })
     .strict()
-    .refine((b) => Object.keys(b).length > 1, 'give at least one field to change'),
+    .refine((b) => Object.keys(b).length > 1, 'give at least one field to change')
+    .meta(fieldRules.atLeastOne('name', 'member_relay_user_linked_ids', 'threshold', 'deny_on_first_denial')),
   response: publicGroup,
-  errors: [404],
+  errors: {
+    404: 'No such group here, or a member is not one of your relay_user links.',
+    409: 'The group would have a threshold above its number of members (what was sent, merged with what is stored).',
+  },
   handler: async (_ctx, { body, principal }) => {
     const tenantId = principal.tenant.tenant._id;
     const current = await findGroup(tenantId, body.group_id);
@@ -77,10 +79,10 @@ export const updateGroup = defineRoute({
       ? await checkMembers(tenantId, body.member_relay_user_linked_ids)
       : current.member_relay_user_linked_ids;
     const threshold = body.threshold ?? current.threshold;
+    // The group as it would be (what was sent over what is stored): a conflict with the group's
+    // state, which the schema of a partial update cannot know of.
     if (threshold > members.length)
-      throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', [
-        'threshold: must not exceed the number of distinct members',
-      ]);
+      throw new ApiError('CONFLICT', `The threshold (${threshold}) would exceed the group's ${members.length} member(s).`);
     const set = {
       ...(body.name !== undefined ? { name: body.name } : {}),
       member_relay_user_linked_ids: members,

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { SUDO_EVENT_TYPES } from '../../../models/auth/sudo-flow.js';
 import { approvalEvent } from '../../../models/platform/callback-catalogue.js';
-import { httpUrl } from '../../schemas.js';
+import { fieldRules, httpUrl } from '../../schemas.js';
 import { DATA_TYPES, instructionId } from '../schemas.js';
 
 export const SUDO_TAGS = ['Auth Relay: sudo'];
@@ -21,6 +21,9 @@ export const dataItem = z
     data_type: z.enum(DATA_TYPES),
   })
   .strict();
+
+/** JSON Schema: the field is present and holds this value. */
+const isValue = (key: string, value: string) => ({ required: [key], properties: { [key]: { const: value } } });
 
 export const dispatchBody = z
   .object({
@@ -84,6 +87,23 @@ export const dispatchBody = z
       ctx.addIssue({ code: 'custom', path: ['grantor_tenant_id'], message: 'only for sudo_delegated_action' });
     if (b.event_type === 'sudo_group_action' && !b.relay_group_linked_id_list.length && b.threshold === undefined)
       ctx.addIssue({ code: 'custom', path: ['relay_group_linked_id_list'], message: 'a group action needs a group or a threshold' });
+  })
+  // The same rules, in the same order, for the document.
+  .meta({
+    allOf: [
+      { anyOf: [fieldRules.nonEmpty('relay_user_linked_id_list'), fieldRules.nonEmpty('relay_group_linked_id_list')] },
+      { if: isValue('data_access_type', 'static'), then: fieldRules.nonEmpty('data_items') },
+      { if: isValue('data_access_type', 'dynamic'), then: { required: ['data_fetch_url'], not: { required: ['data_items'] } } },
+      {
+        if: isValue('event_type', 'sudo_delegated_action'),
+        then: { required: ['grantor_tenant_id'] },
+        else: { not: { required: ['grantor_tenant_id'] } },
+      },
+      {
+        if: { ...isValue('event_type', 'sudo_group_action'), not: fieldRules.nonEmpty('relay_group_linked_id_list') },
+        then: { required: ['threshold'] },
+      },
+    ],
   });
 
 export const dispatchResponse = z.object({
@@ -101,18 +121,39 @@ export const dispatchResponse = z.object({
 
 export const approvalEventView = approvalEvent;
 
+const MAX_GROUP_MEMBERS = 50;
+
+/** A group's members: distinct relay_user links (a repeated one is refused, so the count is the array's length). */
+export const groupMembers = z
+  .array(linkId)
+  .min(1)
+  .max(MAX_GROUP_MEMBERS)
+  .refine((ids) => new Set(ids).size === ids.length, 'must be distinct')
+  .meta({ uniqueItems: true });
+
+/**
+ * "threshold ≤ the number of members" in JSON Schema, which cannot compare two fields: one branch
+ * per possible count (threshold ≤ n and at least n members, for some n).
+ */
+export const thresholdWithinMembers = {
+  anyOf: Array.from({ length: MAX_GROUP_MEMBERS }, (_, i) => ({
+    properties: { threshold: { maximum: i + 1 }, member_relay_user_linked_ids: { minItems: i + 1 } },
+  })),
+};
+
 export const groupBody = z
   .object({
     name: z.string().trim().min(1).max(120),
-    member_relay_user_linked_ids: z.array(linkId).min(1).max(50),
-    threshold: z.number().int().min(1).max(50),
+    member_relay_user_linked_ids: groupMembers,
+    threshold: z.number().int().min(1).max(MAX_GROUP_MEMBERS),
     deny_on_first_denial: z.boolean().default(false),
   })
   .strict()
-  .refine((g) => g.threshold <= new Set(g.member_relay_user_linked_ids).size, {
-    message: 'must not exceed the number of distinct members',
+  .refine((g) => g.threshold <= g.member_relay_user_linked_ids.length, {
+    message: 'must not exceed the number of members',
     path: ['threshold'],
-  });
+  })
+  .meta(thresholdWithinMembers);
 
 export const publicGroup = z.object({
   group_id: z.string(),

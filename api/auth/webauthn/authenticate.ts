@@ -30,6 +30,7 @@ import {
   relayUserLinkedId,
   requestOptionsJson,
 } from './schemas.js';
+import { fieldRules } from '../../schemas.js';
 
 export const authenticateOptions = defineRoute({
   method: 'post',
@@ -48,7 +49,8 @@ export const authenticateOptions = defineRoute({
     .refine((b) => b.relay_user_linked_id === undefined || b.backend_user_id === undefined, {
       message: 'give at most one of relay_user_linked_id / backend_user_id',
       path: ['relay_user_linked_id'],
-    }),
+    })
+    .meta(fieldRules.atMostOne('relay_user_linked_id', 'backend_user_id')),
   response: z.object({
     options: requestOptionsJson,
     relay_user_linked_id: z.string().nullable().describe('The user the options are for; null for usernameless.'),

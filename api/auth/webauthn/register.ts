@@ -23,6 +23,7 @@ import {
   registrationResponse,
   relayUserLinkedId,
 } from './schemas.js';
+import { fieldRules } from '../../schemas.js';
 
 /** Bounds the user's lists (exclude/allow lists, fetch) and a runaway registration loop. */
 export const MAX_PASSKEYS_PER_USER = 20;
@@ -48,7 +49,8 @@ export const registerOptions = defineRoute({
     .refine((b) => (b.relay_user_linked_id === undefined) !== (b.backend_user_id === undefined), {
       message: 'give exactly one of relay_user_linked_id / backend_user_id',
       path: ['relay_user_linked_id'],
-    }),
+    })
+    .meta(fieldRules.exactlyOne('relay_user_linked_id', 'backend_user_id')),
   response: z.object({
     options: creationOptionsJson,
     relay_user_linked_id: z.string(),
