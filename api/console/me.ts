@@ -32,6 +32,7 @@ import {
   workspacesOut,
 } from './common.js';
 import { notFound } from '../errors.js';
+import { fieldRules } from '../schemas.js';
 
 const t = tags.account;
 
@@ -152,7 +153,8 @@ export const reauthenticateRoute = defineRoute({
   body: z
     .object({ password: z.string().min(1).max(256).optional(), code: otp.optional() })
     .strict()
-    .refine((b) => (b.password === undefined) !== (b.code === undefined), 'give either password or code'),
+    .refine((b) => (b.password === undefined) !== (b.code === undefined), 'give either password or code')
+    .meta(fieldRules.exactlyOne('password', 'code')),
   response: z.object({ recent_auth_until: z.string() }),
   errors: [401, 409, 429],
   handler: async (ctx, { body, deps, principal: p }) => {

@@ -58,6 +58,9 @@ const KIND_OF: Record<string, string> = { 'get /relay/qr-login/poll session_id':
 /** Fields that carry no object id (content, options, the caller's own credentials). */
 const NOT_IDS = new Set([
   'note',
+  'browser_user_agent',
+  'number_matching',
+  'number',
   'display_name',
   'user_email',
   'user_phone',
