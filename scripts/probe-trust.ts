@@ -166,6 +166,26 @@ await probe('medium: refreshing a visitor token rotates it', async () => {
   return 'the replaced token answers 401';
 });
 
+await probe('medium: a socket ticket opens one socket, once, and keeps the token out of the URL', async () => {
+  const s = await call('POST', '/create/visitor-session', {
+    headers: { Origin: ORIGIN },
+    body: { tenant_id: tenant.id, widget_public_key: tenant.widgetKey, origin: ORIGIN },
+  });
+  expect(s.status === 201, `session: ${s.status}`);
+  const t = await call('POST', '/create/socket-ticket', {
+    headers: { Authorization: `Bearer ${s.body.data.visitor_token as string}`, Origin: ORIGIN },
+  });
+  expect(t.status === 201 || t.status === 200, `ticket: ${t.status} ${JSON.stringify(t.body)}`);
+  const url = `${wsBase}${t.body.data.websocket_path as string}?ticket=${encodeURIComponent(t.body.data.ticket as string)}`;
+  const first = openSocket(url, ORIGIN);
+  await within(first.opened, 5000, 'the socket opened with the ticket');
+  const second = openSocket(url, ORIGIN);
+  const code = await within(second.closed, 5000, 'the reused ticket refused');
+  expect(code === 4401, `a reused ticket closed with ${code}, not 4401`);
+  first.ws.close();
+  return `first use opened the socket, the second closed with ${code}`;
+});
+
 await probe('medium: random device bearer tokens are refused', async () => {
   const statuses = new Set<number>();
   for (let i = 0; i < 50; i++) {
