@@ -115,11 +115,13 @@ const T: Record<MailKind, Record<Locale, (v: MailVars) => { subject: string; lin
 /** Look-alikes for the characters URLs, domains and addresses are made of; controls and bidi overrides removed. */
 const LOOK_ALIKE: Record<string, string> = { '.': '\u2024', '/': '\u2215', ':': '\uA789', '@': '\uFF20', '\\': '\u29F5' };
 export function defang(s: string): string {
-  return s
-    // eslint-disable-next-line no-control-regex -- control characters are what this removes
-    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+/g, ' ')
-    .replace(/[./:@\\]/g, (c) => LOOK_ALIKE[c] ?? c)
-    .trim();
+  return (
+    s
+      // eslint-disable-next-line no-control-regex -- control characters are what this removes
+      .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+/g, ' ')
+      .replace(/[./:@\\]/g, (c) => LOOK_ALIKE[c] ?? c)
+      .trim()
+  );
 }
 const UNTRUSTED = ['workspace', 'inviter'] as const;
 
