@@ -229,7 +229,7 @@ SECRET_VALUES = {
     "visitor token": CREDS["visitor_token"],
     "device private key": CREDS["device_private_key_pem"].splitlines()[1] if CREDS["device_private_key_pem"] else "",
 }
-ANY_TENANT_SECRET = re.compile(r"sk_[A-Za-z0-9_-]{43}")
+ANY_TENANT_SECRET = re.compile(r"(?<![A-Za-z0-9_-])sk_[A-Za-z0-9_-]{43}")
 SECRET_ISSUERS = ("/provision/tenant", "/rotate/tenant-secret")
 
 

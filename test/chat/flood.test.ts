@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { provision, type TenantCreds } from '../support/client.js';
 import { connect, createSession, wsUrl, type ChatClient } from '../support/chat-client.js';
-import { spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
+import { eventually, spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
 
 const ORIGIN = 'https://shop.example.com';
 const CAP_PER_SEC = 40;
@@ -21,7 +21,7 @@ const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
 describe('chat: a flood from one tenant does not slow another', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
   let relay: Relay;
   let api: Child;
   let a: TenantCreds;
@@ -77,6 +77,7 @@ describe('chat: a flood from one tenant does not slow another', function () {
 
     const flooders = await Promise.all(Array.from({ length: FLOOD_SOCKETS }, () => visitor(a)));
     let sent = 0;
+    const floodStart = Date.now();
     const flood = (async () => {
       for (const until = Date.now() + FLOOD_SECONDS * 1000; Date.now() < until;) {
         for (const f of flooders)
@@ -87,13 +88,25 @@ describe('chat: a flood from one tenant does not slow another', function () {
     await sleep(300); // the flood is under way
     const during = await chat(victim, 'during', 20, 100);
     await flood;
-    await sleep(1000);
+    // Every flood message gets its answer (an ack or a RATE_LIMITED error frame); on a slow machine the
+    // API may still be working through the backlog, so wait for the count, not for a guessed time.
+    const answers = () => {
+      const acked = flooders.reduce((n, f) => n + f.frames.filter((x) => x.type === 'ack').length, 0);
+      const limited = flooders.reduce((n, f) => n + f.frames.filter((x) => x.type === 'error' && x.code === 'RATE_LIMITED').length, 0);
+      return { acked, limited };
+    };
+    await eventually(async () => {
+      const { acked, limited } = answers();
+      return acked + limited >= sent;
+    }, 60_000).catch(() => undefined); // the assertion below says what was missing
+    // The cap holds per fixed one-second window over the time the relay took to answer the flood (on a
+    // slow machine longer than the flood itself): at most that many windows, plus the two it straddles.
+    const answeredInS = Math.ceil((Date.now() - floodStart) / 1000);
 
-    // A: what was stored stayed within the cap (fixed one-second windows: at most one extra window).
-    const acked = flooders.reduce((n, f) => n + f.frames.filter((x) => x.type === 'ack').length, 0);
-    const limited = flooders.reduce((n, f) => n + f.frames.filter((x) => x.type === 'error' && x.code === 'RATE_LIMITED').length, 0);
+    // A: what was stored stayed within the cap.
+    const { acked, limited } = answers();
     assert.ok(sent > 10 * CAP_PER_SEC * FLOOD_SECONDS, `the flood was a flood (${sent} messages)`);
-    assert.ok(acked <= CAP_PER_SEC * (FLOOD_SECONDS + 2), `A stored ${acked} messages in ${FLOOD_SECONDS} s`);
+    assert.ok(acked <= CAP_PER_SEC * (answeredInS + 2), `A stored ${acked} messages in ${answeredInS} s`);
     assert.equal(acked + limited, sent, 'every flood message was either stored or refused with RATE_LIMITED');
     for (const f of flooders) assert.equal(f.ws.readyState, f.ws.OPEN, "A's sockets stay open (throttled, not cut off)");
 

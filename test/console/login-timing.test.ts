@@ -37,7 +37,11 @@ describe('console sign-in timing: known and unknown addresses', function () {
   this.timeout(120_000);
   let w: ConsoleWorld;
   before(async () => {
-    w = await startConsoleWorld('console_timing', { CONSOLE_LIMIT_PER_ADDRESS: '1000', CONSOLE_LIMIT_PER_IP: '1000' });
+    w = await startConsoleWorld('console_timing', {
+      CONSOLE_LIMIT_PER_ADDRESS: '1000',
+      CONSOLE_LIMIT_PER_ADDRESS_ALL_IPS: '1000',
+      CONSOLE_LIMIT_PER_IP: '1000',
+    });
   });
   after(async () => {
     await w?.stop();

@@ -157,7 +157,7 @@ def _state_env(relay: Relay, name: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def fastapi_app(relay: Relay, logdir: Path) -> Iterator[App]:
     port = free_port()
-    t = relay.provision("py-fastapi", callback_url_base=f"http://127.0.0.1:{port}")
+    t = relay.provision("py-fastapi", callback_url_base=f"http://127.0.0.1:{port}", rate_limit_per_min=10_000)
     env = {**t.env(relay.url), **_state_env(relay, "fastapi")}
     app = start_app("fastapi-app", "tests.apps.fastapi_app:app", env, port, t, logdir)
     yield app
@@ -167,7 +167,7 @@ def fastapi_app(relay: Relay, logdir: Path) -> Iterator[App]:
 @pytest.fixture(scope="session")
 def django_app(relay: Relay, logdir: Path) -> Iterator[App]:
     port = free_port()
-    t = relay.provision("py-django", callback_url_base=f"http://127.0.0.1:{port}")
+    t = relay.provision("py-django", callback_url_base=f"http://127.0.0.1:{port}", rate_limit_per_min=10_000)
     env = {
         "DJANGO_SETTINGS_MODULE": "tests.apps.django_site.settings",
         "RELAY_BASE_URL": relay.url,

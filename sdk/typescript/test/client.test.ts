@@ -238,6 +238,7 @@ describe('RelayClient against the live relay', function () {
       c.fetchDevices({ userSocketHash: socketHash(), usrSocketHash: 'typo' } as never),
       /fetchDevices: unknown argument "usrSocketHash"/,
     );
+    // @ts-expect-error: neither eventId nor instructionId
     await assert.rejects(c.sudoFetchEvent({}), /give exactly one of eventId \/ instructionId/);
     // The document's anyOf: an email, a phone number or both; neither is a type error, and refused here.
     const pairing = { userSocketHash: socketHash(), backendUserId: 'u1', displayName: 'Example' };

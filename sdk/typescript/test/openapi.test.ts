@@ -16,6 +16,16 @@ function operation(doc: Json, spec: RouteSpec): Json | undefined {
   return doc.paths?.[`/api/v1${spec.path}`]?.[spec.method.toLowerCase()];
 }
 
+/**
+ * Rules between fields that the relay's document states and the client's types do not carry (the
+ * relay answers 422 naming the rule): each is listed here on purpose, so a new one fails until named.
+ */
+const UNTYPED_RULES = [
+  'RelayClient.createGroup (POST /relay/sudo/create/group) body: bounds between member_relay_user_linked_ids|threshold (50 alternatives)',
+  'RelayClient.sudoDispatch (POST /relay/sudo/dispatch) body: 5 rules between fields (allOf)',
+  'RelayClient.webauthnAuthenticateOptions (POST /relay/webauthn/authenticate/options) body: at most one of backend_user_id|relay_user_linked_id',
+];
+
 describe('the client against the relay’s OpenAPI document', function () {
   let doc: Json;
   before(async function () {
@@ -70,6 +80,8 @@ describe('the client against the relay’s OpenAPI document', function () {
     }
     assert.ok(compared >= 35, `compared ${compared} routes`);
     assert.deepEqual(f.errors, [], `the client's types disagree with the relay's document:\n  ${f.errors.join('\n  ')}`);
+    // Each rule between fields the client's types do not carry, named: a new one must be looked at.
+    assert.deepEqual((f.untyped ?? []).sort(), UNTYPED_RULES, 'rules between fields the client does not type');
   });
 
   it('types every callback event as the document’s webhooks (data and path)', function () {

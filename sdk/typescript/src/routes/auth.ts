@@ -211,13 +211,16 @@ export const AUTH_ROUTES = {
     method: 'POST',
     path: '/relay/webauthn/register/options',
     status: 200,
-    body: s.object({
-      relay_user_linked_id: opt(str()),
-      backend_user_id: opt(str()),
-      username: str(),
-      display_name: opt(str()),
-      browser_origin: str(),
-    }),
+    body: s.exactlyOne(
+      {
+        relay_user_linked_id: opt(str()),
+        backend_user_id: opt(str()),
+        username: str(),
+        display_name: opt(str()),
+        browser_origin: str(),
+      },
+      ['relay_user_linked_id', 'backend_user_id'],
+    ),
     response: s.object({ options: s.json(), relay_user_linked_id: str(), backend_user_id: str(), expires_at: str() }),
   }),
   /** Verifies the browser's registration (`credential.toJSON()`, passed as it is) and stores the passkey. */

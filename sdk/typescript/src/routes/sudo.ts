@@ -113,7 +113,7 @@ export const SUDO_ROUTES = {
     method: 'GET',
     path: '/relay/sudo/fetch/event',
     status: 200,
-    query: s.object({ event_id: opt(str()), instruction_id: opt(str()) }),
+    query: s.exactlyOne({ event_id: opt(str()), instruction_id: opt(str()) }, ['event_id', 'instruction_id']),
     prepare: (input) => {
       if ((input.eventId === undefined) === (input.instructionId === undefined)) {
         throw new TypeError('sudoFetchEvent: give exactly one of eventId / instructionId');
@@ -156,13 +156,16 @@ export const SUDO_ROUTES = {
     method: 'POST',
     path: '/relay/sudo/update/group',
     status: 200,
-    body: s.object({
-      group_id: str(),
-      name: opt(str()),
-      member_relay_user_linked_ids: opt(s.array(str())),
-      threshold: opt(s.int()),
-      deny_on_first_denial: opt(s.boolean()),
-    }),
+    body: s.atLeastOne(
+      {
+        group_id: str(),
+        name: opt(str()),
+        member_relay_user_linked_ids: opt(s.array(str())),
+        threshold: opt(s.int()),
+        deny_on_first_denial: opt(s.boolean()),
+      },
+      ['name', 'member_relay_user_linked_ids', 'threshold', 'deny_on_first_denial'],
+    ),
     response: group,
   }),
   fetchGroups: route({ method: 'GET', path: '/relay/sudo/fetch/groups', status: 200, response: s.object({ groups: s.array(group) }) }),
@@ -179,11 +182,14 @@ export const SUDO_ROUTES = {
     method: 'POST',
     path: '/relay/sudo/create/delegation-grant',
     status: 201,
-    body: s.object({
-      grantee_tenant_id: str(),
-      relay_user_linked_id_list: opt(s.array(str())),
-      relay_group_linked_id: opt(str()),
-    }),
+    body: s.atLeastOne(
+      {
+        grantee_tenant_id: str(),
+        relay_user_linked_id_list: opt(s.array(str())),
+        relay_group_linked_id: opt(str()),
+      },
+      ['relay_user_linked_id_list', 'relay_group_linked_id'],
+    ),
     response: grant,
   }),
   revokeDelegationGrant: route({
@@ -207,7 +213,9 @@ export const SUDO_ROUTES = {
     method: 'POST',
     path: '/relay/qr-login/initiate',
     status: 200,
-    body: s.object({ browser_origin: str() }),
+    // browserUserAgent: the User-Agent your backend saw (the device shows a coarse description of it);
+    // numberMatching: the answer's matchNumber is shown beside the code and picked on the device.
+    body: s.object({ browser_origin: str(), browser_user_agent: opt(str()), number_matching: opt(s.boolean()) }),
     // qr_payload is what the relay signed: passed exactly as it is.
     response: s.object({
       session_id: str(),
@@ -216,6 +224,8 @@ export const SUDO_ROUTES = {
       qr_code_str: str(),
       signature: str(),
       expires: str(),
+      browser: str(),
+      match_number: nul(str()),
     }),
   }),
   /** `pending`, then `approved` (with who: the user fields are null until then) or `denied`, once; afterwards 410 (GoneError). */

@@ -134,7 +134,7 @@ const quorumOptions = (projectId: string, groupId: string, user: string) => ({
 
 export async function startKoaApp(relay: Relay): Promise<TestApp> {
   const { server, url } = await listen();
-  const tenant = await relay.provision('ts-koa', { callback_url_base: url, bot_webhook_url: `${url}/bot` });
+  const tenant = await relay.provision('ts-koa', { callback_url_base: url, bot_webhook_url: `${url}/bot`, rate_limit_per_min: 10_000 });
   const events: CallbackEvent[] = [];
   const executed: Record<string, unknown>[] = [];
   const replayed: Record<string, unknown>[] = [];
@@ -265,7 +265,7 @@ type AppRequest = Request & { user?: { socketHash: string } | null };
 
 export async function startExpressApp(relay: Relay): Promise<TestApp> {
   const { server, url } = await listen();
-  const tenant = await relay.provision('ts-express', { callback_url_base: url, bot_webhook_url: `${url}/bot` });
+  const tenant = await relay.provision('ts-express', { callback_url_base: url, bot_webhook_url: `${url}/bot`, rate_limit_per_min: 10_000 });
   const events: CallbackEvent[] = [];
   const executed: Record<string, unknown>[] = [];
   const replayed: Record<string, unknown>[] = [];

@@ -36,6 +36,37 @@ interface Norm {
   required?: Set<string>;
   requires?: Requires;
   when?: When;
+  /** Rules between fields that the document states and the client's types do not carry (see untypedRules). */
+  rules?: string[];
+}
+
+/**
+ * Rules between fields a TypeScript type would only carry as a large union: at most one of several
+ * fields (`not: {required: [a, b]}`), several `if`/`then` rules at once (`allOf`), and bounds that
+ * depend on another field (`anyOf` of `properties`-only branches, e.g. a threshold ≤ the members
+ * given). The client sends what it is given and the relay answers 422 naming the rule; the
+ * comparison lists each such rule (Findings.untyped) so that the test names every one it accepts.
+ */
+function untypedRules(s: Json): { base: Json; rules: string[] } | undefined {
+  if (s?.type !== 'object' || !s.properties) return undefined;
+  const rules: string[] = [];
+  const base = { ...s };
+  const onlyRequired = (m: Json) => m && Object.keys(m).length === 1 && Array.isArray(m.required) && m.required.length > 1;
+  if (s.not && onlyRequired(s.not)) {
+    rules.push(`at most one of ${[...s.not.required].sort().join('|')}`);
+    delete base.not;
+  }
+  if (Array.isArray(s.allOf)) {
+    rules.push(`${s.allOf.length} rules between fields (allOf)`);
+    delete base.allOf;
+  }
+  const branches: Json[] | undefined = s.anyOf;
+  if (branches?.length && branches.every((m) => m && Object.keys(m).length === 1 && m.properties)) {
+    const fields = [...new Set(branches.flatMap((m) => Object.keys(m.properties)))].sort();
+    rules.push(`bounds between ${fields.join('|')} (${branches.length} alternatives)`);
+    delete base.anyOf;
+  }
+  return rules.length ? { base, rules } : undefined;
 }
 
 /** `anyOf` / `oneOf` of `{required: [one field], properties?}` on an object: which fields it needs. */
@@ -72,6 +103,11 @@ function whenOf(s: Json): When | 'union' {
 }
 
 function normalize(s: Json): Norm {
+  const untyped = untypedRules(s);
+  if (untyped) {
+    const inner = normalize(untyped.base);
+    return { ...inner, rules: [...(inner.rules ?? []), ...untyped.rules] };
+  }
   if (s === false || (s && typeof s === 'object' && s.not && Object.keys(s.not).length === 0)) return { kind: 'never', nullable: false };
   if (!s || typeof s !== 'object' || Object.keys(s).length === 0) return { kind: 'any', nullable: true };
   // Keywords of the document the comparison does not know would pass unseen: a constraint the client may not model.
@@ -133,6 +169,8 @@ function normalize(s: Json): Norm {
 
 export interface Findings {
   errors: string[];
+  /** `where: rule` for each rule between fields the document states and the client's types do not carry. */
+  untyped?: string[];
 }
 
 export interface CompareOptions {
@@ -157,7 +195,9 @@ function compareRequires(client: Node, d: Norm, where: string, o: CompareOptions
   // What an alternative says of its field (e.g. "a string, not null") must be what the client's says.
   for (const m of d.requires?.members ?? []) {
     const p = client.props?.[m.field];
-    if (p && m.schema) compare({ ...p.node, nullable: false }, m.schema, `${where}.${m.field} (when given)`, o, f);
+    // An alternative that only bounds its field (e.g. `minItems: 1`) adds no type: the field's own schema has it.
+    const typed = m.schema && ['type', 'anyOf', 'oneOf', 'const', 'enum'].some((k) => k in m.schema);
+    if (p && typed) compare({ ...p.node, nullable: false }, m.schema, `${where}.${m.field} (when given)`, o, f);
   }
 }
 
@@ -168,6 +208,7 @@ export function compare(client: Node, doc: Json, where: string, o: CompareOption
   if (d.kind === 'any') return fail(`the document gives no type (the client says ${client.kind})`);
   if (d.kind === 'union') return fail(`the document has a union the client does not model`);
   if (d.kind === 'never') return fail('the document forbids this field, the client has it');
+  for (const rule of d.rules ?? []) (f.untyped ??= []).push(`${where}: ${rule}`);
   // Nullability: a client that says "never null" where the relay may send null would lie.
   if (d.nullable && !client.nullable) fail('the document allows null, the client type does not');
   else if (!d.nullable && client.nullable) fail('the client allows null, the document does not');
@@ -223,6 +264,10 @@ function compareWhen(client: Node, d: Norm, where: string, f: Findings): void {
 /** The query parameters of an operation as one object schema. */
 export function queryObject(params: Json[] | undefined): Json {
   const q = (params ?? []).filter((p) => p.in === 'query');
+  // One form-exploded object parameter (`?a=…&b=…`): the document's way to state a rule between query
+  // parameters. Its properties are the parameters.
+  const exploded = q.length === 1 && q[0].style === 'form' && q[0].explode !== false && q[0].schema?.type === 'object';
+  if (exploded) return q[0].schema;
   return {
     type: 'object',
     properties: Object.fromEntries(q.map((p) => [p.name, p.schema])),
