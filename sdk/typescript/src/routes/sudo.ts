@@ -114,12 +114,6 @@ export const SUDO_ROUTES = {
     path: '/relay/sudo/fetch/event',
     status: 200,
     query: s.exactlyOne({ event_id: opt(str()), instruction_id: opt(str()) }, ['event_id', 'instruction_id']),
-    prepare: (input) => {
-      if ((input.eventId === undefined) === (input.instructionId === undefined)) {
-        throw new TypeError('sudoFetchEvent: give exactly one of eventId / instructionId');
-      }
-      return { input };
-    },
     response: approvalEvent,
   }),
   /** Cancels a pending sudo event (409 when it is already final). */
