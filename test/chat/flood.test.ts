@@ -4,8 +4,10 @@
  * same API process, keeps chatting. What B's user would notice is how long each message takes to be
  * stored and acknowledged: that is measured before and during the flood.
  *
- * Without the per-tenant cap this test fails: A's messages fill the store's write path and B's
- * acknowledgements take seconds (checked by running it with the cap set out of reach).
+ * Without the per-tenant cap this test fails: A stores far more than its cap (checked 2026-12-07 by
+ * running it with the cap set out of reach). B's acknowledgement time is bounded by what it was before
+ * the flood plus what the flood costs any request to the process (GET /healthz timed beside it), so a
+ * busy machine does not fail it; B's messages queued behind A's stored ones would.
  */
 import assert from 'node:assert/strict';
 import { provision, type TenantCreds } from '../support/client.js';
@@ -70,6 +72,19 @@ describe('chat: a flood from one tenant does not slow another', function () {
     return Promise.all(waits);
   }
 
+  /** Times `n` GET /healthz, one every `everyMs` (ms each): the API's answer time under its present load. */
+  async function pingHealth(n: number, everyMs: number): Promise<number[]> {
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`${api.url}/healthz`);
+      await res.arrayBuffer();
+      times.push(performance.now() - t0);
+      await sleep(everyMs);
+    }
+    return times;
+  }
+
   it("B's messages are acknowledged as fast during A's flood as before it; A is held to its cap with RATE_LIMITED error frames", async () => {
     const victim = await visitor(b);
     await chat(victim, 'warm', 3, 50); // the conversation exists and its state is in Redis
@@ -86,7 +101,9 @@ describe('chat: a flood from one tenant does not slow another', function () {
       }
     })();
     await sleep(300); // the flood is under way
-    const during = await chat(victim, 'during', 20, 100);
+    // The floor, measured beside B's messages: how long the API process takes to answer anything at all
+    // while it turns the flood away (on a busy machine that alone can be hundreds of milliseconds).
+    const [during, floor] = await Promise.all([chat(victim, 'during', 20, 100), pingHealth(20, 100)]);
     await flood;
     // Every flood message gets its answer (an ack or a RATE_LIMITED error frame); on a slow machine the
     // API may still be working through the backlog, so wait for the count, not for a guessed time.
@@ -110,13 +127,17 @@ describe('chat: a flood from one tenant does not slow another', function () {
     assert.equal(acked + limited, sent, 'every flood message was either stored or refused with RATE_LIMITED');
     for (const f of flooders) assert.equal(f.ws.readyState, f.ws.OPEN, "A's sockets stay open (throttled, not cut off)");
 
-    // B: no refusals, and the flood did not make it wait.
+    // B: no refusals, and the flood did not make it wait beyond what the process's own load costs
+    // any request (the floor): behind A's stored messages, B's acknowledgements would take seconds.
     const p90Before = percentile(before, 90);
     const p90During = percentile(during, 90);
     const maxDuring = Math.max(...during);
+    const p90Floor = percentile(floor, 90);
+    const maxFloor = Math.max(...floor);
     assert.ok(
-      p90During <= Math.max(3 * p90Before, p90Before + 100) && maxDuring < 500,
-      `B's acknowledgements: p90 ${p90Before.toFixed(1)} ms before, ${p90During.toFixed(1)} ms during the flood (max ${maxDuring.toFixed(1)} ms)`,
+      p90During <= Math.max(3 * p90Before, p90Before + 100) + p90Floor && maxDuring < 500 + maxFloor,
+      `B's acknowledgements: p90 ${p90Before.toFixed(1)} ms before, ${p90During.toFixed(1)} ms during the flood (max ${maxDuring.toFixed(1)} ms); ` +
+        `/healthz during the flood: p90 ${p90Floor.toFixed(1)} ms, max ${maxFloor.toFixed(1)} ms`,
     );
   });
 });
