@@ -24,6 +24,11 @@ export async function releaseClaim(redis: Redis, prefix: string, what: string): 
 
 const UNLOCK_LUA = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
+/** Deletes `key` only while it still holds `token` (compare-and-delete): 1 if it did, else 0. */
+export async function releaseIfHeld(redis: Redis, key: string, token: string): Promise<number> {
+  return (await redis.eval(UNLOCK_LUA, 1, key, token)) as number;
+}
+
 export type LockOptions = { ttlMs: number; waitMs: number; busyMessage: string };
 
 /**
@@ -42,6 +47,6 @@ export async function withLock<T>(redis: Redis, key: string, opts: LockOptions, 
   try {
     return await fn();
   } finally {
-    await redis.eval(UNLOCK_LUA, 1, key, token).catch(() => undefined);
+    await releaseIfHeld(redis, key, token).catch(() => undefined);
   }
 }

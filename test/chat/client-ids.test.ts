@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { provision, signed, type TenantCreds } from '../support/client.js';
 import { createSession, socketPool } from '../support/chat-client.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
 
 const ORIGIN = 'https://shop.example.com';
@@ -56,6 +57,52 @@ describe('chat: a visitor client_id is stored once', function () {
       conv.body.data.messages.map((m: any) => m.text),
       ['once', 'twice'],
     );
+  });
+
+  it("a claim whose answer was lost (Redis ran the SET, the connection dropped) does not block the message's resend", async () => {
+    // The API reaches Redis through a proxy that loses the answer to the message's claim, as when Redis
+    // dies (or the network drops) between running a command and answering it.
+    const proxy = await new FaultProxy(Number(new URL(relay.env.REDIS_URL!).port)).start();
+    const cut = await spawnApi({ ...relay.env, REDIS_URL: proxy.url });
+    try {
+      const s = await createSession(cut.url, creds, ORIGIN, { mode: 'human' });
+      let ws = visitorWs(cut.url, s.token);
+      await ws.next((f) => f.type === 'welcome');
+      proxy.loseAnswerOnce((req) => req.includes('pending') && req.includes('lost-answer'));
+
+      // The widget: send, and on an error frame (or no answer, or a dropped socket) send it again, same id.
+      // Before the fix the orphaned claim answered every resend CONFLICT for its whole life (30 s).
+      const got: string[] = [];
+      let ack: Record<string, any> | null = null;
+      for (const until = Date.now() + 20_000; !ack && Date.now() < until;) {
+        if (ws.ws.readyState !== ws.ws.OPEN) {
+          ws = visitorWs(cut.url, s.token);
+          await ws.next((f) => f.type === 'welcome');
+        }
+        const before = new Set(ws.frames);
+        ws.send({ type: 'message', text: 'after a lost answer', client_id: 'lost-answer' });
+        const f = await ws
+          .next((x) => !before.has(x) && x.client_id === 'lost-answer' && ['ack', 'error'].includes(x.type), 8000)
+          .catch(() => null);
+        got.push(f ? `${f.type} ${f.code ?? ''}` : 'nothing');
+        if (f?.type === 'ack') ack = f;
+        else await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(proxy.lost.length, 1, 'the claim was executed and its answer lost');
+      assert.ok(ack, `never acknowledged within 20 s; the sends got: ${got.join(', ')}`);
+      assert.ok(!got.includes('error CONFLICT'), `no resend was refused as still being stored: ${got.join(', ')}`);
+
+      // Stored once, under the number it was acknowledged with.
+      const conv = await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/conversation?conversation_id=${ack.conversation_id}`);
+      assert.equal(conv.status, 200);
+      assert.deepEqual(
+        conv.body.data.messages.map((m: any) => [m.text, m.seq]),
+        [['after a lost answer', ack.seq]],
+      );
+    } finally {
+      await cut.kill();
+      await proxy.stop();
+    }
   });
 
   it('two sessions may use the same client_id: each stores its own message', async () => {

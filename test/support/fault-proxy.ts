@@ -1,0 +1,66 @@
+/**
+ * A TCP proxy in front of a real server (Redis here) that can lose one answer: the request that
+ * matches is forwarded and executed, then the connection is cut before its reply reaches the client.
+ * That is what a client sees when Redis dies, or the network drops, between executing a command and
+ * answering it — the one case where a client cannot know whether its write happened. Everything else
+ * passes through unchanged; the server is never imitated.
+ */
+import net from 'node:net';
+
+export class FaultProxy {
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  private cut: ((request: Buffer) => boolean) | null = null;
+  /** Requests whose answer was lost, as they went to the server. */
+  readonly lost: string[] = [];
+
+  constructor(
+    private readonly upstreamPort: number,
+    private readonly upstreamHost = '127.0.0.1',
+  ) {}
+
+  get url(): string {
+    const a = this.server?.address() as net.AddressInfo;
+    return `redis://127.0.0.1:${a.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = net.createServer((client) => this.pipe(client));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return this;
+  }
+
+  /** The next request `matches` accepts is executed upstream; its reply is dropped and the connection cut. */
+  loseAnswerOnce(matches: (request: Buffer) => boolean): void {
+    this.cut = matches;
+  }
+
+  private pipe(client: net.Socket): void {
+    const upstream = net.connect(this.upstreamPort, this.upstreamHost);
+    this.sockets.add(client).add(upstream);
+    let cutting = false;
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(upstream);
+    };
+    client.on('data', (chunk) => {
+      if (!cutting && this.cut?.(chunk)) {
+        this.cut = null;
+        cutting = true;
+        this.lost.push(chunk.toString('latin1'));
+      }
+      upstream.write(chunk);
+    });
+    // Once the server answers what it was sent (so the request was executed), the answer is lost.
+    upstream.on('data', (chunk) => (cutting ? close() : client.write(chunk)));
+    client.on('close', close).on('error', close);
+    upstream.on('close', close).on('error', close);
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
