@@ -6,7 +6,8 @@ import { TenantStore } from '../models/platform/tenant-store.js';
 import { loadConfigOrExit } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
-import { apiRedis } from '../platform/redis.js';
+import { checkRedisDurability } from '../platform/redis-durability.js';
+import { apiRedis, waitReady } from '../platform/redis.js';
 import { Producer } from '../queues/producer.js';
 import { buildApp } from './app.js';
 import { createHttpServer } from './http-server.js';
@@ -33,6 +34,9 @@ async function main(): Promise<void> {
   redis.on('error', (err) => logger.warn({ err: String(err) }, 'redis error'));
   const producer = new Producer(config, redis);
   const tenants = new TenantStore(redis, config.secretsMasterKey, config.queuePrefix);
+  void waitReady(redis, 30_000)
+    .then(() => checkRedisDurability(redis, logger))
+    .catch(() => undefined);
   // Listen at once, even while MongoDB is unreachable: requests then get a quick 503, /readyz says
   // not ready, and the PaaS router keeps the process instead of crash-looping it.
   void connectWithRetry();

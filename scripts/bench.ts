@@ -8,11 +8,22 @@
  *
  * Names: signed, start, delivery, push, chat, replay, sudo (default: all, in that order). Each bench
  * prints its own table as it goes, and a `BENCH_FIGURES {…}` line that this script collects.
+ *
+ * Every bench runs twice, once with Redis at `appendfsync always` (the relay's setting: nothing
+ * acknowledged is lost in a crash) and once at `everysec` (set live with CONFIG SET on the Redis of
+ * REDIS_URL, in alternating order from one bench to the next), and each row shows both and what
+ * `always` costs; a cost above 10% is flagged. BENCH_FSYNC=always (or everysec) runs one setting only.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { ROOT, fmt, machine, table, type Figure } from './bench/common.js';
+
+type Fsync = 'always' | 'everysec';
+/** What `always` costs against `everysec` on one figure, as a fraction: more time (ms), or less of anything else (rates, shares). */
+const costOf = (f: Figure, everysec: number) =>
+  everysec === 0 ? 0 : f.unit === 'ms' ? (f.value - everysec) / everysec : (everysec - f.value) / everysec;
 
 const BENCHES: Record<string, { script: string; args?: string[]; env?: Record<string, string> }> = {
   signed: { script: 'scripts/bench-signed.ts' },
@@ -50,20 +61,35 @@ function run(name: string): Promise<{ figures: Figure[]; ok: boolean; seconds: n
 async function main(): Promise<void> {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
   for (const n of names) if (!BENCHES[n]) throw new Error(`unknown bench ${n}; known: ${Object.keys(BENCHES).join(', ')}`);
+  const only = process.env.BENCH_FSYNC as Fsync | undefined;
+  if (only && only !== 'always' && only !== 'everysec') throw new Error('BENCH_FSYNC is always or everysec');
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+  const [, before] = (await redis.config('GET', 'appendfsync')) as string[];
   const m = await machine();
   const rows: (string | number)[][] = [];
-  const all: (Figure & { bench: string })[] = [];
+  const all: (Figure & { bench: string; fsync: Fsync; everysec?: number; cost?: number })[] = [];
   const failed: string[] = [];
-  for (const n of names) {
-    console.error(`\n=== bench ${n} ===`);
-    const r = await run(n);
-    console.error(`=== bench ${n}: ${r.ok ? 'done' : 'FAILED'} in ${fmt(r.seconds)} s ===`);
-    if (!r.ok) failed.push(n);
-    for (const f of r.figures) {
-      all.push({ ...f, bench: n });
+  for (const [i, n] of names.entries()) {
+    const order: Fsync[] = only ? [only] : i % 2 ? ['everysec', 'always'] : ['always', 'everysec'];
+    const got = new Map<Fsync, Figure[]>();
+    for (const fsync of order) {
+      await redis.config('SET', 'appendfsync', fsync);
+      console.error(`\n=== bench ${n} (appendfsync ${fsync}) ===`);
+      const r = await run(n);
+      console.error(`=== bench ${n} (appendfsync ${fsync}): ${r.ok ? 'done' : 'FAILED'} in ${fmt(r.seconds)} s ===`);
+      if (!r.ok) failed.push(`${n} (${fsync})`);
+      got.set(fsync, r.figures);
+    }
+    const main = got.get(only ?? 'always') ?? [];
+    const slow = got.get('everysec') ?? [];
+    for (const f of main) {
+      const e = only ? undefined : slow.find((x) => x.figure === f.figure)?.value;
+      const cost = e === undefined ? undefined : costOf(f, e);
+      all.push({ ...f, bench: n, fsync: only ?? 'always', ...(e === undefined ? {} : { everysec: e, cost }) });
       rows.push([
         f.figure,
         `${f.value} ${f.unit}`,
+        ...(only ? [] : [e === undefined ? '—' : `${e}`, cost === undefined ? '—' : `${fmt(cost * 100, 1)}%${cost > 0.1 ? ' CHECK' : ''}`]),
         f.baseline ? `${f.baseline.value} (${f.baseline.name})` : '—',
         f.baseline && f.baseline.value ? fmt(f.value / f.baseline.value, 3) : '—',
         f.target,
@@ -71,8 +97,21 @@ async function main(): Promise<void> {
       ]);
     }
   }
+  await redis.config('SET', 'appendfsync', before ?? 'always');
+  redis.disconnect();
   const header = `Bloonio Relay benchmarks, ${new Date().toISOString()}: ${m.cpus} CPUs (${m.cpu_model}), node ${m.node}, load before ${m.load1}`;
-  const t = table(['figure', 'value', 'baseline (same run)', 'ratio', 'target', ''], rows);
+  const t = table(
+    [
+      'figure',
+      only ? `value (appendfsync ${only})` : 'value (appendfsync always)',
+      ...(only ? [] : ['everysec', 'cost of always']),
+      'baseline (same run)',
+      'ratio',
+      'target',
+      '',
+    ],
+    rows,
+  );
   console.log(`\n${header}\n${t}`);
   if (failed.length) console.log(`\nbenchmarks that failed to run: ${failed.join(', ')}`);
   const dir = path.join(ROOT, '.data/bench');

@@ -3,7 +3,7 @@
 # place (same port, same data directory), and waits until it is back:
 #   bash scripts/services-ctl.sh restart redis|ferretdb [term|kill] [DOWN_MS]
 # `term` (default) stops it cleanly; `kill` SIGKILLs it, so Redis comes back from its AOF as after a
-# crash (up to the last second of writes may be lost, as with appendfsync everysec in production).
+# crash (with appendfsync always, as with-services.sh runs it, nothing it acknowledged is lost).
 # DOWN_MS keeps it down that long before starting it again (an outage callers can observe).
 # Used by the chaos tests. Needs LOCAL_SERVICES_PID, which with-services.sh exports.
 set -euo pipefail

@@ -8,7 +8,7 @@
 #   MONGODB_URI             if set, used as is and no FerretDB is started
 #   LOCAL_SERVICES_PERSIST  1 = keep data between runs (.data/redis/dev, .data/ferretdb/dev);
 #                           otherwise every run gets fresh data dirs that are deleted afterwards.
-#                           Redis runs with AOF (appendfsync everysec) and noeviction either way, as production must.
+#                           Redis runs with AOF (appendfsync always) and noeviction either way, as production must.
 #   LOCAL_MONGODB_DB        database name in the exported MONGODB_URI (default: bloonio)
 #   LOCAL_SERVICES_TIMEOUT  seconds to wait for each service to accept connections (default: 30)
 #   LOCAL_SERVICES_STOP_TIMEOUT  seconds the command's processes get to stop after SIGTERM before
@@ -272,12 +272,13 @@ ensure_redis_installed() {
 
 redis_ready() { [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PONG ]]; }
 
-# Durable as production must be (SPEC §1.5), tests included: the AOF, fsynced every second, is what a
+# Durable as production must be (SPEC §1.5), tests included: the AOF, fsynced before every answer
+# (appendfsync always: nothing acknowledged is lost when Redis or the machine crashes), is what a
 # restarted Redis comes back from (the chaos tests restart it); noeviction, as BullMQ requires.
 spawn_redis() { # dir port
 	spawn "$1/redis.log" redis-server --bind 127.0.0.1 --port "$2" --daemonize no \
 		--dir "$1" --logfile "$1/redis.log" --pidfile "$1/redis.pid" \
-		--maxmemory-policy noeviction --appendonly yes --appendfsync everysec --save ''
+		--maxmemory-policy noeviction --appendonly yes --appendfsync always --save ''
 }
 
 start_redis() {

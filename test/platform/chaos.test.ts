@@ -4,8 +4,8 @@
  * scripts/services-ctl.sh). While CHAOS_CALLBACKS signed test-callbacks are sent (1,000 in CI,
  * `npm run chaos` for 10,000), the receiver answers 5xx at random 30% of the time and:
  *   (a) the worker is SIGKILLed twice (a new one is started each time);
- *   (b) Redis is SIGKILLed and restarted from its AOF (appendfsync everysec: the last second may be
- *       lost, and the sweeper re-queues what was);
+ *   (b) Redis is SIGKILLed and restarted from its AOF (appendfsync always: nothing it acknowledged
+ *       is lost);
  *   (c) FerretDB is stopped and restarted.
  * Every accepted event reaches the receiver with a 2xx at least once; none is lost; while a store is
  * down the API answers 503 quickly (never 500, never a hang) and recovers by itself.

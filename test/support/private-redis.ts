@@ -1,7 +1,7 @@
 /**
  * A Redis of the test's own, for the tests that crash, restart or cluster it (the shared Redis of
  * scripts/with-services.sh serves every other test file and must stay up). Started as
- * with-services.sh starts the relay's Redis — AOF with appendfsync everysec, noeviction, no RDB — on
+ * with-services.sh starts the relay's Redis — AOF with appendfsync always, noeviction, no RDB — on
  * a port probed below the kernel's ephemeral range (an outgoing connection cannot take it while the
  * server is down for a restart), with its data under the git-ignored .data/.
  */
@@ -18,7 +18,7 @@ const PORT_BASE = 6600;
 const PORT_SPAN = 400;
 
 /** The relay's Redis settings, as scripts/with-services.sh passes them (spawn_redis). */
-export const RELAY_REDIS_ARGS = ['--maxmemory-policy', 'noeviction', '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''];
+export const RELAY_REDIS_ARGS = ['--maxmemory-policy', 'noeviction', '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''];
 
 export function redisServerAvailable(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0 && spawnSync('redis-cli', ['--version']).status === 0;
