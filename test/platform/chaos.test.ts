@@ -1,26 +1,40 @@
 /**
- * Chaos (issue 9): callbacks keep their promise while everything around them fails. Real processes
- * (a spawned API and spawned workers), real Redis and FerretDB (restarted in place through
- * scripts/services-ctl.sh). While CHAOS_CALLBACKS signed test-callbacks are sent (1,000 in CI,
- * `npm run chaos` for 10,000), the receiver answers 5xx at random 30% of the time and:
+ * Chaos (issues 9 and 21): what the relay accepted keeps its promise while everything around it fails.
+ * Real processes (a spawned API and spawned workers), real Redis and FerretDB (restarted in place
+ * through scripts/services-ctl.sh). While CHAOS_CALLBACKS signed test-callbacks are sent (1,000 in CI,
+ * `npm run chaos` for 10,000) — and beside them, spread over the same time, push challenges, sudo
+ * dispatches that a paired device approves, and widget chat messages — the tenants' receivers answer
+ * 5xx at random 30% of the time and:
  *   (a) the worker is SIGKILLed twice (a new one is started each time);
  *   (b) Redis is SIGKILLed and restarted from its AOF (appendfsync always: nothing it acknowledged
  *       is lost);
  *   (c) FerretDB is stopped and restarted.
- * Every accepted event reaches the receiver with a 2xx at least once; none is lost; while a store is
- * down the API answers 503 quickly (never 500, never a hang) and recovers by itself.
+ * Every accepted callback reaches its receiver with a 2xx at least once; every accepted challenge and
+ * acked chat message is in MongoDB once (each message under the number it was acked with, no number
+ * used twice); every accepted sudo dispatch is approved and its ApprovalEvent delivered; none is
+ * lost; while a store is down the API answers 503 quickly (never 500, never a hang) and recovers.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Receiver } from '../fakes/receiver.js';
+import type { DeviceClient, OpenRequest } from '../../scripts/device.js';
+import { newUserHash, pairDevice } from '../auth/support.js';
+import { Accepted, WidgetVisitor, sendChallenge, sendSudo } from '../support/accepted-load.js';
+import { createSession } from '../support/chat-client.js';
 import { call, provision, signedHeaders, type TenantCreds } from '../support/client.js';
+import { complete, describeFindings, findings, type Findings } from '../support/durable-checks.js';
 import { eventually, sleep, spawnApi, spawnWorker, startRelay, type Child, type Relay } from '../support/harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOTAL = Number(process.env.CHAOS_CALLBACKS ?? 1000);
 const TENANTS = 4;
 const FAIL_RATE = 0.3;
+const ORIGIN = 'https://shop.example.com';
+/** The other accepted work, spread over the callbacks' sending (at least a few of each at any size). */
+const CHALLENGES = Math.max(20, Math.round(TOTAL / 20));
+const SUDO = Math.max(10, Math.round(TOTAL / 50));
+const MESSAGES = Math.max(20, Math.round(TOTAL / 20));
 
 /** Restart one local service in place, keeping it down `downMs` so callers meet the outage. */
 function restartService(name: 'redis' | 'ferretdb', how: 'kill' | 'term', downMs: number): Promise<void> {
@@ -39,6 +53,13 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
   const workers: Child[] = [];
   let receiver: Receiver;
   const tenants: TenantCreds[] = [];
+  // The tenant of the auth and chat work, with a receiver of its own (as flaky as the other).
+  let mixed: TenantCreds;
+  let mixedReceiver: Receiver;
+  let device: DeviceClient;
+  let linkId: string;
+  let userHash: string;
+  let visitor: WidgetVisitor;
 
   before(function () {
     if (!process.env.LOCAL_SERVICES_PID) {
@@ -56,6 +77,9 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
       DELIVERY_SWEEP_GRACE_MS: '4000',
       JOB_LOCK_MS: '3000',
       WORKER_SHUTDOWN_TIMEOUT_MS: '2000',
+      PUSH_SYNC_WAIT_MS: '100',
+      PUSH_FATIGUE_MAX: '100000',
+      CHAT_MESSAGES_PER_SESSION_PER_MIN: '100000',
       LOG_LEVEL: 'warn',
     };
     relay = await startRelay('chaos', env);
@@ -63,13 +87,28 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
     receiver.answerWith(() => (Math.random() < FAIL_RATE ? { status: 503 } : { status: 200 }));
     for (let i = 0; i < TENANTS; i++)
       tenants.push(await provision(relay.baseUrl, { callback_url_base: receiver.url, rate_limit_per_min: 10_000 }));
+    mixedReceiver = await new Receiver().start();
+    mixedReceiver.answerWith(() => (Math.random() < FAIL_RATE ? { status: 503 } : { status: 200 }));
+    mixed = await provision(relay.baseUrl, {
+      callback_url_base: mixedReceiver.url,
+      rate_limit_per_min: 10_000,
+      allowed_origins: [ORIGIN],
+    });
     api = await spawnApi(relay.env);
     workers.push(await spawnWorker(relay.env));
+    userHash = newUserHash();
+    device = await pairDevice(api.url, mixed, userHash, { deviceName: 'chaos device' });
+    linkId = String(device.state.pairing?.relay_user_linked_id);
+    const session = await createSession(api.url, mixed, ORIGIN, { mode: 'human' });
+    assert.equal(session.status, 201, JSON.stringify(session.body));
+    visitor = new WidgetVisitor(api.url, session.token, ORIGIN);
   });
   after(async () => {
     for (const w of workers) await w.kill('SIGKILL').catch(() => undefined);
     await api?.kill().catch(() => undefined);
+    visitor?.close();
     await receiver?.stop();
+    await mixedReceiver?.stop();
     await relay?.stop();
   });
 
@@ -81,7 +120,18 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
     let slowest = 0;
 
     /** One signed test-callback, retried on 503/429/network errors as a tenant's backend would. */
+    // Each fault is injected once a fraction of the callbacks is accepted, and the rest wait for it: so
+    // the faults always fall in the middle of the sending (the outages meet requests), however fast
+    // or slow this machine is.
+    const gates = [0.15, 0.35, 0.55, 0.75].map((fraction) => {
+      let open = () => undefined as void;
+      const opened = new Promise<void>((r) => (open = r));
+      return { fraction, opened, open };
+    });
+    const fault = (fraction: number) => gates.find((g) => g.fraction === fraction)!.open();
+
     async function sendOne(i: number): Promise<void> {
+      for (const g of gates) if (i >= TOTAL * g.fraction) await g.opened;
       const creds = tenants[i % TENANTS]!;
       for (let attempt = 0; ; attempt++) {
         const raw = JSON.stringify({ note: `chaos ${i}` });
@@ -136,6 +186,44 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
     );
     const at = (fraction: number) => eventually(async () => accepted.size >= TOTAL * fraction, TOTAL * 200, 50);
 
+    // Beside the callbacks, one at a time, through the same faults: the k-th of n items waits for the
+    // fault at its fraction k/n, so each stream's items meet every outage as it starts. Each is retried
+    // as its client would (accepted-load.ts).
+    const other = new Accepted();
+    const spread = (n: number, one: (i: number) => Promise<unknown>) =>
+      (async () => {
+        for (let i = 0; i < n; i++) {
+          for (const g of gates) if (i >= n * g.fraction) await g.opened;
+          await one(i);
+        }
+      })();
+    const streams = Promise.all([
+      spread(CHALLENGES, () => sendChallenge(api.url, mixed, userHash, other)),
+      spread(SUDO, () => sendSudo(api.url, mixed, linkId, other)),
+      spread(MESSAGES, (i) => visitor.say(`chaos message ${i}`, other)),
+    ]);
+    // The paired device answers what it is shown: approves every sudo request and challenge of ours. An
+    // answer refused as already resolved was counted before (its reply was lost): the events say.
+    const answered = new Set<string>();
+    const answerStatuses = new Map<number, number>();
+    let streaming = true;
+    const approver = (async () => {
+      const ours = (q: OpenRequest) => other.sudo.has(q.request_id) || other.challenges.has(q.request_id);
+      const pendingSudo = () => [...other.sudo.keys()].filter((id) => !answered.has(id));
+      for (const until = Date.now() + TOTAL * 300; streaming || pendingSudo().length;) {
+        assert.ok(Date.now() < until, `the device never got to answer ${pendingSudo().length} sudo requests`);
+        const r = await device.poll().catch(() => null);
+        for (const q of r?.status === 200 ? (r.body.data.requests as OpenRequest[]) : []) {
+          if (!ours(q) || answered.has(q.request_id)) continue;
+          const a = await device.answerOpen(q, 'approve').catch(() => null);
+          answerStatuses.set(a?.status ?? 0, (answerStatuses.get(a?.status ?? 0) ?? 0) + 1);
+          if (a?.status === 200 || a?.status === 409) answered.add(q.request_id);
+          else assert.ok(!a || [429, 503].includes(a.status), `device answer ${a?.status}: ${JSON.stringify(a?.body)}`);
+        }
+        await sleep(200);
+      }
+    })();
+
     // The chaos, at fixed points of the sending.
     const outages: { what: string; probes: Probe[]; recoveredMs: number }[] = [];
     async function outage(what: string, run: () => Promise<void>) {
@@ -146,15 +234,28 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
     }
     await at(0.15);
     await workers[0]!.kill('SIGKILL');
+    fault(0.15);
     workers.push(await spawnWorker(relay.env));
     await at(0.35);
-    await outage('Redis SIGKILLed, down 3 s, restarted from its AOF', () => restartService('redis', 'kill', 3000));
+    await outage('Redis SIGKILLed, down 3 s, restarted from its AOF', () => {
+      const restarting = restartService('redis', 'kill', 3000);
+      fault(0.35);
+      return restarting;
+    });
     await at(0.55);
     await workers[1]!.kill('SIGKILL');
+    fault(0.55);
     workers.push(await spawnWorker(relay.env));
     await at(0.75);
-    await outage('FerretDB stopped, down 3 s, restarted', () => restartService('ferretdb', 'term', 3000));
+    await outage('FerretDB stopped, down 3 s, restarted', () => {
+      const restarting = restartService('ferretdb', 'term', 3000);
+      fault(0.75);
+      return restarting;
+    });
     await sending;
+    await streams;
+    streaming = false;
+    await approver;
     const sentMs = Date.now() - started;
 
     // Every accepted event reaches the receiver with a 2xx at least once.
@@ -192,10 +293,48 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
       );
     }
     assert.equal(statuses.get(500) ?? 0, 0);
+
+    // The auth and chat work: every challenge and message in MongoDB once (messages under their acked
+    // numbers), every event of that tenant delivered; every sudo dispatch approved, its ApprovalEvent
+    // delivered (2xx) with that decision and no other.
+    const approvalEvents = () => {
+      const byEvent = new Map<string, Set<string>>();
+      for (const r of mixedReceiver.received) {
+        if (r.headers['x-bloonio-event-type'] !== 'sudo.approval_event' || r.answeredStatus !== 200) continue;
+        const data = (JSON.parse(r.body) as { data: { event_id: string; status: string } }).data;
+        byEvent.set(data.event_id, (byEvent.get(data.event_id) ?? new Set()).add(data.status));
+      }
+      return byEvent;
+    };
+    let f: Findings | undefined;
+    await eventually(
+      async () => {
+        f = await findings(mixed.tenantId, other, mixedReceiver.received);
+        const events = approvalEvents();
+        return complete(f) && f.figures.deliveries >= f.figures.events && [...other.sudo.keys()].every((id) => events.has(id));
+      },
+      Math.max(120_000, TOTAL * 60),
+      500,
+    ).catch(() => undefined);
+    assert.ok(f && complete(f), f ? describeFindings(f) : 'no findings');
+    assert.equal(f.figures.deliveries, f.figures.events);
+    assert.equal(other.challenges.size, CHALLENGES);
+    assert.equal(other.messages.size, MESSAGES);
+    assert.equal(other.sudo.size, SUDO);
+    assert.equal(f.figures.approvals, CHALLENGES + SUDO, 'one approval request per challenge and per sudo dispatch');
+    const decided = approvalEvents();
+    const notApproved = [...other.sudo.keys()].filter((id) => [...(decided.get(id) ?? [])].join() !== 'approved');
+    assert.deepEqual(
+      notApproved,
+      [],
+      `sudo events without exactly one decision, approved: ${notApproved.map((id) => `${id}: ${[...(decided.get(id) ?? [])].join('/') || 'none'}`).join(', ')}`,
+    );
     console.log(
       `      chaos: ${TOTAL} callbacks accepted in ${(sentMs / 1000).toFixed(1)} s, ${ok.size} delivered (every event at least once, 0 lost) in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
         `${requests} deliveries received, ${injected} answered 5xx by the receiver, ${requests - injected - ok.size} duplicate 2xx; ` +
         `API answers while sending: ${[...statuses].map(([s, n]) => `${s || 'network error'}: ${n}`).join(', ')} (slowest ${slowest} ms); ` +
+        `beside them ${other.counts()} (retries and resends: ${other.refusalSummary()}; device answers ${[...answerStatuses].map(([k, n]) => `${k || 'network error'}: ${n}`).join(', ')}), ` +
+        `all in MongoDB once, ${f.figures.messages} messages numbered without a repeat (${f.figures.holes} numbers unused), ${decided.size} ApprovalEvents delivered, approved; ` +
         `2 worker SIGKILLs; ${outages.map((o) => `${o.what}: ${o.probes.filter((p) => p.status === 503).length} × 503 on /readyz, ready again ${o.recoveredMs} ms after restart`).join('; ')}`,
     );
   });

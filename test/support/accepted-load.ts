@@ -7,6 +7,7 @@
  * the test. Only what was answered 2xx (or acked) counts as accepted, with the time of the answer.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { challengeBody } from '../auth/support.js';
 import { signed, type TenantCreds } from './client.js';
@@ -16,11 +17,13 @@ import { sleep } from './harness.js';
 export type AcceptedCallback = { eventId: string; deliveryId: string; at: number };
 export type AcceptedChallenge = { requestId: string; instructionId: string; at: number };
 export type AcceptedMessage = { text: string; conversationId: string; seq: number; messageId: string; at: number };
+export type AcceptedSudo = { eventId: string; instructionId: string; at: number };
 
 export class Accepted {
   readonly callbacks = new Map<string, AcceptedCallback>(); // by event id
   readonly challenges = new Map<string, AcceptedChallenge>(); // by request id
   readonly messages = new Map<string, AcceptedMessage>(); // by text (unique per test)
+  readonly sudo = new Map<string, AcceptedSudo>(); // by event id
   /** Answers that were not 2xx, by status (0: network error), and resends of a chat message. */
   readonly refusals = new Map<number | string, number>();
 
@@ -29,7 +32,8 @@ export class Accepted {
   }
 
   counts(): string {
-    return `${this.callbacks.size} callbacks, ${this.challenges.size} challenges, ${this.messages.size} messages`;
+    const sudo = this.sudo.size ? `, ${this.sudo.size} sudo dispatches` : '';
+    return `${this.callbacks.size} callbacks, ${this.challenges.size} challenges, ${this.messages.size} messages${sudo}`;
   }
 
   refusalSummary(): string {
@@ -79,6 +83,44 @@ export async function sendChallenge(apiUrl: string, creds: TenantCreds, userHash
     assert.ok(RETRYABLE.has(status), `auth-challenge answered ${status}: ${JSON.stringify(r?.body)}`);
     into.refused(status);
     assert.ok(Date.now() < until, `auth-challenge never accepted; last answer ${lastAnswer(status, r?.body)}`);
+    await sleep(150);
+  }
+}
+
+/**
+ * One sudo dispatch to a paired person, retried as a careful backend does: under one idempotency key
+ * and one body, so a retry after a lost answer gets the same event (200), never a second one. A 409
+ * "still being created" is the first try still running: retried too.
+ */
+export async function sendSudo(apiUrl: string, creds: TenantCreds, linkId: string, into: Accepted): Promise<AcceptedSudo> {
+  const until = Date.now() + GIVE_UP_MS;
+  const key = randomBytes(8).toString('hex');
+  const body = {
+    event_type: 'sudo_action',
+    action_type: 'deletion',
+    instruction_id: `ins-${key}`,
+    idempotency_key: `idem-${key}`,
+    expected_action: 'delete_account',
+    title: 'Delete the account',
+    relay_user_linked_id_list: [linkId],
+    data_access_type: 'static',
+    data_items: [{ key: 'account', title: 'Account', value: `ACC-${key}`, data_type: 'ENTITY_REFERENCE' }],
+    ttl_seconds: 900,
+  };
+  for (;;) {
+    const r = await signed(apiUrl, creds, 'POST', '/relay/sudo/dispatch', body).catch(() => null);
+    const status = r?.status ?? 0;
+    if (status === 201 || status === 200) {
+      const a = { eventId: r!.body.data.event_id as string, instructionId: body.instruction_id, at: Date.now() };
+      const earlier = into.sudo.get(a.eventId);
+      assert.ok(!earlier || earlier.instructionId === a.instructionId, 'one event per dispatch');
+      into.sudo.set(a.eventId, a);
+      return a;
+    }
+    const stillCreating = status === 409 && /still being created/.test(JSON.stringify(r?.body));
+    assert.ok(RETRYABLE.has(status) || stillCreating, `sudo/dispatch answered ${status}: ${JSON.stringify(r?.body)}`);
+    into.refused(status);
+    assert.ok(Date.now() < until, `sudo/dispatch never accepted; last answer ${lastAnswer(status, r?.body)}`);
     await sleep(150);
   }
 }
