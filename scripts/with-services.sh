@@ -369,7 +369,9 @@ build_ferretdb() {
 		# The patches are applied to a copy of the module (ferretdb_patched): sqlite-id-pushdown.patch, as
 		# FerretDB v1's SQLite backend otherwise scans a whole table for `{_id, tenant_id}` filters, which
 		# made every tenant-scoped lookup O(collection); update-iterators.patch, as an update command of
-		# more than 100 matching statements otherwise deadlocks on its own connection pool. See their comments.
+		# more than 100 matching statements otherwise deadlocks on its own connection pool;
+		# update-write-errors.patch, as an unordered update command otherwise stops at its first write
+		# error without applying (or reporting) the statements after it. See their comments.
 		if ! (cd "$FERRETDB_SRC" && CGO_ENABLED=0 "$go_bin" mod download github.com/FerretDB/FerretDB &&
 			ferretdb_patched "$go_bin" "$tmp.src" &&
 			CGO_ENABLED=0 "$go_bin" build -buildvcs=false -trimpath -modfile "$tmp.src/go.mod" -o "$tmp" .) 2>&1 |

@@ -5,10 +5,17 @@
  * connection each, of 100 per database — so a batch of more than 100 updates that matched waited
  * forever for a connection, and with it every job behind it (the ApprovalEvents stopped). Fixed in
  * FerretDB (scripts/ferretdb/update-iterators.patch); this test fails, by timing out, without it.
+ *
+ * Found by the chaos test (issue 21): a delivery whose retry recorded success had no record at all.
+ * Its upsert shared an unordered bulkWrite with one that met a final delivery (a duplicate _id, as
+ * designed), and FerretDB v1 ended the update command at that first error — the statements after it
+ * were never applied, and the error came back at index 0 — so the caller of a statement never applied
+ * heard "written". Fixed in FerretDB (scripts/ferretdb/update-write-errors.patch), as MongoDB behaves;
+ * the second test fails without it.
  */
 import assert from 'node:assert/strict';
 import mongoose from 'mongoose';
-import { BatchInserter, BatchWriter } from '../../models/platform/batch-insert.js';
+import { BatchInserter, BatchWriter, DuplicateKeyError } from '../../models/platform/batch-insert.js';
 import { newId } from '../../platform/ids.js';
 import { startRelay, type Relay } from '../support/harness.js';
 
@@ -52,5 +59,36 @@ describe('group-committed writes', () => {
     );
     // The store still answers afterwards (no connection left behind).
     assert.equal(await coll().countDocuments({ _id: ids[0] as never }), 1);
+  });
+
+  it('in an unordered batch a statement that fails fails alone: the others are applied, and its caller alone hears the error', async () => {
+    const tenant = `tnt_${'c'.repeat(24)}`;
+    const ids = Array.from({ length: 5 }, () => newId('req'));
+    // ids[1] and ids[3] are already final: their guarded upserts meet the _id and fail (11000).
+    await coll().insertMany([ids[1], ids[3]].map((id) => ({ _id: id as never, tenant_id: tenant, status: 'succeeded' })));
+    const writer = new BatchWriter(() => coll() as never);
+    const outcomes = await Promise.all(
+      ids.map((id) =>
+        writer
+          .write({
+            updateOne: {
+              filter: { _id: id, tenant_id: tenant, status: 'pending' },
+              update: { $set: { status: 'succeeded', by: 'batch' }, $inc: { attempt_count: 1 } },
+              upsert: true,
+            },
+          })
+          .then(
+            () => 'written',
+            (err: unknown) => (err instanceof DuplicateKeyError ? 'duplicate' : String(err)),
+          ),
+      ),
+    );
+    assert.deepEqual(outcomes, ['written', 'duplicate', 'written', 'duplicate', 'written']);
+    const docs = new Map((await coll().find({ tenant_id: tenant }).toArray()).map((d) => [String(d._id), d]));
+    assert.deepEqual(
+      ids.map((id) => docs.get(id)?.by ?? null),
+      ['batch', null, 'batch', null, 'batch'],
+      'every statement but the two that failed is applied',
+    );
   });
 });

@@ -24,6 +24,7 @@ import { Accepted, WidgetVisitor, sendChallenge, sendSudo } from '../support/acc
 import { createSession } from '../support/chat-client.js';
 import { call, provision, signedHeaders, type TenantCreds } from '../support/client.js';
 import { complete, describeFindings, findings, type Findings } from '../support/durable-checks.js';
+import { QUEUE } from '../../queues/names.js';
 import { eventually, sleep, spawnApi, spawnWorker, startRelay, type Child, type Relay } from '../support/harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -297,6 +298,23 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
     // The auth and chat work: every challenge and message in MongoDB once (messages under their acked
     // numbers), every event of that tenant delivered; every sudo dispatch approved, its ApprovalEvent
     // delivered (2xx) with that decision and no other.
+    /** For a failure report: the jobs (any state) that carry the events named in the findings, and the workers' last words. */
+    const whereAreTheirJobs = async (x: Findings) => {
+      const ids = new Set([...x.undelivered, ...x.missing.callbacks].map((u) => u.split(' ')[0]!));
+      const lines: string[] = [];
+      for (const q of [relay.producer.queue(QUEUE.webhookDelivery), relay.producer.queue(QUEUE.chatHistory)]) {
+        for (const job of await q.getJobs(['active', 'wait', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'])) {
+          const d = job.data as { eventId?: string; callback?: { eventId?: string } };
+          const id = d.eventId ?? d.callback?.eventId;
+          if (id && ids.has(id))
+            lines.push(
+              `${q.name} job ${job.id} (${job.name}) for ${id}: ${await job.getState()}, attemptsMade ${job.attemptsMade}, ` +
+                `stalled ${String((job as unknown as { stalledCounter?: number }).stalledCounter ?? '?')}, failedReason ${job.failedReason ?? '-'}`,
+            );
+        }
+      }
+      return `jobs of the findings: ${lines.join('; ') || 'none found'}\nworkers' output:\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`;
+    };
     const approvalEvents = () => {
       const byEvent = new Map<string, Set<string>>();
       for (const r of mixedReceiver.received) {
@@ -316,6 +334,7 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
       Math.max(120_000, TOTAL * 60),
       500,
     ).catch(() => undefined);
+    if (f && !complete(f)) console.log(await whereAreTheirJobs(f));
     assert.ok(f && complete(f), f ? describeFindings(f) : 'no findings');
     assert.equal(f.figures.deliveries, f.figures.events);
     assert.equal(other.challenges.size, CHALLENGES);

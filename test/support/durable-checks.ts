@@ -3,7 +3,8 @@
  * collections directly (their names are persisted, so they are part of the contract), never through
  * the relay's own models:
  *   events             every accepted callback's event, once;
- *   deliveries         one delivery per event (whatever the number of attempts), succeeded, and every
+ *   deliveries         one delivery per event (whatever the number of attempts; the tenants checked
+ *                      here all have a receiver, so an event without one is a lost delivery), succeeded, and every
  *                      accepted delivery id received by the tenant's receiver with a 2xx at least once
  *                      (at-least-once: a worker killed after the POST sends it again);
  *   approval_requests  every accepted challenge, once, and one request per instruction_id;
@@ -94,6 +95,9 @@ export async function findings(tenantId: string, accepted: Accepted, received: R
     if (ds.length > 1) f.duplicates.push(`${ds.length} deliveries of ${eventId}`);
     if (!eventIds.has(eventId)) f.missing.callbacks.push(`${eventId} (has a delivery, no event)`);
   }
+  // Every tenant checked here has a receiver: an event without its delivery is a delivery lost.
+  for (const e of events)
+    if (!deliveriesByEvent.has(String(e._id))) f.undelivered.push(`${e._id} ${e.event_type}: an event with no delivery`);
   for (const d of deliveries) {
     if (d.status !== 'succeeded') f.undelivered.push(`${d._id} ${d.event_type} is ${d.status}`);
     else if (!ok2xx.has(String(d._id))) f.undelivered.push(`${d._id} succeeded but never answered 2xx by the receiver`);
