@@ -73,7 +73,7 @@ describe('group-committed writes', () => {
           .write({
             updateOne: {
               filter: { _id: id, tenant_id: tenant, status: 'pending' },
-              update: { $set: { status: 'succeeded', by: 'batch' }, $inc: { attempt_count: 1 } },
+              update: { $set: { status: 'succeeded', by: 'batch' }, $inc: { attempt_count: 1 } } as never,
               upsert: true,
             },
           })

@@ -16,6 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import mongoose from 'mongoose';
 import { fileURLToPath } from 'node:url';
 import { Receiver } from '../fakes/receiver.js';
 import type { DeviceClient, OpenRequest } from '../../scripts/device.js';
@@ -265,8 +266,35 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
       for (const r of receiver.received) if (r.answeredStatus === 200) ok.add(String(r.headers['x-bloonio-event-id']));
       return ok;
     };
-    await eventually(async () => [...accepted].every((id) => delivered().has(id)), Math.max(180_000, TOTAL * 60), 500).catch(() => {
+    /** For a failure report: the jobs (any state) and delivery records of some events, the queue's counts, the workers' last words. */
+    const whereAreTheirJobs = async (eventIds: string[]) => {
+      const ids = new Set(eventIds.slice(0, 20));
+      const lines: string[] = [];
+      for (const q of [relay.producer.queue(QUEUE.webhookDelivery), relay.producer.queue(QUEUE.chatHistory)]) {
+        lines.push(`${q.name} counts ${JSON.stringify(await q.getJobCounts())}`);
+        for (const job of await q.getJobs(['active', 'wait', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'])) {
+          const d = job.data as { eventId?: string; callback?: { eventId?: string } };
+          const id = d.eventId ?? d.callback?.eventId;
+          if (id && ids.has(id))
+            lines.push(
+              `${q.name} job ${job.id} (${job.name}) for ${id}: ${await job.getState()}, attemptsMade ${job.attemptsMade}, ` +
+                `stalled ${String((job as unknown as { stalledCounter?: number }).stalledCounter ?? '?')}, failedReason ${job.failedReason ?? '-'}`,
+            );
+        }
+      }
+      const records = await mongoose.connection
+        .db!.collection('deliveries')
+        .find({ event_id: { $in: [...ids] } })
+        .toArray();
+      for (const r of records)
+        lines.push(
+          `delivery ${String(r._id)} of ${String(r.event_id)}: ${String(r.status)}, ${String(r.attempt_count)} attempts, next ${String(r.next_attempt_at)}`,
+        );
+      return `${lines.join('\n')}\nworkers' output:\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`;
+    };
+    await eventually(async () => [...accepted].every((id) => delivered().has(id)), Math.max(180_000, TOTAL * 60), 500).catch(async () => {
       const missing = [...accepted].filter((id) => !delivered().has(id));
+      console.log(await whereAreTheirJobs(missing));
       assert.fail(`${missing.length} of ${accepted.size} accepted events never delivered, e.g. ${missing.slice(0, 3).join(', ')}`);
     });
     const ok = delivered();
@@ -298,23 +326,6 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
     // The auth and chat work: every challenge and message in MongoDB once (messages under their acked
     // numbers), every event of that tenant delivered; every sudo dispatch approved, its ApprovalEvent
     // delivered (2xx) with that decision and no other.
-    /** For a failure report: the jobs (any state) that carry the events named in the findings, and the workers' last words. */
-    const whereAreTheirJobs = async (x: Findings) => {
-      const ids = new Set([...x.undelivered, ...x.missing.callbacks].map((u) => u.split(' ')[0]!));
-      const lines: string[] = [];
-      for (const q of [relay.producer.queue(QUEUE.webhookDelivery), relay.producer.queue(QUEUE.chatHistory)]) {
-        for (const job of await q.getJobs(['active', 'wait', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'])) {
-          const d = job.data as { eventId?: string; callback?: { eventId?: string } };
-          const id = d.eventId ?? d.callback?.eventId;
-          if (id && ids.has(id))
-            lines.push(
-              `${q.name} job ${job.id} (${job.name}) for ${id}: ${await job.getState()}, attemptsMade ${job.attemptsMade}, ` +
-                `stalled ${String((job as unknown as { stalledCounter?: number }).stalledCounter ?? '?')}, failedReason ${job.failedReason ?? '-'}`,
-            );
-        }
-      }
-      return `jobs of the findings: ${lines.join('; ') || 'none found'}\nworkers' output:\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`;
-    };
     const approvalEvents = () => {
       const byEvent = new Map<string, Set<string>>();
       for (const r of mixedReceiver.received) {
@@ -334,7 +345,7 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
       Math.max(120_000, TOTAL * 60),
       500,
     ).catch(() => undefined);
-    if (f && !complete(f)) console.log(await whereAreTheirJobs(f));
+    if (f && !complete(f)) console.log(await whereAreTheirJobs([...f.undelivered, ...f.missing.callbacks].map((u) => u.split(' ')[0]!)));
     assert.ok(f && complete(f), f ? describeFindings(f) : 'no findings');
     assert.equal(f.figures.deliveries, f.figures.events);
     assert.equal(other.challenges.size, CHALLENGES);
@@ -352,7 +363,7 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
       `      chaos: ${TOTAL} callbacks accepted in ${(sentMs / 1000).toFixed(1)} s, ${ok.size} delivered (every event at least once, 0 lost) in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
         `${requests} deliveries received, ${injected} answered 5xx by the receiver, ${requests - injected - ok.size} duplicate 2xx; ` +
         `API answers while sending: ${[...statuses].map(([s, n]) => `${s || 'network error'}: ${n}`).join(', ')} (slowest ${slowest} ms); ` +
-        `beside them ${other.counts()} (retries and resends: ${other.refusalSummary()}; device answers ${[...answerStatuses].map(([k, n]) => `${k || 'network error'}: ${n}`).join(', ')}), ` +
+        `beside them ${other.challenges.size} challenges, ${other.sudo.size} sudo dispatches and ${other.messages.size} chat messages (retries and resends: ${other.refusalSummary()}; device answers ${[...answerStatuses].map(([k, n]) => `${k || 'network error'}: ${n}`).join(', ')}), ` +
         `all in MongoDB once, ${f.figures.messages} messages numbered without a repeat (${f.figures.holes} numbers unused), ${decided.size} ApprovalEvents delivered, approved; ` +
         `2 worker SIGKILLs; ${outages.map((o) => `${o.what}: ${o.probes.filter((p) => p.status === 503).length} × 503 on /readyz, ready again ${o.recoveredMs} ms after restart`).join('; ')}`,
     );

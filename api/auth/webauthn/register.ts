@@ -3,7 +3,7 @@
  *   POST /relay/webauthn/register/options → `data.options` for navigator.credentials.create
  *   POST /relay/webauthn/register/verify  → the browser's `credential.toJSON()`, verified and stored.
  */
-import { generateRegistrationOptions, verifyRegistrationResponse, type RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import { DuplicateCredentialError, insertPasskey, passkeysOfUser, toPublicPasskey } from '../../../models/auth/passkey.js';
 import { saveChallenge } from '../../../models/auth/webauthn-challenge.js';
@@ -11,7 +11,7 @@ import { findRelayUserLink, upsertRelayUserLink, type RelayUserLinkDoc } from '.
 import { ApiError, notFound } from '../../errors.js';
 import { defineRoute } from '../../route.js';
 import { alertUserDevices, emitPasskeyEvent, tenantDisplayName } from './notify.js';
-import { RP_DOC, callerRelyingParty, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
+import { RP_DOC, callerRelyingParty, simplewebauthn, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
 import {
   PASSKEY_CALLBACK_PATH,
   WEBAUTHN_TAGS,
@@ -77,7 +77,9 @@ export const registerOptions = defineRoute({
       throw new ApiError('CONFLICT', `This user already has ${MAX_PASSKEYS_PER_USER} passkeys; revoke one first.`);
     }
     const ttl = deps.config.webauthnChallengeTtlSeconds;
-    const options = await generateRegistrationOptions({
+    const options = await (
+      await simplewebauthn()
+    ).generateRegistrationOptions({
       rpName: rp.rpName,
       rpID: rp.rpId,
       userName: body.username,
@@ -148,7 +150,9 @@ export const registerVerify = defineRoute({
     // 2. The cryptography: simplewebauthn.
     let verified;
     try {
-      verified = await verifyRegistrationResponse({
+      verified = await (
+        await simplewebauthn()
+      ).verifyRegistrationResponse({
         response: body.response as unknown as RegistrationResponseJSON,
         expectedChallenge: chal.challenge,
         expectedOrigin: chal.origin,

@@ -9,7 +9,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -81,8 +81,18 @@ interface Proc {
 
 const started: Proc[] = [];
 
+/** A relay entry point's node arguments: its transpiled copy when scripts/test.sh made one (RELAY_BUILD_DIR), else through tsx. */
+function entryArgs(entry: string): string[] {
+  // A copy of this checkout only: a run against another checkout (BLOONIO_TEST_RELAY_ROOT) starts that one's sources.
+  const built =
+    process.env.RELAY_BUILD_DIR && !process.env.BLOONIO_TEST_RELAY_ROOT
+      ? join(process.env.RELAY_BUILD_DIR, entry.replace(/\.ts$/, '.js'))
+      : null;
+  return built && existsSync(built) ? ['--enable-source-maps', built] : ['--import', 'tsx', entry];
+}
+
 function spawnTs(name: string, entry: string, env: Record<string, string>): Proc {
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const proc = spawn(process.execPath, entryArgs(entry), {
     cwd: RELAY_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -305,9 +315,7 @@ export class Device {
     this.client.save(state);
     try {
       const args = [
-        '--import',
-        'tsx',
-        'scripts/device.ts',
+        ...entryArgs('scripts/device.ts'),
         'scan',
         qrCodeStr,
         '--state',
