@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# The whole check, in CI order: lint → typecheck → tests (mocha against the real Redis and FerretDB
-# that scripts/with-services.sh started), then the TypeScript SDK (scripts/test-typescript.sh: its
-# typecheck, build and mocha tests against a relay it starts) and the Python SDKs (scripts/test-python.sh:
-# ruff, mypy, pytest against a relay it starts). Ends with one summary line "tests: N passed, N failed,
-# N skipped" over all three.
-set -uo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-cd "$ROOT"
-
+# The whole check, in CI order: lint → typecheck → tests. The tests run in two lanes at once, each on
+# Redis and FerretDB of its own: mocha (against the services scripts/with-services.sh started for
+# this script) and, beside it, scripts/test-side.sh: the API fuzzing (schemathesis), the TypeScript SDK
+# (its typecheck, build and mocha tests against a relay it starts) and the Python SDKs (ruff, mypy,
+# pytest against a relay they start). The side lane's output is printed after mocha's. Ends with one
+# summary line "tests: N passed, N failed, N skipped" over all of them.
+# TEST_SIDE_LANE=0 runs the side lane after mocha instead (one lane: less memory, the old order).
 echo "== lint"
 npx eslint . || exit 1
 npx prettier --check --log-level warn . || exit 1
@@ -26,6 +24,15 @@ bash scripts/ensure-browser.sh || exit 1
 # The relay's processes that tests spawn start from a transpiled copy (half the CPU of tsx per start).
 npx tsx scripts/transpile.ts .data/build || exit 1
 export RELAY_BUILD_DIR="$ROOT/.data/build"
+# The side lane starts now, on services of its own (the variables of this script's services unset, so
+# with-services.sh starts new ones); its output is kept for after mocha's.
+side_log="$(mktemp)"
+run_side() { env -u REDIS_URL -u MONGODB_URI -u LOCAL_SERVICES_PID bash scripts/with-services.sh bash scripts/test-side.sh >"$side_log" 2>&1; }
+side_pid=""
+if [[ "${TEST_SIDE_LANE:-1}" != 0 ]]; then
+	run_side &
+	side_pid=$!
+fi
 log="$(mktemp)"
 npx mocha ${MOCHA_ARGS:-'test/**/*.test.ts'} 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -41,37 +48,39 @@ if [[ $status -eq 0 && -z "${passed:-}" ]]; then
 	echo "no test ran" >&2
 	exit 1
 fi
-# Schema-driven fuzzing of every operation (schemathesis, scripts/fuzz.sh): one more check, counted
-# in the summary line like a test.
-echo "== API fuzzing"
-if bash scripts/fuzz.sh; then fuzz=1; else
+if [[ -n "$side_pid" ]]; then
+	echo "== (the side lane: fuzzing and the SDKs, run beside mocha)"
+	wait "$side_pid"
+else
+	run_side
+fi
+cat "$side_log"
+side_exit() { grep -Eo "^side: $1 exit [0-9]+" "$side_log" | grep -Eo '[0-9]+$' | tail -1; }
+# Schema-driven fuzzing of every operation (scripts/fuzz.sh): one more check, counted in the summary
+# line like a test. A part that never reported (the lane died) counts as failed.
+if [[ "$(side_exit fuzz)" == 0 ]]; then fuzz=1; else
 	fuzz=0
 	status=1
 fi
 passed=$((${passed:-0} + fuzz))
 failed=$((${failed:-0} + 1 - fuzz))
-echo "== typescript SDK"
-tslog="$(mktemp)"
-bash scripts/test-typescript.sh 2>&1 | tee "$tslog"
-tsstatus=${PIPESTATUS[0]}
-tsline="$(grep -E '^typescript: [0-9]+ passed' "$tslog" | tail -1)"
-rm -f "$tslog"
+tsline="$(grep -E '^typescript: [0-9]+ passed' "$side_log" | tail -1)"
+tsstatus="$(side_exit typescript)"
+tsstatus=${tsstatus:-1}
 tspassed=$(grep -Eo '[0-9]+ passed' <<<"$tsline" | grep -Eo '[0-9]+' || echo 0)
 tsfailed=$(grep -Eo '[0-9]+ failed' <<<"$tsline" | grep -Eo '[0-9]+' || echo 0)
 tsskipped=$(grep -Eo '[0-9]+ skipped' <<<"$tsline" | grep -Eo '[0-9]+' || echo 0)
 # A step that failed before mocha (typecheck, build) counts as one failure.
 [[ $tsstatus -ne 0 && $tsfailed -eq 0 ]] && tsfailed=1
-echo "== python SDKs"
-pylog="$(mktemp)"
-bash scripts/test-python.sh 2>&1 | tee "$pylog"
-pystatus=${PIPESTATUS[0]}
-pyline="$(grep -E '^python: [0-9]+ passed' "$pylog" | tail -1)"
-rm -f "$pylog"
+pyline="$(grep -E '^python: [0-9]+ passed' "$side_log" | tail -1)"
+pystatus="$(side_exit python)"
+pystatus=${pystatus:-1}
 pypassed=$(grep -Eo '[0-9]+ passed' <<<"$pyline" | grep -Eo '[0-9]+' || echo 0)
 pyfailed=$(grep -Eo '[0-9]+ failed' <<<"$pyline" | grep -Eo '[0-9]+' || echo 0)
 pyskipped=$(grep -Eo '[0-9]+ skipped' <<<"$pyline" | grep -Eo '[0-9]+' || echo 0)
 # A Python step that failed before pytest (ruff, mypy, the venv) counts as one failure.
 [[ $pystatus -ne 0 && $pyfailed -eq 0 ]] && pyfailed=1
+rm -f "$side_log"
 if [[ -n "$failures" ]]; then
 	echo "== mocha failures (repeated from above)"
 	echo "$failures"
