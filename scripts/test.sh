@@ -32,6 +32,8 @@ side_pid=""
 if [[ "${TEST_SIDE_LANE:-1}" != 0 ]]; then
 	run_side &
 	side_pid=$!
+	# Leaving early (no test ran, a signal): the side lane's with-services stops its services on TERM.
+	trap '[[ -n "$side_pid" ]] && kill "$side_pid" 2>/dev/null; rm -f "$side_log"' EXIT
 fi
 log="$(mktemp)"
 npx mocha ${MOCHA_ARGS:-'test/**/*.test.ts'} 2>&1 | tee "$log"
@@ -51,6 +53,7 @@ fi
 if [[ -n "$side_pid" ]]; then
 	echo "== (the side lane: fuzzing and the SDKs, run beside mocha)"
 	wait "$side_pid"
+	side_pid=""
 else
 	run_side
 fi
