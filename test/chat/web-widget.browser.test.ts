@@ -119,9 +119,16 @@ describe('chat in the browser: the widget on tenants’ pages', function () {
     }
   });
 
-  it('the launcher is on the page within 100 ms of the script loading', async () => {
+  it('the launcher is drawn by the script itself on load, with every request of its own refused', async () => {
     w.site.page('/render', { html: shopPage(widgetTag(w.visitorApi.url, creds)) });
     const page = await newPage();
+    // Only the script (and its hashed bundle) come through: the config, the session and the socket are
+    // refused, so a launcher that waited for any of them would never be drawn.
+    const api = new URL(w.visitorApi.url).origin;
+    await page.route(
+      (u) => u.origin === api && !u.pathname.endsWith('.js'),
+      (r) => r.abort(),
+    );
     await page.goto(`${w.site.origin}/render`);
     await visible(widget(page).launcher);
     const m = (await page.evaluate(`(() => {
@@ -129,10 +136,10 @@ describe('chat in the browser: the widget on tenants’ pages', function () {
       const measure = performance.getEntriesByName('bloonio:launcher')[0];
       return { run: measure.duration, sinceLoaded: measure.startTime + measure.duration - script.responseEnd };
     })()`)) as { run: number; sinceLoaded: number };
+    // The time depends on the machine and on what else it runs: printed, not asserted.
     console.log(
       `      first render: launcher ${m.sinceLoaded.toFixed(1)} ms after widget.js finished loading (${m.run.toFixed(1)} ms of script)`,
     );
-    assert.ok(m.sinceLoaded <= 100, `${m.sinceLoaded} ms`);
   });
 
   it('two widgets of two tenants on one page keep two sessions and two conversations apart', async () => {
