@@ -124,7 +124,6 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
     const count = (s: number) => statuses.set(s, (statuses.get(s) ?? 0) + 1);
     let slowest = 0;
 
-    /** One signed test-callback, retried on 503/429/network errors as a tenant's backend would. */
     // Each fault is injected once a fraction of the callbacks is accepted, and the rest wait for it: so
     // the faults always fall in the middle of the sending (the outages meet requests), however fast
     // or slow this machine is.
@@ -135,6 +134,7 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
     });
     const fault = (fraction: number) => gates.find((g) => g.fraction === fraction)!.open();
 
+    /** One signed test-callback, retried on 503/429/network errors as a tenant's backend would. */
     async function sendOne(i: number): Promise<void> {
       for (const g of gates) if (i >= TOTAL * g.fraction) await g.opened;
       const creds = tenants[i % TENANTS]!;
