@@ -57,6 +57,8 @@ export const fieldRules = {
   atMostOne: (...keys: string[]) => ({ not: { required: keys } }),
   /** The array field is present and holds at least one item. */
   nonEmpty: (key: string) => ({ required: [key], properties: { [key]: { minItems: 1 } } }),
+  /** The field is present and holds this value (for `if`/`then` rules). */
+  hasValue: (key: string, value: string) => ({ required: [key], properties: { [key]: { const: value } } }),
 };
 
 export const tenantSettings = z.object({

@@ -9,23 +9,20 @@
  *
  * Exits 1 when any probe fails. It provisions a throw-away tenant of its own and touches nothing else.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { signedHeaders } from '../platform/signing.js';
+import { localAdminKey } from './local-admin-key.js';
 
 const base = (process.env.RELAY_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
 const api = `${base}/api/v1`;
 const ORIGIN = 'https://probe.example.com';
 
 function adminKey(): string {
-  if (process.env.ADMIN_API_KEY) return process.env.ADMIN_API_KEY.split(',')[0]!.trim();
-  const local = fileURLToPath(new URL('../.data/local.env', import.meta.url));
-  const m = existsSync(local) ? /^ADMIN_API_KEY=(.+)$/m.exec(readFileSync(local, 'utf8')) : null;
-  if (!m?.[1]) throw new Error('set ADMIN_API_KEY (or run `npm start` once, which writes .data/local.env)');
-  return m[1].split(',')[0]!.trim();
+  const key = localAdminKey();
+  if (!key) throw new Error('set ADMIN_API_KEY (or run `npm start` once, which writes .data/local.env)');
+  return key;
 }
 
 type Answer = { status: number; body: Record<string, any> };

@@ -6,9 +6,8 @@
  * Talks to a running relay through the admin API (RELAY_URL, default http://localhost:3000; the admin
  * key from ADMIN_API_KEY or .data/local.env), so it goes through the same validation as any caller.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { localAdminKey } from './local-admin-key.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,12 +27,8 @@ if (!values.name) {
 }
 
 function adminKey(): string {
-  if (process.env.ADMIN_API_KEY) return process.env.ADMIN_API_KEY.split(',')[0]?.trim() ?? '';
-  const local = fileURLToPath(new URL('../.data/local.env', import.meta.url));
-  if (existsSync(local)) {
-    const m = /^ADMIN_API_KEY=(.+)$/m.exec(readFileSync(local, 'utf8'));
-    if (m?.[1]) return m[1].split(',')[0]?.trim() ?? '';
-  }
+  const key = localAdminKey();
+  if (key !== null) return key;
   console.error('set ADMIN_API_KEY (or run `npm start` once, which creates .data/local.env)');
   process.exit(2);
 }

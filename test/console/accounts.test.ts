@@ -199,7 +199,11 @@ describe('console accounts: registration, sign-in with a second factor, reset', 
       body: { code: totpNow(secret) === '000000' ? '111111' : '000000' },
     });
     assert.equal(bad.status, 401);
-    const c = await w.api('POST', '/confirm/totp', { token: s.token, body: { code: totpNow(secret) } });
+    // The codes below are derived from the confirmation's moment, not read off the clock when used:
+    // a 30 s step boundary may pass between two requests.
+    const confirmedAt = Date.now();
+    const confirmCode = totpNow(secret, confirmedAt);
+    const c = await w.api('POST', '/confirm/totp', { token: s.token, body: { code: confirmCode } });
     assert.equal(c.status, 201, JSON.stringify(c.body));
     const recovery = c.body.data.recovery_codes as string[];
     assert.equal(recovery.length, 10);
@@ -214,12 +218,12 @@ describe('console accounts: registration, sign-in with a second factor, reset', 
       409,
       'no email bypass of the app',
     );
-    // The confirmation used the current step: the same code again is refused; the next step's code works.
+    // The confirmation used its step: that code again is refused; the next step's code works.
     const usedStep = await w.api('POST', '/verify/login-otp', {
-      body: { challenge_token: l.body.data.challenge_token, otp: totpNow(secret) },
+      body: { challenge_token: l.body.data.challenge_token, otp: confirmCode },
     });
     assert.equal(usedStep.status, 401);
-    const next = totpNow(secret, Date.now() + 30_000);
+    const next = totpNow(secret, confirmedAt + 30_000);
     const v = await w.api('POST', '/verify/login-otp', { body: { challenge_token: l.body.data.challenge_token, otp: next } });
     assert.equal(v.status, 201, JSON.stringify(v.body));
     assert.equal(v.body.data.account.totp_enabled, true);

@@ -108,12 +108,13 @@ describe('console hardening (issue 20)', function () {
 
     // A TOTP account may step up with a code instead.
     const enrol = await w.api('POST', '/enrol/totp', { token: owner.token });
-    await w.api('POST', '/confirm/totp', { token: owner.token, body: { code: totpNow(enrol.body.data.secret) } });
+    const confirmedAt = Date.now(); // the next step's code is derived from it: a step boundary may pass meanwhile
+    await w.api('POST', '/confirm/totp', { token: owner.token, body: { code: totpNow(enrol.body.data.secret, confirmedAt) } });
     await ageAuthentication(owner);
     assert.equal((await post(owner, '/rotate/tenant-secret', {}, t)).status, 403);
     const byCode = await w.api('POST', '/reauthenticate', {
       token: owner.token,
-      body: { code: totpNow(enrol.body.data.secret, Date.now() + 30_000) },
+      body: { code: totpNow(enrol.body.data.secret, confirmedAt + 30_000) },
     });
     assert.equal(byCode.status, 200, JSON.stringify(byCode.body));
     assert.equal((await post(owner, '/rotate/tenant-secret', {}, t)).status, 200);

@@ -22,9 +22,6 @@ export const dataItem = z
   })
   .strict();
 
-/** JSON Schema: the field is present and holds this value. */
-const isValue = (key: string, value: string) => ({ required: [key], properties: { [key]: { const: value } } });
-
 export const dispatchBody = z
   .object({
     event_type: z.enum(SUDO_EVENT_TYPES),
@@ -92,15 +89,15 @@ export const dispatchBody = z
   .meta({
     allOf: [
       { anyOf: [fieldRules.nonEmpty('relay_user_linked_id_list'), fieldRules.nonEmpty('relay_group_linked_id_list')] },
-      { if: isValue('data_access_type', 'static'), then: fieldRules.nonEmpty('data_items') },
-      { if: isValue('data_access_type', 'dynamic'), then: { required: ['data_fetch_url'], not: { required: ['data_items'] } } },
+      { if: fieldRules.hasValue('data_access_type', 'static'), then: fieldRules.nonEmpty('data_items') },
+      { if: fieldRules.hasValue('data_access_type', 'dynamic'), then: { required: ['data_fetch_url'], not: { required: ['data_items'] } } },
       {
-        if: isValue('event_type', 'sudo_delegated_action'),
+        if: fieldRules.hasValue('event_type', 'sudo_delegated_action'),
         then: { required: ['grantor_tenant_id'] },
         else: { not: { required: ['grantor_tenant_id'] } },
       },
       {
-        if: { ...isValue('event_type', 'sudo_group_action'), not: fieldRules.nonEmpty('relay_group_linked_id_list') },
+        if: { ...fieldRules.hasValue('event_type', 'sudo_group_action'), not: fieldRules.nonEmpty('relay_group_linked_id_list') },
         then: { required: ['threshold'] },
       },
     ],
