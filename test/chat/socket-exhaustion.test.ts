@@ -8,9 +8,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
+import { Redis } from 'ioredis';
+import mongoose from 'mongoose';
 import WebSocket from 'ws';
 import { mintVisitorToken } from '../../api/principals/visitor.js';
+import { redisKey } from '../../platform/keys.js';
 import { connect, createSession, wsUrl } from '../support/chat-client.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { startPrivateRedis } from '../support/private-redis.js';
 import { provision } from '../support/client.js';
 import { eventually, spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
@@ -152,6 +156,48 @@ describe('chat sockets: upgrades are answered, bounded in time and capped', func
       process.kill(redis.pid(), 'SIGCONT');
       await slow?.kill();
       await redis.destroy();
+    }
+  });
+
+  it('a replay slower than the deadline (MongoDB answering late) still arrives after the welcome: the deadline bounds the handshake only', async () => {
+    const proxy = await new FaultProxy(Number(new URL(relay.env.MONGODB_URI!).port)).start();
+    const redis = new Redis(relay.env.REDIS_URL!);
+    let slowDb: Child | undefined;
+    try {
+      await relay.startWorker(); // stores the messages in MongoDB
+      const uri = new URL(relay.env.MONGODB_URI!);
+      uri.port = String(proxy.port);
+      slowDb = await spawnApi({ ...relay.env, MONGODB_URI: uri.toString(), CHAT_WS_HANDSHAKE_TIMEOUT_MS: '1000' });
+      const creds = await provision(relay.baseUrl, { allowed_origins: [ORIGIN] });
+      const s = await createSession(slowDb.url, creds, ORIGIN, { mode: 'human' });
+      const first = connect(wsUrl(slowDb.url, '/api/v1/ws/widget', { token: s.token }), { origin: ORIGIN });
+      await first.next((f) => f.type === 'welcome');
+      let cid = '';
+      for (const n of [1, 2, 3]) {
+        first.send({ type: 'message', text: `m${n}`, client_id: `c${n}` });
+        cid = (await first.next((f) => f.type === 'ack' && f.client_id === `c${n}`)).conversation_id;
+      }
+      await first.close();
+      // Stored, then the conversation's recent set gone (expired, or Redis lost it): the replay reads MongoDB.
+      const stored = mongoose.connection.db!.collection('chat_messages');
+      await eventually(async () => (await stored.countDocuments({ conversation_id: cid })) === 3, 30_000);
+      await redis.del(redisKey.conversationRecent(relay.config.queuePrefix, creds.tenantId, cid));
+
+      proxy.delayAnswers((request) => request.includes('chat_messages'), 2500);
+      const again = connect(wsUrl(slowDb.url, '/api/v1/ws/widget', { token: s.token, last_seq: 0 }), { origin: ORIGIN });
+      await again.next((f) => f.type === 'welcome');
+      await again.next((f) => f.type === 'message' && f.message?.seq === 3, 30_000);
+      assert.ok(proxy.delayed > 0, 'the replay read MongoDB through the slowed connection');
+      assert.deepEqual(
+        again.frames.filter((f) => f.type === 'message').map((f) => f.message.text),
+        ['m1', 'm2', 'm3'],
+      );
+      await again.close();
+    } finally {
+      proxy.delayAnswers(null);
+      await slowDb?.kill();
+      await proxy.stop();
+      redis.disconnect();
     }
   });
 

@@ -1,9 +1,12 @@
 /**
- * A TCP proxy in front of a real server (Redis here) that can lose one answer: the request that
- * matches is forwarded and executed, then the connection is cut before its reply reaches the client.
- * That is what a client sees when Redis dies, or the network drops, between executing a command and
- * answering it — the one case where a client cannot know whether its write happened. Everything else
- * passes through unchanged; the server is never imitated.
+ * A TCP proxy in front of a real server (Redis, FerretDB) that can lose one answer or slow some:
+ *   - loseAnswerOnce: the request that matches is forwarded and executed, then the connection is cut
+ *     before its reply reaches the client. That is what a client sees when the server dies, or the
+ *     network drops, between executing a command and answering it — the one case where a client
+ *     cannot know whether its write happened;
+ *   - delayAnswers: the replies to matching requests reach the client late (a slow query, a busy
+ *     server), in order with everything else on their connection.
+ * Everything else passes through unchanged; the server is never imitated.
  */
 import net from 'node:net';
 
@@ -11,6 +14,9 @@ export class FaultProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private cut: ((request: Buffer) => boolean) | null = null;
+  private slow: { matches: (request: Buffer) => boolean; ms: number } | null = null;
+  /** Requests whose answer was delayed. */
+  delayed = 0;
   /** Requests whose answer was lost, as they went to the server. */
   readonly lost: string[] = [];
 
@@ -19,9 +25,12 @@ export class FaultProxy {
     private readonly upstreamHost = '127.0.0.1',
   ) {}
 
+  get port(): number {
+    return (this.server?.address() as net.AddressInfo).port;
+  }
+
   get url(): string {
-    const a = this.server?.address() as net.AddressInfo;
-    return `redis://127.0.0.1:${a.port}`;
+    return `redis://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<this> {
@@ -35,6 +44,11 @@ export class FaultProxy {
     this.cut = matches;
   }
 
+  /** From now on (null: no more), the answer to each request `matches` accepts reaches the client `ms` late. */
+  delayAnswers(matches: ((request: Buffer) => boolean) | null, ms = 0): void {
+    this.slow = matches ? { matches, ms } : null;
+  }
+
   private pipe(client: net.Socket): void {
     const upstream = net.connect(this.upstreamPort, this.upstreamHost);
     this.sockets.add(client).add(upstream);
@@ -45,7 +59,14 @@ export class FaultProxy {
       this.sockets.delete(client);
       this.sockets.delete(upstream);
     };
+    // Replies are written through one chain per connection, so a delayed one keeps its place.
+    let written = Promise.resolve();
+    let delayNext = 0;
     client.on('data', (chunk) => {
+      if (this.slow?.matches(chunk)) {
+        delayNext = this.slow.ms;
+        this.delayed++;
+      }
       if (!cutting && this.cut?.(chunk)) {
         this.cut = null;
         cutting = true;
@@ -54,7 +75,12 @@ export class FaultProxy {
       upstream.write(chunk);
     });
     // Once the server answers what it was sent (so the request was executed), the answer is lost.
-    upstream.on('data', (chunk) => (cutting ? close() : client.write(chunk)));
+    upstream.on('data', (chunk) => {
+      if (cutting) return close();
+      const wait = delayNext;
+      delayNext = 0;
+      written = written.then(() => (wait ? new Promise((r) => setTimeout(r, wait)) : undefined)).then(() => void client.write(chunk));
+    });
     client.on('close', close).on('error', close);
     upstream.on('close', close).on('error', close);
   }

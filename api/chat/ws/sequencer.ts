@@ -13,7 +13,7 @@ import type { MessageView } from '../../../models/chat/message.js';
 
 const GAP_WAIT_MS = 250;
 /** A sequence number still missing from the store after this long is treated as never written. */
-const GAP_GIVE_UP_MS = 3000;
+export const GAP_GIVE_UP_MS = 3000;
 
 export class Sequencer {
   private readonly pending = new Map<number, MessageView>();

@@ -98,6 +98,7 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     ws.on('error', () => undefined);
     ws.on('pong', () => conn && (conn.lastActive = Date.now()));
     // The handshake deadline: authenticated and welcomed in time, or closed (and destroyed soon after).
+    // A visitor's replay of missed messages comes after its welcome and is not bounded by it.
     const deadline = setTimeout(() => {
       ws.close(CLOSE.idle, 'handshake timeout');
       setTimeout(() => ws.terminate(), 1000).unref();
@@ -105,7 +106,11 @@ export function attachChatSockets(server: http.Server, deps: AppDeps): ChatSocke
     deadline.unref();
     ws.on('close', () => clearTimeout(deadline));
     const open = withTicket(ws, req, url, kind).then((ok): Promise<Conn | null> | null =>
-      !ok ? null : kind === 'visitor' ? openVisitor(hub, deps, ws, req, url) : openOperator(hub, deps, ws, url),
+      !ok
+        ? null
+        : kind === 'visitor'
+          ? openVisitor(hub, deps, ws, req, url, () => clearTimeout(deadline))
+          : openOperator(hub, deps, ws, url),
     );
     open
       .then((c) => {

@@ -25,6 +25,7 @@ export async function openVisitor(
   ws: WebSocket,
   req: http.IncomingMessage,
   url: URL,
+  welcomed: () => void = () => undefined,
 ): Promise<VisitorConn | null> {
   const check = await authenticateVisitor(deps, url.searchParams.get('token') ?? '', {
     originHeader: req.headers.origin,
@@ -59,6 +60,9 @@ export async function openVisitor(
     resume_after_seq: lastSeq,
     server_time: new Date().toISOString(),
   });
+  // The handshake is over: the replay below may take long on a cold conversation (MongoDB), and is
+  // not what the handshake deadline guards against.
+  welcomed();
   if (conv) await hub.visitorSeq(v, conv._id, lastSeq).fill();
   return v;
 }
