@@ -199,12 +199,13 @@ describe('platform: signed callbacks', () => {
       try {
         const a = await provision(relay.baseUrl, { callback_url_base: hangingA.url, rate_limit_per_min: 10_000 });
         for (let i = 0; i < 40; i++) await sendTest(relay, a, `a${i}`);
-        await eventually(async () => hangingA.received.length >= 4, 3000); // A now holds its slots, hanging
-        const started = Date.now();
+        await eventually(async () => hangingA.received.length >= 4, 30_000); // A now holds its slots, hanging
+        const held = Date.now();
         for (let i = 0; i < 20; i++) await sendTest(relay, creds, `b${i}`);
-        await eventually(async () => receiver.received.length === 20, 5000);
-        const took = Date.now() - started;
-        assert.ok(took < 3000, `B's 20 deliveries took ${took} ms, well under A's 5000 ms timeout`);
+        await eventually(async () => receiver.received.length === 20, 30_000);
+        // Queued behind A, B's deliveries would wait for A's requests to time out (5 s after they began).
+        const took = Date.now() - held;
+        assert.ok(took < 5000, `B's 20 deliveries done ${took} ms after A's requests began hanging: not before their 5000 ms timeout`);
         assert.ok(hangingA.received.length <= 4 + 4, `A never held more than its share: ${hangingA.received.length} requests`);
       } finally {
         await hangingA.stop();
