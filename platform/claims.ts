@@ -29,6 +29,24 @@ export async function releaseIfHeld(redis: Redis, key: string, token: string): P
   return (await redis.eval(UNLOCK_LUA, 1, key, token)) as number;
 }
 
+/**
+ * Retries a claim's write (its record, its give-back) through a Redis outage for up to `forMs`, with
+ * backoff: a fail-fast client errors at once while Redis restarts, and a claim left half-written
+ * blocks its key until it expires.
+ */
+export async function settleClaim(write: () => Promise<unknown>, forMs: number): Promise<void> {
+  const until = Date.now() + forMs;
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      if (Date.now() + wait > until) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 export type LockOptions = { ttlMs: number; waitMs: number; busyMessage: string };
 
 /**

@@ -80,10 +80,15 @@ export const personKey = (tenantId: string, relayUserLinkedId: string) => `${ten
 
 // KEYS[1] hash, KEYS[2] instruction key (or KEYS[1] when none), KEYS[3..] open sets of its devices.
 // ARGV[1] request id, ARGV[2] hash lifetime ms, ARGV[3] expiry ms (set score), ARGV[4] now ms,
-// ARGV[5..] field, value pairs. 0 when the instruction id is taken by a live request.
+// ARGV[5..] field, value pairs. 0 when the instruction id is taken by another live request; 1 without
+// a write when this request holds it already (a client resending the script after a lost answer: the
+// request may have been answered meanwhile, and must not be reset).
 const CREATE_LUA = `
 if KEYS[2] ~= KEYS[1] then
-  if not redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
+  local held = redis.call('get', KEYS[2])
+  if held == ARGV[1] then return 1 end
+  if held then return 0 end
+  redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2])
 end
 redis.call('hset', KEYS[1], unpack(ARGV, 5))
 redis.call('pexpire', KEYS[1], ARGV[2])

@@ -13,6 +13,7 @@ import { CALLBACK_EVENTS } from '../../models/platform/callback-catalogue.js';
 import { sign } from '../../platform/signing.js';
 import type { DeviceClient, OpenRequest } from '../../scripts/device.js';
 import { provision, signed, type TenantCreds } from '../support/client.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { eventually, sleep, spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
 import { challengeBody, newUserHash, pairDevice, startReceiver, type ReceivedCallback } from './support.js';
 
@@ -362,6 +363,39 @@ describe('auth relay: sudo step-up', function () {
     assert.equal(again.status, 200, JSON.stringify(again.body));
     assert.equal(again.body.data.event_id, first.body.data.event_id);
     expectError(await signed(relay.baseUrl, creds, 'POST', '/relay/sudo/dispatch', { ...body, title: 'Another title' }), 409, 'CONFLICT');
+  });
+
+  it("an idempotency key whose claim's answer was lost (Redis ran the SET, the connection dropped) does not block the dispatch's repeat", async () => {
+    const p = await person();
+    // The API reaches Redis through a proxy that loses the answer to the key's claim, as when Redis dies
+    // (or the network drops) between running a command and answering it.
+    const proxy = await new FaultProxy(Number(new URL(relay.env.REDIS_URL!).port)).start();
+    const cut = await spawnApi({ ...relay.env, REDIS_URL: proxy.url });
+    try {
+      const key = `idem-lost-${randomBytes(4).toString('hex')}`;
+      const body = dispatchBody({ relay_user_linked_id_list: [p.link], idempotency_key: key });
+      proxy.loseAnswerOnce((req) => req.includes(key) && req.includes('NX'));
+      // A careful backend: the same key and body again after an error. Before the fix the orphaned
+      // claim answered every repeat 409 "still being created" for its whole life (24 h).
+      const got: string[] = [];
+      let done: { status: number; body: any } | null = null;
+      for (const until = Date.now() + 20_000; !done && Date.now() < until;) {
+        const r = await signed(cut.url, creds, 'POST', '/relay/sudo/dispatch', body).catch(() => null);
+        got.push(r ? `${r.status} ${r.body?.error?.code ?? ''}` : 'no answer');
+        if (r && (r.status === 201 || r.status === 200)) done = r;
+        else await sleep(200);
+      }
+      assert.equal(proxy.lost.length, 1, 'the claim was executed and its answer lost');
+      assert.ok(done, `never dispatched within 20 s; the tries got: ${got.join(', ')}`);
+      assert.ok(!got.some((g) => g.startsWith('409')), `no repeat was refused as still being created: ${got.join(', ')}`);
+      // One event: a repeat through the intact API answers the same one.
+      const again = await signed(relay.baseUrl, creds, 'POST', '/relay/sudo/dispatch', body);
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.body.data.event_id, done.body.data.event_id);
+    } finally {
+      await cut.kill();
+      await proxy.stop();
+    }
   });
 
   it('device refusals: a forged answer 401, a replayed one 401, a device of another person 404', async () => {

@@ -9,6 +9,7 @@ import { numberMatching } from '../../../models/auth/approval-rules.js';
 import { resolveApprovers } from '../../../models/auth/sudo-flow.js';
 import { CALLBACK_EVENTS } from '../../../models/platform/callback-catalogue.js';
 import { newId } from '../../../platform/ids.js';
+import { releaseIfHeld, settleClaim } from '../../../platform/claims.js';
 import { redisKey } from '../../../platform/keys.js';
 import type { AppDeps } from '../../context.js';
 import { ApiError } from '../../errors.js';
@@ -17,8 +18,19 @@ import { canonicalJson, displayHash } from '../device-protocol.js';
 import { SUDO_TAGS, dispatchBody, dispatchResponse } from './schemas.js';
 
 const IDEMPOTENCY_TTL_S = 86_400;
+/**
+ * The claim of an idempotency key is owned, as a chat client_id's is (api/chat/ws/client-ids.ts): it
+ * holds the event id its dispatch will create, lives PENDING_TTL_S until that event exists, then 24 h.
+ * A claim whose answer was lost (Redis executed the SET, then died or the connection dropped) is the
+ * dispatch's own when a resent SET finds its event id, and is given back (compare-and-delete) once
+ * Redis answers; a process dying mid-dispatch blocks the key for PENDING_TTL_S at most. Before, such a
+ * claim had no owner: every repeat of the dispatch got 409 "still being created" for 24 h.
+ */
+const PENDING_TTL_S = 30;
+/** How long a claim's last write is retried through a Redis outage (well inside PENDING_TTL_S). */
+const SETTLE_MS = 15_000;
 
-type Remembered = { event_id: string; body_hash: string };
+type Remembered = { event_id: string; body_hash: string; pending?: true };
 
 /** goldenNumber: the number the tenant's page shows (and the person picks on the device); absent otherwise. */
 const shownNumber = (expected: string | null | undefined) => (expected ? { number: Number(expected) } : {});
@@ -62,15 +74,21 @@ export const sudoDispatch = defineRoute({
     }
     const eventId = newId('sud');
     const idemKey = body.idempotency_key ? redisKey.sudoIdempotency(prefix, tenant._id, body.idempotency_key) : null;
+    const pendingClaim = JSON.stringify({ event_id: eventId, body_hash: bodyHash, pending: true } satisfies Remembered);
+    const giveBack = () =>
+      idemKey ? settleClaim(() => releaseIfHeld(deps.redis, idemKey, pendingClaim), SETTLE_MS).catch(() => undefined) : undefined;
     if (idemKey) {
-      const claimed = await deps.redis.set(
-        idemKey,
-        JSON.stringify({ event_id: eventId, body_hash: bodyHash }),
-        'EX',
-        IDEMPOTENCY_TTL_S,
-        'NX',
-      );
-      if (claimed !== 'OK') {
+      let held: string | null;
+      try {
+        const claimed = await deps.redis.set(idemKey, pendingClaim, 'EX', PENDING_TTL_S, 'NX');
+        held = claimed === 'OK' ? pendingClaim : await deps.redis.get(idemKey);
+      } catch (err) {
+        // No answer: the claim may be held all the same. Give it back (if it is ours) once Redis answers.
+        await giveBack();
+        throw err;
+      }
+      // Our own claim under a refused SET: the client resent the SET after a dropped connection.
+      if (held !== pendingClaim) {
         const again = await remembered(deps, tenant._id, body.idempotency_key ?? '', bodyHash);
         if (again) return { status: 200, message: 'Sudo event (idempotent repeat).', data: again };
       }
@@ -120,6 +138,19 @@ export const sudoDispatch = defineRoute({
         expectedNumber: golden ? String(golden.expected) : null,
         ttlSeconds: body.ttl_seconds,
       });
+      // The event exists: the key now answers it for 24 h (retried through a Redis restart, inside the
+      // pending claim's lifetime, so a repeat never creates a second event).
+      if (idemKey)
+        await settleClaim(
+          () =>
+            deps.redis.set(
+              idemKey,
+              JSON.stringify({ event_id: eventId, body_hash: bodyHash } satisfies Remembered),
+              'EX',
+              IDEMPOTENCY_TTL_S,
+            ),
+          SETTLE_MS,
+        );
       return {
         message: `Sudo event dispatched to ${approvers.participants.length} approver(s); ${approvers.threshold} approval(s) needed.`,
         data: {
@@ -130,7 +161,7 @@ export const sudoDispatch = defineRoute({
         },
       };
     } catch (err) {
-      if (idemKey) await deps.redis.del(idemKey).catch(() => undefined);
+      await giveBack();
       if (err instanceof DuplicateInstructionError)
         throw new ApiError('CONFLICT', 'This instruction_id is in use by a live request; use a fresh one.');
       throw err;

@@ -19,7 +19,7 @@
  * restart in the durability test.
  */
 import type { Redis } from 'ioredis';
-import { releaseIfHeld } from '../../../platform/claims.js';
+import { releaseIfHeld, settleClaim } from '../../../platform/claims.js';
 import { newId } from '../../../platform/ids.js';
 import { redisKey } from '../../../platform/keys.js';
 import { ApiError } from '../../errors.js';
@@ -48,7 +48,7 @@ export async function oncePerClientId(
   const key = redisKey.chatClientId(deps.config.queuePrefix, tenantId, sessionId, clientId);
   for (let round = 0; round < 2; round++) {
     const mark = `${PENDING}${newId('req')}`;
-    const giveBack = () => settleClaim(() => releaseIfHeld(deps.redis, key, mark));
+    const giveBack = () => settleClaim(() => releaseIfHeld(deps.redis, key, mark), SETTLE_MS);
     let held: string | null | 'claimed';
     try {
       held = (await deps.redis.set(key, mark, 'EX', PENDING_TTL_S, 'NX')) === 'OK' ? 'claimed' : await deps.redis.get(key);
@@ -71,7 +71,7 @@ export async function oncePerClientId(
       // then store a second copy. Redis restarting meanwhile (a fail-fast client errors at once) only
       // delays this, so it is retried for as long as the mark would have lasted anyway.
       if (!ack) await giveBack();
-      else await settleClaim(() => deps.redis.set(key, JSON.stringify(ack), 'EX', DONE_TTL_S));
+      else await settleClaim(() => deps.redis.set(key, JSON.stringify(ack), 'EX', DONE_TTL_S), SETTLE_MS);
       return { ack, duplicate: false };
     }
     // Another arrival holds it: wait for its ack (or for its claim to go, then claim it ourselves).
@@ -82,18 +82,4 @@ export async function oncePerClientId(
     }
   }
   throw new ApiError('CONFLICT', 'This message is still being stored; send it again in a moment.');
-}
-
-/** Retries a claim's last write through a Redis outage, for up to SETTLE_MS. */
-async function settleClaim(write: () => Promise<unknown>): Promise<void> {
-  const until = Date.now() + SETTLE_MS;
-  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
-    try {
-      await write();
-      return;
-    } catch (err) {
-      if (Date.now() + wait > until) throw err;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
 }
