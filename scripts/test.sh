@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The whole check, in CI order: lint → typecheck → tests. The tests run in two lanes at once, each on
-# Redis and FerretDB of its own: mocha (against the services scripts/with-services.sh started for
-# this script) and, beside it, scripts/test-side.sh: the API fuzzing (schemathesis), the TypeScript SDK
-# (its typecheck, build and mocha tests against a relay it starts) and the Python SDKs (ruff, mypy,
-# pytest against a relay they start). The side lane's output is printed after mocha's. Ends with one
-# summary line "tests: N passed, N failed, N skipped" over all of them.
+# The whole check, in CI order: lint → typecheck → tests. The tests run in lanes at once, each on
+# Redis and FerretDB of its own: mocha's test files in TEST_LANES lanes (the first against the
+# services scripts/with-services.sh started for this script) and, beside them, scripts/test-side.sh:
+# the API fuzzing (schemathesis), the TypeScript SDK (its typecheck, build and mocha tests against a
+# relay it starts) and the Python SDKs (ruff, mypy, pytest against a relay they start). The other
+# lanes' output is printed after the first's. Ends with one summary line
+# "tests: N passed, N failed, N skipped" over all of them.
 # TEST_SIDE_LANE=0 runs the side lane after mocha instead (one lane: less memory, the old order).
 echo "== lint"
 npx eslint . || exit 1
@@ -35,16 +36,63 @@ if [[ "${TEST_SIDE_LANE:-1}" != 0 ]]; then
 	# Leaving early (no test ran, a signal): the side lane's with-services stops its services on TERM.
 	trap '[[ -n "$side_pid" ]] && kill "$side_pid" 2>/dev/null; rm -f "$side_log"' EXIT
 fi
-log="$(mktemp)"
-npx mocha ${MOCHA_ARGS:-'test/**/*.test.ts'} 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+# Mocha runs in TEST_LANES lanes at once (default 2), the test files split by the time each took
+# last (scripts/test-lanes.ts): the first lane on this script's services, printed as it goes; each
+# other lane on services of its own, printed after it. MOCHA_ARGS (one file or glob) runs one lane.
+lanes_n="${TEST_LANES:-2}"
+[[ -n "${MOCHA_ARGS:-}" ]] && lanes_n=1
+if [[ -n "${MOCHA_ARGS:-}" ]]; then
+	lane_files=("$MOCHA_ARGS")
+else
+	mapfile -t lane_files < <(npx tsx scripts/test-lanes.ts split "$lanes_n")
+fi
+((${#lane_files[@]})) || {
+	echo "could not split the test files into lanes" >&2
+	exit 1
+}
+durations_dir="$(mktemp -d)"
+lane_logs=() lane_pids=()
+for ((i = 1; i < ${#lane_files[@]}; i++)); do
+	lane_logs[i]="$(mktemp)"
+	# shellcheck disable=SC2086 # the lane's files are one word each
+	env -u REDIS_URL -u MONGODB_URI -u LOCAL_SERVICES_PID TEST_DURATIONS_OUT="$durations_dir/lane$i.json" \
+		bash scripts/with-services.sh npx mocha ${lane_files[i]} >"${lane_logs[i]}" 2>&1 &
+	lane_pids[i]=$!
+done
+trap '[[ -n "$side_pid" ]] && kill "$side_pid" 2>/dev/null; for p in "${lane_pids[@]}"; do kill "$p" 2>/dev/null; done; rm -f "$side_log"' EXIT
+lane_logs[0]="$(mktemp)"
+# shellcheck disable=SC2086
+TEST_DURATIONS_OUT="$durations_dir/lane0.json" npx mocha ${lane_files[0]} 2>&1 | tee "${lane_logs[0]}"
+lane_status=("${PIPESTATUS[0]}")
+for ((i = 1; i < ${#lane_files[@]}; i++)); do
+	wait "${lane_pids[i]}"
+	lane_status[i]=$?
+	echo "== mocha, lane $((i + 1)) of ${#lane_files[@]} (run beside the first)"
+	cat "${lane_logs[i]}"
+done
+lane_pids=()
+status=0
+broken=0 # lanes that failed without a mocha report (services that did not start, a crash): one failure each
+for ((i = 0; i < ${#lane_files[@]}; i++)); do
+	((lane_status[i] == 0)) && continue
+	status=1
+	grep -Eq '^ +[0-9]+ failing' "${lane_logs[i]}" || {
+		broken=$((broken + 1))
+		echo "mocha lane $((i + 1)) exited with status ${lane_status[i]} and no test report"
+	}
+done
+[[ -z "${MOCHA_ARGS:-}" ]] && npx tsx scripts/test-lanes.ts record "$durations_dir"/lane*.json
+rm -rf "$durations_dir"
 mochastatus=$status
-passed=$(grep -Eo '^ +[0-9]+ passing' "$log" | grep -Eo '[0-9]+' | tail -1)
-failed=$(grep -Eo '^ +[0-9]+ failing' "$log" | grep -Eo '[0-9]+' | tail -1)
-pending=$(grep -Eo '^ +[0-9]+ pending' "$log" | grep -Eo '[0-9]+' | tail -1)
+# Each lane's own summary (its last "N passing" line), summed; empty when no lane printed one.
+count() { for f in "${lane_logs[@]}"; do grep -Eo "^ +[0-9]+ $1" "$f" | grep -Eo '[0-9]+' | tail -1; done | awk '{ s += $1; n++ } END { if (n) print s }'; }
+passed=$(count passing)
+failed=$(count failing)
+((broken)) && failed=$((${failed:-0} + broken))
+pending=$(count pending)
 # Mocha's failure report, repeated at the very end: a CI log is often read from its tail only.
-failures="$(sed -n '/^ \+[0-9]\+ failing/,$p' "$log" | head -80)"
-rm -f "$log" /tmp/madge.$$
+failures="$(for f in "${lane_logs[@]}"; do sed -n '/^ \+[0-9]\+ failing/,$p' "$f" | head -80; done)"
+rm -f "${lane_logs[@]}" /tmp/madge.$$
 echo "mocha: ${passed:-0} passed, ${failed:-0} failed${pending:+, $pending skipped}"
 if [[ $status -eq 0 && -z "${passed:-}" ]]; then
 	echo "no test ran" >&2
