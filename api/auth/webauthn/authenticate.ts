@@ -186,7 +186,7 @@ export const authenticateVerify = defineRoute({
     // 4. The counter (WebAuthn §6.1.1) and the use, in one conditional update: authenticators that
     //    count must move forward (0 and 0 means "does not count"), so two sign-ins presenting one
     //    counter cannot both pass; a revoke that landed meanwhile wins.
-    const recorded = await recordPasskeyUse(tenant._id, passkey.credential_id, {
+    const recorded = await recordPasskeyUse(deps, tenant._id, passkey.credential_id, {
       signCount: info.newCounter,
       backedUp: info.credentialBackedUp,
       deviceType: info.credentialDeviceType,
