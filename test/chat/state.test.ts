@@ -44,7 +44,7 @@ const seqsOf = (c: ChatClient) => messagesOf(c).map((m) => m.seq as number);
 const errorsOf = (c: ChatClient) => c.frames.filter((f) => f.type === 'error');
 
 describe('chat conversation state (Redis hash, leases, stale marks)', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
   let relay: Relay;
   let api1: Child;
   let api2: Child;
@@ -113,8 +113,11 @@ describe('chat conversation state (Redis hash, leases, stale marks)', function (
     return { seq: ack.seq as number, sentAt, cid: ack.conversation_id as string };
   }
 
-  /** Waits until `c` has `n` message frames, then a little longer for anything extra to show up. */
-  async function settle(c: ChatClient, n: number, ms = 15_000): Promise<void> {
+  /**
+   * Waits until `c` has `n` message frames, then a little longer for anything extra to show up. The
+   * deadline is generous: a loaded machine takes long to pass 100 messages, a lost one never arrives.
+   */
+  async function settle(c: ChatClient, n: number, ms = 60_000): Promise<void> {
     await eventually(async () => seqsOf(c).length >= n, ms);
     await sleep(QUIET_MS);
   }
