@@ -13,6 +13,9 @@
  */
 import { createHash } from 'node:crypto';
 import { Schema, model, type InferSchemaType } from 'mongoose';
+import type { Redis } from 'ioredis';
+import { withLock } from '../../platform/claims.js';
+import { redisKey } from '../../platform/keys.js';
 import { baseSchemaOptions } from '../platform/common.js';
 
 const passkeySchema = new Schema(
@@ -50,6 +53,9 @@ passkeySchema.index({ tenant_id: 1, relay_user_linked_id: 1, created_at: 1 });
 
 export type PasskeyDoc = InferSchemaType<typeof passkeySchema> & { _id: string; created_at: Date; updated_at: Date };
 export const PasskeyModel = model('Passkey', passkeySchema);
+
+/** What the per-passkey lock needs: the Redis connection and the deployment's key prefix. */
+type LockDeps = { redis: Redis; config: { queuePrefix: string } };
 
 /** The document id of (tenant, credential id): deterministic, so a lookup needs no secondary index. */
 export function passkeyDocId(tenantId: string, credentialId: string): string {
@@ -111,16 +117,32 @@ export async function insertPasskey(tenantId: string, p: NewPasskey): Promise<Pa
  * presenting the same counter (a cloned authenticator used twice at once) cannot both pass: the
  * second finds the counter already moved. 'regressed' when the counter did not move forward,
  * 'revoked' when the passkey was revoked meanwhile (a revoke that landed first wins), else 'ok';
- * with the stored counter as it now is. findOneAndUpdate (findAndModify), not updateOne: FerretDB v1
- * runs findAndModify on an _id filter as one transaction, while two concurrent updateOne calls with
- * the same counter condition were seen both to match.
+ * with the stored counter as it now is.
+ *
+ * The check and the update run under a per-passkey lock in Redis (platform/claims.ts withLock): a
+ * guarded findOneAndUpdate is atomic on MongoDB, but FerretDB v1 runs it as a read then a write
+ * (FerretDB/FerretDB#3040), and four concurrent sign-ins with one counter were seen all to pass there.
  */
 export async function recordPasskeyUse(
+  deps: LockDeps,
   tenantId: string,
   credentialId: string,
   u: { signCount: number; backedUp: boolean; deviceType: string },
 ): Promise<{ verdict: 'ok' | 'regressed' | 'revoked'; storedCount: number }> {
   const _id = passkeyDocId(tenantId, credentialId);
+  return withLock(
+    deps.redis,
+    redisKey.passkeyUseLock(deps.config.queuePrefix, tenantId, _id),
+    { ttlMs: 5000, waitMs: 3000, busyMessage: 'This passkey is signing in elsewhere; try again shortly.' },
+    () => checkAndRecordUse(_id, tenantId, u),
+  );
+}
+
+async function checkAndRecordUse(
+  _id: string,
+  tenantId: string,
+  u: { signCount: number; backedUp: boolean; deviceType: string },
+): Promise<{ verdict: 'ok' | 'regressed' | 'revoked'; storedCount: number }> {
   const r = await PasskeyModel.findOneAndUpdate(
     { _id, tenant_id: tenantId, status: 'active', sign_count: u.signCount > 0 ? { $lt: u.signCount } : 0 },
     { $set: { sign_count: u.signCount, last_used_at: new Date(), backed_up: u.backedUp, device_type: u.deviceType } },

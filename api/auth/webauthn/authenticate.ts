@@ -184,10 +184,10 @@ export const authenticateVerify = defineRoute({
     }
     if (!verified.verified) throw new ApiError('INVALID_TOKEN', 'The passkey sign-in did not verify.');
     const info = verified.authenticationInfo;
-    // 4. The counter (WebAuthn §6.1.1) and the use, in one conditional update: authenticators that
-    //    count must move forward (0 and 0 means "does not count"), so two sign-ins presenting one
-    //    counter cannot both pass; a revoke that landed meanwhile wins.
-    const recorded = await recordPasskeyUse(tenant._id, passkey.credential_id, {
+    // 4. The counter (WebAuthn §6.1.1) and the use, one conditional update under a per-passkey lock:
+    //    authenticators that count must move forward (0 and 0 means "does not count"), so two
+    //    sign-ins presenting one counter cannot both pass; a revoke that landed meanwhile wins.
+    const recorded = await recordPasskeyUse(deps, tenant._id, passkey.credential_id, {
       signCount: info.newCounter,
       backedUp: info.credentialBackedUp,
       deviceType: info.credentialDeviceType,
