@@ -54,6 +54,9 @@ passkeySchema.index({ tenant_id: 1, relay_user_linked_id: 1, created_at: 1 });
 export type PasskeyDoc = InferSchemaType<typeof passkeySchema> & { _id: string; created_at: Date; updated_at: Date };
 export const PasskeyModel = model('Passkey', passkeySchema);
 
+/** What the per-passkey lock needs: the Redis connection and the deployment's key prefix. */
+type LockDeps = { redis: Redis; config: { queuePrefix: string } };
+
 /** The document id of (tenant, credential id): deterministic, so a lookup needs no secondary index. */
 type LockDeps = { redis: Redis; config: { queuePrefix: string } };
 

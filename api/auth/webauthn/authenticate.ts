@@ -5,7 +5,12 @@
  *        conditional UI / autofill);
  *   POST /relay/webauthn/authenticate/verify  → the browser's `credential.toJSON()`; answers who signed in.
  */
-import type { AuthenticationResponseJSON, VerifiedAuthenticationResponse } from '@simplewebauthn/server';
+import {
+  generateAuthenticationOptions,
+  verifyAuthenticationResponse,
+  type AuthenticationResponseJSON,
+  type VerifiedAuthenticationResponse,
+} from '@simplewebauthn/server';
 import { z } from 'zod';
 import { findPasskey, passkeysOfUser, recordCounterRegression, recordPasskeyUse, type PasskeyDoc } from '../../../models/auth/passkey.js';
 import { saveChallenge } from '../../../models/auth/webauthn-challenge.js';
@@ -15,7 +20,7 @@ import { ApiError, notFound } from '../../errors.js';
 import type { AppDeps } from '../../context.js';
 import { defineRoute } from '../../route.js';
 import { alertUserDevices, emitPasskeyEvent, tenantDisplayName } from './notify.js';
-import { RP_DOC, callerRelyingParty, simplewebauthn, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
+import { RP_DOC, callerRelyingParty, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
 import {
   PASSKEY_CALLBACK_PATH,
   WEBAUTHN_TAGS,
@@ -67,9 +72,7 @@ export const authenticateOptions = defineRoute({
       if (allow.length === 0) throw new ApiError('CONFLICT', 'This user has no active passkey; register one first.');
     }
     const ttl = deps.config.webauthnChallengeTtlSeconds;
-    const options = await (
-      await simplewebauthn()
-    ).generateAuthenticationOptions({
+    const options = await generateAuthenticationOptions({
       rpID: rp.rpId,
       allowCredentials: allow.map((p) => ({ id: p.credential_id, transports: p.transports ?? [] })),
       timeout: ttl * 1000,
@@ -163,9 +166,7 @@ export const authenticateVerify = defineRoute({
     //    turns off the library's own comparison (it only compares when either counter is non-zero).
     let verified: VerifiedAuthenticationResponse;
     try {
-      verified = await (
-        await simplewebauthn()
-      ).verifyAuthenticationResponse({
+      verified = await verifyAuthenticationResponse({
         response: body.response as unknown as AuthenticationResponseJSON,
         expectedChallenge: chal.challenge,
         expectedOrigin: chal.origin,
@@ -183,9 +184,9 @@ export const authenticateVerify = defineRoute({
     }
     if (!verified.verified) throw new ApiError('INVALID_TOKEN', 'The passkey sign-in did not verify.');
     const info = verified.authenticationInfo;
-    // 4. The counter (WebAuthn §6.1.1) and the use, in one conditional update: authenticators that
-    //    count must move forward (0 and 0 means "does not count"), so two sign-ins presenting one
-    //    counter cannot both pass; a revoke that landed meanwhile wins.
+    // 4. The counter (WebAuthn §6.1.1) and the use, one conditional update under a per-passkey lock:
+    //    authenticators that count must move forward (0 and 0 means "does not count"), so two
+    //    sign-ins presenting one counter cannot both pass; a revoke that landed meanwhile wins.
     const recorded = await recordPasskeyUse(deps, tenant._id, passkey.credential_id, {
       signCount: info.newCounter,
       backedUp: info.credentialBackedUp,
