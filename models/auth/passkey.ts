@@ -58,8 +58,6 @@ export const PasskeyModel = model('Passkey', passkeySchema);
 type LockDeps = { redis: Redis; config: { queuePrefix: string } };
 
 /** The document id of (tenant, credential id): deterministic, so a lookup needs no secondary index. */
-type LockDeps = { redis: Redis; config: { queuePrefix: string } };
-
 export function passkeyDocId(tenantId: string, credentialId: string): string {
   return `pkc_${createHash('sha256').update(`${tenantId}\n${credentialId}`).digest('base64url')}`;
 }

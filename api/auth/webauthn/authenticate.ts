@@ -5,12 +5,7 @@
  *        conditional UI / autofill);
  *   POST /relay/webauthn/authenticate/verify  → the browser's `credential.toJSON()`; answers who signed in.
  */
-import {
-  generateAuthenticationOptions,
-  verifyAuthenticationResponse,
-  type AuthenticationResponseJSON,
-  type VerifiedAuthenticationResponse,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, VerifiedAuthenticationResponse } from '@simplewebauthn/server';
 import { z } from 'zod';
 import { findPasskey, passkeysOfUser, recordCounterRegression, recordPasskeyUse, type PasskeyDoc } from '../../../models/auth/passkey.js';
 import { saveChallenge } from '../../../models/auth/webauthn-challenge.js';
@@ -20,7 +15,7 @@ import { ApiError, notFound } from '../../errors.js';
 import type { AppDeps } from '../../context.js';
 import { defineRoute } from '../../route.js';
 import { alertUserDevices, emitPasskeyEvent, tenantDisplayName } from './notify.js';
-import { RP_DOC, callerRelyingParty, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
+import { RP_DOC, callerRelyingParty, simplewebauthn, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
 import {
   PASSKEY_CALLBACK_PATH,
   WEBAUTHN_TAGS,
@@ -72,7 +67,9 @@ export const authenticateOptions = defineRoute({
       if (allow.length === 0) throw new ApiError('CONFLICT', 'This user has no active passkey; register one first.');
     }
     const ttl = deps.config.webauthnChallengeTtlSeconds;
-    const options = await generateAuthenticationOptions({
+    const options = await (
+      await simplewebauthn()
+    ).generateAuthenticationOptions({
       rpID: rp.rpId,
       allowCredentials: allow.map((p) => ({ id: p.credential_id, transports: p.transports ?? [] })),
       timeout: ttl * 1000,
@@ -166,7 +163,9 @@ export const authenticateVerify = defineRoute({
     //    turns off the library's own comparison (it only compares when either counter is non-zero).
     let verified: VerifiedAuthenticationResponse;
     try {
-      verified = await verifyAuthenticationResponse({
+      verified = await (
+        await simplewebauthn()
+      ).verifyAuthenticationResponse({
         response: body.response as unknown as AuthenticationResponseJSON,
         expectedChallenge: chal.challenge,
         expectedOrigin: chal.origin,
