@@ -84,6 +84,8 @@ export const redisKey = {
   conversationState: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:cv:${conversationId}`,
   /** A conversation's latest messages (a sorted set by seq, JSON views): replay without MongoDB (models/chat/recent-messages.ts). */
   conversationRecent: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:recent:${conversationId}`,
+  /** A conversation's numbers taken but not yet in the recent set (seq → Redis time it was taken): what a reader at a gap waits for. */
+  conversationInFlight: (p: string, tenantId: string, conversationId: string) => `${p}:chat:{${tenantId}}:inflight:${conversationId}`,
   /** The lock serialising one passkey's counter check (models/auth/passkey.ts recordPasskeyUse); `docId` is its hashed id. */
   passkeyUseLock: (p: string, tenantId: string, docId: string) => `${p}:auth:{${tenantId}}:pk-use:${docId}`,
   /** The lock serialising one conversation's state changes. */

@@ -12,7 +12,7 @@ import { chatCallback, chatCallbackJob } from './chat-callbacks.js';
 import { changeConversation, nextSeq, type ConvState } from './conversation-state.js';
 import { ConversationModel, conversationView, type ConversationDoc } from './conversation.js';
 import type { MessageView, SenderType } from './message.js';
-import { rememberMessage } from './recent-messages.js';
+import { abandonSeq, rememberMessage } from './recent-messages.js';
 import { VisitorSessionModel, type VisitorSessionDoc } from './visitor-session.js';
 import { DomainError } from '../../platform/errors.js';
 
@@ -56,8 +56,9 @@ export async function ensureConversation(deps: FlowDeps, tenant: TenantDoc, sess
  * then the recent set (replay) and the fan-out together. The job is queued before the message is
  * visible anywhere, so a message a socket or a caller saw is in the queue (AOF, noeviction): it
  * reaches MongoDB even if this process dies right after. A process dying between the number and the
- * job leaves a number never used, which readers pass over (api/chat/ws/sequencer.ts). Once the job
- * is queued nothing here throws: the message is accepted.
+ * job leaves a number never used, which readers pass over (api/chat/ws/sequencer.ts: at once when the
+ * job could not be queued, else once its in-flight mark is old). Once the job is queued nothing here
+ * throws: the message is accepted.
  */
 export async function appendMessage(
   deps: FlowDeps,
@@ -82,12 +83,18 @@ export async function appendMessage(
   const callback = tenant.callback_url_base
     ? chatCallbackJob(tenant, 'message-received', state, { message }, { key: message.id, at: now })
     : null;
-  await deps.producer.enqueue('chat.message.store', {
-    tenantId: tenant._id,
-    message,
-    callback: callback?.name === 'webhook.deliver' ? callback.payload : null,
-    botTurn: sender.type === 'visitor' && state.status === 'bot',
-  });
+  try {
+    await deps.producer.enqueue('chat.message.store', {
+      tenantId: tenant._id,
+      message,
+      callback: callback?.name === 'webhook.deliver' ? callback.payload : null,
+      botTurn: sender.type === 'visitor' && state.status === 'bot',
+    });
+  } catch (err) {
+    // The number will never be used: say so, so readers pass over it now rather than wait for it.
+    await abandonSeq(deps, tenant._id, conversationId, message.seq).catch(() => undefined);
+    throw err;
+  }
   // From here the message is accepted: it is queued (AOF) and will reach MongoDB. Failing now would
   // tell the sender it was not, and a resend would store it twice. A missed recent-set entry is put
   // back by the store worker; a missed fan-out is found by sockets through the gap it leaves.

@@ -52,6 +52,10 @@ export type ConvState = ConvFacts & {
 const GUARD = `if redis.call('exists', KEYS[1]) == 0 or redis.call('hexists', KEYS[1], 'stale') == 1 then return false end`;
 const FIELDS = `return redis.call('hmget', KEYS[1], 'status', 'session', 'rk', 'assignee', 'ticket', 'seq')`;
 const READ_LUA = `${GUARD}\n${FIELDS}`;
+// NEXT also marks the number in flight (KEYS[2]: seq scored by Redis time) until its message is in
+// the recent set (recent-messages.ts ADD removes the mark), so a reader at a gap can tell a message
+// still being written (wait) from a number nobody will fill (pass over): api/chat/ws/sequencer.ts.
+// Marks of writers that died are forgotten after ARGV[2] ms.
 const NEXT_LUA = `${GUARD}
 local seq = redis.call('hincrby', KEYS[1], 'seq', 1)
 if seq > tonumber(redis.call('hget', KEYS[1], 'ceil')) then
@@ -59,7 +63,14 @@ if seq > tonumber(redis.call('hget', KEYS[1], 'ceil')) then
   return false
 end
 redis.call('pexpire', KEYS[1], ARGV[1])
+local t = redis.call('time')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('zadd', KEYS[2], now, seq)
+redis.call('zremrangebyscore', KEYS[2], '-inf', now - tonumber(ARGV[2]))
+redis.call('pexpire', KEYS[2], ARGV[1])
 ${FIELDS}`;
+/** A dead writer's in-flight mark is dropped after this (readers pass its number over long before: IN_FLIGHT_GIVE_UP_MS). */
+const IN_FLIGHT_FORGET_MS = 3600 * 1000;
 // Only an existing hash is marked (a missing one is reloaded anyway). Answers 1 when this call set the
 // mark, 0 when it was already there (left by a process that died mid-change), -1 when no hash.
 const MARK_STALE_LUA = `if redis.call('exists', KEYS[1]) == 0 then return -1 end return redis.call('hsetnx', KEYS[1], 'stale', '1')`;
@@ -142,7 +153,7 @@ async function reload(deps: LockDeps, tenantId: string, conversationId: string, 
 
 type StateRedis = LockDeps['redis'] & {
   convStateRead(key: string, ttlMs: number): Promise<(string | null)[] | null>;
-  convStateNext(key: string, ttlMs: number): Promise<(string | null)[] | null>;
+  convStateNext(key: string, inFlightKey: string, ttlMs: number, forgetMs: number): Promise<(string | null)[] | null>;
 };
 
 /** Runs a script by its SHA (EVALSHA: the script text travels once per connection, not per message). */
@@ -150,10 +161,18 @@ async function run(deps: LockDeps, which: 'read' | 'next', tenantId: string, con
   const redis = deps.redis as StateRedis;
   if (typeof redis.convStateNext !== 'function') {
     redis.defineCommand('convStateRead', { numberOfKeys: 1, lua: READ_LUA });
-    redis.defineCommand('convStateNext', { numberOfKeys: 1, lua: NEXT_LUA });
+    redis.defineCommand('convStateNext', { numberOfKeys: 2, lua: NEXT_LUA });
   }
   const key = stateKey(deps, tenantId, conversationId);
-  const v = which === 'next' ? await redis.convStateNext(key, STATE_TTL_MS) : await redis.convStateRead(key, STATE_TTL_MS);
+  const v =
+    which === 'next'
+      ? await redis.convStateNext(
+          key,
+          redisKey.conversationInFlight(deps.config.queuePrefix, tenantId, conversationId),
+          STATE_TTL_MS,
+          IN_FLIGHT_FORGET_MS,
+        )
+      : await redis.convStateRead(key, STATE_TTL_MS);
   return v ? fromHash(tenantId, conversationId, v) : null;
 }
 

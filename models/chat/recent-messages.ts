@@ -21,36 +21,65 @@ const RECENT_TTL_MS = 7 * 24 * 3600 * 1000;
 
 type RecentDeps = { redis: Redis; config: { queuePrefix: string } };
 
-// KEYS[1] the set; ARGV: seq, member, keep, ttl.
+// KEYS[1] the set, KEYS[2] the numbers in flight (conversation-state.ts NEXT); ARGV: seq, member,
+// keep, ttl. The message goes in and its number out of flight in one step, so a reader never sees
+// the number as neither.
 const ADD_LUA = `redis.call('zadd', KEYS[1], ARGV[1], ARGV[2])
 redis.call('zremrangebyrank', KEYS[1], 0, -tonumber(ARGV[3]) - 1)
 redis.call('pexpire', KEYS[1], ARGV[4])
+redis.call('zrem', KEYS[2], ARGV[1])
 return 1`;
-// KEYS[1] the set; ARGV: after, limit. False when the set does not reach back to after + 1.
-const AFTER_LUA = `local first = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
-if #first == 0 or tonumber(first[2]) > tonumber(ARGV[1]) + 1 then return false end
-return redis.call('zrangebyscore', KEYS[1], '(' .. ARGV[1], '+inf', 'LIMIT', 0, tonumber(ARGV[2]))`;
+// KEYS[1] the set, KEYS[2] the numbers in flight; ARGV: after, limit. Answers {reaches, messages,
+// in flight}: reaches is 0 (and messages empty) when the set does not reach back to after + 1; in
+// flight lists seq, age in ms (Redis time) for each number above after still being written.
+const AFTER_LUA = `local t = redis.call('time')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local flying = {}
+local marks = redis.call('zrangebyscore', KEYS[2], '-inf', '+inf', 'WITHSCORES')
+for i = 1, #marks, 2 do
+  if tonumber(marks[i]) > tonumber(ARGV[1]) then
+    flying[#flying + 1] = tonumber(marks[i])
+    flying[#flying + 1] = now - tonumber(marks[i + 1])
+  end
+end
+local first = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
+if #first == 0 or tonumber(first[2]) > tonumber(ARGV[1]) + 1 then return {0, {}, flying} end
+return {1, redis.call('zrangebyscore', KEYS[1], '(' .. ARGV[1], '+inf', 'LIMIT', 0, tonumber(ARGV[2])), flying}`;
 
 type RecentRedis = Redis & {
-  chatRecentAdd(key: string, seq: number, member: string, keep: number, ttlMs: number): Promise<number>;
-  chatRecentAfter(key: string, after: number, limit: number): Promise<string[] | null>;
+  chatRecentAdd(key: string, inFlightKey: string, seq: number, member: string, keep: number, ttlMs: number): Promise<number>;
+  chatRecentAfter(key: string, inFlightKey: string, after: number, limit: number): Promise<[0 | 1, string[], number[]]>;
 };
 
 function scripts(redis: Redis): RecentRedis {
   const r = redis as RecentRedis;
   if (typeof r.chatRecentAfter !== 'function') {
-    r.defineCommand('chatRecentAdd', { numberOfKeys: 1, lua: ADD_LUA });
-    r.defineCommand('chatRecentAfter', { numberOfKeys: 1, lua: AFTER_LUA });
+    r.defineCommand('chatRecentAdd', { numberOfKeys: 2, lua: ADD_LUA });
+    r.defineCommand('chatRecentAfter', { numberOfKeys: 2, lua: AFTER_LUA });
   }
   return r;
 }
 
 const key = (deps: RecentDeps, tenantId: string, conversationId: string) =>
   redisKey.conversationRecent(deps.config.queuePrefix, tenantId, conversationId);
+const inFlightKey = (deps: RecentDeps, tenantId: string, conversationId: string) =>
+  redisKey.conversationInFlight(deps.config.queuePrefix, tenantId, conversationId);
 
-/** Puts a numbered message into its conversation's recent set. */
+/** Puts a numbered message into its conversation's recent set (and its number out of flight). */
 export async function rememberMessage(deps: RecentDeps, tenantId: string, m: MessageView): Promise<void> {
-  await scripts(deps.redis).chatRecentAdd(key(deps, tenantId, m.conversation_id), m.seq, JSON.stringify(m), RECENT_KEEP, RECENT_TTL_MS);
+  await scripts(deps.redis).chatRecentAdd(
+    key(deps, tenantId, m.conversation_id),
+    inFlightKey(deps, tenantId, m.conversation_id),
+    m.seq,
+    JSON.stringify(m),
+    RECENT_KEEP,
+    RECENT_TTL_MS,
+  );
+}
+
+/** Takes a number out of flight without a message (its job could not be queued): readers pass over it at once. */
+export async function abandonSeq(deps: RecentDeps, tenantId: string, conversationId: string, seq: number): Promise<void> {
+  await deps.redis.zrem(inFlightKey(deps, tenantId, conversationId), String(seq));
 }
 
 /** The highest number in the recent set (0 when it is empty or gone). */
@@ -59,17 +88,26 @@ export async function lastRecentSeq(deps: RecentDeps, tenantId: string, conversa
   return top.length === 2 ? Number(top[1]) : 0;
 }
 
-/** Messages with seq > `afterSeq`, in order, at most `limit`: from Redis when it has them, else MongoDB and Redis merged. */
-export async function messagesAfterSeq(
+/**
+ * What a reader finds after a number: the messages (in order, at most `limit`), and the numbers
+ * above it still being written, each with how long ago it was taken (Redis time, so the reader's
+ * own delays do not count): a gap below a number in flight will be filled; any other gap will not.
+ */
+export type AfterSeq = { messages: MessageView[]; inFlight: Map<number, number> };
+
+/** Messages with seq > `afterSeq` and the numbers in flight: from Redis when it has them, else MongoDB and Redis merged. */
+export async function readAfterSeq(
   deps: RecentDeps,
   tenantId: string,
   conversationId: string,
   afterSeq: number,
   limit = 500,
-): Promise<MessageView[]> {
+): Promise<AfterSeq> {
   const k = key(deps, tenantId, conversationId);
-  const hot = await scripts(deps.redis).chatRecentAfter(k, afterSeq, limit);
-  if (hot) return hot.map((m) => JSON.parse(m) as MessageView);
+  const [reaches, hot, flying] = await scripts(deps.redis).chatRecentAfter(k, inFlightKey(deps, tenantId, conversationId), afterSeq, limit);
+  const inFlight = new Map<number, number>();
+  for (let i = 0; i + 1 < flying.length; i += 2) inFlight.set(Number(flying[i]), Number(flying[i + 1]));
+  if (reaches === 1) return { messages: hot.map((m) => JSON.parse(m) as MessageView), inFlight };
   const [stored, recent] = await Promise.all([
     messagesAfter(tenantId, conversationId, afterSeq, limit),
     deps.redis.zrangebyscore(k, `(${afterSeq}`, '+inf', 'LIMIT', 0, limit),
@@ -80,5 +118,16 @@ export async function messagesAfterSeq(
     const m = JSON.parse(raw) as MessageView;
     if (!bySeq.has(m.seq)) bySeq.set(m.seq, m);
   }
-  return [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(0, limit);
+  return { messages: [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(0, limit), inFlight };
+}
+
+/** Messages with seq > `afterSeq`, in order, at most `limit`: from Redis when it has them, else MongoDB and Redis merged. */
+export async function messagesAfterSeq(
+  deps: RecentDeps,
+  tenantId: string,
+  conversationId: string,
+  afterSeq: number,
+  limit = 500,
+): Promise<MessageView[]> {
+  return (await readAfterSeq(deps, tenantId, conversationId, afterSeq, limit)).messages;
 }

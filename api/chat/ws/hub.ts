@@ -11,7 +11,7 @@
 import type { WebSocket } from 'ws';
 import { chatChannel, type BusEvent } from '../../../models/chat/bus.js';
 import { routingAllows } from '../../../models/chat/conversation.js';
-import { messagesAfterSeq } from '../../../models/chat/recent-messages.js';
+import { readAfterSeq } from '../../../models/chat/recent-messages.js';
 import type { AccessChange, OperatorRecord } from '../../../models/chat/operator-record.js';
 import type { VisitorSessionDoc } from '../../../models/chat/visitor-session.js';
 import { redisKey } from '../../../platform/keys.js';
@@ -57,6 +57,17 @@ export class ChatHub {
     // Every process hears every operator access change (deprovisioned, role or routing keys changed).
     const access = redisKey.chatOperatorAccessChannel(deps.config.queuePrefix);
     this.sub.subscribe(access).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'operator access subscribe failed'));
+    // A reconnect resubscribes (ioredis), but what was published meanwhile is gone, and a conversation's
+    // last messages leave no gap to show it. Once the resubscription is in (a PING answered after it),
+    // every socket reads its conversations from the store.
+    let connectedBefore = false;
+    this.sub.on('ready', () => {
+      if (!connectedBefore) return void (connectedBefore = true);
+      this.sub.ping().then(
+        () => this.readAllFromStore(),
+        () => undefined,
+      );
+    });
     this.sub.on('message', (channel: string, payload: string) => {
       try {
         if (channel === access) this.accessChanged(JSON.parse(payload) as AccessChange);
@@ -106,9 +117,9 @@ export class ChatHub {
     }
   }
 
-  /** The messages after a number (Redis first: recent-messages.ts), read when a socket connects, resyncs or sees a gap. */
+  /** The messages after a number and the numbers in flight (recent-messages.ts), read when a socket connects, resyncs or sees a gap. */
   fetchAfter(tenantId: string, conversationId: string) {
-    return (after: number) => messagesAfterSeq(this.deps, tenantId, conversationId, after);
+    return (after: number) => readAfterSeq(this.deps, tenantId, conversationId, after);
   }
 
   operatorSeq(o: OperatorConn, conversationId: string, startAfter: number, midway = false): Sequencer {
@@ -137,6 +148,14 @@ export class ChatHub {
       v.seq = new Sequencer(startAfter, (m) => send(v.ws, { type: 'message', message: m }), this.fetchAfter(v.tenantId, conversationId));
     }
     return v.seq;
+  }
+
+  /** Every socket's conversations, read again from the store (after the bus may have dropped publications). */
+  private readAllFromStore(): void {
+    for (const c of this.conns) {
+      if (c.kind === 'visitor') void c.seq?.fill();
+      else for (const s of c.seqs.values()) void s.fill();
+    }
   }
 
   counts(): { visitors: number; operators: number } {

@@ -2,24 +2,40 @@
  * Delivers one conversation's messages to one socket exactly once and in sequence order.
  *
  * Messages reach a socket by two roads: the fan-out bus (fast, but publications from two processes
- * can cross) and the store (the conversation's recent set in Redis, MongoDB for older ranges:
- * models/chat/recent-messages.ts), read on connect and when a gap shows. Whatever arrives,
+ * can cross, and one made while this process's subscriber was reconnecting is gone) and the store
+ * (the conversation's recent set in Redis, MongoDB for older ranges: models/chat/recent-messages.ts),
+ * read on connect, on resync, after a subscriber reconnect and when a gap shows. Whatever arrives,
  * from either road, goes through `push`: numbers at or below `last` are dropped (duplicates), the next
- * number is delivered at once, a later one waits while the gap is read from MongoDB. A number that was
- * allocated but never stored (a crash between the two) is passed over after that read, so one lost
- * write cannot stall the conversation.
+ * number is delivered at once, a later one waits while the gap is read from the store.
+ *
+ * A gap is decided from the store's facts, never from this process's clock (a busy process sees
+ * every message late, and must not take lateness for loss): a missing number still marked in flight
+ * (taken, its message not yet in the recent set: conversation-state.ts) is waited for; a number
+ * neither stored nor in flight will never be filled (its writer died before the mark, or Redis lost
+ * the counter and numbering resumed below it) and is passed over at once; a number in flight for
+ * longer than IN_FLIGHT_GIVE_UP_MS (by Redis's clock) belongs to a writer that died after taking it,
+ * and is passed over then, so one lost write cannot stall the conversation for good.
  */
+import type { AfterSeq } from '../../../models/chat/recent-messages.js';
 import type { MessageView } from '../../../models/chat/message.js';
 
+/** How long a reader waits before reading a gap again from the store. */
 const GAP_WAIT_MS = 250;
-/** A sequence number still missing from the store after this long is treated as never written. */
-export const GAP_GIVE_UP_MS = 3000;
+/**
+ * A number still in flight this long after it was taken is treated as never written. Writing a
+ * message is two Redis round trips after its number is taken (its store job, then the recent set);
+ * a process that has not done them in this long has died, or is too starved to serve its sockets.
+ */
+export const IN_FLIGHT_GIVE_UP_MS = 10_000;
+/**
+ * A message at most this long on its way is still in time for an operator socket that began
+ * following the conversation at a later number (see `midway`).
+ */
+const LATE_WINDOW_MS = 3000;
 
 export class Sequencer {
   private readonly pending = new Map<number, MessageView>();
   private timer: NodeJS.Timeout | null = null;
-  private filling = false;
-  private gapSince = 0;
 
   /** See `midway`: numbers below this one, arriving late, are still delivered once (until lateUntil). */
   private readonly firstSeq: number;
@@ -35,11 +51,11 @@ export class Sequencer {
   constructor(
     public last: number,
     private readonly deliver: (m: MessageView) => void,
-    private readonly fetchAfter: (afterSeq: number) => Promise<MessageView[]>,
+    private readonly fetchAfter: (afterSeq: number) => Promise<AfterSeq>,
     midway = false,
   ) {
     this.firstSeq = last + 1;
-    this.lateUntil = midway ? Date.now() + GAP_GIVE_UP_MS : 0;
+    this.lateUntil = midway ? Date.now() + LATE_WINDOW_MS : 0;
   }
 
   push(m: MessageView): void {
@@ -50,41 +66,27 @@ export class Sequencer {
     if (m.seq <= this.last || this.pending.has(m.seq)) return;
     this.pending.set(m.seq, m);
     this.flush();
-    if (this.pending.size > 0 && this.gapSince === 0) this.gapSince = Date.now();
-    if (this.pending.size > 0 && !this.timer && !this.filling)
-      this.timer = setTimeout(() => void this.fill(Date.now() - this.gapSince > GAP_GIVE_UP_MS), GAP_WAIT_MS);
+    this.retryLater();
   }
 
-  /** Reads everything after `last` from the store (on connect, on resync, when a gap lasts). */
-  async fill(skipGaps = false): Promise<void> {
+  /** Reads everything after `last` from the store (on connect, on resync, after a reconnect, when a gap lasts). */
+  async fill(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.filling = true;
+    // Two reads at once (a gap's retry and a resync) are harmless: a number is delivered once, in order.
     try {
       for (;;) {
-        const rows = await this.fetchAfter(this.last);
-        for (const r of rows) if (r.seq > this.last) this.pending.set(r.seq, r);
+        const { messages, inFlight } = await this.fetchAfter(this.last);
+        for (const r of messages) if (r.seq > this.last) this.pending.set(r.seq, r);
         const before = this.last;
         this.flush();
-        if (rows.length < 500 || this.last === before) break;
+        this.passOver(inFlight);
+        if (messages.length < 500 || this.last === before) break;
       }
     } catch {
-      // The store is unreachable: keep what we have and try again shortly (the timer below).
-      skipGaps = false;
-    } finally {
-      this.filling = false;
+      // The store is unreachable: keep what we have and try again shortly (below).
     }
-    // A gap found by this read starts its give-up clock now (not at 0, which would pass it at once).
-    if (this.pending.size > 0 && this.gapSince === 0) this.gapSince = Date.now();
-    // Pass the gap once its give-up time is over, or at once when the message above it was stored
-    // longer ago than that: the missing number was never written (its process died before storing).
-    const first = this.pending.size > 0 ? this.pending.get(Math.min(...this.pending.keys())) : undefined;
-    if (first && (skipGaps || Date.now() - Date.parse(first.created_at) > GAP_GIVE_UP_MS)) {
-      this.last = first.seq - 1;
-      this.flush();
-    }
-    if (this.pending.size > 0 && !this.timer)
-      this.timer = setTimeout(() => void this.fill(Date.now() - this.gapSince > GAP_GIVE_UP_MS), GAP_WAIT_MS);
+    this.retryLater();
   }
 
   stop(): void {
@@ -93,12 +95,31 @@ export class Sequencer {
     this.pending.clear();
   }
 
+  /**
+   * After a read of the store: passes over each missing number below the first one waiting that no
+   * writer will fill (neither stored nor in flight, or in flight past the give-up), and stops at one
+   * still being written.
+   */
+  private passOver(inFlight: Map<number, number>): void {
+    while (this.pending.size > 0) {
+      const missing = this.last + 1;
+      const age = inFlight.get(missing);
+      if (age !== undefined && age < IN_FLIGHT_GIVE_UP_MS) return;
+      this.last = missing;
+      this.flush();
+    }
+  }
+
+  /** While a gap remains, reads the store again shortly. */
+  private retryLater(): void {
+    if (this.pending.size > 0 && !this.timer) this.timer = setTimeout(() => void this.fill(), GAP_WAIT_MS);
+  }
+
   private flush(): void {
     for (let next = this.pending.get(this.last + 1); next; next = this.pending.get(this.last + 1)) {
       this.pending.delete(next.seq);
       this.last = next.seq;
       this.deliver(next);
     }
-    if (this.pending.size === 0) this.gapSince = 0;
   }
 }
