@@ -14,6 +14,7 @@ import { ConversationModel, conversationView, type ConversationDoc } from './con
 import type { MessageView, SenderType } from './message.js';
 import { abandonSeq, rememberMessage } from './recent-messages.js';
 import { VisitorSessionModel, type VisitorSessionDoc } from './visitor-session.js';
+import { settleClaim } from '../../platform/claims.js';
 import { DomainError } from '../../platform/errors.js';
 
 /** The session's conversation, created on first use (bot lane when a bot is configured and asked for, else human lane). */
@@ -49,6 +50,9 @@ export async function ensureConversation(deps: FlowDeps, tenant: TenantDoc, sess
   return conv;
 }
 
+/** How long a message's store job is tried again through a Redis outage before the sender hears "not stored". */
+const ENQUEUE_SETTLE_MS = 15_000;
+
 /**
  * Numbers a message and makes it live; MongoDB is written behind, in batches, by the chat-history
  * worker. Three Redis round trips and no MongoDB: the number and the routing state (conversation-
@@ -83,13 +87,17 @@ export async function appendMessage(
   const callback = tenant.callback_url_base
     ? chatCallbackJob(tenant, 'message-received', state, { message }, { key: message.id, at: now })
     : null;
+  const job = {
+    tenantId: tenant._id,
+    message,
+    callback: callback?.name === 'webhook.deliver' ? callback.payload : null,
+    botTurn: sender.type === 'visitor' && state.status === 'bot',
+  };
   try {
-    await deps.producer.enqueue('chat.message.store', {
-      tenantId: tenant._id,
-      message,
-      callback: callback?.name === 'webhook.deliver' ? callback.payload : null,
-      botTurn: sender.type === 'visitor' && state.status === 'bot',
-    });
+    // Tried again through a Redis restart: an add Redis ran but never answered (it died, or the
+    // connection dropped) has queued the message, and telling the sender "not stored" would make its
+    // resend a second copy. The job id is the message's, so a second add never queues it twice.
+    await settleClaim(() => deps.producer.enqueue('chat.message.store', job), ENQUEUE_SETTLE_MS);
   } catch (err) {
     // The number will never be used: say so, so readers pass over it now rather than wait for it.
     await abandonSeq(deps, tenant._id, conversationId, message.seq).catch(() => undefined);

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { provision, signed, type TenantCreds } from '../support/client.js';
 import { createSession, socketPool } from '../support/chat-client.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
+import { eventually, sleep, spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
+import { MessageModel } from '../../models/chat/message.js';
 
 const ORIGIN = 'https://shop.example.com';
 
@@ -99,6 +100,55 @@ describe('chat: a visitor client_id is stored once', function () {
         conv.body.data.messages.map((m: any) => [m.text, m.seq]),
         [['after a lost answer', ack.seq]],
       );
+    } finally {
+      await cut.kill();
+      await proxy.stop();
+    }
+  });
+
+  it('a store job whose answer was lost (Redis queued it, then went away for a moment) is the message accepted: acknowledged once, stored once', async () => {
+    // The API reaches Redis through a proxy that loses the answer to the message's store job and then
+    // refuses connections for 1.5 s, as when Redis dies right after running the command and restarts.
+    const proxy = await new FaultProxy(Number(new URL(relay.env.REDIS_URL!).port)).start();
+    const cut = await spawnApi({ ...relay.env, REDIS_URL: proxy.url });
+    try {
+      const s = await createSession(cut.url, creds, ORIGIN, { mode: 'human' });
+      let ws = visitorWs(cut.url, s.token);
+      await ws.next((f) => f.type === 'welcome');
+      proxy.loseAnswerOnce((req) => req.includes('chat.message.store') && req.includes('after a lost job answer'), 3000);
+
+      // The widget: send, and on an error frame (or no answer, or a dropped socket) send it again, same id.
+      // Before the fix the sender heard "not stored" while its job was queued, and the resend was a second copy.
+      const got: string[] = [];
+      let ack: Record<string, any> | null = null;
+      for (const until = Date.now() + 30_000; !ack && Date.now() < until;) {
+        if (ws.ws.readyState !== ws.ws.OPEN) {
+          ws = visitorWs(cut.url, s.token);
+          await ws.next((f) => f.type === 'welcome', 10_000).catch(() => null);
+        }
+        const before = new Set(ws.frames);
+        ws.send({ type: 'message', text: 'after a lost job answer', client_id: 'job-answer-lost' });
+        const f = await ws
+          .next((x) => !before.has(x) && x.client_id === 'job-answer-lost' && ['ack', 'error'].includes(x.type), 20_000)
+          .catch(() => null);
+        got.push(f ? `${f.type} ${f.code ?? ''}` : 'nothing');
+        if (f?.type === 'ack') ack = f;
+        else await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(proxy.lost.length, 1, 'the store job was queued and its answer lost');
+      assert.ok(ack, `never acknowledged within 30 s; the sends got: ${got.join(', ')}`);
+
+      // Stored once, under the number it was acknowledged with (the chat-history worker writes MongoDB).
+      await relay.startWorker();
+      const stored = async () =>
+        (
+          await signed(relay.baseUrl, creds, 'GET', `/relay/fetch/conversation?conversation_id=${ack!.conversation_id}`)
+        ).body.data.messages.map((m: any) => [m.text, m.seq]);
+      const copies = () => MessageModel.countDocuments({ tenant_id: creds.tenantId, conversation_id: ack!.conversation_id });
+      await eventually(async () => (await copies()) >= 1, 30_000);
+      await sleep(2000); // room for a second copy's job, queued beside the first
+      assert.equal(await copies(), 1, `one copy in MongoDB; the sends got: ${got.join(', ')}`);
+      assert.deepEqual(await stored(), [['after a lost job answer', ack.seq]], `the sends got: ${got.join(', ')}`);
     } finally {
       await cut.kill();
       await proxy.stop();

@@ -1,9 +1,9 @@
 /**
  * A TCP proxy in front of a real server (Redis, FerretDB) that can lose one answer or slow some:
  *   - loseAnswerOnce: the request that matches is forwarded and executed, then the connection is cut
- *     before its reply reaches the client. That is what a client sees when the server dies, or the
- *     network drops, between executing a command and answering it — the one case where a client
- *     cannot know whether its write happened;
+ *     before its reply reaches the client (and, if asked, new connections are refused for a while).
+ *     That is what a client sees when the server dies, or the network drops, between executing a
+ *     command and answering it — the one case where a client cannot know whether its write happened;
  *   - delayAnswers: the replies to matching requests reach the client late (a slow query, a busy
  *     server), in order with everything else on their connection.
  * Everything else passes through unchanged; the server is never imitated.
@@ -15,6 +15,8 @@ export class FaultProxy {
   private readonly sockets = new Set<net.Socket>();
   private cut: ((request: Buffer) => boolean) | null = null;
   private slow: { matches: (request: Buffer) => boolean; ms: number } | null = null;
+  private downMs = 0;
+  private downUntil = 0;
   /** Requests whose answer was delayed. */
   delayed = 0;
   /** Requests whose answer was lost, as they went to the server. */
@@ -34,14 +36,19 @@ export class FaultProxy {
   }
 
   async start(): Promise<this> {
-    this.server = net.createServer((client) => this.pipe(client));
+    this.server = net.createServer((client) => (Date.now() < this.downUntil ? client.destroy() : this.pipe(client)));
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     return this;
   }
 
-  /** The next request `matches` accepts is executed upstream; its reply is dropped and the connection cut. */
-  loseAnswerOnce(matches: (request: Buffer) => boolean): void {
+  /**
+   * The next request `matches` accepts is executed upstream; its reply is dropped and the connection
+   * cut. With `downMs`, new connections are refused for that long after the cut, as while a server
+   * that died restarts (a client cannot simply reconnect and send the request again).
+   */
+  loseAnswerOnce(matches: (request: Buffer) => boolean, downMs = 0): void {
     this.cut = matches;
+    this.downMs = downMs;
   }
 
   /** From now on (null: no more), the answer to each request `matches` accepts reaches the client `ms` late. */
@@ -76,7 +83,10 @@ export class FaultProxy {
     });
     // Once the server answers what it was sent (so the request was executed), the answer is lost.
     upstream.on('data', (chunk) => {
-      if (cutting) return close();
+      if (cutting) {
+        this.downUntil = Date.now() + this.downMs;
+        return close();
+      }
       const wait = delayNext;
       delayNext = 0;
       written = written.then(() => (wait ? new Promise((r) => setTimeout(r, wait)) : undefined)).then(() => void client.write(chunk));
