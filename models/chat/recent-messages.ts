@@ -12,14 +12,13 @@
  */
 import type { Redis } from 'ioredis';
 import { redisKey } from '../../platform/keys.js';
+import type { RedisKeyDeps } from '../platform/deps.js';
 import { messagesAfter, messageView, type MessageView } from './message.js';
 
 /** Messages kept per conversation: far more than any reconnect replays. */
 export const RECENT_KEEP = 1000;
 /** Same lifetime as the conversation's state hash (conversation-state.ts), refreshed by every message. */
 const RECENT_TTL_MS = 7 * 24 * 3600 * 1000;
-
-type RecentDeps = { redis: Redis; config: { queuePrefix: string } };
 
 // KEYS[1] the set; ARGV: seq, member, keep, ttl.
 const ADD_LUA = `redis.call('zadd', KEYS[1], ARGV[1], ARGV[2])
@@ -45,23 +44,23 @@ function scripts(redis: Redis): RecentRedis {
   return r;
 }
 
-const key = (deps: RecentDeps, tenantId: string, conversationId: string) =>
+const key = (deps: RedisKeyDeps, tenantId: string, conversationId: string) =>
   redisKey.conversationRecent(deps.config.queuePrefix, tenantId, conversationId);
 
 /** Puts a numbered message into its conversation's recent set. */
-export async function rememberMessage(deps: RecentDeps, tenantId: string, m: MessageView): Promise<void> {
+export async function rememberMessage(deps: RedisKeyDeps, tenantId: string, m: MessageView): Promise<void> {
   await scripts(deps.redis).chatRecentAdd(key(deps, tenantId, m.conversation_id), m.seq, JSON.stringify(m), RECENT_KEEP, RECENT_TTL_MS);
 }
 
 /** The highest number in the recent set (0 when it is empty or gone). */
-export async function lastRecentSeq(deps: RecentDeps, tenantId: string, conversationId: string): Promise<number> {
+export async function lastRecentSeq(deps: RedisKeyDeps, tenantId: string, conversationId: string): Promise<number> {
   const top = await deps.redis.zrange(key(deps, tenantId, conversationId), -1, -1, 'WITHSCORES');
   return top.length === 2 ? Number(top[1]) : 0;
 }
 
 /** Messages with seq > `afterSeq`, in order, at most `limit`: from Redis when it has them, else MongoDB and Redis merged. */
 export async function messagesAfterSeq(
-  deps: RecentDeps,
+  deps: RedisKeyDeps,
   tenantId: string,
   conversationId: string,
   afterSeq: number,

@@ -11,7 +11,7 @@
  * it is durably stored or queued, whatever follows (the fan-out, a cache) must not throw, or the
  * claim is given back and the widget's resend is stored a second time.
  */
-import type { Redis } from 'ioredis';
+import type { RedisKeyDeps } from '../../../models/platform/deps.js';
 import { redisKey } from '../../../platform/keys.js';
 import { ApiError } from '../../errors.js';
 
@@ -26,7 +26,7 @@ const WAIT_STEPS = 30;
 const SETTLE_MS = 15_000;
 
 export async function oncePerClientId(
-  deps: { redis: Redis; config: { queuePrefix: string } },
+  deps: RedisKeyDeps,
   tenantId: string,
   sessionId: string,
   clientId: string | undefined,
