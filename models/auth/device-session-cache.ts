@@ -14,10 +14,10 @@
 import type { Redis } from 'ioredis';
 import { mongo } from 'mongoose';
 import { invalidate, readThrough } from '../../platform/guarded-cache.js';
-import type { Config } from '../../platform/config.js';
 import { DomainError } from '../../platform/errors.js';
 import { redisKey } from '../../platform/keys.js';
 import { hitFixedWindow } from '../../platform/rate-limit.js';
+import type { RedisKeyDeps } from '../platform/deps.js';
 import { DeviceModel, type DeviceDoc } from './device.js';
 
 // Bounds what a process dying between a MongoDB write and its invalidation leaves behind.
@@ -47,11 +47,7 @@ const codec = {
  * share a small fleet-wide budget of MongoDB lookups per second (429 beyond it), so a flood of
  * made-up legacy tokens costs neither memory nor more than that many lookups.
  */
-export function deviceBySessionHash(
-  deps: { redis: Redis; config: Pick<Config, 'queuePrefix'> },
-  tokenHash: string,
-  o: { legacy: boolean },
-): Promise<DeviceDoc | null> {
+export function deviceBySessionHash(deps: RedisKeyDeps, tokenHash: string, o: { legacy: boolean }): Promise<DeviceDoc | null> {
   const prefix = deps.config.queuePrefix;
   return readThrough(
     deps.redis,

@@ -13,10 +13,10 @@
  */
 import { createHash } from 'node:crypto';
 import { Schema, model, type InferSchemaType } from 'mongoose';
-import type { Redis } from 'ioredis';
 import { withLock } from '../../platform/claims.js';
 import { redisKey } from '../../platform/keys.js';
 import { baseSchemaOptions } from '../platform/common.js';
+import type { RedisKeyDeps } from '../platform/deps.js';
 
 const passkeySchema = new Schema(
   {
@@ -54,8 +54,9 @@ passkeySchema.index({ tenant_id: 1, relay_user_linked_id: 1, created_at: 1 });
 export type PasskeyDoc = InferSchemaType<typeof passkeySchema> & { _id: string; created_at: Date; updated_at: Date };
 export const PasskeyModel = model('Passkey', passkeySchema);
 
-/** What the per-passkey lock needs: the Redis connection and the deployment's key prefix. */
-type LockDeps = { redis: Redis; config: { queuePrefix: string } };
+/** One sign-in's authenticator data, as verified. */
+type PasskeyUse = { signCount: number; backedUp: boolean; deviceType: string };
+type UseVerdict = { verdict: 'ok' | 'regressed' | 'revoked'; storedCount: number };
 
 /** The document id of (tenant, credential id): deterministic, so a lookup needs no secondary index. */
 export function passkeyDocId(tenantId: string, credentialId: string): string {
@@ -123,12 +124,7 @@ export async function insertPasskey(tenantId: string, p: NewPasskey): Promise<Pa
  * guarded findOneAndUpdate is atomic on MongoDB, but FerretDB v1 runs it as a read then a write
  * (FerretDB/FerretDB#3040), and four concurrent sign-ins with one counter were seen all to pass there.
  */
-export async function recordPasskeyUse(
-  deps: LockDeps,
-  tenantId: string,
-  credentialId: string,
-  u: { signCount: number; backedUp: boolean; deviceType: string },
-): Promise<{ verdict: 'ok' | 'regressed' | 'revoked'; storedCount: number }> {
+export async function recordPasskeyUse(deps: RedisKeyDeps, tenantId: string, credentialId: string, u: PasskeyUse): Promise<UseVerdict> {
   const _id = passkeyDocId(tenantId, credentialId);
   return withLock(
     deps.redis,
@@ -138,11 +134,7 @@ export async function recordPasskeyUse(
   );
 }
 
-async function checkAndRecordUse(
-  _id: string,
-  tenantId: string,
-  u: { signCount: number; backedUp: boolean; deviceType: string },
-): Promise<{ verdict: 'ok' | 'regressed' | 'revoked'; storedCount: number }> {
+async function checkAndRecordUse(_id: string, tenantId: string, u: PasskeyUse): Promise<UseVerdict> {
   const r = await PasskeyModel.findOneAndUpdate(
     { _id, tenant_id: tenantId, status: 'active', sign_count: u.signCount > 0 ? { $lt: u.signCount } : 0 },
     { $set: { sign_count: u.signCount, last_used_at: new Date(), backed_up: u.backedUp, device_type: u.deviceType } },

@@ -12,14 +12,13 @@
  */
 import type { Redis } from 'ioredis';
 import { redisKey } from '../../platform/keys.js';
+import type { RedisKeyDeps } from '../platform/deps.js';
 import { messagesAfter, messageView, type MessageView } from './message.js';
 
 /** Messages kept per conversation: far more than any reconnect replays. */
 export const RECENT_KEEP = 1000;
 /** Same lifetime as the conversation's state hash (conversation-state.ts), refreshed by every message. */
 const RECENT_TTL_MS = 7 * 24 * 3600 * 1000;
-
-type RecentDeps = { redis: Redis; config: { queuePrefix: string } };
 
 // KEYS[1] the set, KEYS[2] the numbers in flight (conversation-state.ts NEXT); ARGV: seq, member,
 // keep, ttl. The message goes in and its number out of flight in one step, so a reader never sees
@@ -60,13 +59,13 @@ function scripts(redis: Redis): RecentRedis {
   return r;
 }
 
-const key = (deps: RecentDeps, tenantId: string, conversationId: string) =>
+const key = (deps: RedisKeyDeps, tenantId: string, conversationId: string) =>
   redisKey.conversationRecent(deps.config.queuePrefix, tenantId, conversationId);
-const inFlightKey = (deps: RecentDeps, tenantId: string, conversationId: string) =>
+const inFlightKey = (deps: RedisKeyDeps, tenantId: string, conversationId: string) =>
   redisKey.conversationInFlight(deps.config.queuePrefix, tenantId, conversationId);
 
 /** Puts a numbered message into its conversation's recent set (and its number out of flight). */
-export async function rememberMessage(deps: RecentDeps, tenantId: string, m: MessageView): Promise<void> {
+export async function rememberMessage(deps: RedisKeyDeps, tenantId: string, m: MessageView): Promise<void> {
   await scripts(deps.redis).chatRecentAdd(
     key(deps, tenantId, m.conversation_id),
     inFlightKey(deps, tenantId, m.conversation_id),
@@ -78,12 +77,12 @@ export async function rememberMessage(deps: RecentDeps, tenantId: string, m: Mes
 }
 
 /** Takes a number out of flight without a message (its job could not be queued): readers pass over it at once. */
-export async function abandonSeq(deps: RecentDeps, tenantId: string, conversationId: string, seq: number): Promise<void> {
+export async function abandonSeq(deps: RedisKeyDeps, tenantId: string, conversationId: string, seq: number): Promise<void> {
   await deps.redis.zrem(inFlightKey(deps, tenantId, conversationId), String(seq));
 }
 
 /** The highest number in the recent set (0 when it is empty or gone). */
-export async function lastRecentSeq(deps: RecentDeps, tenantId: string, conversationId: string): Promise<number> {
+export async function lastRecentSeq(deps: RedisKeyDeps, tenantId: string, conversationId: string): Promise<number> {
   const top = await deps.redis.zrange(key(deps, tenantId, conversationId), -1, -1, 'WITHSCORES');
   return top.length === 2 ? Number(top[1]) : 0;
 }
@@ -97,7 +96,7 @@ export type AfterSeq = { messages: MessageView[]; inFlight: Map<number, number> 
 
 /** Messages with seq > `afterSeq` and the numbers in flight: from Redis when it has them, else MongoDB and Redis merged. */
 export async function readAfterSeq(
-  deps: RecentDeps,
+  deps: RedisKeyDeps,
   tenantId: string,
   conversationId: string,
   afterSeq: number,
@@ -123,7 +122,7 @@ export async function readAfterSeq(
 
 /** Messages with seq > `afterSeq`, in order, at most `limit`: from Redis when it has them, else MongoDB and Redis merged. */
 export async function messagesAfterSeq(
-  deps: RecentDeps,
+  deps: RedisKeyDeps,
   tenantId: string,
   conversationId: string,
   afterSeq: number,

@@ -9,4 +9,6 @@ import type { Producer } from '../../queues/producer.js';
 import type { TenantStore } from './tenant-store.js';
 
 export type FlowDeps = { config: Config; logger: Logger; redis: Redis; producer: Producer };
+/** Enough to reach this deployment's Redis keys (platform/keys.ts): the connection and the key prefix. */
+export type RedisKeyDeps = { redis: Redis; config: Pick<Config, 'queuePrefix'> };
 export type TenantFlowDeps = FlowDeps & { tenants: TenantStore };

@@ -18,7 +18,7 @@
  * mark's whole lifetime (30 s), which is how a chat message went unacknowledged for 30 s after a Redis
  * restart in the durability test.
  */
-import type { Redis } from 'ioredis';
+import type { RedisKeyDeps } from '../../../models/platform/deps.js';
 import { releaseIfHeld, settleClaim } from '../../../platform/claims.js';
 import { newId } from '../../../platform/ids.js';
 import { redisKey } from '../../../platform/keys.js';
@@ -38,7 +38,7 @@ const WAIT_STEPS = 30;
 const SETTLE_MS = 15_000;
 
 export async function oncePerClientId(
-  deps: { redis: Redis; config: { queuePrefix: string } },
+  deps: RedisKeyDeps,
   tenantId: string,
   sessionId: string,
   clientId: string | undefined,
