@@ -2,9 +2,10 @@
  * Load that remembers exactly what the relay accepted, for the durability tests: signed test
  * callbacks (202), push challenges (200/202) and widget messages (an `ack` frame). Each client
  * behaves as a tenant's backend or the widget does when the relay is briefly unavailable: a 503, a
- * 429 or a network error is retried (a callback or challenge as a new request; a chat message
- * under the same client_id, after reconnecting when the socket went away). An answer of 500 fails
- * the test. Only what was answered 2xx (or acked) counts as accepted, with the time of the answer.
+ * 429 or a network error is retried (a callback as a new request; a challenge under the same
+ * instruction_id; a chat message under the same client_id, after reconnecting when the socket went
+ * away). An answer of 500 fails the test. Only what was answered 2xx (or acked, or found accepted
+ * after a lost answer) counts as accepted, with the time of the answer.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -67,21 +68,39 @@ export async function sendCallback(apiUrl: string, creds: TenantCreds, note: str
   }
 }
 
-/** One push challenge to a paired user, retried (with a fresh instruction_id) until the relay accepts it. */
+/**
+ * One push challenge to a paired user, retried as a careful backend does: under one instruction_id,
+ * so a try whose answer was lost (a network error) but which the relay accepted is not followed by
+ * a second challenge. The relay refuses a used instruction_id (409); the backend then reads that
+ * instruction's request (GET /relay/fetch/delivery-status) and takes it as the accepted one.
+ */
 export async function sendChallenge(apiUrl: string, creds: TenantCreds, userHash: string, into: Accepted): Promise<AcceptedChallenge> {
   const until = Date.now() + GIVE_UP_MS;
+  const body = challengeBody(userHash);
+  const accept = (requestId: string): AcceptedChallenge => {
+    const a = { requestId, instructionId: body.instruction_id, at: Date.now() };
+    into.challenges.set(a.requestId, a);
+    return a;
+  };
+  let tried = false;
   for (;;) {
-    const body = challengeBody(userHash);
     const r = await signed(apiUrl, creds, 'POST', '/relay/send/auth-challenge', body).catch(() => null);
     const status = r?.status ?? 0;
     if (status === 200 || status === 202) {
-      const a = { requestId: r!.body.data.request_id as string, instructionId: body.instruction_id, at: Date.now() };
       assert.equal(r!.body.data.instruction_id, body.instruction_id);
-      into.challenges.set(a.requestId, a);
-      return a;
+      return accept(r!.body.data.request_id as string);
     }
-    assert.ok(RETRYABLE.has(status), `auth-challenge answered ${status}: ${JSON.stringify(r?.body)}`);
-    into.refused(status);
+    if (status === 409 && tried && /already used/.test(JSON.stringify(r?.body))) {
+      const found = await signed(apiUrl, creds, 'GET', `/relay/fetch/delivery-status?instruction_id=${body.instruction_id}`).catch(
+        () => null,
+      );
+      if (found?.status === 200) return accept(found.body.data.request_id as string);
+      into.refused('409 then unreadable');
+    } else {
+      assert.ok(RETRYABLE.has(status), `auth-challenge answered ${status}: ${JSON.stringify(r?.body)}`);
+      into.refused(status);
+    }
+    tried = true;
     assert.ok(Date.now() < until, `auth-challenge never accepted; last answer ${lastAnswer(status, r?.body)}`);
     await sleep(150);
   }
