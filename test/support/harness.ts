@@ -169,7 +169,8 @@ export async function spawnApi(
 /** A separate `worker` process (workers/index.ts); resolves once it logs that its workers started. */
 export async function spawnWorker(env: Record<string, string>): Promise<Child> {
   const { proc, output } = spawnTs('workers/index.ts', { ...env, LOG_LEVEL: 'info' });
-  for (let i = 0; i < 150; i++) {
+  // As generous as spawnApi's wait: a worker loads as much code as the API does.
+  for (let i = 0; i < 600; i++) {
     if (proc.exitCode !== null) throw new Error(`worker process exited: ${output()}`);
     if (output().includes('workers started')) return { proc, url: '', output, kill: killer(proc) };
     await new Promise((r) => setTimeout(r, 100));
