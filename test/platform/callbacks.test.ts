@@ -253,7 +253,10 @@ describe('platform: signed callbacks', () => {
     });
   });
 
-  describe('crash safety: a worker killed with SIGKILL mid-batch', () => {
+  describe('crash safety: a worker killed with SIGKILL mid-batch', function () {
+    // Each case starts worker processes (up to 60 s each on a loaded machine) and then waits for its
+    // deliveries with deadlines of its own: mocha's 30 s default would cut those waits short.
+    this.timeout(180_000);
     before(async () => {
       relay = await startRelay('sigkill');
     });
