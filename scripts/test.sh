@@ -73,11 +73,15 @@ done
 lane_pids=()
 status=0
 broken=0 # lanes that failed without a mocha report (services that did not start, a crash): one failure each
+broken_report=""
 for ((i = 0; i < ${#lane_files[@]}; i++)); do
 	((lane_status[i] == 0)) && continue
 	status=1
 	grep -Eq '^ +[0-9]+ failing' "${lane_logs[i]}" || {
 		broken=$((broken + 1))
+		# Its last lines say why (a service that died, a crash, a signal); repeated at the very end.
+		broken_report+="mocha lane $((i + 1)) exited with status ${lane_status[i]} and no test report; its last lines:"$'\n'
+		broken_report+="$(tail -n 60 "${lane_logs[i]}" | sed 's/^/    /')"$'\n'
 		echo "mocha lane $((i + 1)) exited with status ${lane_status[i]} and no test report"
 	}
 done
@@ -92,6 +96,7 @@ failed=$(count failing)
 pending=$(count pending)
 # Mocha's failure report, repeated at the very end: a CI log is often read from its tail only.
 failures="$(for f in "${lane_logs[@]}"; do sed -n '/^ \+[0-9]\+ failing/,$p' "$f" | head -80; done)"
+failures+="${broken_report:+$'\n'$broken_report}"
 rm -f "${lane_logs[@]}" /tmp/madge.$$
 echo "mocha: ${passed:-0} passed, ${failed:-0} failed${pending:+, $pending skipped}"
 if [[ $status -eq 0 && -z "${passed:-}" ]]; then

@@ -470,17 +470,30 @@ restart_service() { # name [term|kill] [ms to stay down]: 0 = restarted
 	fi
 	((down_ms > 0)) && sleep "$(printf '%d.%03d' $((down_ms / 1000)) $((down_ms % 1000)))"
 	log "$name (pid $pid) stopped ($how, down ${down_ms} ms); starting it again on port $port"
-	case "$name" in
-	redis) spawn_redis "$redis_dir" "$port" ;;
-	ferretdb) spawn_ferretdb "$ferretdb_dir" "$ferretdb_log" "$port" ;;
-	esac
-	svc_pids[i]=$spawned_pid
-	write_state
-	if [[ "$name" == redis ]]; then
-		wait_ready redis "$spawned_pid" "${svc_logs[i]}" redis_ready "$port" || return 1
-	else
-		wait_ready ferretdb "$spawned_pid" "${svc_logs[i]}" port_in_use "$port" || return 1
-	fi
+	# The port can still be held for a moment by the old process's last connections: a start that
+	# exits at once is tried again (a new process that then dies would stop the command, see below).
+	local attempt rc
+	for attempt in 1 2 3 4 5; do
+		case "$name" in
+		redis) spawn_redis "$redis_dir" "$port" ;;
+		ferretdb) spawn_ferretdb "$ferretdb_dir" "$ferretdb_log" "$port" ;;
+		esac
+		svc_pids[i]=$spawned_pid
+		write_state
+		if [[ "$name" == redis ]]; then
+			wait_ready redis "$spawned_pid" "${svc_logs[i]}" redis_ready "$port" && rc=0 || rc=$?
+		else
+			wait_ready ferretdb "$spawned_pid" "${svc_logs[i]}" port_in_use "$port" && rc=0 || rc=$?
+		fi
+		((rc == 0)) && return 0
+		# Still starting after TIMEOUT, or the last try: the main loop sees the process as it is.
+		((rc == 1 && attempt < 5)) || return 1
+		wait "$spawned_pid" 2>/dev/null || true
+		log "warning: $name exited while starting again on port $port (try $attempt); last log lines:"
+		tail -n 5 "${svc_logs[i]}" 2>/dev/null | sed 's/^/    /' >&2 || true
+		sleep 0.5
+	done
+	return 1
 }
 
 handle_ctl() {
@@ -533,6 +546,12 @@ set +m
 while :; do
 	child_interrupted=0
 	exited=""
+	# A request whose SIGUSR1 came while no `wait` ran (during the last request, between two
+	# turns of this loop) is served now, not when something else happens.
+	if [[ -f "$RUN_DIR/$$.ctl.req" ]]; then
+		ctl_pending=0
+		handle_ctl
+	fi
 	# Returns when the command or a service exits, or a trapped signal arrives.
 	# (2>/dev/null hides bash's "Killed"/"Terminated" job notice; the exit code says it already.)
 	wait -n -p exited "$child_pid" "${svc_pids[@]}" 2>/dev/null && rc=0 || rc=$?
