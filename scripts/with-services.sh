@@ -458,10 +458,24 @@ echo "local services: $summary_line$( ((PERSIST)) && echo ' [persistent]')" >&2
 # Restarting a service in place (scripts/services-ctl.sh): same port, same data directory.
 # ---------------------------------------------------------------------------------------------
 restart_service() { # name [term|kill] [ms to stay down]: 0 = restarted
-	local name=$1 how=${2:-term} down_ms=${3:-0} i pid port
+	local name=$1 how=${2:-term} down_ms=${3:-0} i rc
 	for i in "${!svc_names[@]}"; do [[ "${svc_names[i]}" == "$name" ]] && break; done
 	[[ "${svc_names[i]:-}" == "$name" ]] || return 1
-	pid=${svc_pids[i]} port=${svc_ports[i]}
+	# The port is free while the service is down: another run probing for a free port (a test's
+	# `npm start`, another test lane) would take it, and ours could not come back. Those runs probe
+	# under the ports lock, so hold it until ours listens again.
+	if command -v flock >/dev/null; then
+		exec 9>"$RUN_DIR/ports.lock"
+		flock 9
+	fi
+	restart_locked "$i" "$how" "$down_ms" && rc=0 || rc=$?
+	exec 9>&-
+	return "$rc"
+}
+
+restart_locked() { # index how down_ms
+	local i=$1 how=$2 down_ms=$3 name pid port
+	name=${svc_names[i]} pid=${svc_pids[i]} port=${svc_ports[i]}
 	if [[ "$how" == kill ]]; then
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
