@@ -23,12 +23,14 @@ import { closedError, judgeAnswer, type AnswerInput, type AnswerEffect } from '.
 import {
   STATE_GRACE_MS,
   createState,
+  markEnqueued,
   endState,
   markFinalized,
   personKey,
   readState,
   recordAnswer,
   restoreState,
+  unqueuedHolder,
   type ApprovalState,
   type NewParticipant,
   type Participant,
@@ -128,8 +130,36 @@ export async function createRequest(deps: FlowDeps, r: NewMultiRequest & { pairi
   const prefix = deps.config.queuePrefix;
   // 0. Push fatigue: one budget per person for every prompt, whichever route or tenant asks (alerts are passive).
   if (answerable) await countPrompt(deps, r.participants);
-  // 1. The live request; a live request with the same instruction_id refuses this one.
-  if (!(await createState(deps.redis, prefix, state, now.getTime()))) throw new DuplicateInstructionError('instruction_id in use');
+  // 1. The live request; a live request with the same instruction_id refuses this one, unless it is
+  // this same request whose first try never queued its jobs (that try answered 503 or its process
+  // died): the resend completes it, so a client that retries as told is not refused for ever.
+  if (!(await createState(deps.redis, prefix, state, now.getTime()))) {
+    const held = state.instruction_id !== id ? await unqueuedHolder(deps.redis, prefix, r.tenantId, state.instruction_id) : null;
+    if (!held || !sameRequest(held, state)) throw new DuplicateInstructionError('instruction_id in use');
+    return queueJobs(deps, r, held);
+  }
+  return queueJobs(deps, r, state);
+}
+
+/** A resend of `a`: the same person, kind and content (its id, times and answers aside). */
+function sameRequest(a: ApprovalState, b: ApprovalState): boolean {
+  return (
+    a.kind === b.kind &&
+    a.tenant_id === b.tenant_id &&
+    a.user_socket_hash === b.user_socket_hash &&
+    a.relay_user_linked_id === b.relay_user_linked_id &&
+    JSON.stringify(a.content) === JSON.stringify(b.content) &&
+    a.expected_number === b.expected_number &&
+    a.approval_event === b.approval_event &&
+    JSON.stringify(a.participants) === JSON.stringify(b.participants)
+  );
+}
+
+/** Steps 2 and 3 of createRequest: idempotent (the jobs have fixed ids), so a resend may run them again. */
+async function queueJobs(deps: FlowDeps, r: NewMultiRequest, state: ApprovalState): Promise<ApprovalState> {
+  const prefix = deps.config.queuePrefix;
+  const id = state._id;
+  const answerable = r.kind !== 'security-alert';
 
   // 2. What the push worker sends, and the outcome of each device without a token (it polls).
   const devices = r.participants.flatMap((p) => p.devices);
@@ -152,8 +182,17 @@ export async function createRequest(deps: FlowDeps, r: NewMultiRequest & { pairi
   await deps.producer.enqueueMany([
     { name: 'approval.persist', payload: ids },
     ...withToken.map((d) => ({ name: 'push.send' as const, payload: { ...ids, deviceId: d._id } })),
-    ...(answerable ? [{ name: 'push.expire-request' as const, payload: ids, opts: { delay: r.ttlSeconds * 1000 + 250 } }] : []),
+    ...(answerable
+      ? [
+          {
+            name: 'push.expire-request' as const,
+            payload: ids,
+            opts: { delay: Math.max(0, state.expires_at.getTime() - Date.now()) + 250 },
+          },
+        ]
+      : []),
   ]);
+  await markEnqueued(deps.redis, prefix, r.tenantId, id);
   return state;
 }
 

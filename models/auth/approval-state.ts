@@ -260,7 +260,28 @@ return 1`;
 export async function restoreState(redis: Redis, prefix: string, s: ApprovalState): Promise<void> {
   const key = hashKey(prefix, s.tenant_id, s._id);
   const lifetime = Math.max(60_000, s.expires_at.getTime() - Date.now() + STATE_GRACE_MS);
-  await redis.eval(RESTORE_LUA, 1, key, lifetime, ...toFields(s), ...(s.finalized ? ['finalized', '1'] : []));
+  // (From MongoDB: its jobs ran, so it is marked queued.)
+  await redis.eval(RESTORE_LUA, 1, key, lifetime, ...toFields(s), ENQUEUED, '1', ...(s.finalized ? ['finalized', '1'] : []));
+}
+
+/** The hash field set once a request's jobs are queued (approval-flow.ts createRequest). */
+const ENQUEUED = 'enqueued';
+
+/** Marks that the request's jobs are queued: from then on, a resend of its instruction id is a duplicate. */
+export async function markEnqueued(redis: Redis, prefix: string, tenantId: string, requestId: string): Promise<void> {
+  await redis.hset(hashKey(prefix, tenantId, requestId), ENQUEUED, '1');
+}
+
+/**
+ * The live request holding `instructionId` when its jobs were never queued: its first try stopped
+ * between writing the request and queueing its jobs (answered 503, or its API process died), so a
+ * resend may complete it. Null when none holds it, or its jobs are queued.
+ */
+export async function unqueuedHolder(redis: Redis, prefix: string, tenantId: string, instructionId: string): Promise<ApprovalState | null> {
+  const id = await requestIdOfInstruction(redis, prefix, tenantId, instructionId);
+  if (!id) return null;
+  const h = await redis.hgetall(hashKey(prefix, tenantId, id));
+  return h[ENQUEUED] === '1' ? null : fromHash(id, h);
 }
 
 export async function readState(redis: Redis, prefix: string, tenantId: string, requestId: string): Promise<ApprovalState | null> {

@@ -5,6 +5,7 @@
  * the outcome; and every refusal of the answer protocol.
  */
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
 import { DeviceClient } from '../../scripts/device.js';
 import { provision, signed, type TenantCreds } from '../support/client.js';
 import { eventually, sleep, spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
@@ -200,6 +201,49 @@ describe('auth relay: push challenges answered by polling devices', function () 
       'NOT_FOUND',
     );
     expectError(await challenge(body), 409, 'CONFLICT');
+  });
+
+  it('a challenge whose jobs could not be queued (503) is completed by its resend, not refused as a reused instruction_id', async () => {
+    const hash = newUserHash();
+    const device = await pairDevice(relay.baseUrl, creds, hash);
+    const body = challengeBody(hash);
+    // Every add to the push queue fails before it writes anything (BullMQ reads the queue's meta hash
+    // first): the request is written, its jobs are not, as when Redis fails or the API dies between.
+    const redis = new Redis(relay.config.redisUrl);
+    const meta = relay.producer.queue('push').keys.meta!;
+    const saved = await redis.dumpBuffer(meta);
+    let first;
+    try {
+      await redis.set(meta, 'not a hash');
+      first = await challenge(body);
+    } finally {
+      await redis.del(meta);
+      if (saved) await redis.restore(meta, 0, saved);
+    }
+    expectError(first, 503, 'STORE_UNAVAILABLE');
+    // Told to try again, the backend resends the same body: the relay completes that request.
+    const again = await challenge(body);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.data.instruction_id, body.instruction_id);
+    const open = (await device.poll()).body.data.requests.find((r: any) => r.instruction_id === body.instruction_id);
+    assert.ok(open, 'the device finds the challenge');
+    assert.equal(open.request_id, again.body.data.request_id, 'the request the first try wrote, not a second one');
+    assert.equal((await device.answer(open.request_id, 'approve')).status, 200);
+    const cb = await eventually(async () => receiver.received.find((c) => c.body.data?.instruction_id === body.instruction_id));
+    assert.equal(cb.body.data.status, 'approved');
+    // Accepted now: a further resend is a reused instruction_id, as before.
+    expectError(await challenge(body), 409, 'CONFLICT');
+    // A different body under an instruction_id whose first try was never queued is refused too.
+    const other = challengeBody(hash);
+    try {
+      await redis.set(meta, 'not a hash');
+      expectError(await challenge(other), 503, 'STORE_UNAVAILABLE');
+    } finally {
+      await redis.del(meta);
+      if (saved) await redis.restore(meta, 0, saved);
+    }
+    expectError(await challenge({ ...other, expected_action: 'something_else' }), 409, 'CONFLICT');
+    redis.disconnect();
   });
 
   it('push fatigue: the 6th challenge to one user within the window gets 429 with Retry-After', async () => {
