@@ -137,7 +137,9 @@ describe('chat: a flood from one tenant does not slow another', function () {
     // (the floor): behind A's stored messages, B's acknowledgements would take seconds. /readyz waits
     // for one Redis round trip queued behind the flood's; B's message waits for one per step of its
     // path (client_id claim, tenant cap, numbering, store job, recent set, fan-out, claim kept:
-    // ROUND_TRIPS), so its floor is that many times /readyz's.
+    // ROUND_TRIPS), so its floor is that many times /readyz's. Each of them may land on the worst
+    // moment of the flood's bursts (a /readyz probe lands at a random moment of them): B's p90 is held
+    // to that many of the worst round trip measured, its p90 before the flood added.
     const ROUND_TRIPS = 7;
     const p90Before = percentile(before, 90);
     const p90During = percentile(during, 90);
@@ -145,7 +147,7 @@ describe('chat: a flood from one tenant does not slow another', function () {
     const p90Floor = percentile(floor, 90);
     const maxFloor = Math.max(...floor);
     assert.ok(
-      p90During <= Math.max(3 * p90Before, p90Before + 100) + ROUND_TRIPS * p90Floor && maxDuring < 1000 + ROUND_TRIPS * maxFloor,
+      p90During <= Math.max(3 * p90Before, p90Before + 100) + ROUND_TRIPS * maxFloor && maxDuring < 1000 + ROUND_TRIPS * maxFloor,
       `B's acknowledgements: p90 ${p90Before.toFixed(1)} ms before, ${p90During.toFixed(1)} ms during the flood (max ${maxDuring.toFixed(1)} ms); ` +
         `/readyz during the flood: p90 ${p90Floor.toFixed(1)} ms, max ${maxFloor.toFixed(1)} ms`,
     );
