@@ -141,13 +141,14 @@ export async function createRequest(deps: FlowDeps, r: NewMultiRequest & { pairi
   return queueJobs(deps, r, state);
 }
 
-/** A resend of `a`: the same person, kind and content (its id, times and answers aside). */
+/**
+ * A resend of `a`: the same people, kind and content (its id, times and answers aside). The tenant is
+ * the one whose keys held it; the participants name each person with their tenant and devices.
+ */
 function sameRequest(a: ApprovalState, b: ApprovalState): boolean {
   return (
     a.kind === b.kind &&
-    a.tenant_id === b.tenant_id &&
     a.user_socket_hash === b.user_socket_hash &&
-    a.relay_user_linked_id === b.relay_user_linked_id &&
     JSON.stringify(a.content) === JSON.stringify(b.content) &&
     a.expected_number === b.expected_number &&
     a.approval_event === b.approval_event &&

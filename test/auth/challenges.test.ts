@@ -211,39 +211,37 @@ describe('auth relay: push challenges answered by polling devices', function () 
     // first): the request is written, its jobs are not, as when Redis fails or the API dies between.
     const redis = new Redis(relay.config.redisUrl);
     const meta = relay.producer.queue('push').keys.meta!;
-    const saved = await redis.dumpBuffer(meta);
-    let first;
+    const withoutPushQueue = async (send: () => ReturnType<typeof challenge>) => {
+      const saved = await redis.dumpBuffer(meta);
+      try {
+        await redis.set(meta, 'not a hash');
+        return await send();
+      } finally {
+        await redis.del(meta);
+        if (saved) await redis.restore(meta, 0, saved);
+      }
+    };
     try {
-      await redis.set(meta, 'not a hash');
-      first = await challenge(body);
+      expectError(await withoutPushQueue(() => challenge(body)), 503, 'STORE_UNAVAILABLE');
+      // Told to try again, the backend resends the same body: the relay completes that request.
+      const again = await challenge(body);
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.body.data.instruction_id, body.instruction_id);
+      const open = (await device.poll()).body.data.requests.find((r: any) => r.instruction_id === body.instruction_id);
+      assert.ok(open, 'the device finds the challenge');
+      assert.equal(open.request_id, again.body.data.request_id, 'the request the first try wrote, not a second one');
+      assert.equal((await device.answer(open.request_id, 'approve')).status, 200);
+      const cb = await eventually(async () => receiver.received.find((c) => c.body.data?.instruction_id === body.instruction_id));
+      assert.equal(cb.body.data.status, 'approved');
+      // Accepted now: a further resend is a reused instruction_id, as before.
+      expectError(await challenge(body), 409, 'CONFLICT');
+      // A different body under an instruction_id whose first try was never queued is refused too.
+      const other = challengeBody(hash);
+      expectError(await withoutPushQueue(() => challenge(other)), 503, 'STORE_UNAVAILABLE');
+      expectError(await challenge({ ...other, expected_action: 'something_else' }), 409, 'CONFLICT');
     } finally {
-      await redis.del(meta);
-      if (saved) await redis.restore(meta, 0, saved);
+      redis.disconnect();
     }
-    expectError(first, 503, 'STORE_UNAVAILABLE');
-    // Told to try again, the backend resends the same body: the relay completes that request.
-    const again = await challenge(body);
-    assert.equal(again.status, 200, JSON.stringify(again.body));
-    assert.equal(again.body.data.instruction_id, body.instruction_id);
-    const open = (await device.poll()).body.data.requests.find((r: any) => r.instruction_id === body.instruction_id);
-    assert.ok(open, 'the device finds the challenge');
-    assert.equal(open.request_id, again.body.data.request_id, 'the request the first try wrote, not a second one');
-    assert.equal((await device.answer(open.request_id, 'approve')).status, 200);
-    const cb = await eventually(async () => receiver.received.find((c) => c.body.data?.instruction_id === body.instruction_id));
-    assert.equal(cb.body.data.status, 'approved');
-    // Accepted now: a further resend is a reused instruction_id, as before.
-    expectError(await challenge(body), 409, 'CONFLICT');
-    // A different body under an instruction_id whose first try was never queued is refused too.
-    const other = challengeBody(hash);
-    try {
-      await redis.set(meta, 'not a hash');
-      expectError(await challenge(other), 503, 'STORE_UNAVAILABLE');
-    } finally {
-      await redis.del(meta);
-      if (saved) await redis.restore(meta, 0, saved);
-    }
-    expectError(await challenge({ ...other, expected_action: 'something_else' }), 409, 'CONFLICT');
-    redis.disconnect();
   });
 
   it('push fatigue: the 6th challenge to one user within the window gets 429 with Retry-After', async () => {
