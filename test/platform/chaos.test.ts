@@ -16,6 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import type { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { fileURLToPath } from 'node:url';
 import { Receiver } from '../fakes/receiver.js';
@@ -25,6 +26,7 @@ import { Accepted, WidgetVisitor, sendChallenge, sendSudo } from '../support/acc
 import { createSession } from '../support/chat-client.js';
 import { call, provision, signedHeaders, type TenantCreds } from '../support/client.js';
 import { complete, describeFindings, findings, type Findings } from '../support/durable-checks.js';
+import { redisKey } from '../../platform/keys.js';
 import { QUEUE } from '../../queues/names.js';
 import { eventually, sleep, spawnApi, spawnWorker, startRelay, type Child, type Relay } from '../support/harness.js';
 
@@ -300,6 +302,39 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
         );
       return `${lines.join('\n')}\nworkers' output:\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`;
     };
+    /**
+     * Why deliveries stopped, in a few lines that fit the failure message (CI shows a log's tail, where
+     * mocha repeats the message): the receiver's last request, each worker's life, the queue's state
+     * and each tenant's slots and circuit.
+     */
+    const whyStalled = async () => {
+      const now = Date.now();
+      const last = receiver.received.at(-1);
+      const lastOk = receiver.received.findLast((r) => r.answeredStatus === 200);
+      const lines = [
+        `receiver: ${receiver.received.length} requests, the last ${last ? now - last.at : '-'} ms ago, the last 2xx ${lastOk ? now - lastOk.at : '-'} ms ago (sending ended ${now - started - sentMs} ms ago)`,
+      ];
+      for (const [i, w] of workers.entries()) {
+        const tail = w.output().trim().split('\n').slice(-4).join(' | ').slice(-600);
+        lines.push(
+          `worker ${i} (pid ${w.proc.pid}): exit ${w.proc.exitCode ?? '-'} signal ${w.proc.signalCode ?? '-'}; last lines: ${tail}`,
+        );
+      }
+      const q = relay.producer.queue(QUEUE.webhookDelivery);
+      const client = (await q.client) as unknown as Redis;
+      const marker = await client.zrange(q.keys.marker!, 0, -1, 'WITHSCORES').catch((e: Error) => e.message);
+      lines.push(
+        `${q.name}: ${JSON.stringify(await q.getJobCounts())}, paused ${String(await q.isPaused())}, ` +
+          `limiter pttl ${await client.pttl(q.keys.limiter!)}, marker ${JSON.stringify(marker)}, workers ${(await q.getWorkers()).length}`,
+      );
+      for (const t of tenants) {
+        const inflight = redisKey.deliveryInflight(relay.config.queuePrefix, t.tenantId);
+        lines.push(
+          `tenant ${t.tenantId}: ${await client.zcard(inflight)} slots held, circuit pttl ${await client.pttl(redisKey.deliveryCircuit(relay.config.queuePrefix, t.tenantId))}`,
+        );
+      }
+      return lines.join('\n');
+    };
     await eventually(
       async () => {
         const ok = delivered(); // once per check: per id it was O(accepted × received), a core's worth at 10,000
@@ -309,8 +344,9 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
       500,
     ).catch(async () => {
       const missing = [...accepted].filter((id) => !delivered().has(id));
-      console.log(await whereAreTheirJobs(missing));
-      assert.fail(`${missing.length} of ${accepted.size} accepted events never delivered, e.g. ${missing.slice(0, 3).join(', ')}`);
+      const why = await whyStalled().catch((e: Error) => `(no state: ${e.message})`);
+      console.log(await whereAreTheirJobs(missing).catch((e: Error) => `(no jobs: ${e.message})`));
+      assert.fail(`${missing.length} of ${accepted.size} accepted events never delivered, e.g. ${missing.slice(0, 3).join(', ')}\n${why}`);
     });
     const ok = delivered();
     const requests = receiver.received.length;
