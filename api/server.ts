@@ -2,6 +2,7 @@
  * The `web` process (Procfile): the Koa API. Scales horizontally; every piece of shared state
  * (replay window, rate limits, tenant generations, queues) is in Redis or MongoDB.
  */
+import { setStoreWriteTimeout } from '../models/platform/batch-insert.js';
 import { TenantStore } from '../models/platform/tenant-store.js';
 import { loadConfigOrExit } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     .catch(() => undefined);
   // Listen at once, even while MongoDB is unreachable: requests then get a quick 503, /readyz says
   // not ready, and the PaaS router keeps the process instead of crash-looping it.
+  setStoreWriteTimeout(config.storeWriteTimeoutMs);
   void connectWithRetry();
   const app = buildApp({ config, logger, redis, producer, tenants });
   if (!config.fcmServiceAccountJson)

@@ -69,6 +69,11 @@ const envSchema = z.object({
   /** Consecutive network failures/timeouts that open a tenant's circuit, and how long it stays open. */
   DELIVERY_CIRCUIT_THRESHOLD: int(1, 1000).default(5),
   DELIVERY_CIRCUIT_COOLDOWN_MS: int(100, 3_600_000).default(30_000),
+  /**
+   * How long one batched MongoDB write may go unanswered before the jobs waiting on it fail and
+   * retry (models/platform/batch-insert.ts); a job is bounded by its own timeout plus this.
+   */
+  STORE_WRITE_TIMEOUT_MS: int(100, 600_000).default(30_000),
   /** BullMQ lock duration: how long before a crashed worker's job is considered stalled and retried. */
   JOB_LOCK_MS: int(1000, 600_000).default(30_000),
   WORKER_SHUTDOWN_TIMEOUT_MS: int(100, 300_000).default(15_000),
@@ -180,6 +185,7 @@ export type Config = {
   deliveryTenantBurst: number;
   deliveryCircuitThreshold: number;
   deliveryCircuitCooldownMs: number;
+  storeWriteTimeoutMs: number;
   jobLockMs: number;
   workerShutdownTimeoutMs: number;
   deliverySweepEveryMs: number;
@@ -262,6 +268,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     deliveryTenantBurst: Math.max(e.DELIVERY_TENANT_BURST, e.DELIVERY_TENANT_CONCURRENCY),
     deliveryCircuitThreshold: e.DELIVERY_CIRCUIT_THRESHOLD,
     deliveryCircuitCooldownMs: e.DELIVERY_CIRCUIT_COOLDOWN_MS,
+    storeWriteTimeoutMs: e.STORE_WRITE_TIMEOUT_MS,
     jobLockMs: e.JOB_LOCK_MS,
     workerShutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
     deliverySweepEveryMs: e.DELIVERY_SWEEP_EVERY_MS,

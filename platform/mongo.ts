@@ -46,6 +46,8 @@ export function isStoreUnavailable(err: unknown): boolean {
     err.name === 'MongoTopologyClosedError' ||
     // w: majority not reached within wtimeoutMS: the replica set has lost its majority for now.
     err.name === 'MongoWriteConcernError' ||
+    // A batch write unanswered past STORE_WRITE_TIMEOUT_MS (models/platform/batch-insert.ts).
+    err.name === 'StoreTimeoutError' ||
     /buffering timed out|Client must be connected|before initial connection is complete|connection .* closed/i.test(err.message)
   );
 }

@@ -7,6 +7,7 @@ import { TenantStore } from '../models/platform/tenant-store.js';
 import { createOutboundHttp } from '../platform/outbound-http.js';
 import { loadConfigOrExit } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
+import { setStoreWriteTimeout } from '../models/platform/batch-insert.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { apiRedis, workerRedis } from '../platform/redis.js';
 import { Producer } from '../queues/producer.js';
@@ -17,6 +18,7 @@ const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, 'worker');
 
 async function main(): Promise<void> {
+  setStoreWriteTimeout(config.storeWriteTimeoutMs);
   await connectMongo(config.mongodbUri);
   const redis = workerRedis(config.redisUrl);
   const producer = new Producer(config, apiRedis(config.redisUrl));

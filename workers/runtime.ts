@@ -100,12 +100,32 @@ async function dispatch(job: Job, token: string | undefined, processors: Process
   if (!def) throw new UnrecoverableError(`no such job ${job.name}`);
   const parsed = def.payload.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}`);
+  // The job's timeout aborts its I/O through the signal. A processor still running well past it is
+  // waiting on something the signal cannot reach (a store that stopped answering): the job fails
+  // then, so the worker's slot and the job go on (it is retried) instead of both hanging for good
+  // while the lock is renewed. The bound leaves room to record the outcome after an abort (a batched
+  // write is bounded by STORE_WRITE_TIMEOUT_MS).
+  const timeoutMs = def.timeoutMs(config);
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`${job.name} timed out`)), def.timeoutMs(config));
+  const timers: NodeJS.Timeout[] = [];
+  const overdue = new Promise<never>((_, reject) => {
+    timers.push(setTimeout(() => controller.abort(new Error(`${job.name} timed out`)), timeoutMs));
+    const hardMs = timeoutMs + config.storeWriteTimeoutMs + OVERDUE_GRACE_MS;
+    timers.push(
+      setTimeout(() => reject(new Error(`${job.name} still running ${hardMs} ms after it started; failed so it is retried`)), hardMs),
+    );
+  });
+  overdue.catch(() => undefined); // only ever awaited through the race below
   try {
     const processor = processors[name] as Processor<typeof name>;
-    return await processor(job, token, parsed.data as never, controller.signal);
+    const running = Promise.resolve().then(() => processor(job, token, parsed.data as never, controller.signal));
+    // Settling after the bound changes nothing: the job has failed and is retried by then.
+    running.catch(() => undefined);
+    return await Promise.race([running, overdue]);
   } finally {
-    clearTimeout(timer);
+    for (const t of timers) clearTimeout(t);
   }
 }
+
+/** Beyond a job's timeout and a batched write's bound: what an aborted job may take to wind up. */
+const OVERDUE_GRACE_MS = 5000;

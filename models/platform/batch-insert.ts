@@ -22,6 +22,26 @@ export class DuplicateKeyError extends Error {
   readonly code = 11000;
 }
 
+/** A batch write the store did not answer within the bound: its callers fail as if the store were down. */
+export class StoreTimeoutError extends Error {
+  override readonly name = 'StoreTimeoutError';
+}
+
+let writeTimeoutMs = 30_000;
+
+/**
+ * How long one batch write may go unanswered (STORE_WRITE_TIMEOUT_MS, set where the store is
+ * connected: platform/mongo.ts). Writes go one at a time per writer, so a write that never answers
+ * (a connection the store stopped answering on, across a restart) would hold every later write of
+ * the process behind it, and every job waiting on one, for good: a worker that looks alive and
+ * renews its jobs' locks, with nothing moving. Past the bound its callers fail (their jobs retry) and
+ * the next batch goes ahead. The late write may still land: ids are fixed, so a retry meets it as a
+ * duplicate, which every caller already handles as "written before".
+ */
+export function setStoreWriteTimeout(ms: number): void {
+  writeTimeoutMs = ms;
+}
+
 /** The scheduling both writers share: one write in flight, the next batch gathering behind it. */
 abstract class GroupCommit<T> {
   private batch: Pending<T>[] = [];
@@ -59,12 +79,21 @@ abstract class GroupCommit<T> {
     const batch = this.batch.splice(0, this.maxBatch);
     if (!batch.length) return;
     this.writing = true;
+    let timer: NodeJS.Timeout | undefined;
+    const write = Promise.resolve().then(() => this.writeBatch(batch.map((b) => b.item)));
+    // Answered after the bound: its callers were failed already (see setStoreWriteTimeout).
+    write.catch(() => undefined);
+    const bound = new Promise<never>((_, reject) => {
+      const ms = writeTimeoutMs;
+      timer = setTimeout(() => reject(new StoreTimeoutError(`a batch write got no answer within ${ms} ms`)), ms);
+    });
     try {
-      await this.writeBatch(batch.map((b) => b.item));
+      await Promise.race([write, bound]);
       for (const b of batch) b.resolve();
     } catch (err) {
       settleFailed(batch, err);
     } finally {
+      clearTimeout(timer);
       this.writing = false;
       this.schedule();
     }
