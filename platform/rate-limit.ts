@@ -1,9 +1,11 @@
 /**
- * The one fixed-window counter behind the relay's simple limits (push fatigue, the FCM send rate,
- * the chat abuse limits). A window is `floor(now / windowMs)`; each hit is one INCR and one PEXPIRE
+ * The one fixed-window counter behind the relay's simple limits (the FCM send rate, the chat and
+ * console abuse limits). A window is `floor(now / windowMs)`; each hit is one INCR and one PEXPIRE
  * of `${key}:${window}`, and several limits are counted in one round trip (MULTI). Fixed windows
  * allow up to twice the limit across a window edge; that is accepted for these limits. The HMAC
- * gate's per-tenant limit, which tenants see in RateLimit-* headers, is a sliding window instead.
+ * gate's per-tenant limit, which tenants see in RateLimit-* headers, and push fatigue (a burst of
+ * prompts at a window's edge is the attack it stops: models/auth/prompt-fatigue.ts) are sliding
+ * windows instead.
  *
  * Keys counted together must share a hash tag on Redis Cluster (a MULTI stays on one slot).
  */

@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
+import { countPrompt } from '../../models/auth/prompt-fatigue.js';
+import type { FlowDeps } from '../../models/platform/deps.js';
+import { DomainError } from '../../platform/errors.js';
 import { DeviceClient } from '../../scripts/device.js';
 import { provision, signed, type TenantCreds } from '../support/client.js';
 import { eventually, sleep, spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';
@@ -256,6 +259,26 @@ describe('auth relay: push challenges answered by polling devices', function () 
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
     assert.equal(last!.body.error.code, 'RATE_LIMITED');
     assert.ok(Number(last!.headers.get('retry-after')) >= 1);
+  });
+
+  it('push fatigue counts any 60 s, not calendar minutes: five prompts just before a minute turns leave none for just after', async () => {
+    const redis = new Redis(relay.config.redisUrl);
+    try {
+      const deps = { config: relay.config, redis } as unknown as FlowDeps;
+      const person = [{ tenantId: creds.tenantId, userSocketHash: newUserHash() }];
+      const minute = 60_000 * Math.floor(Date.now() / 60_000);
+      for (let i = 0; i < 5; i++) await countPrompt(deps, person, minute + 59_000 + i * 100);
+      // A fixed window would start afresh at the minute and let five more through within two seconds.
+      const refused = await countPrompt(deps, person, minute + 60_500).catch((e: unknown) => e);
+      assert.ok(refused instanceof DomainError && refused.code === 'RATE_LIMITED', String(refused));
+      // Retry-After: until the first of the five leaves the window (59.0 s + 60 s, asked at 60.5 s).
+      assert.equal(refused.retryAfterS, 59);
+      // Once it has left, one more is allowed (and only one).
+      await countPrompt(deps, person, minute + 119_000);
+      assert.ok((await countPrompt(deps, person, minute + 119_050).catch((e: unknown) => e)) instanceof DomainError);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it("a new device raises a new_device security alert on the user's other devices", async () => {
