@@ -135,6 +135,11 @@ describe('chat in the browser: the widget and the inbox, end to end', function (
     await v.launcher.click();
     await v.input.fill('avant la coupure');
     await v.input.press('Enter');
+    // Acknowledged (numbered) before the operator writes: the conversation is listed as soon as it
+    // exists, a moment before its first message takes its number, and on a loaded machine an operator
+    // quick enough to reply in that moment is numbered first (a run saw r0 stored before it).
+    await visible(v.bubbles.filter({ hasText: 'avant la coupure' }));
+    await until(async () => !(await text(v.metas)).match(/En attente|Envoi/));
     const queue = () => asOperator(w.operatorApi.url, op.token, 'GET', '/operator/fetch/queue');
     const cid = await eventually(async () => (await queue()).body.data.conversations[0]?.id as string | undefined);
     assert.equal(
