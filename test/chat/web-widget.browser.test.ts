@@ -196,6 +196,8 @@ describe('chat in the browser: the widget on tenants’ pages', function () {
     await page.reload();
     await page.evaluate(`Bloonio.get(${JSON.stringify(other.tenantId)}).open()`);
     await until(async () => (await b.texts()).join() === 'pour B');
+    // A resumes on its own (its socket replays its conversation): wait for it too, do not race it.
+    await until(async () => (await a.texts()).join() === 'pour A');
     assert.deepEqual(await a.texts(), ['pour A']);
   });
 

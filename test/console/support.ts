@@ -20,7 +20,15 @@ export type ConsoleWorld = {
 
 export const PASSWORD = 'correct horse battery staple';
 export const newEmail = (tag = 'user') => `${tag}-${randomBytes(4).toString('hex')}@example.com`;
-export const newIp = () => `198.51.100.${1 + Math.floor(Math.random() * 250)}`;
+// Client IPs from the documentation ranges (RFC 5737), each handed out once per test process: the
+// console's limits count per IP, and two callers drawing the same IP at random spent each other's
+// budget (a run saw a sign-in refused as the attacker's IP, drawn again for "another IP").
+const TEST_NETS = ['192.0.2', '198.51.100', '203.0.113'];
+let ipSeq = 0;
+export const newIp = () => {
+  const n = ipSeq++ % (254 * TEST_NETS.length);
+  return `${TEST_NETS[Math.floor(n / 254)]}.${1 + (n % 254)}`;
+};
 
 export async function startConsoleWorld(name: string, extraEnv: Record<string, string> = {}): Promise<ConsoleWorld> {
   const smtp = await new FakeSmtp().start();
