@@ -30,8 +30,8 @@ export class StoreTimeoutError extends Error {
 let writeTimeoutMs = 30_000;
 
 /**
- * How long one batch write may go unanswered (STORE_WRITE_TIMEOUT_MS, set where the store is
- * connected: platform/mongo.ts). Writes go one at a time per writer, so a write that never answers
+ * How long one batch write may go unanswered (STORE_WRITE_TIMEOUT_MS, set by the API and worker
+ * entry points before they connect; 30 s otherwise). Writes go one at a time per writer, so a write that never answers
  * (a connection the store stopped answering on, across a restart) would hold every later write of
  * the process behind it, and every job waiting on one, for good: a worker that looks alive and
  * renews its jobs' locks, with nothing moving. Past the bound its callers fail (their jobs retry) and
