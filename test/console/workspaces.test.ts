@@ -302,7 +302,7 @@ describe('console workspaces, members, invitations and tenants', function () {
     assert.equal(e.actor_email, s.email);
     assert.equal(e.target, t.tenantId);
     assert.deepEqual(e.details.fields, ['allowed_origins', 'branding_primary_color', 'sudo_callback_path']);
-    assert.match(e.ip, /^198\.51\.100\./);
+    assert.match(e.ip, /^(192\.0\.2|198\.51\.100|203\.0\.113)\./, 'the client IP the test sent (newIp), not the proxy hop');
     assert.equal(e.user_agent, 'console-test/1.0');
     assert.ok(!JSON.stringify(log.body).includes(current.secret), 'no secret in the log');
     const page = await w.api('GET', inWs('/fetch/audit-log', s.workspaceId, `&limit=3&before=${log.body.data.entries[2].seq}`), {
