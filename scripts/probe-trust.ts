@@ -13,6 +13,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { signedHeaders } from '../platform/signing.js';
+import { withTimeout } from '../platform/with-timeout.js';
 import { localAdminKey } from './local-admin-key.js';
 
 const base = (process.env.RELAY_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
@@ -97,7 +98,7 @@ function openSocket(url: string, origin?: string): { ws: WebSocket; opened: Prom
   return { ws, opened, closed };
 }
 const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, j) => setTimeout(() => j(new Error(`${what} not within ${ms} ms`)), ms))]);
+  withTimeout(p, ms, () => new Error(`${what} not within ${ms} ms`));
 
 // -------------------------------------------------------------------------------------------------
 const admin = { 'X-Admin-Key': adminKey() };

@@ -3,11 +3,11 @@
  * as needed; all state is in Redis and MongoDB. SIGTERM/SIGINT close it cleanly within
  * WORKER_SHUTDOWN_TIMEOUT_MS (a PaaS gives ~30 s before SIGKILL).
  */
+import { setStoreWriteTimeout } from '../models/platform/batch-insert.js';
 import { TenantStore } from '../models/platform/tenant-store.js';
 import { createOutboundHttp } from '../platform/outbound-http.js';
 import { loadConfigOrExit } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
-import { setStoreWriteTimeout } from '../models/platform/batch-insert.js';
 import { connectMongo, disconnectMongo } from '../platform/mongo.js';
 import { apiRedis, workerRedis } from '../platform/redis.js';
 import { Producer } from '../queues/producer.js';

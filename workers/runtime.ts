@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { workerRedis } from '../platform/redis.js';
+import { withTimeout } from '../platform/with-timeout.js';
 import { JOB_CATALOGUE, jobsOfQueue, type JobName } from '../queues/catalogue.js';
 import { ALL_QUEUES, QUEUE, bullPrefix, type QueueName } from '../queues/names.js';
 import { backoffStrategy } from './backoff.js';
@@ -106,24 +107,19 @@ async function dispatch(job: Job, token: string | undefined, processors: Process
   // while the lock is renewed. The bound leaves room to record the outcome after an abort (a batched
   // write is bounded by STORE_WRITE_TIMEOUT_MS).
   const timeoutMs = def.timeoutMs(config);
+  const hardMs = timeoutMs + config.storeWriteTimeoutMs + OVERDUE_GRACE_MS;
   const controller = new AbortController();
-  const timers: NodeJS.Timeout[] = [];
-  const overdue = new Promise<never>((_, reject) => {
-    timers.push(setTimeout(() => controller.abort(new Error(`${job.name} timed out`)), timeoutMs));
-    const hardMs = timeoutMs + config.storeWriteTimeoutMs + OVERDUE_GRACE_MS;
-    timers.push(
-      setTimeout(() => reject(new Error(`${job.name} still running ${hardMs} ms after it started; failed so it is retried`)), hardMs),
-    );
-  });
-  overdue.catch(() => undefined); // only ever awaited through the race below
+  const soft = setTimeout(() => controller.abort(new Error(`${job.name} timed out`)), timeoutMs);
   try {
     const processor = processors[name] as Processor<typeof name>;
-    const running = Promise.resolve().then(() => processor(job, token, parsed.data as never, controller.signal));
     // Settling after the bound changes nothing: the job has failed and is retried by then.
-    running.catch(() => undefined);
-    return await Promise.race([running, overdue]);
+    return await withTimeout(
+      processor(job, token, parsed.data as never, controller.signal),
+      hardMs,
+      () => new Error(`${job.name} still running ${hardMs} ms after it started; failed so it is retried`),
+    );
   } finally {
-    for (const t of timers) clearTimeout(t);
+    clearTimeout(soft);
   }
 }
 

@@ -12,19 +12,11 @@ import type { Middleware } from 'koa';
 import mongoose from 'mongoose';
 import { redisKey } from '../../platform/keys.js';
 import type { Metrics } from '../../platform/metrics.js';
+import { withTimeout } from '../../platform/with-timeout.js';
 import type { AppDeps, AppState } from '../context.js';
 import { DOCS_HTML } from './docs-page.js';
 import { ApiError } from '../errors.js';
 import { adminAuth, adminKeyMatches } from '../principals/admin.js';
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export function opsRouter(deps: AppDeps, metrics: Metrics, openapi: () => unknown): Router<AppState> {
   const router = new Router<AppState>();

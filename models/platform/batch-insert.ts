@@ -12,6 +12,7 @@
  * acknowledged before it is written; the buffer holds only in-flight calls.
  */
 import type { Collection, mongo } from 'mongoose';
+import { withTimeout } from '../../platform/with-timeout.js';
 
 /** Our documents have string ids (prefixed, sortable), never ObjectIds. */
 type AnyBulkWriteOperation = mongo.AnyBulkWriteOperation<{ _id: string; [field: string]: unknown }>;
@@ -31,12 +32,12 @@ let writeTimeoutMs = 30_000;
 
 /**
  * How long one batch write may go unanswered (STORE_WRITE_TIMEOUT_MS, set by the API and worker
- * entry points before they connect; 30 s otherwise). Writes go one at a time per writer, so a write that never answers
- * (a connection the store stopped answering on, across a restart) would hold every later write of
- * the process behind it, and every job waiting on one, for good: a worker that looks alive and
- * renews its jobs' locks, with nothing moving. Past the bound its callers fail (their jobs retry) and
- * the next batch goes ahead. The late write may still land: ids are fixed, so a retry meets it as a
- * duplicate, which every caller already handles as "written before".
+ * entry points before they connect; 30 s otherwise). Writes go one at a time per writer, so a write
+ * that never answers (a connection the store stopped answering on, across a restart) would hold
+ * every later write of the process behind it, and every job waiting on one, for good: a worker that
+ * looks alive and renews its jobs' locks, with nothing moving. Past the bound its callers fail (their
+ * jobs retry) and the next batch goes ahead. The late write may still land: ids are fixed, so a retry
+ * meets it as a duplicate, which every caller already handles as "written before".
  */
 export function setStoreWriteTimeout(ms: number): void {
   writeTimeoutMs = ms;
@@ -79,21 +80,18 @@ abstract class GroupCommit<T> {
     const batch = this.batch.splice(0, this.maxBatch);
     if (!batch.length) return;
     this.writing = true;
-    let timer: NodeJS.Timeout | undefined;
-    const write = Promise.resolve().then(() => this.writeBatch(batch.map((b) => b.item)));
-    // Answered after the bound: its callers were failed already (see setStoreWriteTimeout).
-    write.catch(() => undefined);
-    const bound = new Promise<never>((_, reject) => {
-      const ms = writeTimeoutMs;
-      timer = setTimeout(() => reject(new StoreTimeoutError(`a batch write got no answer within ${ms} ms`)), ms);
-    });
+    const ms = writeTimeoutMs;
     try {
-      await Promise.race([write, bound]);
+      // Answered after the bound: its callers were failed already (see setStoreWriteTimeout).
+      await withTimeout(
+        this.writeBatch(batch.map((b) => b.item)),
+        ms,
+        () => new StoreTimeoutError(`a batch write got no answer within ${ms} ms`),
+      );
       for (const b of batch) b.resolve();
     } catch (err) {
       settleFailed(batch, err);
     } finally {
-      clearTimeout(timer);
       this.writing = false;
       this.schedule();
     }
