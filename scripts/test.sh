@@ -20,6 +20,8 @@ npx madge --circular --extensions ts --ts-config tsconfig.json api workers queue
 	cat /tmp/madge.$$
 	exit 1
 }
+echo "== unit tests (no services)"
+npm run --silent test:unit || exit 1
 echo "== tests"
 bash scripts/ensure-browser.sh || exit 1
 # The relay's processes that tests spawn start from a transpiled copy (half the CPU of tsx per start).

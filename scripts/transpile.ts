@@ -1,7 +1,7 @@
 /**
  * Transpiles the relay's TypeScript (api, workers, queues, models, platform, scripts) file by file into
  * plain ES modules under a folder of .data/ (default .data/build), with inline source maps: what tsx
- * does on every start, done once. The test harness spawns its API and worker processes from there when
+ * does on every start, done once (and the Lua scripts copied beside them). The test harness spawns its API and worker processes from there when
  * RELAY_BUILD_DIR names it (scripts/test.sh sets it), which saves each of them ~2 s of CPU; a test run
  * by hand, without it, spawns them through tsx as before. Imports already name `.js` files (NodeNext),
  * so no bundling and no rewriting: the output sits under the project root and finds package.json
@@ -13,6 +13,7 @@ import { readdirSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
+import { copyLua } from './copy-lua.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIRS = ['api', 'workers', 'queues', 'models', 'platform', 'scripts'];
@@ -21,7 +22,7 @@ function* sources(dir: string): Generator<string> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) yield* sources(p);
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) yield p;
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') && !e.name.endsWith('.unit.test.ts')) yield p;
   }
 }
 
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
       writeFileSync(target, code);
     }),
   );
+  copyLua(out);
   console.log(`transpiled ${files.length} files into ${relative(ROOT, out)}`);
 }
 
