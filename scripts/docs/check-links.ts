@@ -4,6 +4,7 @@
  * an anchor (`page.md#some-heading`, or `#some-heading` within the page) must name a heading of that page,
  * by GitHub's slug (lower case, punctuation dropped, spaces to hyphens, -1, -2 … for repeats).
  * Absolute URLs (https:, mailto:) are not fetched: CI must not depend on other people's servers.
+ * README.md must also stay under 10 KB: the front door, with the detail in docs/.
  * Exits 1 listing each broken link as file:line: target — reason.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -107,7 +108,10 @@ export function pages(root: string): string[] {
   return out;
 }
 
-/** Every broken link under root, as "file:line: target — reason". */
+/** README.md is the front door: a few screens, the rest belongs in docs/ (issue 22). */
+export const README_MAX_BYTES = 10 * 1024;
+
+/** Every broken link under root, as "file:line: target — reason", and a README over its budget. */
 export function check(root: string): string[] {
   const cache = new Map<string, string | null>();
   const read = (p: string) => {
@@ -121,6 +125,9 @@ export function check(root: string): string[] {
       if (why) broken.push(`${relative(root, file)}:${l.line}: ${l.target} — ${why}`);
     }
   }
+  const readme = join(root, 'README.md');
+  if (existsSync(readme) && statSync(readme).size > README_MAX_BYTES)
+    broken.push(`README.md: ${statSync(readme).size} bytes, over the front door's ${README_MAX_BYTES}; move the detail into docs/`);
   return broken;
 }
 
@@ -128,7 +135,7 @@ function main(): number {
   const checked = pages(ROOT);
   const broken = check(ROOT);
   if (broken.length === 0) {
-    console.log(`docs:check: every relative link and anchor resolves (${checked.length} pages)`);
+    console.log(`docs:check: every relative link and anchor resolves (${checked.length} pages); README.md within its budget`);
     return 0;
   }
   console.error(`docs:check: ${broken.length} broken link(s):`);

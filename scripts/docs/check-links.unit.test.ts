@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { anchors, check, links, slug } from './check-links.js';
+import { README_MAX_BYTES, anchors, check, links, slug } from './check-links.js';
 
 describe('docs:check: relative links and anchors resolve', () => {
   it('slugs headings as GitHub does', () => {
@@ -50,6 +50,20 @@ describe('docs:check: relative links and anchors resolve', () => {
         'docs/a.md:2: concepts/b.md#missing — no heading with the anchor #missing',
         'docs/a.md:2: /docs/a.md — a root-relative link does not resolve on GitHub and in the docs site alike; link relatively',
         'docs/concepts/b.md:2: ../../README.md#L1 — no heading with the anchor #L1',
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps README.md a front door: over 10 KB is reported', () => {
+    const root = mkdtempSync(join(tmpdir(), 'docs-check-'));
+    try {
+      writeFileSync(join(root, 'README.md'), `# R\n${'x'.repeat(README_MAX_BYTES - 4)}`);
+      assert.deepEqual(check(root), []);
+      writeFileSync(join(root, 'README.md'), `# R\n${'x'.repeat(README_MAX_BYTES)}`);
+      assert.deepEqual(check(root), [
+        `README.md: ${README_MAX_BYTES + 4} bytes, over the front door's ${README_MAX_BYTES}; move the detail into docs/`,
       ]);
     } finally {
       rmSync(root, { recursive: true, force: true });
