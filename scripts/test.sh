@@ -10,6 +10,10 @@
 echo "== lint"
 npx eslint . || exit 1
 npx prettier --check --log-level warn . || exit 1
+# The docs: every relative link and anchor resolves (README.md, CONTRIBUTING.md, docs/), and the
+# code cites the contract it ships (docs/contract.md §x), not a SPEC file outside the repository.
+npx tsx scripts/docs/check-links.ts || exit 1
+npx tsx scripts/docs/cite-contract.ts --check || exit 1
 echo "== typecheck"
 npx tsc --noEmit || exit 1
 npx tsc --noEmit -p web/tsconfig.json || exit 1

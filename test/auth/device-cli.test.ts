@@ -1,5 +1,5 @@
 /**
- * The reference device (scripts/device.ts) run as a separate process, the way the README's demo
+ * The reference device (scripts/device.ts) run as a separate process, the way the demo in docs/auth-relay.md
  * uses it: pair from a proof, keep the key in a state file, poll, show, approve / deny, unpair.
  */
 import assert from 'node:assert/strict';

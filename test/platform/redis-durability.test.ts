@@ -1,5 +1,5 @@
 /**
- * Redis keeps what it acknowledged (platform/redis-durability.ts, README "Durability"): the relay's own
+ * Redis keeps what it acknowledged (platform/redis-durability.ts, docs/operations.md "Durability"): the relay's own
  * Redis runs with AOF, `appendfsync always` and noeviction, and the web process says in its log, at
  * start, when the Redis it is given does not (a crash could lose acknowledged work) or cannot be read.
  * Real Redis servers throughout: the one scripts/with-services.sh started, and private ones.

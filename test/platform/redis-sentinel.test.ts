@@ -64,7 +64,7 @@ describe('Redis Sentinel: the relay follows a failover to the replica', function
     stop = true;
     await load;
     // Replication is asynchronous: what the old primary acknowledged while Sentinel switched may not
-    // have reached the replica (the README says so). Everything before and after must be delivered.
+    // have reached the replica (docs/operations.md says so). Everything before and after must be delivered.
     const outside = [...accepted.callbacks.values()].filter((c) => c.at < switchAt || c.at > switchedAt + 1000);
     await eventually(async () => outside.every((c) => isDelivered(c.eventId)), 30_000, 200).catch(() => {
       const missing = outside.filter((c) => !isDelivered(c.eventId));
