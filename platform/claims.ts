@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import { DomainError } from './errors.js';
 import { newId } from './ids.js';
 import { redisKey } from './keys.js';
+import { defineScript } from './redis-scripts.js';
 
 /** True for the one caller that claims `what` first (within `ttlMs`). */
 export async function claimOnce(redis: Redis, prefix: string, what: string, ttlMs: number): Promise<boolean> {
@@ -22,11 +23,12 @@ export async function releaseClaim(redis: Redis, prefix: string, what: string): 
   await redis.del(redisKey.claim(prefix, what));
 }
 
-const UNLOCK_LUA = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+// Compare-and-delete: lua/unlock.lua.
+const UNLOCK = defineScript<[key: string], [token: string], number>('unlock');
 
 /** Deletes `key` only while it still holds `token` (compare-and-delete): 1 if it did, else 0. */
 export async function releaseIfHeld(redis: Redis, key: string, token: string): Promise<number> {
-  return (await redis.eval(UNLOCK_LUA, 1, key, token)) as number;
+  return UNLOCK.run(redis, [key], [token]);
 }
 
 /**

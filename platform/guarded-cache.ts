@@ -14,23 +14,12 @@
  * Redis Cluster (give them the same hash tag).
  */
 import type { Redis } from 'ioredis';
+import { defineScript } from './redis-scripts.js';
 
 export type CacheKeys = { entry: string; generation: string };
 
-// KEYS: entry, generation; ARGV: the generation the reader noted ('' for none), the value, the TTL (s).
-const PUT_LUA = `if (redis.call('get', KEYS[2]) or '') ~= ARGV[1] then return 0 end
-redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
-return 1`;
-
-type GuardedRedis = Redis & {
-  guardedCachePut(entry: string, generation: string, seen: string, value: string, ttlS: number): Promise<number>;
-};
-
-function scripts(redis: Redis): GuardedRedis {
-  const r = redis as GuardedRedis;
-  if (typeof r.guardedCachePut !== 'function') r.defineCommand('guardedCachePut', { numberOfKeys: 2, lua: PUT_LUA });
-  return r;
-}
+// The put that refuses a changed generation: lua/guarded-cache-put.lua.
+const PUT = defineScript<[entry: string, generation: string], [seen: string, value: string, ttlS: number], number>('guarded-cache-put');
 
 const inFlight = new Map<string, Promise<string>>();
 
@@ -55,7 +44,7 @@ export async function readThrough<T>(
     p = (async () => {
       const loaded = await load();
       const value = codec.encode(loaded);
-      if (cacheIf(loaded)) await scripts(redis).guardedCachePut(keys.entry, keys.generation, seen ?? '', value, ttlS);
+      if (cacheIf(loaded)) await PUT.run(redis, [keys.entry, keys.generation], [seen ?? '', value, ttlS]);
       return value;
     })().finally(() => inFlight.delete(flight));
     inFlight.set(flight, p);

@@ -2,20 +2,19 @@
  * HMAC #1 verification for every /relay/* route (SPEC §1.2), in the documented order:
  *   headers (401) → timestamp within ±30 s (401) → tenant is active (403, only with a valid
  *   signature) → replay (401) → signature over the raw bytes, constant time (401) → per-tenant rate
- *   limit (429). Steps 4–6 and the tenant's freshness check share one Redis script (hmac-gate.lua.ts).
+ *   limit (429). Steps 4–6 and the tenant's freshness check share one Redis script (platform/lua/hmac-gate.lua).
  * An unknown tenant answers exactly as a wrong signature does (401 INVALID_SIGNATURE, after a dummy
  * HMAC and the same Redis round trip), and a suspended one says so only to a valid signature: no
  * unsigned caller learns which tenant ids exist.
  * Limitation (documented in the OpenAPI document): the query string is not signed.
  */
 import type { Middleware } from 'koa';
-import type { Redis } from 'ioredis';
 import { redisKey } from '../../platform/keys.js';
+import { defineScript } from '../../platform/redis-scripts.js';
 import { ApiError } from '../errors.js';
 import { HEADER_SIGNATURE, HEADER_TENANT, HEADER_TIMESTAMP, TIMESTAMP_WINDOW_MS, sign, signatureMatches } from '../../platform/signing.js';
 import type { TenantEntry } from '../../models/platform/tenant-store.js';
 import type { AppDeps, AppState } from '../context.js';
-import { HMAC_GATE_LUA } from './hmac-gate.lua.js';
 
 const RATE_WINDOW_MS = 60_000;
 /**
@@ -32,13 +31,12 @@ const NO_TENANT = 'tnt_000000000000000000000000';
 const NO_SECRET = 'sk_no_tenant_has_this_secret';
 
 type GateReply = [string, string?, string?];
-type GateRedis = Redis & {
-  hmacGate(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<GateReply>;
-};
+type GateKeys = [generation: string, seen: string, rateNow: string, ratePrevious: string];
+type GateArgs = [gen: string, valid: '0' | '1', replayTtlMs: number, limit: number, elapsedMs: number, windowMs: number];
+const GATE = defineScript<GateKeys, GateArgs, GateReply>('hmac-gate');
 
 export function hmacAuth(deps: AppDeps): Middleware<AppState> {
-  const redis = deps.redis as GateRedis;
-  if (typeof redis.hmacGate !== 'function') redis.defineCommand('hmacGate', { numberOfKeys: 4, lua: HMAC_GATE_LUA });
+  const redis = deps.redis;
   const prefix = deps.config.queuePrefix;
 
   return async (ctx, next) => {
@@ -64,17 +62,15 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
       if (!entry) {
         // The same work and the same answer as a wrong signature for a tenant that exists.
         signatureMatches(sign(NO_SECRET, timestamp, raw), signature);
-        await redis.hmacGate(
-          redisKey.tenantGeneration(prefix, NO_TENANT),
-          redisKey.signatureSeen(prefix, NO_TENANT, '0'),
-          redisKey.rateLimitWindow(prefix, NO_TENANT, 0),
-          redisKey.rateLimitWindow(prefix, NO_TENANT, -1),
-          '0',
-          '0',
-          1000,
-          1,
-          0,
-          RATE_WINDOW_MS,
+        await GATE.run(
+          redis,
+          [
+            redisKey.tenantGeneration(prefix, NO_TENANT),
+            redisKey.signatureSeen(prefix, NO_TENANT, '0'),
+            redisKey.rateLimitWindow(prefix, NO_TENANT, 0),
+            redisKey.rateLimitWindow(prefix, NO_TENANT, -1),
+          ],
+          ['0', '0', 1000, 1, 0, RATE_WINDOW_MS],
         );
         throw badSignature();
       }
@@ -94,17 +90,22 @@ export function hmacAuth(deps: AppDeps): Middleware<AppState> {
       const valid = verify(entry, timestamp, raw, signature);
       const now = Date.now();
       const windowIndex = Math.floor(now / RATE_WINDOW_MS);
-      const reply = await redis.hmacGate(
-        redisKey.tenantGeneration(prefix, tenantId),
-        redisKey.signatureSeen(prefix, tenantId, signature),
-        redisKey.rateLimitWindow(prefix, tenantId, windowIndex),
-        redisKey.rateLimitWindow(prefix, tenantId, windowIndex - 1),
-        entry.gen,
-        valid ? '1' : '0',
-        replayTtlMs(ts, now),
-        entry.tenant.rate_limit_per_min,
-        now - windowIndex * RATE_WINDOW_MS,
-        RATE_WINDOW_MS,
+      const reply = await GATE.run(
+        redis,
+        [
+          redisKey.tenantGeneration(prefix, tenantId),
+          redisKey.signatureSeen(prefix, tenantId, signature),
+          redisKey.rateLimitWindow(prefix, tenantId, windowIndex),
+          redisKey.rateLimitWindow(prefix, tenantId, windowIndex - 1),
+        ],
+        [
+          entry.gen,
+          valid ? '1' : '0',
+          replayTtlMs(ts, now),
+          entry.tenant.rate_limit_per_min,
+          now - windowIndex * RATE_WINDOW_MS,
+          RATE_WINDOW_MS,
+        ],
       );
       const [verdict, a, b] = reply;
       if (verdict === 'STALE' && round < 2) {

@@ -18,6 +18,7 @@ import { redisKey } from '../../platform/keys.js';
 import type { FlowDeps, TenantFlowDeps } from '../platform/deps.js';
 import { emitEvent } from '../platform/emit-event.js';
 import { BatchInserter, BatchWriter } from '../platform/batch-insert.js';
+import { approvalMachine } from './approval-machine.js';
 import { ApprovalRequestModel, PushDeliveryModel, findRequest, type ApprovalRequestDoc, type RequestKind } from './approval-request.js';
 import { closedError, judgeAnswer, type AnswerInput, type AnswerEffect } from './approval-rules.js';
 import {
@@ -274,7 +275,8 @@ export async function answerApprovalRequest(
   const person = request.participants.find((p) => p.device_ids.includes(device._id));
   if (!person) throw new DomainError('NOT_FOUND', 'Request not found.');
   if (request.kind === 'security-alert') throw new DomainError('CONFLICT', 'A security alert takes no answer.');
-  if (request.status !== 'pending') throw closedError(request.status);
+  // The states an answer is taken in (the script checks again, atomically).
+  if (!(approvalMachine.get('approve').from as readonly string[]).includes(request.status)) throw closedError(request.status);
   if (request.expires_at.getTime() <= Date.now()) throw closedError('expired-pending');
   const effect = judgeAnswer(request, answer);
   const verdict = await recordAnswer(deps.redis, deps.config.queuePrefix, request.tenant_id, request._id, device._id, {
@@ -427,7 +429,7 @@ export async function finalizeApprovalRequest(deps: TenantFlowDeps, tenantId: st
  * doubles as the reconciler of every request.
  */
 export async function expireApprovalRequest(deps: TenantFlowDeps, tenantId: string, requestId: string): Promise<string> {
-  const v = await endState(deps.redis, deps.config.queuePrefix, tenantId, requestId, 'expired');
+  const v = await endState(deps.redis, deps.config.queuePrefix, tenantId, requestId, 'expire', 'sweeper');
   if (v.kind === 'early') throw new Error('request not yet expired'); // an early timer: retried shortly
   if (v.kind === 'missing') return expireFromHistory(deps, tenantId, requestId);
   return finalizeApprovalRequest(deps, tenantId, requestId);
@@ -440,7 +442,7 @@ async function expireFromHistory(deps: TenantFlowDeps, tenantId: string, request
   if (stored.status !== 'pending') return `already-${stored.status}`;
   const s = fromDocument(stored);
   await restoreState(deps.redis, deps.config.queuePrefix, { ...s, finalized: false });
-  const v = await endState(deps.redis, deps.config.queuePrefix, tenantId, requestId, 'expired');
+  const v = await endState(deps.redis, deps.config.queuePrefix, tenantId, requestId, 'expire', 'sweeper');
   if (v.kind === 'early') throw new Error('request not yet expired');
   return finalizeApprovalRequest(deps, tenantId, requestId);
 }

@@ -58,3 +58,25 @@ export function closedError(status: RequestStatus | 'expired-pending'): DomainEr
     ? new DomainError('EXPIRED', 'This request has expired.')
     : new DomainError('ALREADY_RESOLVED', `This request was already ${status}.`);
 }
+
+/**
+ * The quorum rule (the same rule platform/lua/approval-answer.lua applies atomically on each answer;
+ * its decision tests and approval-rules.unit.test.ts run the same cases, approval-quorum.cases.ts):
+ * with `people` participants, one answer each,
+ *   approved  once `threshold` of them approved;
+ *   denied    at the first denial when deny-first, else once fewer than `threshold` could still approve;
+ *   null      still pending.
+ * Approval is checked first: the answer that completes the quorum approves even under deny-first.
+ */
+export function decideQuorum(q: {
+  people: number;
+  threshold: number;
+  denyFirst: boolean;
+  approvals: number;
+  denials: number;
+}): 'approved' | 'denied' | null {
+  if (q.approvals >= q.threshold) return 'approved';
+  if (q.denials > 0 && q.denyFirst) return 'denied';
+  if (q.people - q.denials < q.threshold) return 'denied';
+  return null;
+}

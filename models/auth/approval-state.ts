@@ -9,6 +9,7 @@
  *   device open set      per device, the ids of requests addressed to it, scored by their expiry
  *                        (what GET /device/requests reads instead of scanning MongoDB).
  *
+ * Its states and who moves them: approval-machine.ts.
  * The decision is one Lua script: the answer is recorded only if the request is still pending,
  * unexpired, addressed to this device and not yet answered by this person; the same script counts
  * the answers against the threshold and moves the status at most once. So two answers arriving at
@@ -17,6 +18,9 @@
  */
 import type { Redis } from 'ioredis';
 import { redisKey } from '../../platform/keys.js';
+import { defineScript, type ScriptArg } from '../../platform/redis-scripts.js';
+import { IllegalTransition } from '../../platform/state-machine.js';
+import { approvalMachine, assertApprovalActor, type ApprovalActor, type ApprovalTransition } from './approval-machine.js';
 import type { RequestKind, RequestStatus } from './approval-request.js';
 
 /** A hash outlives its request by a day, so status reads after the end stay on Redis. */
@@ -76,85 +80,20 @@ export type ApprovalState = {
 /** The participant key of a person: unique across tenants (cross-organisation approvals). */
 export const personKey = (tenantId: string, relayUserLinkedId: string) => `${tenantId}/${relayUserLinkedId}`;
 
-// ---- scripts ------------------------------------------------------------------------------------
-
-// KEYS[1] hash, KEYS[2] instruction key (or KEYS[1] when none), KEYS[3..] open sets of its devices.
-// ARGV[1] request id, ARGV[2] hash lifetime ms, ARGV[3] expiry ms (set score), ARGV[4] now ms,
-// ARGV[5..] field, value pairs. 0 when the instruction id is taken by another live request; 1 without
-// a write when this request holds it already (a client resending the script after a lost answer: the
-// request may have been answered meanwhile, and must not be reset).
-const CREATE_LUA = `
-if KEYS[2] ~= KEYS[1] then
-  local held = redis.call('get', KEYS[2])
-  if held == ARGV[1] then return 1 end
-  if held then return 0 end
-  redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2])
-end
-redis.call('hset', KEYS[1], unpack(ARGV, 5))
-redis.call('pexpire', KEYS[1], ARGV[2])
-for i = 3, #KEYS do
-  redis.call('zadd', KEYS[i], ARGV[3], ARGV[1])
-  redis.call('zremrangebyscore', KEYS[i], '-inf', '(' .. ARGV[4])
-  if redis.call('pttl', KEYS[i]) < tonumber(ARGV[2]) then redis.call('pexpire', KEYS[i], ARGV[2]) end
-end
-return 1`;
-
-// KEYS[1] hash. ARGV[1] device id, ARGV[2] answer JSON (with "effect"), ARGV[3] now ms.
-const ANSWER_LUA = `
-if redis.call('exists', KEYS[1]) == 0 then return {'MISSING'} end
-local st = redis.call('hget', KEYS[1], 'status')
-if st ~= 'pending' then return {'FINAL', st} end
-if tonumber(ARGV[3]) >= tonumber(redis.call('hget', KEYS[1], 'expires_at')) then return {'EXPIRED'} end
-local participants = cjson.decode(redis.call('hget', KEYS[1], 'participants'))
-local person = nil
-for _, p in ipairs(participants) do
-  for _, d in ipairs(p.device_ids) do if d == ARGV[1] then person = p.person end end
-end
-if not person then return {'NOT_PARTICIPANT'} end
-if redis.call('hsetnx', KEYS[1], 'a:' .. person, ARGV[2]) == 0 then return {'DUPLICATE'} end
-local approve, deny = 0, 0
-for _, p in ipairs(participants) do
-  local a = redis.call('hget', KEYS[1], 'a:' .. p.person)
-  if a then
-    if cjson.decode(a).effect == 'approve' then approve = approve + 1 else deny = deny + 1 end
-  end
-end
-local threshold = tonumber(redis.call('hget', KEYS[1], 'threshold'))
-local status = false
-if approve >= threshold then status = 'approved'
-elseif deny > 0 and redis.call('hget', KEYS[1], 'deny_first') == '1' then status = 'denied'
-elseif #participants - deny < threshold then status = 'denied' end
-if status then
-  redis.call('hset', KEYS[1], 'status', status, 'decided_at', ARGV[3])
-  return {'DECIDED', status}
-end
-return {'RECORDED', tostring(approve), tostring(deny)}`;
-
-// KEYS[1] hash. ARGV[1] the final status to move to ('expired' needs the expiry passed), ARGV[2] now ms.
-const END_LUA = `
-if redis.call('exists', KEYS[1]) == 0 then return {'MISSING'} end
-local st = redis.call('hget', KEYS[1], 'status')
-if st ~= 'pending' then return {'FINAL', st} end
-if ARGV[1] == 'expired' and tonumber(ARGV[2]) < tonumber(redis.call('hget', KEYS[1], 'expires_at')) then return {'EARLY'} end
-redis.call('hset', KEYS[1], 'status', ARGV[1], 'decided_at', ARGV[2])
-return {'DECIDED', ARGV[1]}`;
+// ---- scripts (platform/lua/approval-*.lua; each file's header says its keys, arguments, replies) ----
 
 type Reply = [string, string?, string?];
-type StateRedis = Redis & {
-  approvalCreate(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  approvalAnswer(key: string, deviceId: string, answer: string, now: number): Promise<Reply>;
-  approvalEnd(key: string, status: string, now: number): Promise<Reply>;
-};
+const CREATE = defineScript<string[], ScriptArg[], number>('approval-create');
+const ANSWER = defineScript<
+  [hash: string],
+  [device: string, answer: string, now: number, from: string, approved: string, denied: string],
+  Reply
+>('approval-answer');
+const END = defineScript<[hash: string], [to: string, now: number, from: string, afterExpiry: '0' | '1'], Reply>('approval-end');
+const RESTORE = defineScript<[hash: string], ScriptArg[], number>('approval-restore');
 
-function scripts(redis: Redis): StateRedis {
-  const r = redis as StateRedis;
-  if (typeof r.approvalAnswer !== 'function') {
-    r.defineCommand('approvalCreate', { lua: CREATE_LUA });
-    r.defineCommand('approvalAnswer', { numberOfKeys: 1, lua: ANSWER_LUA });
-    r.defineCommand('approvalEnd', { numberOfKeys: 1, lua: END_LUA });
-  }
-  return r;
-}
+/** A transition's `from` states as a script takes them (space-separated). */
+const fromStates = (name: ApprovalTransition) => approvalMachine.get(name).from.join(' ');
 
 // ---- encoding -----------------------------------------------------------------------------------
 
@@ -223,17 +162,7 @@ export async function createState(redis: Redis, prefix: string, s: ApprovalState
   const own = s.participants.filter((p) => p.tenant_id === s.tenant_id).flatMap((p) => p.device_ids);
   const sets = own.map((d) => redisKey.deviceOpenRequests(prefix, s.tenant_id, d));
   const lifetime = s.expires_at.getTime() - now + STATE_GRACE_MS;
-  const ok = await scripts(redis).approvalCreate(
-    2 + sets.length,
-    key,
-    instruction,
-    ...sets,
-    s._id,
-    lifetime,
-    s.expires_at.getTime(),
-    now,
-    ...toFields(s),
-  );
+  const ok = await CREATE.run(redis, [key, instruction, ...sets], [s._id, lifetime, s.expires_at.getTime(), now, ...toFields(s)]);
   // Devices of other tenants (cross-organisation approvals) are indexed under their own tenant's tag:
   // one MULTI per tenant, since a MULTI stays within one hash slot on Redis Cluster.
   const foreign = s.participants.filter((p) => p.tenant_id !== s.tenant_id);
@@ -251,17 +180,12 @@ export async function createState(redis: Redis, prefix: string, s: ApprovalState
   return ok === 1;
 }
 
-const RESTORE_LUA = `if redis.call('exists', KEYS[1]) == 1 then return 0 end
-redis.call('hset', KEYS[1], unpack(ARGV, 2))
-redis.call('pexpire', KEYS[1], ARGV[1])
-return 1`;
-
 /** Puts back a request read from MongoDB (Redis lost it), unless a hash exists meanwhile. */
 export async function restoreState(redis: Redis, prefix: string, s: ApprovalState): Promise<void> {
   const key = hashKey(prefix, s.tenant_id, s._id);
   const lifetime = Math.max(60_000, s.expires_at.getTime() - Date.now() + STATE_GRACE_MS);
   // (From MongoDB: its jobs ran, so it is marked queued.)
-  await redis.eval(RESTORE_LUA, 1, key, lifetime, ...toFields(s), ENQUEUED, '1', ...(s.finalized ? ['finalized', '1'] : []));
+  await RESTORE.run(redis, [key], [lifetime, ...toFields(s), ENQUEUED, '1', ...(s.finalized ? ['finalized', '1'] : [])]);
 }
 
 /** The hash field set once a request's jobs are queued (approval-flow.ts createRequest). */
@@ -315,7 +239,12 @@ export async function recordAnswer(
   answer: AnswerRecord,
   now = Date.now(),
 ): Promise<AnswerVerdict> {
-  const [v, a, b] = await scripts(redis).approvalAnswer(hashKey(prefix, tenantId, requestId), deviceId, JSON.stringify(answer), now);
+  // approve and deny leave the same states (the table says which); the quorum decides which is made.
+  const [v, a, b] = await ANSWER.run(
+    redis,
+    [hashKey(prefix, tenantId, requestId)],
+    [deviceId, JSON.stringify(answer), now, fromStates('approve'), approvalMachine.get('approve').to, approvalMachine.get('deny').to],
+  );
   switch (v) {
     case 'DECIDED':
       return { kind: 'decided', status: a as 'approved' | 'denied' };
@@ -336,16 +265,28 @@ export async function recordAnswer(
 
 export type EndVerdict = { kind: 'decided' } | { kind: 'final'; status: RequestStatus } | { kind: 'early' } | { kind: 'missing' };
 
-/** Ends a pending request as expired (only once its expiry has passed) or cancelled. */
+/** The transitions that end a request without an answer (approval-machine.ts). */
+export type EndTransition = Extract<ApprovalTransition, 'expire' | 'cancel'>;
+const ENDINGS: readonly ApprovalTransition[] = ['expire', 'cancel'];
+
+/**
+ * Ends a pending request by `name`: `expire` (the expiry job, only once the expiry has passed) or
+ * `cancel` (the tenant). Throws IllegalTransition when `by` may not make it.
+ */
 export async function endState(
   redis: Redis,
   prefix: string,
   tenantId: string,
   requestId: string,
-  status: 'expired' | 'cancelled',
+  name: EndTransition,
+  by: ApprovalActor,
   now = Date.now(),
 ): Promise<EndVerdict> {
-  const [v, a] = await scripts(redis).approvalEnd(hashKey(prefix, tenantId, requestId), status, now);
+  // Approve and deny are made by answers (recordAnswer), never by fiat.
+  if (!ENDINGS.includes(name)) throw new IllegalTransition(approvalMachine.name, name, '-', 'actor');
+  assertApprovalActor(name, by);
+  const t = approvalMachine.get(name);
+  const [v, a] = await END.run(redis, [hashKey(prefix, tenantId, requestId)], [t.to, now, fromStates(name), name === 'expire' ? '1' : '0']);
   if (v === 'DECIDED') return { kind: 'decided' };
   if (v === 'FINAL') return { kind: 'final', status: a as RequestStatus };
   if (v === 'EARLY') return { kind: 'early' };

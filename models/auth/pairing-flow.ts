@@ -21,6 +21,7 @@ import { DeviceModel, activeDevicesOfPairing, hashSessionToken, type DeviceDoc, 
 import { denyDeviceSession, forgetDeviceSession } from './device-session-cache.js';
 import { invalidateFanout, loadFanout } from './fanout-cache.js';
 import { ensureAuthIndexes } from './indexes.js';
+import { deviceMachine, pairingIntentMachine, statusFilter, type DeviceActor } from './pairing-machine.js';
 import { PairingIntentModel, upsertPairing, type PairingDoc, type PairingIntentDoc } from './pairing.js';
 import { forgetLinkPairings } from './sudo-flow.js';
 
@@ -80,19 +81,20 @@ export async function redeemPairingProof(
   device: NewDevice,
 ): Promise<Redeemed> {
   // 1. Single use: pending → consumed, once (claimed in Redis first: platform/claims.ts says why).
+  const redeem = pairingIntentMachine.get('redeem');
   const deviceId = newId('dev');
   const now = new Date();
   const claimTtl = proof.exp * 1000 - now.getTime() + 60_000;
   if (!(await claimOnce(deps.redis, deps.config.queuePrefix, `pairing-intent:${proof.tid}:${proof.pin}`, claimTtl))) throw alreadyUsed();
   const intent = await PairingIntentModel.findOneAndUpdate(
-    { _id: proof.pin, tenant_id: proof.tid, status: 'pending', expires_at: { $gt: now } },
-    { $set: { status: 'consumed', consumed_at: now, consumed_by_device_id: deviceId } },
+    { _id: proof.pin, tenant_id: proof.tid, status: statusFilter(redeem.from), expires_at: { $gt: now } },
+    { $set: { status: redeem.to, consumed_at: now, consumed_by_device_id: deviceId } },
     { new: true },
   ).lean<PairingIntentDoc>();
   if (!intent) {
     const seen = await PairingIntentModel.findOne({ _id: proof.pin, tenant_id: proof.tid }).lean<PairingIntentDoc>();
     if (!seen) throw new DomainError('INVALID_TOKEN', 'Invalid pairing proof.');
-    if (seen.status === 'consumed') throw alreadyUsed();
+    if (!(redeem.from as readonly string[]).includes(seen.status)) throw alreadyUsed();
     throw new DomainError('EXPIRED', 'This pairing proof has expired; ask for a new one.');
   }
 
@@ -166,16 +168,14 @@ export async function redeemPairingProof(
 }
 
 /** Step 3: the device stops working at once (session, key, pushes). Idempotent. */
-export async function revokeDevice(
-  deps: FlowDeps & { tenants: TenantStore },
-  device: DeviceDoc,
-  by: 'device' | 'backend',
-): Promise<DeviceDoc> {
+export async function revokeDevice(deps: FlowDeps & { tenants: TenantStore }, device: DeviceDoc, by: DeviceActor): Promise<DeviceDoc> {
+  const revoke = deviceMachine.get('revoke');
   // Refused first (fail closed): no crash between here and the MongoDB write leaves the session usable.
-  if (device.status === 'active') await denyDeviceSession(deps.redis, deps.config.queuePrefix, device.session_token_hash);
+  if ((revoke.from as readonly string[]).includes(device.status))
+    await denyDeviceSession(deps.redis, deps.config.queuePrefix, device.session_token_hash);
   const updated = await DeviceModel.findOneAndUpdate(
-    { _id: device._id, tenant_id: device.tenant_id, status: 'active' },
-    { $set: { status: 'revoked', revoked_at: new Date(), revoked_by: by, fcm_token: null } },
+    { _id: device._id, tenant_id: device.tenant_id, status: statusFilter(revoke.from) },
+    { $set: { status: revoke.to, revoked_at: new Date(), revoked_by: by, fcm_token: null } },
     { new: true },
   ).lean<DeviceDoc>();
   if (!updated) return device; // already revoked

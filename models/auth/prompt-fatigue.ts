@@ -14,38 +14,13 @@
  * takes none at all, so a flood that is refused does not push the window further.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { DomainError } from '../../platform/errors.js';
 import { redisKey } from '../../platform/keys.js';
+import { defineScript } from '../../platform/redis-scripts.js';
 import type { FlowDeps } from '../platform/deps.js';
 
-// KEYS: one prompt log (a sorted set scored by time) per person. ARGV: limit, window ms, now ms, a
-// unique member. → {0, 0} when counted; else {1-based index of a person over it, ms until a prompt
-// of theirs leaves the window}.
-const HIT_LUA = `
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-for i = 1, #KEYS do
-  redis.call('zremrangebyscore', KEYS[i], '-inf', now - window)
-  if redis.call('zcard', KEYS[i]) >= limit then
-    local oldest = tonumber(redis.call('zrange', KEYS[i], 0, 0, 'WITHSCORES')[2])
-    return {i, oldest + window - now}
-  end
-end
-for i = 1, #KEYS do
-  redis.call('zadd', KEYS[i], now, ARGV[4])
-  redis.call('pexpire', KEYS[i], window)
-end
-return {0, 0}`;
-
-type FatigueRedis = Redis & { promptFatigueHit(n: number, ...args: (string | number)[]): Promise<[number, number]> };
-
-function scripts(redis: Redis): FatigueRedis {
-  const r = redis as FatigueRedis;
-  if (typeof r.promptFatigueHit !== 'function') r.defineCommand('promptFatigueHit', { lua: HIT_LUA });
-  return r;
-}
+// The sliding window, all or nothing over a request's people: platform/lua/prompt-fatigue-hit.lua.
+const HIT = defineScript<string[], [limit: number, windowMs: number, now: number, member: string], [number, number]>('prompt-fatigue-hit');
 
 /** A person asked: the tenant that owns their pairing, and its user_socket_hash. */
 export type PromptedPerson = { tenantId: string; userSocketHash: string };
@@ -67,7 +42,7 @@ export async function countPrompt(deps: FlowDeps, people: PromptedPerson[], now 
   }
   const member = `${now}:${randomBytes(6).toString('hex')}`;
   for (const keys of byTenant.values()) {
-    const [over, freeInMs] = await scripts(deps.redis).promptFatigueHit(keys.length, ...keys, max, windowMs, now, member);
+    const [over, freeInMs] = await HIT.run(deps.redis, keys, [max, windowMs, now, member]);
     if (over !== 0) {
       const retryAfterS = Math.max(1, Math.ceil(freeInMs / 1000));
       throw new DomainError(

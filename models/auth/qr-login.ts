@@ -3,7 +3,7 @@
  * tenant scans it, checks the relay's signature on it (it names the tenant and the origin that asked),
  * and approves or denies; the tenant's backend polls with the session's poll token and gets the
  * approving user once. The session lives only in Redis (a short-lived login handshake, not history);
- * its states move only along QR_TRANSITIONS below (expiry is the clock, not a transition).
+ * its states move only along the table in qr-login-machine.ts (expiry is the clock, not a transition).
  * Number matching (opt-in per session): the browser shows a two-digit number, the device offers it
  * among three and must send the one the person picked; a wrong pick ends the session denied.
  */
@@ -11,19 +11,10 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import type { Redis } from 'ioredis';
 import { newId } from '../../platform/ids.js';
 import { redisKey } from '../../platform/keys.js';
+import { defineScript, type ScriptArg } from '../../platform/redis-scripts.js';
+import { assertQrActor, qrLoginMachine, type QrActor, type QrStatus } from './qr-login-machine.js';
 
-export type QrStatus = 'pending' | 'approved' | 'denied' | 'consumed';
-
-/** The one transition table of a QR-login session: each move by name, from which states, to which. */
-export const QR_TRANSITIONS = {
-  approve: { from: ['pending'], to: 'approved' },
-  deny: { from: ['pending'], to: 'denied' },
-  /** Number matching: the device sent another number than the browser showed. */
-  mismatch: { from: ['pending'], to: 'denied' },
-  /** The poll read the outcome (once). */
-  consume: { from: ['approved', 'denied'], to: 'consumed' },
-} as const satisfies Record<string, { from: readonly QrStatus[]; to: QrStatus }>;
-export type QrTransition = keyof typeof QR_TRANSITIONS;
+export type { QrStatus, QrTransition } from './qr-login-machine.js';
 
 const two = (n: number) => String(n).padStart(2, '0');
 
@@ -81,24 +72,9 @@ export async function createQrSession(
   return { sessionId, pollToken, expiresAt, match };
 }
 
-// KEYS[1] session. ARGV: approve's to, deny's to, mismatch's to (QR_TRANSITIONS; all from pending),
-// decision ('approve' | 'deny'), now ms, device id, link, backend user id, user hash, number given ('' for none).
-const ANSWER_LUA = `
-if redis.call('exists', KEYS[1]) == 0 then return 'MISSING' end
-if redis.call('hget', KEYS[1], 'status') ~= 'pending' then return 'FINAL' end
-if tonumber(ARGV[5]) >= tonumber(redis.call('hget', KEYS[1], 'expires_at')) then return 'EXPIRED' end
-local to = ARGV[2]
-local verdict = 'OK'
-local match = redis.call('hget', KEYS[1], 'match')
-if ARGV[4] == 'approve' then
-  to = ARGV[1]
-  if match then
-    if ARGV[10] == '' then return 'NEEDS_NUMBER' end
-    if ARGV[10] ~= match then to = ARGV[3] verdict = 'MISMATCH' end
-  end
-end
-redis.call('hset', KEYS[1], 'status', to, 'device_id', ARGV[6], 'link', ARGV[7], 'backend_user_id', ARGV[8], 'user', ARGV[9])
-return verdict`;
+// platform/lua/qr-login-*.lua (their headers say their keys, arguments and replies).
+const ANSWER = defineScript<[session: string], ScriptArg[], QrAnswerVerdict>('qr-login-answer');
+const CONSUME = defineScript<[session: string], [seen: string, to: string], number>('qr-login-consume');
 
 export type QrAnswerVerdict = 'OK' | 'MISSING' | 'FINAL' | 'EXPIRED' | 'NEEDS_NUMBER' | 'MISMATCH';
 
@@ -114,28 +90,31 @@ export async function answerQrSession(
   decision: 'approve' | 'deny',
   who: { deviceId: string; relayUserLinkedId: string; backendUserId: string; userSocketHash: string },
   number: string | null,
+  by: QrActor = 'device',
 ): Promise<QrAnswerVerdict> {
   const key = redisKey.qrLogin(prefix, tenantId, sessionId);
-  const t = QR_TRANSITIONS;
-  return (await redis.eval(
-    ANSWER_LUA,
-    1,
-    key,
-    t.approve.to,
-    t.deny.to,
-    t.mismatch.to,
-    decision,
-    Date.now(),
-    who.deviceId,
-    who.relayUserLinkedId,
-    who.backendUserId,
-    who.userSocketHash,
-    number ?? '',
-  )) as QrAnswerVerdict;
+  const m = qrLoginMachine;
+  // Which of approve, deny or mismatch it makes is decided by the script (the number is checked there).
+  for (const name of ['approve', 'deny', 'mismatch'] as const) assertQrActor(name, by);
+  const from = [...new Set([...m.get('approve').from, ...m.get('deny').from, ...m.get('mismatch').from])].join(' ');
+  return ANSWER.run(
+    redis,
+    [key],
+    [
+      m.get('approve').to,
+      m.get('deny').to,
+      m.get('mismatch').to,
+      decision,
+      Date.now(),
+      who.deviceId,
+      who.relayUserLinkedId,
+      who.backendUserId,
+      who.userSocketHash,
+      number ?? '',
+      from,
+    ],
+  );
 }
-
-// KEYS[1] session. ARGV[1] the status seen (one of consume's from), ARGV[2] consume's to; 1 for the one caller that moved it.
-const CONSUME_LUA = `if redis.call('hget', KEYS[1], 'status') == ARGV[1] then redis.call('hset', KEYS[1], 'status', ARGV[2]) return 1 end return 0`;
 
 export type QrPoll = { kind: 'gone' } | { kind: 'pending' } | { kind: 'denied' } | { kind: 'approved'; session: QrSession };
 
@@ -143,7 +122,15 @@ export type QrPoll = { kind: 'gone' } | { kind: 'pending' } | { kind: 'denied' }
  * The poll: 410 (gone) for an unknown, expired or consumed session and for a missing or wrong poll
  * token (one answer for all, so a guess learns nothing); an outcome is read once.
  */
-export async function pollQrSession(redis: Redis, prefix: string, tenantId: string, sessionId: string, pollToken: string): Promise<QrPoll> {
+export async function pollQrSession(
+  redis: Redis,
+  prefix: string,
+  tenantId: string,
+  sessionId: string,
+  pollToken: string,
+  by: QrActor = 'backend',
+): Promise<QrPoll> {
+  assertQrActor('consume', by);
   const key = redisKey.qrLogin(prefix, tenantId, sessionId);
   const h = await redis.hgetall(key);
   const expected = Buffer.from(h.poll ?? '', 'hex');
@@ -152,8 +139,9 @@ export async function pollQrSession(redis: Redis, prefix: string, tenantId: stri
   const status = h.status as QrStatus;
   if (status === 'consumed') return { kind: 'gone' };
   if (status === 'pending') return Number(h.expires_at) <= Date.now() ? { kind: 'gone' } : { kind: 'pending' };
-  if (!(QR_TRANSITIONS.consume.from as readonly string[]).includes(status)) return { kind: 'gone' };
-  if (!(await redis.eval(CONSUME_LUA, 1, key, status, QR_TRANSITIONS.consume.to))) return { kind: 'gone' };
+  const consume = qrLoginMachine.get('consume');
+  if (!(consume.from as readonly string[]).includes(status)) return { kind: 'gone' };
+  if (!(await CONSUME.run(redis, [key], [status, consume.to]))) return { kind: 'gone' };
   if (status === 'denied') return { kind: 'denied' };
   return {
     kind: 'approved',

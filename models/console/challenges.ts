@@ -9,7 +9,7 @@
  *   sends       codes mailed for it (bounded, so one challenge cannot flood a mailbox)
  * and whatever the flow keeps beside (account id, factors, a sealed TOTP secret).
  *
- * Settling an attempt is one Lua script: a dead challenge refuses even the right code; a right code
+ * Its states and moves: challenge-machine.ts. Settling an attempt is one Lua script: a dead challenge refuses even the right code; a right code
  * deletes the challenge, so it works once, and two concurrent right answers cannot both win.
  */
 import { createHmac, hkdfSync, randomInt, timingSafeEqual } from 'node:crypto';
@@ -17,6 +17,8 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../platform/config.js';
 import { DomainError } from '../../platform/errors.js';
 import { redisKey } from '../../platform/keys.js';
+import { defineScript } from '../../platform/redis-scripts.js';
+import { challengeMachine } from './challenge-machine.js';
 
 export const MAX_ATTEMPTS = 5;
 export const MAX_SENDS = 5;
@@ -24,15 +26,8 @@ export type ChallengeKind = 'reg' | 'login' | 'reset' | 'totp';
 export type ChallengeRecord = Record<string, string>;
 type Deps = { config: Config; redis: Redis };
 
-// Returns -1 missing, -2 dead, 0 settled (deleted), n > 0 wrong attempts so far.
-const SETTLE_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if redis.call('HGET', KEYS[1], 'dead') == '1' then return -2 end
-if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) return 0 end
-local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-if n >= tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'dead', '1') end
-return n
-`;
+// -1 missing, -2 dead, 0 settled (deleted), n > 0 wrong attempts so far: platform/lua/console-challenge-settle.lua.
+const SETTLE = defineScript<[challenge: string], [right: '0' | '1', maxAttempts: number, from: string], number>('console-challenge-settle');
 
 const key = (deps: Deps, kind: ChallengeKind, id: string) => redisKey.consoleChallenge(deps.config.queuePrefix, `${kind}:${id}`);
 
@@ -98,7 +93,9 @@ export function emailedCodeMatches(deps: Deps, kind: ChallengeKind, id: string, 
  * INVALID_CODE with the attempts left, or 410 GONE once the challenge is dead or already used.
  */
 export async function settle(deps: Deps, kind: ChallengeKind, id: string, ok: boolean): Promise<true> {
-  const r = Number(await deps.redis.eval(SETTLE_LUA, 1, key(deps, kind, id), ok ? '1' : '0', String(MAX_ATTEMPTS)));
+  // pass and miss leave the same states (the table's); which is made depends on the code.
+  const from = challengeMachine.get(ok ? 'pass' : 'miss').from.join(' ');
+  const r = Number(await SETTLE.run(deps.redis, [key(deps, kind, id)], [ok ? '1' : '0', MAX_ATTEMPTS, from]));
   if (r === 0) return true;
   if (r === -1) throw new DomainError('GONE', 'This code is no longer valid (already used, or the request is over): start again.');
   if (r === -2 || r >= MAX_ATTEMPTS)

@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../platform/config.js';
 import { DomainError } from '../../platform/errors.js';
 import { redisKey } from '../../platform/keys.js';
+import { releaseIfHeld } from '../../platform/claims.js';
 import { hitFixedWindows } from '../../platform/rate-limit.js';
 import { accountIdOf } from './account.js';
 
@@ -67,7 +68,7 @@ export async function underLock<T>(deps: { config: Config; redis: Redis }, name:
     return await fn();
   } finally {
     // Only our own lease (a lease that ran out may be someone else's by now).
-    await deps.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, k, token);
+    await releaseIfHeld(deps.redis, k, token);
   }
 }
 

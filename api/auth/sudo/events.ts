@@ -64,7 +64,7 @@ export const cancelSudoEvent = defineRoute({
     const tenantId = principal.tenant.tenant._id;
     const s = await loadApprovalRequest(deps, tenantId, body.event_id);
     if (!s || s.kind !== 'sudo') throw notFound('Sudo event');
-    const v = await endState(deps.redis, deps.config.queuePrefix, tenantId, body.event_id, 'cancelled');
+    const v = await endState(deps.redis, deps.config.queuePrefix, tenantId, body.event_id, 'cancel', 'tenant');
     if (v.kind === 'final') throw new ApiError('CONFLICT', `This event already ended: ${v.status}.`);
     if (v.kind !== 'decided') throw notFound('Sudo event');
     await deps.producer.enqueue('approval.finalize', { tenantId, requestId: body.event_id });
