@@ -6,7 +6,8 @@ import { App } from './app.js';
 import { noWorkspaceView, securityView } from './account.js';
 import { authScreen, invitationScreen } from './auth.js';
 import { CONSOLE_CSS } from './styles.js';
-import { auditView, membersView } from './team.js';
+import { auditView } from './audit.js';
+import { membersView } from './members.js';
 import { tenantsView } from './tenants.js';
 
 function start(): void {
