@@ -4,7 +4,7 @@
  */
 import { h } from '../shared/dom.js';
 import type { App } from './app.js';
-import { dateOf, field, form, input, show, value } from './app.js';
+import { dateOf, field, form, input, show, value } from './forms.js';
 import { totpCard } from './totp.js';
 
 type SessionRow = { session_id: string; created_at: string; ip: string; user_agent: string | null; current: boolean };

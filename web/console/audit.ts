@@ -1,7 +1,7 @@
 /** The workspace's audit log, 50 entries a page, newest first (admins and owners). Members and invitations: members.ts. */
 import { h } from '../shared/dom.js';
 import type { App } from './app.js';
-import { dateOf, show } from './app.js';
+import { dateOf, show } from './forms.js';
 import type { StringKey } from './strings.js';
 
 type Entry = {

@@ -1,6 +1,6 @@
 /** A tenant's recent callbacks and dead letters (with replay, for admins) on its console page. */
 import { h } from '../shared/dom.js';
-import { dateOf } from './app.js';
+import { dateOf } from './forms.js';
 import type { StringKey } from './strings.js';
 import type { TenantPage } from './tenant-context.js';
 

@@ -5,7 +5,7 @@
  */
 import { h } from '../shared/dom.js';
 import type { App } from './app.js';
-import { dateOf, field, form, input, value } from './app.js';
+import { dateOf, field, form, input, value } from './forms.js';
 import type { Role } from './api.js';
 import type { StringKey } from './strings.js';
 

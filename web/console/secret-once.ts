@@ -1,7 +1,7 @@
 /** The secret-once screen of the console: a tenant's new secret, shown once, nothing else until "I have saved it" is ticked. */
 import { h } from '../shared/dom.js';
 import type { App } from './app.js';
-import { secretBox } from './app.js';
+import { secretBox } from './forms.js';
 
 export type NewSecret = { tenant_id: string; tenant_secret: string; widget_public_key?: string };
 

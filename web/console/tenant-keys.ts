@@ -1,6 +1,6 @@
 /** A tenant's keys card: the widget key, and for admins the rotation of the secret (with a grace period) and of the widget key. */
 import { h } from '../shared/dom.js';
-import { field } from './app.js';
+import { field } from './forms.js';
 import type { Tenant } from './api.js';
 import type { TenantPage } from './tenant-context.js';
 

@@ -5,7 +5,7 @@
  */
 import { h } from '../shared/dom.js';
 import type { App } from './app.js';
-import { field, form, input, lines, show, value } from './app.js';
+import { field, form, input, lines, show, value } from './forms.js';
 import type { Tenant } from './api.js';
 import type { TenantQuery } from './tenant-context.js';
 

@@ -4,7 +4,7 @@
  */
 import { clear, h } from '../shared/dom.js';
 import type { App } from './app.js';
-import { dateOf, field, form, input, lines, value } from './app.js';
+import { dateOf, field, form, input, lines, value } from './forms.js';
 import type { Tenant } from './api.js';
 import { secretOnce } from './secret-once.js';
 import { statusPill } from './tenant-context.js';

@@ -5,7 +5,7 @@
  */
 import { clear, h } from '../shared/dom.js';
 import type { App } from './app.js';
-import { field, form, input, secretBox, value } from './app.js';
+import { field, form, input, secretBox, value } from './forms.js';
 
 type Enrolment = { secret: string; otpauth_url: string; qr_data_url: string };
 
