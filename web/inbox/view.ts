@@ -194,10 +194,13 @@ function Log({ p, c }: { p: ViewProps; c: Conv }) {
   const { state: s, t } = p;
   const rows = logRows(s, c.id);
   const ref = useRef<HTMLOListElement>(null);
-  // Follow the conversation: the newest message in view after each change of the log.
+  // Follow the conversation: the newest message in view when the log changes (a message, a read
+  // receipt), not on every redraw (the waiting clock), so reading back up is not interrupted.
+  const lastSeq = rows.at(-1)?.msg.seq ?? 0;
+  const read = s.visitorRead[c.id] ?? 0;
   useLayoutEffect(() => {
     if (ref.current) ref.current.scrollTop = ref.current.scrollHeight;
-  });
+  }, [lastSeq, read]);
   const whoOf = (sender: string, id: string | null) =>
     sender === 'operator'
       ? id === s.me?.id
