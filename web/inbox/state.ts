@@ -128,19 +128,21 @@ export function visitorCode(sessionId: string): string {
 
 /**
  * Since when the visitor has been waiting for a human, or null when nobody is waiting: a pending
- * conversation since it entered the queue; one of ours since the visitor's latest message, while
- * no operator has answered it.
+ * conversation since it entered the queue; one of ours since the first visitor message that no
+ * operator has answered yet (the bot's replies answer nothing: it escalated).
  */
 export function waitingSince(s: InboxState, c: Conv): string | null {
   if (c.status === 'pending') return c.queued_at;
   if (c.status !== 'assigned') return null;
   const msgs = Object.values(s.msgs[c.id] ?? {}).sort((a, b) => a.seq - b.seq);
-  const last = msgs.at(-1) ?? s.last[c.id];
-  if (!last || last.sender_type !== 'visitor') return null;
-  // The first of the visitor's messages since the last answer, when the log is loaded.
-  let first = last;
-  for (let i = msgs.length - 1; i >= 0 && msgs[i]?.sender_type === 'visitor'; i--) first = msgs[i] ?? first;
-  return first.created_at;
+  if (!msgs.length) return s.last[c.id]?.sender_type === 'visitor' ? (s.last[c.id]?.created_at ?? null) : null;
+  let first: Msg | null = null;
+  for (let i = msgs.length - 1; i >= 0; i--) {
+    const m = msgs[i];
+    if (!m || m.sender_type === 'operator') break;
+    if (m.sender_type === 'visitor') first = m;
+  }
+  return first?.created_at ?? null;
 }
 
 /** How long, rounded for a list: whole minutes, then hours and minutes. */

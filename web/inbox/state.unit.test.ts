@@ -189,11 +189,13 @@ describe('inbox state (pure)', () => {
     const s = welcomed();
     // Pending: since it entered the queue.
     assert.equal(waitingSince(s, conv('cnv_a', { queued_at: '2026-01-01T10:00:00.000Z' })), '2026-01-01T10:00:00.000Z');
-    // Ours: since the first of the visitor's messages that no one has answered; nobody waits once answered.
+    // Ours: since the first visitor message no operator has answered; nobody waits once an operator answered.
     const mine = conv('cnv_m', { status: 'assigned', assignee_operator_id: ME.id });
     const withLog = (messages: Msg[]) => withDetail(s, { conversation: mine, ticket: null, messages });
     assert.equal(waitingSince(withLog([msg(1, { sender_type: 'operator' }), msg(2), msg(3)]), mine), msg(2).created_at);
     assert.equal(waitingSince(withLog([msg(1), msg(2, { sender_type: 'operator' })]), mine), null);
+    // The bot's reply answers nothing (it escalated): still waiting since the visitor's message.
+    assert.equal(waitingSince(withLog([msg(1), msg(2, { sender_type: 'bot' })]), mine), msg(1).created_at);
     assert.equal(waitingSince(s, conv('cnv_r', { status: 'resolved' })), null);
     const t0 = Date.parse('2026-01-01T10:00:00.000Z');
     assert.deepEqual(waitParts('2026-01-01T10:00:00.000Z', t0 + 30_000), { h: 0, m: 0 });
