@@ -13,12 +13,17 @@
  * Budget: widget.js must stay ≤ 25 KB gzipped (a heavy widget is the first complaint about
  * Chatwoot's, ~170 KiB). The build prints the figure and fails above it.
  *
- * Why no UI framework: the widget is one launcher, one panel and a message list whose updates are
- * appends and a few text changes. Hand-written DOM code (web/shared/dom.ts: createElement and
+ * Why no UI framework in the widget: it is one launcher, one panel and a message list whose updates
+ * are appends and a few text changes. Hand-written DOM code (web/shared/dom.ts: createElement and
  * textContent, never innerHTML, so it is also safe under Trusted Types) costs nothing at run time;
  * Preact (~4.5 KB gzipped with hooks) or Lit (~6 KB) would take a fifth to a quarter of the budget for
- * a re-render model the widget does not need, and a virtual DOM would fight the Shadow DOM +
- * constructed stylesheet setup that keeps it strict-CSP safe. The inbox shares the same helpers.
+ * a re-render model the widget does not need.
+ *
+ * The inbox is the other case: lists and a conversation that change live from the socket while the
+ * operator types, so it is drawn with Preact's keyed rendering (web/inbox/view.ts), which keeps the
+ * reply box, its caret and the focused row across redraws; Preact builds nodes with createElement
+ * and text nodes too, so the /inbox page's Trusted Types CSP holds. The console's screens are redrawn
+ * whole on navigation and keep the plain DOM helpers (web/console/forms.ts).
  *
  * Run by `npm start` (scripts/dev.ts), `npm test` (scripts/test.sh), `npm run build`, and the browser
  * tests; alone: `npx tsx scripts/build-web.ts`.

@@ -1,89 +1,45 @@
-/** The account's security: TOTP (enrol with QR and key shown once, recovery codes once, remove), password, sessions, activity. */
-import { clear, h } from '../shared/dom.js';
+/**
+ * The account's security page: the authenticator app (totp.ts), the password, the sessions (revoke
+ * one) and the recent activity; and the screen for an account without a workspace.
+ */
+import { h } from '../shared/dom.js';
 import type { App } from './app.js';
-import { dateOf, field, form, input, secretBox, show, value } from './app.js';
+import { dateOf, field, form, input, show, value } from './forms.js';
+import { totpCard } from './totp.js';
 
-type Enrolment = { secret: string; otpauth_url: string; qr_data_url: string };
 type SessionRow = { session_id: string; created_at: string; ip: string; user_agent: string | null; current: boolean };
 type Entry = { at: string; action: string; ip: string | null; user_agent: string | null };
 
 export async function securityView(app: App): Promise<Node> {
   await app.refreshSession();
   const a = app.account;
-  const root = h('div', {}, h('h1', {}, app.t('security')), h('p', {}, `${a?.display_name ?? ''} — ${a?.email ?? ''}`));
-  const reload = () => app.render();
+  const [{ sessions }, { entries }] = await Promise.all([
+    app.api.call<{ sessions: SessionRow[] }>('GET', '/fetch/sessions'),
+    app.api.call<{ entries: Entry[] }>('GET', '/fetch/activity', { query: { limit: 20 } }),
+  ]);
+  return h(
+    'div',
+    {},
+    h('h1', {}, app.t('security')),
+    h('p', {}, `${a?.display_name ?? ''} — ${a?.email ?? ''}`),
+    totpCard(app),
+    passwordCard(app),
+    sessionsCard(app, sessions),
+    activityCard(app, entries),
+  );
+}
 
-  const totp = h('div', { class: 'card', 'data-test': 'totp' }, h('h2', {}, app.t('totp')));
-  if (a?.totp_enabled) {
-    totp.append(
-      h('p', {}, app.t('totpOn', { n: a.recovery_codes_left })),
-      form(
-        async (f) =>
-          app.run(totp, async () => {
-            await app.api.call('POST', '/remove/totp', { body: { password: value(f, 'password'), code: value(f, 'code') } });
-            app.flash = { text: app.t('totpRemoved'), kind: 'ok' };
-            await reload();
-          }),
-        h(
-          'div',
-          { class: 'grid' },
-          field(app.t('password'), input('password', { type: 'password', autocomplete: 'current-password', required: true })),
-          field(app.t('code'), input('code', { autocomplete: 'one-time-code', required: true })),
-        ),
-        h('div', { class: 'row' }, h('button', { type: 'submit', class: 'danger' }, app.t('totpRemove'))),
-      ),
-    );
-  } else {
-    const start = h('button', { type: 'button', 'data-test': 'totp-setup' }, app.t('totpSetup'));
-    start.addEventListener(
-      'click',
-      () =>
-        void app.run(totp, async () => {
-          const e = await app.api.call<Enrolment>('POST', '/enrol/totp');
-          clear(totp);
-          totp.append(
-            h('h2', {}, app.t('totp')),
-            h('p', {}, app.t('totpScan')),
-            h('img', { class: 'qr', src: e.qr_data_url, alt: 'QR code', 'data-test': 'totp-qr' }),
-            h('label', {}, app.t('totpSecret')),
-            secretBox(app, e.secret, 'totp-secret'),
-            form(
-              async (f) =>
-                app.run(totp, async () => {
-                  const r = await app.api.call<{ recovery_codes: string[] }>('POST', '/confirm/totp', { body: { code: value(f, 'code') } });
-                  clear(totp);
-                  const done = h('button', { type: 'button', disabled: true, onclick: () => void reload() }, app.t('continue'));
-                  const check = h('input', { type: 'checkbox', id: 'saved-codes' });
-                  check.addEventListener('change', () => (done.disabled = !check.checked));
-                  totp.append(
-                    h('h2', {}, app.t('recoveryTitle')),
-                    h('p', {}, app.t('recoveryText')),
-                    h('ol', { class: 'codes', 'data-test': 'recovery-codes' }, ...r.recovery_codes.map((c) => h('li', {}, c))),
-                    h('div', { class: 'row' }, h('label', { for: 'saved-codes' }, check, app.t('savedCodes')), done),
-                  );
-                }),
-              field(
-                app.t('code'),
-                input('code', { autocomplete: 'one-time-code', inputmode: 'numeric', required: true, 'data-test': 'totp-code' }),
-              ),
-              h('div', { class: 'row' }, h('button', { type: 'submit' }, app.t('totpConfirm'))),
-            ),
-          );
-        }),
-    );
-    totp.append(h('p', {}, app.t('totpOff')), start);
-  }
-
-  const pw = h('div', { class: 'card' }, h('h2', {}, app.t('changePassword')));
-  pw.append(
+function passwordCard(app: App): Node {
+  const card = h('div', { class: 'card' }, h('h2', {}, app.t('changePassword')));
+  card.append(
     form(
       async (f) =>
-        app.run(pw, async () => {
+        app.run(card, async () => {
           await app.api.call('POST', '/change/password', {
             body: { current_password: value(f, 'current'), new_password: value(f, 'next') },
           });
-          (f as HTMLFormElement).reset();
-          show(pw, app.t('passwordChanged'), 'ok');
+          f.reset();
+          show(card, app.t('passwordChanged'), 'ok');
         }),
       h(
         'div',
@@ -98,15 +54,18 @@ export async function securityView(app: App): Promise<Node> {
       h('div', { class: 'row' }, h('button', { type: 'submit' }, app.t('changePassword'))),
     ),
   );
+  return card;
+}
 
-  const [{ sessions }, { entries }] = await Promise.all([
-    app.api.call<{ sessions: SessionRow[] }>('GET', '/fetch/sessions'),
-    app.api.call<{ entries: Entry[] }>('GET', '/fetch/activity', { query: { limit: 20 } }),
-  ]);
-  const sess = h(
-    'div',
-    { class: 'card' },
-    h('h2', {}, app.t('sessions')),
+/** The account's signed-in sessions; any but this one can be ended. */
+function sessionsCard(app: App, sessions: SessionRow[]): Node {
+  const card = h('div', { class: 'card' }, h('h2', {}, app.t('sessions')));
+  const revoke = (s: SessionRow) =>
+    void app.run(card, async () => {
+      await app.api.call('POST', '/revoke/session', { body: { session_id: s.session_id } });
+      await app.render();
+    });
+  card.append(
     h(
       'table',
       {},
@@ -124,26 +83,18 @@ export async function securityView(app: App): Promise<Node> {
               {},
               s.current
                 ? h('span', { class: 'pill active' }, app.t('thisSession'))
-                : h(
-                    'button',
-                    {
-                      type: 'button',
-                      class: 'secondary',
-                      onclick: () =>
-                        void app.run(sess, async () => {
-                          await app.api.call('POST', '/revoke/session', { body: { session_id: s.session_id } });
-                          await reload();
-                        }),
-                    },
-                    app.t('revoke'),
-                  ),
+                : h('button', { type: 'button', class: 'secondary', onclick: () => revoke(s) }, app.t('revoke')),
             ),
           ),
         ),
       ),
     ),
   );
-  const act = h(
+  return card;
+}
+
+function activityCard(app: App, entries: Entry[]): Node {
+  return h(
     'div',
     { class: 'card' },
     h('h2', {}, app.t('activity')),
@@ -165,8 +116,6 @@ export async function securityView(app: App): Promise<Node> {
       ),
     ),
   );
-  root.append(totp, pw, sess, act);
-  return root;
 }
 
 /** No workspace yet (every one left, or removed): create one. */

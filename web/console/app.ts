@@ -9,9 +9,11 @@
  * (#invite=<token>) is read once, kept in sessionStorage and removed from the address bar.
  */
 import { RelayError } from '../shared/http.js';
-import { clear, h, type Child } from '../shared/dom.js';
+import { clear, h } from '../shared/dom.js';
 import { translator, type Locale } from '../shared/i18n.js';
 import { ConsoleApi, type Account, type Role, type Session, type WorkspaceSummary } from './api.js';
+import { show } from './forms.js';
+import { stepUpDialog } from './step-up.js';
 import { STRINGS, type StringKey } from './strings.js';
 
 const KEY = 'bloonio:console:v1';
@@ -267,44 +269,9 @@ export class App {
     );
   }
 
-  /** Asks for the password (or, with an authenticator app, a code) in a modal dialog; true once the relay accepted it. */
+  /** Asks for the password (or a code) again in a modal dialog (step-up.ts); true once the relay accepted it. */
   stepUp(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const totp = Boolean(this.account?.totp_enabled);
-      const dialog = h('dialog', { 'data-test': 'step-up', 'aria-labelledby': 'step-up-title' });
-      const finish = (ok: boolean) => {
-        dialog.close();
-        dialog.remove();
-        resolve(ok);
-      };
-      const f = form(
-        async (el) => {
-          const code = value(el, 'code');
-          const body = code ? { code } : { password: (el.elements.namedItem('password') as HTMLInputElement).value };
-          try {
-            await this.api.call('POST', '/reauthenticate', { body });
-            finish(true);
-          } catch (err) {
-            show(f, err instanceof RelayError ? err.message : String(err), 'error');
-          }
-        },
-        h('h2', { id: 'step-up-title' }, this.t('stepUpTitle')),
-        h('p', {}, this.t(totp ? 'stepUpTextTotp' : 'stepUpText')),
-        field(this.t('password'), input('password', { type: 'password', autocomplete: 'current-password' })),
-        totp ? field(this.t('code'), input('code', { autocomplete: 'one-time-code', 'data-test': 'step-up-code' })) : null,
-        h(
-          'div',
-          { class: 'row' },
-          h('button', { type: 'submit' }, this.t('confirm')),
-          h('button', { type: 'button', class: 'secondary', onclick: () => finish(false) }, this.t('cancel')),
-        ),
-      );
-      dialog.addEventListener('cancel', () => finish(false));
-      dialog.appendChild(f);
-      document.body.appendChild(dialog);
-      dialog.showModal();
-      (f.querySelector('input') as HTMLInputElement | null)?.focus();
-    });
+    return stepUpDialog({ api: this.api, t: this.t, totp: Boolean(this.account?.totp_enabled) });
   }
 
   private async newWorkspace(): Promise<void> {
@@ -316,47 +283,4 @@ export class App {
       this.selectWorkspace(ws.workspace_id);
     });
   }
-}
-
-/** A notice inside `where` (replacing the previous one there). */
-export function show(where: HTMLElement, text: string, kind: 'ok' | 'error' | 'info' | 'dev' = 'info'): void {
-  where.querySelector(':scope > .notice')?.remove();
-  where.prepend(h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text));
-}
-
-let n = 0;
-/** A labelled input. */
-export function field(label: string, input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: string): Node {
-  input.id ||= `f${++n}`;
-  return h('div', {}, h('label', { for: input.id }, label), input, hint ? h('p', { class: 'hint' }, hint) : null);
-}
-
-export function form(onSubmit: (f: HTMLFormElement) => Promise<void>, ...children: Child[]): HTMLFormElement {
-  const f = h('form', {}, ...children);
-  f.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const buttons = [...f.querySelectorAll('button')];
-    buttons.forEach((b) => (b.disabled = true));
-    void onSubmit(f).finally(() => buttons.forEach((b) => (b.disabled = false)));
-  });
-  return f;
-}
-
-export const input = (name: string, attrs: Record<string, string | boolean> = {}) => h('input', { name, ...attrs });
-export const value = (f: HTMLFormElement, name: string) => ((f.elements.namedItem(name) as HTMLInputElement | null)?.value ?? '').trim();
-export const lines = (s: string) =>
-  s
-    .split(/[\n,]+/)
-    .map((x) => x.trim())
-    .filter(Boolean);
-export const dateOf = (iso: string | null | undefined, locale: Locale) =>
-  iso ? new Date(iso).toLocaleString(locale === 'fr' ? 'fr-FR' : 'en-GB') : '—';
-
-/** A value shown once with a copy button. */
-export function secretBox(app: App, text: string, testId: string): Node {
-  const btn = h('button', { type: 'button', class: 'secondary' }, app.t('copy'));
-  btn.addEventListener('click', () => {
-    void navigator.clipboard?.writeText(text).then(() => (btn.textContent = app.t('copied')));
-  });
-  return h('div', { class: 'secret' }, h('code', { 'data-test': testId }, text), btn);
 }

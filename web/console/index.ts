@@ -4,9 +4,11 @@
  */
 import { App } from './app.js';
 import { noWorkspaceView, securityView } from './account.js';
-import { authScreen, invitationScreen } from './auth.js';
+import { authScreen } from './auth.js';
+import { invitationScreen } from './invitation.js';
 import { CONSOLE_CSS } from './styles.js';
-import { auditView, membersView } from './team.js';
+import { auditView } from './audit.js';
+import { membersView } from './members.js';
 import { tenantsView } from './tenants.js';
 
 function start(): void {

@@ -6,7 +6,7 @@
  */
 import { clear, h } from '../shared/dom.js';
 import type { App } from './app.js';
-import { field, form, input, lines, value } from './app.js';
+import { field, form, input, lines, value } from './forms.js';
 import type { StringKey } from './strings.js';
 
 export type Operator = { operator_id: string; email: string; display_name: string; role: string; routing_keys: string[]; status: string };

@@ -1,6 +1,7 @@
 /** The inbox's stylesheet (adopted by its shadow root; px sizes; AA contrast on white and on the brand-free greys). */
 export const INBOX_CSS = `
 :host{all:initial;display:block;height:100%;min-height:420px}
+.root{height:100%}
 *,*::before,*::after{box-sizing:border-box}
 .app{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d2330;background:#fff;height:100%;display:flex;
 flex-direction:column;-webkit-font-smoothing:antialiased}
@@ -25,7 +26,9 @@ button{font:inherit;cursor:pointer}
 .item:hover{background:#eef1f8}
 .item[aria-current=true]{background:#e3eaff}
 .item .line1{display:flex;gap:8px;align-items:center;font-weight:600}
-.item .line2{display:block;font-size:12.5px;color:#4a5265;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.item .line2,.item .line3{display:block;font-size:12.5px;color:#4a5265;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.item .line3{color:#1d2330}
+.wait{font-weight:600;color:#8a4b00}
 .pill{font-size:11.5px;font-weight:600;border-radius:10px;padding:1px 8px;background:#e6e9f0;color:#2b3242}
 .pill.new{background:#c4122f;color:#fff}
 .pill.ticket{background:#fff0c2;color:#5c3d00}
