@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CALLBACK_EVENTS } from '../models/platform/callback-catalogue.js';
+import { ERRORS, errorDocsPath } from './error-codes.js';
 import { ERROR_CODES, ERROR_STATUS } from './errors.js';
 import type { AnyRoute, Security } from './route.js';
 
@@ -261,7 +262,15 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
               type: 'object',
               required: ['code', 'details', 'request_id'],
               properties: {
-                code: { type: 'string', enum: ERROR_CODES },
+                code: {
+                  type: 'string',
+                  enum: ERROR_CODES,
+                  description:
+                    'One of a closed list. Each code has one HTTP status and a section of its own in docs/errors.md (docs/errors.md#<code in lower case>); x-error-docs maps every code to its status, meaning and section.',
+                  'x-error-docs': Object.fromEntries(
+                    ERROR_CODES.map((c) => [c, { status: ERRORS[c].status, meaning: ERRORS[c].doc, docs: errorDocsPath(c) }]),
+                  ),
+                },
                 details: { type: 'array', items: { type: 'string' }, description: 'For 422: one `path: problem` per invalid field.' },
                 request_id: { type: 'string' },
               },
