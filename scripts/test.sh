@@ -10,6 +10,9 @@
 echo "== lint"
 npx eslint . || exit 1
 npx prettier --check --log-level warn . || exit 1
+# The generated docs pages match the tables they come from (npm run docs:gen rewrites them).
+npx tsx scripts/docs/gen-config.ts --check || exit 1
+npx tsx scripts/docs/gen-errors.ts --check || exit 1
 echo "== typecheck"
 npx tsc --noEmit || exit 1
 npx tsc --noEmit -p web/tsconfig.json || exit 1
