@@ -95,7 +95,8 @@ export const mintOperatorTokenRoute = defineRoute({
   path: '/relay/mint/operator-token',
   summary: 'Mint an operator token',
   description:
-    "Returns an HS256 JWT (key derived by HKDF from the relay master key) with `sub` = operator id and `tids: {<calling tenant_id>: role}` — the calling tenant only. Use it as `Authorization: Bearer` on /operator/* routes and on `/api/v1/ws/operator`, best through a one-time ticket (`POST /operator/create/socket-ticket`, then `?ticket=`: the token stays out of URLs) or as `?token=` (frames in: `take`/`release`/`resolve` `{conversation_id, ref?}` → `result {ok, status?, code?}`, `message {conversation_id, text, client_id?}` → `ack`, `typing`, `read`, `sync {conversation_id, last_seq}` (replays what was missed), `ping`; frames out: `welcome`, `conversation {change, conversation}` for every conversation within the routing keys, `message {conversation_id, message}` for conversations assigned to the operator or still unassigned, `typing`, `read`, `error`). Name the operator by `operator_id` or `email` (404 when not in this tenant, 410 when deprovisioned). The token carries the operator's current version: deprovisioning the operator, or changing its role or routing keys, revokes it; the role is read from the relay's record at every use, not from the token.",
+    "Returns an operator token for the calling tenant only, for /operator/* routes and the operator socket `/api/v1/ws/operator`. Name the operator by `operator_id` or `email`. Deprovisioning the operator, or changing its role or routing keys, revokes the token; the role is read from the relay's record at every use.",
+  docs: 'api.md#operator-socket',
   tags: ['Chat: operators'],
   security: 'hmac',
   body: operatorRef
@@ -112,7 +113,7 @@ export const mintOperatorTokenRoute = defineRoute({
     .meta(ONE_OF),
   response: z.object({ operator_token: z.string(), expires_at: z.string(), operator: operatorView.omit({ created: true }) }),
   successStatus: 201,
-  errors: [404, 410],
+  errors: { 404: 'the operator is not in this tenant', 410: 'the operator was deprovisioned' },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const op = await OperatorModel.findOne({

@@ -115,6 +115,7 @@ export default defineConfig({
         items: [
           { text: 'Configuration', link: '/configuration' },
           { text: 'Errors', link: '/errors' },
+          { text: 'API notes', link: '/api' },
           { text: 'Glossary', link: '/glossary' },
           { text: 'Product contract', link: '/contract' },
         ],
