@@ -46,16 +46,26 @@ export const provisionOperatorRoute = defineRoute({
   path: '/relay/provision/operator',
   summary: 'Create or reuse an operator (idempotent on email + tenant)',
   description:
-    "201 with `created: true` the first time, 200 with `created: false` afterwards; each call refreshes `display_name`, `routing_keys` and `role`, and enables a deprovisioned operator again (`status: active`). A change of `role` or `routing_keys`, or re-enabling, revokes the operator's earlier tokens at once (mint a new one; its open sockets close with 4401). `routing_keys` restrict the operator to those queues (null or [] = the whole tenant). Operators have no password: they sign in with tokens minted by your backend (`POST /relay/mint/operator-token`). Links the operator to a relay_user (`relay_user_linked_id`, keyed by `backend_user_id`, defaulting to the email).",
+    "201 with `created: true` the first time, 200 with `created: false` afterwards; each call refreshes `display_name`, `routing_keys` and `role` and enables a deprovisioned operator again. A change of `role` or `routing_keys`, or re-enabling, revokes the operator's earlier tokens at once (its open sockets close with 4401). Operators have no password: your backend mints their tokens (`POST /relay/mint/operator-token`).",
   tags: ['Chat: operators'],
   security: 'hmac',
   body: z
     .object({
       email: operatorEmail,
       display_name: z.string().trim().min(1).max(120),
-      routing_keys: z.array(z.string().min(1).max(100)).max(200).nullable().default(null),
+      routing_keys: z
+        .array(z.string().min(1).max(100))
+        .max(200)
+        .nullable()
+        .default(null)
+        .describe('The queues the operator works; null or [] = the whole tenant.'),
       role: z.enum(OPERATOR_ROLES).default('agent'),
-      backend_user_id: z.string().min(1).max(200).optional(),
+      backend_user_id: z
+        .string()
+        .min(1)
+        .max(200)
+        .optional()
+        .describe("Keys the operator's relay_user link (`relay_user_linked_id`); defaults to the email."),
     })
     .strict(),
   response: operatorView,

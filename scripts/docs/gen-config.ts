@@ -4,7 +4,7 @@
  * the committed page differs, so the page cannot drift from the code.
  */
 import { CONCERNS, settingList, type Concern } from '../../platform/config-settings.js';
-import { cell, generatedBanner, linkDocs, writeOrCheck } from './generated-page.js';
+import { cell, generatedBanner, isMain, linkDocs, writeOrCheck } from './generated-page.js';
 
 export function configurationPage(): string {
   const settings = settingList().map((s) => s.setting);
@@ -33,4 +33,4 @@ export function configurationPage(): string {
   return `${out.join('\n')}\n`;
 }
 
-writeOrCheck('docs/configuration.md', configurationPage());
+if (isMain(import.meta.url)) writeOrCheck('docs/configuration.md', configurationPage());

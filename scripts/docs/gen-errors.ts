@@ -4,7 +4,7 @@
  * OpenAPI document gives for it). `--check` fails instead when the committed page differs.
  */
 import { ERRORS, errorDocsAnchor, type ErrorCode } from '../../api/error-codes.js';
-import { generatedBanner, linkDocs, writeOrCheck } from './generated-page.js';
+import { generatedBanner, isMain, linkDocs, writeOrCheck } from './generated-page.js';
 
 export function errorsPage(): string {
   const codes = Object.keys(ERRORS) as ErrorCode[];
@@ -44,4 +44,4 @@ export function errorsPage(): string {
   return `${out.join('\n')}\n`;
 }
 
-writeOrCheck('docs/errors.md', errorsPage());
+if (isMain(import.meta.url)) writeOrCheck('docs/errors.md', errorsPage());

@@ -3,7 +3,7 @@
  * when they differ (so CI catches a table changed without its page). Shared by the gen-* scripts.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -37,3 +37,15 @@ export function writeOrCheck(page: string, content: string, argv = process.argv.
   }
   writeFileSync(file, content);
 }
+
+/** True when the module at `moduleUrl` is the script node was started with (not imported, e.g. by a test). */
+export const isMain = (moduleUrl: string): boolean =>
+  process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(moduleUrl);
+
+/** GitHub's heading anchors (the docs site uses the same, docs/.vitepress/config.mts). */
+export const githubSlug = (heading: string): string =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, '')
+    .replace(/ /g, '-');
