@@ -5,48 +5,16 @@
  */
 import type { ZodError } from 'zod';
 import { DomainError, type DomainCode } from '../platform/errors.js';
+import { ERRORS, type ErrorCode } from './error-codes.js';
 import { isStoreUnavailable } from '../platform/mongo.js';
 import { isRedisUnavailable } from '../platform/redis.js';
 
-export const ERROR_STATUS = {
-  MALFORMED_JSON: 400,
-  BAD_REQUEST: 400,
-  MISSING_SIGNATURE_HEADERS: 401,
-  TIMESTAMP_OUT_OF_WINDOW: 401,
-  UNKNOWN_TENANT: 401,
-  REPLAY_DETECTED: 401,
-  INVALID_SIGNATURE: 401,
-  INVALID_ADMIN_KEY: 401,
-  INVALID_TOKEN: 401,
-  INVALID_CREDENTIALS: 401,
-  INVALID_CODE: 401,
-  TENANT_SUSPENDED: 403,
-  FORBIDDEN: 403,
-  STEP_UP_REQUIRED: 403,
-  ORIGIN_NOT_ALLOWED: 403,
-  NOT_FOUND: 404,
-  ROUTE_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  REQUEST_TIMEOUT: 408,
-  CONFLICT: 409,
-  QUOTA_EXCEEDED: 409,
-  ALREADY_RESOLVED: 409,
-  GONE: 410,
-  EXPIRED: 410,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  HEADERS_TOO_LARGE: 431,
-  VALIDATION_FAILED: 422,
-  RATE_LIMITED: 429,
-  UPSTREAM_UNAVAILABLE: 502,
-  STORE_UNAVAILABLE: 503,
-  SERVER_BUSY: 503,
-  NOT_CONFIGURED: 503,
-  INTERNAL_ERROR: 500,
-  NOT_IMPLEMENTED: 501,
-} as const;
+/** Each code's HTTP status, from the one table of codes (api/error-codes.ts). */
+export const ERROR_STATUS = Object.fromEntries(Object.entries(ERRORS).map(([code, e]) => [code, e.status])) as {
+  [C in ErrorCode]: (typeof ERRORS)[C]['status'];
+};
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type { ErrorCode };
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
 export class ApiError extends Error {

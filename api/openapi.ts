@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CALLBACK_EVENTS } from '../models/platform/callback-catalogue.js';
+import { ERRORS, errorDocsPath } from './error-codes.js';
 import { ERROR_CODES, ERROR_STATUS } from './errors.js';
 import type { AnyRoute, Security } from './route.js';
 
@@ -86,7 +87,11 @@ const COMMON_ERRORS: Record<Security, number[]> = {
   none: [400, 422, 503],
 };
 
-const HMAC_DOC = `Every /relay/* call is signed (HMAC #1): X-Bloonio-Signature = hex(hmac_sha256(tenant_secret, "{timestamp_ms}.{sha256_hex(raw_body)}")); a body-less request signs the empty string. The relay checks, in order: the three headers (401 MISSING_SIGNATURE_HEADERS), the timestamp within ±30 s (401 TIMESTAMP_OUT_OF_WINDOW), the tenant (an unknown tenant id answers 401 INVALID_SIGNATURE, exactly as a wrong signature does; 403 TENANT_SUSPENDED only with a valid signature), replay (401 REPLAY_DETECTED), the signature over the raw bytes (401 INVALID_SIGNATURE), then the per-tenant rate limit (429 RATE_LIMITED, with Retry-After and RateLimit-* headers). Limitation: the query string is not signed.`;
+const HMAC_DOC =
+  'Every /relay/* call is signed (HMAC #1): X-Bloonio-Signature = hex(hmac_sha256(tenant_secret, "{timestamp_ms}.{sha256_hex(raw_body)}")); a body-less request signs the hash of the empty string. The query string is not signed. The checks, in order, and their refusals: docs/api.md#signed-calls.';
+
+const DEVICE_DOC =
+  'device_session_token, and every request signed by the device key: X-Device-Signature = base64url(ECDSA-P256-SHA256(device key, "BLOONIO-DEVICE-V1\\n{METHOD}\\n{path?query}\\n{X-Device-Timestamp}\\n{X-Device-Nonce}\\n{sha256_hex(raw_body)}")). More: docs/api.md#device-protocol.';
 
 const CALLBACK_DOC =
   'POSTed by the relay to {callback_url_base}{path}, signed with HMAC #1 by the tenant secret (X-Bloonio-Tenant-Id, X-Bloonio-Timestamp, X-Bloonio-Signature over the raw body), plus X-Bloonio-Event-Id (the same on every retry: de-duplicate on it) and X-Bloonio-Event-Type. At least once; retried on network errors, timeouts, 408, 429 and 5xx. Answer 2xx once handled.';
@@ -153,7 +158,7 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
     const op: Json = {
       operationId: `${r.method}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: r.summary,
-      ...(r.description || r.consoleRole || r.consoleStepUp || rulesOf(r).length
+      ...(r.description || r.docs || r.consoleRole || r.consoleStepUp || rulesOf(r).length
         ? {
             description: [
               r.description,
@@ -161,11 +166,13 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
               r.consoleStepUp &&
                 `${r.consoleStepUp === true ? 'Always needs' : 'For the sensitive changes named above, needs'} a recent password or TOTP code (console/reauthenticate within CONSOLE_STEP_UP_SECONDS), else 403 STEP_UP_REQUIRED.`,
               ...rulesOf(r).map((rule) => `Rule: ${rule}.`),
+              r.docs && `More: docs/${r.docs}.`,
             ]
               .filter(Boolean)
               .join(' '),
           }
         : {}),
+      ...(r.docs ? { 'x-docs': `docs/${r.docs}` } : {}),
       ...(r.consoleRole ? { 'x-console-role': r.consoleRole } : {}),
       ...(r.consoleStepUp ? { 'x-console-step-up': r.consoleStepUp === true ? 'always' : 'some changes' } : {}),
       tags: r.tags,
@@ -224,7 +231,7 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
     info: {
       title: 'Bloonio Relay API',
       version,
-      description: `Auth Relay and Chat Relay on one platform. Success envelope: {success: true, status_code, message, data}. Error envelope: {success: false, status_code, message, error: {code, details, request_id}}, with codes from one closed list.\n\n${HMAC_DOC}`,
+      description: `Auth Relay and Chat Relay on one platform. Success envelope: {success: true, status_code, message, data}. Error envelope: {success: false, status_code, message, error: {code, details, request_id}}, with codes from one closed list, each explained in docs/errors.md.\n\n${HMAC_DOC}`,
     },
     servers: [{ url: '/' }],
     paths,
@@ -238,7 +245,7 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
         DeviceBearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'device_session_token, and every request signed by the device key (X-Device-*)',
+          description: DEVICE_DOC,
         },
         PairingProofBearer: {
           type: 'http',
@@ -261,7 +268,15 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
               type: 'object',
               required: ['code', 'details', 'request_id'],
               properties: {
-                code: { type: 'string', enum: ERROR_CODES },
+                code: {
+                  type: 'string',
+                  enum: ERROR_CODES,
+                  description:
+                    'One of a closed list. Each code has one HTTP status and a section of its own in docs/errors.md (docs/errors.md#<code in lower case>); x-error-docs maps every code to its status, meaning and section.',
+                  'x-error-docs': Object.fromEntries(
+                    ERROR_CODES.map((c) => [c, { status: ERRORS[c].status, meaning: ERRORS[c].doc, docs: errorDocsPath(c) }]),
+                  ),
+                },
                 details: { type: 'array', items: { type: 'string' }, description: 'For 422: one `path: problem` per invalid field.' },
                 request_id: { type: 'string' },
               },

@@ -30,7 +30,10 @@ export type RouteDef<
   /** Path under /api/v1. */
   path: string;
   summary: string;
+  /** A few sentences at most: long explanations belong in the page named by `docs`. */
   description?: string;
+  /** Where the docs explain this route at length: a page under docs/ with its anchor, e.g. `api.md#sudo-dispatch`. */
+  docs?: string;
   tags: string[];
   security: S;
   body?: B;

@@ -14,6 +14,9 @@ npx prettier --check --log-level warn . || exit 1
 # code cites the contract it ships (docs/contract.md §x), not a SPEC file outside the repository.
 npx tsx scripts/docs/check-links.ts || exit 1
 npx tsx scripts/docs/cite-contract.ts --check || exit 1
+# The generated docs pages match the tables they come from (npm run docs:gen rewrites them).
+npx tsx scripts/docs/gen-config.ts --check || exit 1
+npx tsx scripts/docs/gen-errors.ts --check || exit 1
 echo "== typecheck"
 npx tsc --noEmit || exit 1
 npx tsc --noEmit -p web/tsconfig.json || exit 1

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { answerQrSession } from '../../models/auth/qr-login.js';
 import { findPairingById } from '../../models/auth/pairing.js';
 import { ApiError, notFound } from '../errors.js';
-import { DEVICE_AUTH_DOC } from '../principals/device.js';
 import { defineRoute } from '../route.js';
 import { DEVICE_WINDOW_MS, answerSigningString, importDeviceKey, verifyDeviceSignature } from './device-protocol.js';
 import { readQrCode } from './qr-code.js';
@@ -12,7 +11,9 @@ export const qrLoginAnswer = defineRoute({
   method: 'post',
   path: '/device/qr-login/answer',
   summary: 'Device: approve or deny a scanned QR-login code',
-  description: `\`qr_code_str\` as scanned; \`signature\` = base64url(ECDSA-P256-SHA256(device key, "BLOONIO-ANSWER-V1\\n{session_id}\\n{decision}\\n\\n{timestamp}")) with the session id from the code; with number matching (the code carries \`num_choices\`), \`number\` is the one the person picked and is signed in the answer's place: "BLOONIO-ANSWER-V1\\n{session_id}\\n{decision}\\n{number}\\n{timestamp}". An approval without it is 422; a wrong one ends the session denied (200, \`status: denied\`, \`reason: number_mismatch\`). Only a device paired with the tenant named in the code can answer it (404 otherwise); one answer per session (409 ALREADY_RESOLVED); 410 EXPIRED once the code expired; 401 INVALID_SIGNATURE for a code the relay did not sign or a bad answer signature. ${DEVICE_AUTH_DOC}`,
+  description:
+    '`qr_code_str` as scanned; `signature` is the device key over the session id from the code, the decision and, with number matching (the code carries `num_choices`), the `number` the person picked: an approval without it is 422, a wrong one ends the session denied (200, `status: denied`, `reason: number_mismatch`).',
+  docs: 'api.md#device-protocol',
   tags: ['Auth Relay: device protocol'],
   security: 'device',
   body: z
@@ -29,7 +30,12 @@ export const qrLoginAnswer = defineRoute({
     })
     .strict(),
   response: z.object({ session_id: z.string(), status: z.enum(['approved', 'denied']), reason: z.enum(['number_mismatch']).nullable() }),
-  errors: [404, 409, 410],
+  errors: {
+    401: 'INVALID_SIGNATURE: a code the relay did not sign, or a bad answer signature',
+    404: 'the device is not paired with the tenant named in the code',
+    409: 'ALREADY_RESOLVED: one answer per session',
+    410: 'EXPIRED: the code expired',
+  },
   handler: async (_ctx, { body, deps, principal }) => {
     const device = principal.device;
     const qr = readQrCode(deps.config.secretsMasterKey, body.qr_code_str);

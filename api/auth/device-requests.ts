@@ -17,7 +17,6 @@ import { fetchShownData, shownTo } from '../../models/auth/sudo-data.js';
 import { redisKey } from '../../platform/keys.js';
 import type { AppDeps } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
-import { DEVICE_AUTH_DOC } from '../principals/device.js';
 import { defineRoute } from '../route.js';
 import {
   DEVICE_WINDOW_MS,
@@ -75,7 +74,7 @@ export const pollRequests = defineRoute({
   method: 'get',
   path: '/device/requests',
   summary: 'Device: open approval requests and recent alerts addressed to this device',
-  description: `What the device would have received by push: pending, unexpired requests (answer them with POST /device/answer) and security alerts of the last 7 days, newest first. A sudo request whose data is dynamic (\`content.data_access_type\` dynamic) is opened with POST /device/open-request first, which fetches its current data. Use the poll when a push does not arrive, or always when the device has no FCM token. ${DEVICE_AUTH_DOC}`,
+  description: `What the device would have received by push: pending, unexpired requests (answer them with POST /device/answer) and security alerts of the last 7 days, newest first. A sudo request whose data is dynamic (\`content.data_access_type\` dynamic) is opened with POST /device/open-request first, which fetches its current data. Use the poll when a push does not arrive, or always when the device has no FCM token.`,
   tags,
   security: 'device',
   response: z.object({ requests: z.array(openRequest) }),
@@ -117,7 +116,7 @@ export const openRequestRoute = defineRoute({
   method: 'post',
   path: '/device/open-request',
   summary: 'Device: open a request, with its current data',
-  description: `For a sudo request with dynamic data, the relay fetches the data now from the tenant (signed with HMAC #1, SSRF-guarded, 5 s, 64 KB), keeps what it showed this device, and answers it with \`content.display_hash\`: the hash the device signs in its answer (it checks it against its own displayHash of what it shows). For other requests it answers the request as the poll does. 502 when the tenant's data endpoint fails. ${DEVICE_AUTH_DOC}`,
+  description: `For a sudo request with dynamic data, the relay fetches the data now from the tenant (signed with HMAC #1, SSRF-guarded, 5 s, 64 KB), keeps what it showed this device, and answers it with \`content.display_hash\`: the hash the device signs in its answer (it checks it against its own displayHash of what it shows). For other requests it answers the request as the poll does. 502 when the tenant's data endpoint fails.`,
   tags,
   security: 'device',
   body: z.object(requestRef).strict(),
@@ -142,7 +141,9 @@ export const answerRequest = defineRoute({
   method: 'post',
   path: '/device/answer',
   summary: 'Device: approve or deny a request, signed by the device key',
-  description: `\`signature\` = base64url(ECDSA-P256-SHA256(device key, "BLOONIO-ANSWER-V1\\n{request_id}\\n{decision}\\n{answer or empty}\\n{timestamp}")); for a sudo request "BLOONIO-ANSWER-V2\\n{request_id}\\n{decision}\\n{answer or empty}\\n{display_hash}\\n{timestamp}" with \`display_hash\` the hash of what the device showed (what you see is what you sign). \`timestamp\` in Unix ms within ±60 s. A push challenge resolves once: 409 ALREADY_RESOLVED for a second answer (from this or another device); a quorum counts each person once (409 CONFLICT for a second answer of the same person) and answers \`pending\` until it is decided. 410 EXPIRED after the expiry, 404 for a request not addressed to this device, 401 INVALID_SIGNATURE for a bad answer signature, 409 when display_hash is not what the relay showed this device. goldenNumber approvals carry the picked number in \`answer\` (422 when it is not one of the offered numbers); totp approvals carry the code. ${DEVICE_AUTH_DOC}`,
+  description:
+    '`signature` is the device key over the request, the decision and the answer (for a sudo request also the hash of what the device showed: what you see is what you sign); `timestamp` in Unix ms within ±60 s. A push challenge resolves once; a quorum counts each person once and answers `pending` until it is decided. goldenNumber approvals carry the picked number in `answer`, totp approvals the code.',
+  docs: 'api.md#device-protocol',
   tags,
   security: 'device',
   body: z
@@ -164,7 +165,12 @@ export const answerRequest = defineRoute({
     number_matched: z.boolean().nullable(),
     reason: z.string().nullable(),
   }),
-  errors: [404, 409, 410],
+  errors: {
+    401: 'INVALID_SIGNATURE: a bad answer signature',
+    404: 'a request not addressed to this device',
+    409: 'ALREADY_RESOLVED: a second answer to a push challenge (from this or another device); CONFLICT: a second answer of the same person to a quorum, or a display_hash that is not what the relay showed this device',
+    410: 'EXPIRED: after the expiry',
+  },
   handler: async (_ctx, { body, deps, principal }) => {
     const device = principal.device;
     // 1. The request, addressed to this device.

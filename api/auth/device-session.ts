@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import { revokeDevice, rotateDeviceSession, updatePushToken as setPushToken } from '../../models/auth/pairing-flow.js';
 import { ApiError } from '../errors.js';
-import { DEVICE_AUTH_DOC } from '../principals/device.js';
 import { defineRoute } from '../route.js';
 import { fcmToken } from './schemas.js';
 
@@ -12,7 +11,7 @@ export const refreshToken = defineRoute({
   method: 'post',
   path: '/device/refresh-token',
   summary: 'Device: rotate the device_session_token',
-  description: `Returns a new device_session_token with a fresh lifetime; the presented one stops working at once (guarded update on its hash, so two concurrent refreshes cannot both succeed). ${DEVICE_AUTH_DOC}`,
+  description: `Returns a new device_session_token with a fresh lifetime; the presented one stops working at once (guarded update on its hash, so two concurrent refreshes cannot both succeed).`,
   tags,
   security: 'device',
   body: z.object({}).strict(),
@@ -31,7 +30,7 @@ export const updatePushToken = defineRoute({
   method: 'post',
   path: '/device/update-push-token',
   summary: 'Device: replace (or clear) its FCM registration token',
-  description: `FCM rotates registration tokens; the app reports the new one here. The request is signed by the device key like every device request, so nobody holding only the session token can redirect pushes. \`null\` turns push off (the device polls). ${DEVICE_AUTH_DOC}`,
+  description: `FCM rotates registration tokens; the app reports the new one here. The request is signed by the device key like every device request, so nobody holding only the session token can redirect pushes. \`null\` turns push off (the device polls).`,
   tags,
   security: 'device',
   body: z.object({ fcm_token: fcmToken.nullable() }).strict(),
@@ -49,7 +48,7 @@ export const unpair = defineRoute({
   method: 'post',
   path: '/device/unpair',
   summary: 'Device: unpair itself',
-  description: `Revokes this device: its session token and key stop working at once, it gets no more pushes, and the tenant gets a \`pairing.device_removed\` callback. The user's other devices stay paired. ${DEVICE_AUTH_DOC}`,
+  description: `Revokes this device: its session token and key stop working at once, it gets no more pushes, and the tenant gets a \`pairing.device_removed\` callback. The user's other devices stay paired.`,
   tags,
   security: 'device',
   body: z.object({}).strict(),

@@ -14,7 +14,8 @@ export const qrLoginInitiate = defineRoute({
   path: '/relay/qr-login/initiate',
   summary: 'Start a QR-login session for a browser',
   description:
-    "`browser_origin` must be one of the tenant's `qr_login_allowed_origins` (403 ORIGIN_NOT_ALLOWED; 403 FORBIDDEN when the list is empty: QR login is off). Show `qr_code_str` as a QR code in that browser; a device paired with your tenant scans it, checks the relay's signature (it names your organisation and the origin) and approves or denies. Keep `poll_token` on your server and poll GET /relay/qr-login/poll with it. The code expires after QR_LOGIN_TTL_SECONDS (default 120 s). Against QR-login phishing (a code shown on another page): pass the browser's own User-Agent as `browser_user_agent` (the relay keeps only a coarse description, e.g. \"Chrome on Windows\", which the signed code carries for the device to show with the origin), and set `number_matching: true` to get `match_number` (two digits) to show beside the code: the device offers three numbers and the person must pick that one; a wrong pick ends the session denied. Off by default, so existing integrations keep working; turn it on once your page shows the number.",
+    "Show `qr_code_str` as a QR code in the browser at `browser_origin`; a device paired with your tenant scans it, checks the relay's signature and approves or denies. Keep `poll_token` on your server and poll GET /relay/qr-login/poll with it; the code expires after QR_LOGIN_TTL_SECONDS.",
+  docs: 'api.md#qr-login',
   tags,
   security: 'hmac',
   body: z
@@ -41,7 +42,9 @@ export const qrLoginInitiate = defineRoute({
     browser: z.string().describe('What the device shows about the browser, e.g. "Chrome on Windows".'),
     match_number: z.string().nullable().describe('number_matching: the two digits to show beside the code; null otherwise.'),
   }),
-  errors: [403],
+  errors: {
+    403: "ORIGIN_NOT_ALLOWED: browser_origin is not one of the tenant's qr_login_allowed_origins; FORBIDDEN: the list is empty (QR login is off)",
+  },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const allowed = tenant.qr_login_allowed_origins ?? [];

@@ -1,12 +1,8 @@
 /** POST /device/register-token (SPEC §2.1, step 2): a device redeems its pairing proof for a session. */
 import { z } from 'zod';
-import { CALLBACK_EVENTS } from '../../models/platform/callback-catalogue.js';
 import { redeemPairingProof } from '../../models/auth/pairing-flow.js';
-import { DEVICE_AUTH_DOC } from '../principals/device.js';
 import { defineRoute } from '../route.js';
 import { fcmToken, p256Jwk, platform } from './schemas.js';
-
-const PAIRING_CALLBACK_PATH = CALLBACK_EVENTS['pairing.device_added'].path({ _id: '' });
 
 const pairingView = z.object({
   pairing_id: z.string(),
@@ -22,7 +18,9 @@ export const registerToken = defineRoute({
   method: 'post',
   path: '/device/register-token',
   summary: 'Device: redeem a pairing_proof for a device_session_token',
-  description: `Authorization: Bearer <pairing_proof>. The request is signed (X-Device-* headers, see below) with the private key matching \`public_key\`, which proves the device holds it. Refusals: 401 INVALID_TOKEN for a forged or malformed proof, or one presented with another tenant's \`tenant_id\`; 410 EXPIRED for an expired proof; 410 GONE for a proof already used; 403 TENANT_SUSPENDED. On success the pairing (one per tenant and user_socket_hash) is created or joined, the relay_user link is made, the user's other devices get a \`new_device\` security alert, and the tenant gets a \`pairing.device_added\` callback at {callback_url_base}${PAIRING_CALLBACK_PATH}. The device_session_token (opaque: \`dsk_\`, 256 random bits and a MAC, so a made-up token is refused before any lookup; the relay stores only its SHA-256) lasts DEVICE_SESSION_TTL_SECONDS (default 30 days) and is rotated by /device/refresh-token. ${DEVICE_AUTH_DOC}`,
+  description:
+    "Authorization: Bearer <pairing_proof>, and the request signed (X-Device-*) with the private key matching `public_key`, which proves the device holds it. On success the pairing is created or joined, the user's other devices get a `new_device` security alert, the tenant a `pairing.device_added` callback, and the device a device_session_token that lasts DEVICE_SESSION_TTL_SECONDS (rotate it with /device/refresh-token).",
+  docs: 'api.md#device-protocol',
   tags: ['Auth Relay: device protocol'],
   security: 'pairing-proof',
   body: z
@@ -36,7 +34,12 @@ export const registerToken = defineRoute({
     .strict(),
   response: z.object({ device_session_token: z.string(), expires_at: z.string(), device_id: z.string(), pairing: pairingView }),
   successStatus: 201,
-  errors: [403, 409],
+  errors: {
+    401: "INVALID_TOKEN: a forged or malformed proof, or one presented with another tenant's tenant_id",
+    403: 'TENANT_SUSPENDED',
+    409: 'the pairing could not be completed as asked; the message says why',
+    410: 'EXPIRED: an expired proof; GONE: a proof already used',
+  },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const r = await redeemPairingProof(deps, tenant, principal.proof, body);

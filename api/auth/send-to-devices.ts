@@ -11,7 +11,6 @@ import { DuplicateInstructionError, createApprovalRequest } from '../../models/a
 import type { RequestKind } from '../../models/auth/approval-request.js';
 import { loadFanout } from '../../models/auth/fanout-cache.js';
 import { settledOutcomes, waitForSettled } from '../../models/auth/push-delivery.js';
-import { CALLBACK_EVENTS } from '../../models/platform/callback-catalogue.js';
 import type { TenantDoc } from '../../models/platform/tenant.js';
 import type { AppDeps } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
@@ -21,7 +20,6 @@ import { deliverySummary, summarize, type DeliverySummary, type DeliveryView } f
 import { DATA_TYPES, instructionId, userSocketHash } from './schemas.js';
 
 const tags = ['Auth Relay: push challenges & alerts'];
-const AUTH_CHALLENGE_CALLBACK_PATH = CALLBACK_EVENTS['auth_challenge.approved'].path({ _id: '' });
 
 export const displayBlock = z
   .object({
@@ -49,7 +47,11 @@ const challengeBody = z
   .object({
     user_socket_hash: userSocketHash,
     instruction_id: instructionId,
-    custom_type: z.enum(['totp', 'goldenNumber', 'localAuth']),
+    custom_type: z
+      .enum(['totp', 'goldenNumber', 'localAuth'])
+      .describe(
+        'localAuth: the device confirms with biometrics or PIN. goldenNumber: the user picks among `numbers` the one your page shows (give `expected_number` and the relay checks it; a wrong pick resolves as denied, reason number_mismatch). totp: the device returns a code in `answer` for your backend to check.',
+      ),
     expected_action: z.string().trim().min(1).max(120),
     backend_url: httpUrl.optional(),
     description: z.string().trim().max(500).optional(),
@@ -154,19 +156,24 @@ export function settledMessage(noun: string, s: Pick<DeliverySummary, 'delivered
 }
 
 const SYNC_DOC =
-  'The relay stores the request, enqueues one FCM push per active device of the user (a worker sends it: FCM HTTP v1 through firebase-admin), then waits up to PUSH_SYNC_WAIT_MS (default 1.5 s) for those pushes to settle. If they all settle in time: 200 with the per-device outcome; otherwise 202 with the same shape and `pending_count` > 0 — follow up with GET /relay/fetch/delivery-status. Devices without an FCM token (or a relay without FCM credentials) get the request by polling GET /device/requests (`polling_count`). An FCM token that FCM reports unregistered or invalid is pruned from its device (`failed_tokens_sample[].pruned`). 404 for a user_socket_hash this tenant has not paired; 409 when the user has no active device or the instruction_id was already used.';
+  'Waits up to PUSH_SYNC_WAIT_MS for the pushes to settle: 200 with the per-device outcome when they did, otherwise 202 with `pending_count` > 0 (follow up with GET /relay/fetch/delivery-status). Devices without an FCM token get the request by polling GET /device/requests.';
 
 export const sendAuthChallenge = defineRoute({
   method: 'post',
   path: '/relay/send/auth-challenge',
   summary: "Push an approval challenge to the user's devices",
-  description: `${SYNC_DOC} Push fatigue: at most PUSH_FATIGUE_MAX (default 5) prompts per person per PUSH_FATIGUE_WINDOW_SECONDS (default 60), counting challenges and sudo dispatches of every tenant (a grantee's included), then 429 RATE_LIMITED with Retry-After. The device answers approve/deny, signed by its own key; the first answer wins, later ones get 409, answers after expiry 410. custom_type: \`localAuth\` (the device confirms with biometrics/PIN), \`goldenNumber\` (the user picks among \`numbers\` the one your page shows; give \`expected_number\` and the relay checks it, a wrong pick resolves as denied with reason number_mismatch), \`totp\` (the device returns a code in \`answer\` for your backend to check). The outcome reaches you as a signed callback (HMAC #1) \`auth_challenge.approved\` / \`auth_challenge.denied\` / \`auth_challenge.expired\` at {callback_url_base}${AUTH_CHALLENGE_CALLBACK_PATH}, and through fetch/delivery-status. The callback's data carries the device's own ECDSA signature over "BLOONIO-ANSWER-V1\\n{request_id}\\n{decision}\\n{answer}\\n{signed_at_ms}" for your records.`,
+  description: `${SYNC_DOC} The device answers approve or deny, signed by its own key; the outcome reaches you as a signed auth_challenge.approved / denied / expired callback and through fetch/delivery-status.`,
+  docs: 'api.md#pushes-to-devices',
   tags,
   security: 'hmac',
   body: challengeBody,
   response: deliverySummary,
   otherSuccessStatuses: [202],
-  errors: [404, 409],
+  errors: {
+    404: 'a user_socket_hash this tenant has not paired',
+    409: 'the user has no active device, or the instruction_id was already used',
+    429: 'PUSH_FATIGUE_MAX prompts per person per PUSH_FATIGUE_WINDOW_SECONDS, challenges and sudo dispatches of every tenant together (Retry-After)',
+  },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const content = {
@@ -194,7 +201,8 @@ export const sendSecurityAlert = defineRoute({
   method: 'post',
   path: '/relay/send/security-alert',
   summary: "Push a security alert (no answer) to the user's devices",
-  description: `A passive notification: the device shows it, with no buttons. ${SYNC_DOC} The relay itself raises a \`new_device\` alert on a user's other devices whenever a device is paired.`,
+  description: `A passive notification: the device shows it, with no buttons. ${SYNC_DOC}`,
+  docs: 'api.md#pushes-to-devices',
   tags,
   security: 'hmac',
   body: z

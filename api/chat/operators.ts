@@ -46,16 +46,26 @@ export const provisionOperatorRoute = defineRoute({
   path: '/relay/provision/operator',
   summary: 'Create or reuse an operator (idempotent on email + tenant)',
   description:
-    "201 with `created: true` the first time, 200 with `created: false` afterwards; each call refreshes `display_name`, `routing_keys` and `role`, and enables a deprovisioned operator again (`status: active`). A change of `role` or `routing_keys`, or re-enabling, revokes the operator's earlier tokens at once (mint a new one; its open sockets close with 4401). `routing_keys` restrict the operator to those queues (null or [] = the whole tenant). Operators have no password: they sign in with tokens minted by your backend (`POST /relay/mint/operator-token`). Links the operator to a relay_user (`relay_user_linked_id`, keyed by `backend_user_id`, defaulting to the email).",
+    "201 with `created: true` the first time, 200 with `created: false` afterwards; each call refreshes `display_name`, `routing_keys` and `role` and enables a deprovisioned operator again. A change of `role` or `routing_keys`, or re-enabling, revokes the operator's earlier tokens at once (its open sockets close with 4401). Operators have no password: your backend mints their tokens (`POST /relay/mint/operator-token`).",
   tags: ['Chat: operators'],
   security: 'hmac',
   body: z
     .object({
       email: operatorEmail,
       display_name: z.string().trim().min(1).max(120),
-      routing_keys: z.array(z.string().min(1).max(100)).max(200).nullable().default(null),
+      routing_keys: z
+        .array(z.string().min(1).max(100))
+        .max(200)
+        .nullable()
+        .default(null)
+        .describe('The queues the operator works; null or [] = the whole tenant.'),
       role: z.enum(OPERATOR_ROLES).default('agent'),
-      backend_user_id: z.string().min(1).max(200).optional(),
+      backend_user_id: z
+        .string()
+        .min(1)
+        .max(200)
+        .optional()
+        .describe("Keys the operator's relay_user link (`relay_user_linked_id`); defaults to the email."),
     })
     .strict(),
   response: operatorView,
@@ -95,7 +105,8 @@ export const mintOperatorTokenRoute = defineRoute({
   path: '/relay/mint/operator-token',
   summary: 'Mint an operator token',
   description:
-    "Returns an HS256 JWT (key derived by HKDF from the relay master key) with `sub` = operator id and `tids: {<calling tenant_id>: role}` — the calling tenant only. Use it as `Authorization: Bearer` on /operator/* routes and on `/api/v1/ws/operator`, best through a one-time ticket (`POST /operator/create/socket-ticket`, then `?ticket=`: the token stays out of URLs) or as `?token=` (frames in: `take`/`release`/`resolve` `{conversation_id, ref?}` → `result {ok, status?, code?}`, `message {conversation_id, text, client_id?}` → `ack`, `typing`, `read`, `sync {conversation_id, last_seq}` (replays what was missed), `ping`; frames out: `welcome`, `conversation {change, conversation}` for every conversation within the routing keys, `message {conversation_id, message}` for conversations assigned to the operator or still unassigned, `typing`, `read`, `error`). Name the operator by `operator_id` or `email` (404 when not in this tenant, 410 when deprovisioned). The token carries the operator's current version: deprovisioning the operator, or changing its role or routing keys, revokes it; the role is read from the relay's record at every use, not from the token.",
+    "Returns an operator token for the calling tenant only, for /operator/* routes and the operator socket `/api/v1/ws/operator`. Name the operator by `operator_id` or `email`. Deprovisioning the operator, or changing its role or routing keys, revokes the token; the role is read from the relay's record at every use.",
+  docs: 'api.md#operator-socket',
   tags: ['Chat: operators'],
   security: 'hmac',
   body: operatorRef
@@ -112,7 +123,7 @@ export const mintOperatorTokenRoute = defineRoute({
     .meta(ONE_OF),
   response: z.object({ operator_token: z.string(), expires_at: z.string(), operator: operatorView.omit({ created: true }) }),
   successStatus: 201,
-  errors: [404, 410],
+  errors: { 404: 'the operator is not in this tenant', 410: 'the operator was deprovisioned' },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const op = await OperatorModel.findOne({

@@ -93,12 +93,10 @@ export const createVisitorSession = defineRoute({
   path: '/create/visitor-session',
   summary: 'Open a visitor session (widget)',
   description: [
-    "Public, origin-gated. `origin` must be in the tenant's `allowed_origins` (403 ORIGIN_NOT_ALLOWED) and a browser's `Origin` header must be that same origin.",
-    'Returns a visitor token: an HS256 JWT signed with a key derived (HKDF) from the relay master key, valid ~1 h (CHAT_VISITOR_TOKEN_TTL_SECONDS), bound to the tenant, the current widget key (rotating it invalidates the token) and the origin.',
-    'The session lives 30 days; `POST /refresh/visitor-token` resumes it. Connect to `/api/v1/ws/widget?ticket=<ticket>&last_seq=<last seen>` with a one-time ticket from `POST /create/socket-ticket` (keeps the token out of URLs), or `?token=<visitor_token>`.',
-    'Abuse limit: CHAT_SESSIONS_PER_IP_PER_HOUR new sessions per client IP and tenant (429 with Retry-After).',
-    'Widget socket protocol (JSON frames). Client → relay: `{type:"message", text, client_id?}` (plain text, ≤ 4,000 characters, never rendered as HTML), `{type:"typing", on}`, `{type:"read", seq}`, `{type:"ping"}`. Relay → client: `welcome` `{session_id, conversation, resume_after_seq}`, then `message` `{message: {id, conversation_id, seq, sender_type, sender_id, text, created_at}}` (each `seq` once, in order; after a reconnect with `last_seq=n`, exactly the messages with seq > n), `ack` `{client_id, message_id, seq, conversation_id}` (the message is stored; a `client_id` is remembered for 24 h, so the same message sent again — e.g. after a reconnect that lost its ack — is not stored twice but acknowledged again with the id of the first and `duplicate: true`), `typing`, `read`, `agent_joined` / `agent_left` `{operator: {id, display_name}}`, `status` `{conversation}`, `error` `{code, status, message, client_id}` (e.g. `RATE_LIMITED` 429 when the whole site is over CHAT_MESSAGES_PER_TENANT_PER_SEC: that message was not stored, send it again in a second), `pong`. Close codes: 4401 bad/expired token (refresh, then reconnect with last_seq), 4403 origin or tenant refused, 4408 idle (no pong), 4429 rate limited (CHAT_MESSAGES_PER_SESSION_PER_MIN, connections per tenant).',
+    "Public, origin-gated: `origin` must be in the tenant's `allowed_origins` and a browser's `Origin` header must be that same origin.",
+    'Returns a visitor token (valid CHAT_VISITOR_TOKEN_TTL_SECONDS, bound to the tenant, the current widget key and the origin) for the widget socket `/api/v1/ws/widget`; the session lives 30 days and `POST /refresh/visitor-token` resumes it.',
   ].join('\n\n'),
+  docs: 'api.md#widget-socket',
   tags: ['Chat: visitors'],
   security: 'none',
   body: z

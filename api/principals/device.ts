@@ -26,9 +26,6 @@ import {
 } from '../auth/device-protocol.js';
 import { requireActiveTenant } from './tenant.js';
 
-export const DEVICE_AUTH_DOC =
-  'Device requests carry `Authorization: Bearer <device_session_token>` and are signed by the device key: X-Device-Signature = base64url(ECDSA-P256-SHA256(device_private_key, "BLOONIO-DEVICE-V1\\n{METHOD}\\n{path?query}\\n{X-Device-Timestamp}\\n{X-Device-Nonce}\\n{sha256_hex(raw_body)}")), IEEE-P1363 (r‖s) or DER. The timestamp is Unix milliseconds within ±60 s; a nonce (16–128 base64url characters) is accepted once per device. Errors: 401 INVALID_TOKEN (unknown, expired or revoked session), 401 TIMESTAMP_OUT_OF_WINDOW, 401 INVALID_SIGNATURE, 401 REPLAY_DETECTED.';
-
 export function bearerToken(ctx: AppContext): string {
   const m = /^Bearer\s+(\S{16,2048})$/i.exec(ctx.get('authorization'));
   if (!m?.[1]) throw new ApiError('INVALID_TOKEN', 'Authorization: Bearer <token> is required.');

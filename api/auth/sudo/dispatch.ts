@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { DuplicateInstructionError, createRequest, loadApprovalRequest, visibleStatus } from '../../../models/auth/approval-flow.js';
 import { numberMatching } from '../../../models/auth/approval-rules.js';
 import { resolveApprovers } from '../../../models/auth/sudo-flow.js';
-import { CALLBACK_EVENTS } from '../../../models/platform/callback-catalogue.js';
 import { newId } from '../../../platform/ids.js';
 import { releaseIfHeld, settleClaim } from '../../../platform/claims.js';
 import { redisKey } from '../../../platform/keys.js';
@@ -50,19 +49,24 @@ async function remembered(deps: AppDeps, tenantId: string, key: string, bodyHash
   throw new ApiError('CONFLICT', 'A dispatch with this idempotency_key is still being created; try again.');
 }
 
-const SUDO_DOC = `Validation (422, naming each field): \`event_type\` sudo_action (one approver among the people listed) | sudo_group_action (a quorum: the group's threshold of distinct people — one person's several devices count once — or \`threshold\`) | sudo_delegated_action (people of another tenant, \`grantor_tenant_id\`, through the delegation grants it gave you); \`action_type\` creation | deletion | update | upsert; at least one of \`relay_user_linked_id_list\` / \`relay_group_linked_id_list\`; \`data_access_type\` static needs \`data_items\`, dynamic needs \`data_fetch_url\` (the relay fetches the data, signed with HMAC #1 as a callback is, when an approver opens the request, so the device shows what is current); \`tenant_id\` is never in the body. \`idempotency_key\`: the same key and body answer the same event (200); the same key with another body is 409. Refusals: 404 for a relay_user link or group that is not yours; 403 when no active delegation grant covers the approvers (never a hint whether they exist); 409 when fewer approvers than needed have a paired device, or the instruction_id is in use. 429 RATE_LIMITED (Retry-After) when an approver already had PUSH_FATIGUE_MAX prompts in the window: one budget per person for challenges and dispatches, whichever tenant asks. The approvers' devices get a push (and see it in GET /device/requests), with your organisation's name; each answer is signed by the device key over the request and the hash of what it showed. The end — approved, denied (as soon as the quorum can no longer be reached, or at the first denial if the group says so), expired (a delayed job, even if nobody answers) or cancelled — is POSTed once as the ApprovalEvent to {callback_url_base}{sudo_callback_path} (default ${CALLBACK_EVENTS['sudo.approval_event'].path({ _id: '' })}), signed with HMAC #1, and readable with GET /relay/sudo/fetch/event. \`custom_type\` goldenNumber is number matching: the relay picks three distinct numbers (10–99) for the devices and answers \`number\`, the one your page must show; the person picks it on the device (another pick ends the event denied, reason number_mismatch), then types it on your page for POST /relay/sudo/submit-response. totp: the device answers a code the person types on your page, checked with submit-response.`;
-
 export const sudoDispatch = defineRoute({
   method: 'post',
   path: '/relay/sudo/dispatch',
   summary: 'Ask people to approve an action on their paired devices (sudo step-up)',
-  description: SUDO_DOC,
+  description:
+    "The approvers' devices get a push; the end (approved, denied, expired or cancelled) is POSTed once as a signed ApprovalEvent and readable with GET /relay/sudo/fetch/event.",
+  docs: 'api.md#sudo-dispatch',
   tags: SUDO_TAGS,
   security: 'hmac',
   body: dispatchBody,
   response: dispatchResponse,
   successStatus: 201,
-  errors: [403, 404, 409],
+  errors: {
+    403: 'no active delegation grant covers the approvers (never a hint whether they exist)',
+    404: 'a relay_user link or group that is not yours',
+    409: 'fewer approvers than needed have a paired device, the instruction_id is in use, or the idempotency_key was used with another body',
+    429: 'an approver already had PUSH_FATIGUE_MAX prompts in the window: one budget per person for challenges and dispatches, whichever tenant asks (Retry-After)',
+  },
   handler: async (ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const prefix = deps.config.queuePrefix;

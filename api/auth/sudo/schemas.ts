@@ -24,13 +24,22 @@ export const dataItem = z
 
 export const dispatchBody = z
   .object({
-    event_type: z.enum(SUDO_EVENT_TYPES),
-    action_type: z.enum(ACTION_TYPES),
+    event_type: z
+      .enum(SUDO_EVENT_TYPES)
+      .describe(
+        "sudo_action: one approver among the people listed. sudo_group_action: a quorum, the groups' threshold of distinct people (one person's several devices count once) or `threshold`. sudo_delegated_action: people of another tenant (`grantor_tenant_id`), through the delegation grants it gave you.",
+      ),
+    action_type: z.enum(ACTION_TYPES).describe('The kind of change being approved.'),
     instruction_id: instructionId.describe('Your correlation id for this action; it comes back in the ApprovalEvent.'),
     expected_action: z.string().trim().min(1).max(120).describe('What is being approved, e.g. transfer_funds.'),
     title: z.string().trim().min(1).max(120),
     description: z.string().trim().max(500).optional(),
-    custom_type: z.enum(['localAuth', 'totp', 'goldenNumber']).default('localAuth'),
+    custom_type: z
+      .enum(['localAuth', 'totp', 'goldenNumber'])
+      .default('localAuth')
+      .describe(
+        'localAuth: the person unlocks the device. goldenNumber: number matching; the answer carries `number`, your page shows it, the person picks it on the device and types it on your page (POST /relay/sudo/submit-response). totp: the device shows a code the person types on your page, checked with submit-response.',
+      ),
     fields: z.array(dataItem).max(20).default([]).describe('Display fields the device shows (SPEC §2.2 data types).'),
     relay_user_linked_id_list: z.array(linkId).max(50).default([]),
     relay_group_linked_id_list: z.array(groupId).max(10).default([]),
@@ -57,7 +66,8 @@ export const dispatchBody = z
       .min(1)
       .max(128)
       .regex(/^[A-Za-z0-9_.:-]+$/)
-      .optional(),
+      .optional()
+      .describe('The same key and body answer the same event (200); the same key with another body is 409.'),
     // Named (rather than left to .strict()) so the 422 says why; `not: {}` in the document: no value is valid.
     tenant_id: z
       .never({ error: 'must not be in the body: the signature says which tenant calls' })

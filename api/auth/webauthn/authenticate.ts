@@ -15,23 +15,17 @@ import { ApiError, notFound } from '../../errors.js';
 import type { AppDeps } from '../../context.js';
 import { defineRoute } from '../../route.js';
 import { alertUserDevices, emitPasskeyEvent, tenantDisplayName } from './notify.js';
-import { RP_DOC, callerRelyingParty, simplewebauthn, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
-import {
-  PASSKEY_CALLBACK_PATH,
-  WEBAUTHN_TAGS,
-  authenticationResponse,
-  backendUserId,
-  browserOrigin,
-  relayUserLinkedId,
-  requestOptionsJson,
-} from './schemas.js';
+import { callerRelyingParty, simplewebauthn, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
+import { WEBAUTHN_TAGS, authenticationResponse, backendUserId, browserOrigin, relayUserLinkedId, requestOptionsJson } from './schemas.js';
 import { fieldRules } from '../../schemas.js';
 
 export const authenticateOptions = defineRoute({
   method: 'post',
   path: '/relay/webauthn/authenticate/options',
   summary: 'Passkey sign-in, step 1: the options for navigator.credentials.get',
-  description: `With a user (\`relay_user_linked_id\` or \`backend_user_id\`): \`allowCredentials\` lists their active passkeys (409 when they have none, 404 for a user this tenant does not have). Without one: usernameless, an empty allow list, so the browser offers the discoverable passkeys it holds for the RP id (use \`mediation: 'conditional'\` for autofill). Answers \`data.options\`, the JSON \`PublicKeyCredential.parseRequestOptionsFromJSON()\` takes. The challenge is single use and expires after WEBAUTHN_CHALLENGE_TTL_SECONDS (default 300). ${RP_DOC}`,
+  description:
+    'With a user, `allowCredentials` lists their active passkeys; without one, usernameless (the browser offers the discoverable passkeys it holds for the RP id). Answers `data.options`, the JSON `PublicKeyCredential.parseRequestOptionsFromJSON()` takes. The challenge is single use and expires after WEBAUTHN_CHALLENGE_TTL_SECONDS.',
+  docs: 'api.md#passkey-sign-in',
   tags: WEBAUTHN_TAGS,
   security: 'hmac',
   body: z
@@ -51,7 +45,11 @@ export const authenticateOptions = defineRoute({
     relay_user_linked_id: z.string().nullable().describe('The user the options are for; null for usernameless.'),
     expires_at: z.string(),
   }),
-  errors: [404, 409],
+  errors: {
+    403: 'passkeys are off for this tenant (FORBIDDEN), or browser_origin is not allowed (ORIGIN_NOT_ALLOWED)',
+    404: 'a user this tenant does not have',
+    409: 'the named user has no active passkey',
+  },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const rp = callerRelyingParty(tenant, body.browser_origin);
@@ -115,7 +113,9 @@ export const authenticateVerify = defineRoute({
   method: 'post',
   path: '/relay/webauthn/authenticate/verify',
   summary: 'Passkey sign-in, step 2: verify the assertion; answers who signed in',
-  description: `\`response\` is the browser's \`credential.toJSON()\`, unchanged. The relay takes the challenge named in its client data (single use: any verify consumes it), finds the passkey by its credential id among this tenant's, and checks with simplewebauthn the signature, the challenge, the origin and RP id inside the signed data, and user presence/verification. Answers the user's \`backend_user_id\` and \`relay_user_linked_id\`, the \`credential_id\` and the flags (\`user_verified\`, \`backed_up\`, \`device_type\`); nothing secret. Refusals: 404 for a credential this tenant does not have (another tenant's included) or, when the options named a user (or \`relay_user_linked_id\` is given), a passkey of someone else; 403 FORBIDDEN for a revoked passkey or an assertion signed for another RP id; 403 ORIGIN_NOT_ALLOWED as for register/verify; 410 GONE / EXPIRED for an unknown, used or expired challenge; 401 INVALID_TOKEN when the assertion does not verify (\`error.details\` says why) or its user handle is not the passkey's user; 409 CONFLICT when the signature counter went backwards (a possible cloned authenticator): the sign-in is refused, counted on the passkey, reported by a signed \`passkey.counter_regression\` callback at {callback_url_base}${PASSKEY_CALLBACK_PATH} and by a security alert on the user's paired devices; the passkey stays active for the tenant to decide. ${RP_DOC}`,
+  description:
+    "`response` is the browser's `credential.toJSON()`, unchanged. Answers who signed in (`backend_user_id`, `relay_user_linked_id`), the `credential_id` and the authenticator's flags; nothing secret.",
+  docs: 'api.md#passkey-sign-in',
   tags: WEBAUTHN_TAGS,
   security: 'hmac',
   body: z
@@ -135,7 +135,13 @@ export const authenticateVerify = defineRoute({
     device_type: z.enum(['singleDevice', 'multiDevice']),
     authenticated_at: z.string(),
   }),
-  errors: [401, 404, 409, 410],
+  errors: {
+    401: "INVALID_TOKEN: the assertion does not verify (`error.details` says why) or its user handle is not the passkey's user",
+    403: 'FORBIDDEN: a revoked passkey or an assertion signed for another RP id; ORIGIN_NOT_ALLOWED as for register/verify',
+    404: 'a credential this tenant does not have, or a passkey of someone else than the user named',
+    409: 'the signature counter went backwards (a possible cloned authenticator): refused, reported by a signed passkey.counter_regression callback and a security alert; the passkey stays active',
+    410: 'GONE / EXPIRED: an unknown, used or expired challenge',
+  },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const rp = callerRelyingParty(tenant, body.browser_origin);

@@ -11,9 +11,8 @@ import { findRelayUserLink, upsertRelayUserLink, type RelayUserLinkDoc } from '.
 import { ApiError, notFound } from '../../errors.js';
 import { defineRoute } from '../../route.js';
 import { alertUserDevices, emitPasskeyEvent, tenantDisplayName } from './notify.js';
-import { RP_DOC, callerRelyingParty, simplewebauthn, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
+import { callerRelyingParty, simplewebauthn, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
 import {
-  PASSKEY_CALLBACK_PATH,
   WEBAUTHN_TAGS,
   backendUserId,
   browserOrigin,
@@ -32,7 +31,9 @@ export const registerOptions = defineRoute({
   method: 'post',
   path: '/relay/webauthn/register/options',
   summary: 'Passkey registration, step 1: the options for navigator.credentials.create',
-  description: `Give the user as \`relay_user_linked_id\` (an existing link: from a pairing, an operator, or an earlier passkey) or as \`backend_user_id\` (the link is created, or reused, here). Answers \`data.options\`, the JSON that \`PublicKeyCredential.parseCreationOptionsFromJSON()\` takes: a discoverable credential (resident key required, so the user can later sign in without typing a name), user verification as the tenant's \`webauthn_user_verification\` says, no attestation, and the user's active passkeys in \`excludeCredentials\` so one authenticator cannot be registered twice. The challenge is single use and expires after WEBAUTHN_CHALLENGE_TTL_SECONDS (default 300). ${RP_DOC} 404 for a relay_user_linked_id this tenant does not have; 409 when the user already has ${MAX_PASSKEYS_PER_USER} active passkeys.`,
+  description:
+    "Give the user as `relay_user_linked_id` or `backend_user_id`. Answers `data.options`, the JSON `PublicKeyCredential.parseCreationOptionsFromJSON()` takes: a discoverable credential, user verification as the tenant's `webauthn_user_verification` says, the user's active passkeys excluded. The challenge is single use and expires after WEBAUTHN_CHALLENGE_TTL_SECONDS.",
+  docs: 'api.md#passkey-registration',
   tags: WEBAUTHN_TAGS,
   security: 'hmac',
   body: z
@@ -57,7 +58,11 @@ export const registerOptions = defineRoute({
     backend_user_id: z.string(),
     expires_at: z.string(),
   }),
-  errors: [404, 409],
+  errors: {
+    403: 'passkeys are off for this tenant (FORBIDDEN), or browser_origin is not allowed (ORIGIN_NOT_ALLOWED)',
+    404: 'a relay_user_linked_id this tenant does not have',
+    409: `the user already has ${MAX_PASSKEYS_PER_USER} active passkeys`,
+  },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const rp = callerRelyingParty(tenant, body.browser_origin);
@@ -115,7 +120,9 @@ export const registerVerify = defineRoute({
   method: 'post',
   path: '/relay/webauthn/register/verify',
   summary: 'Passkey registration, step 2: verify and store the new passkey',
-  description: `\`response\` is the browser's \`credential.toJSON()\`, unchanged. The relay takes the challenge named in its client data (single use: any verify consumes it), then checks with simplewebauthn the attestation, the challenge, the origin and RP id inside the signed data, and user presence/verification. On success the passkey is stored (its signature counter, backup state and transports included), the user's paired devices (if they paired one with this tenant) get a \`new_passkey\` security alert, and the tenant gets a signed \`passkey.registered\` callback at {callback_url_base}${PASSKEY_CALLBACK_PATH}. Refusals: 410 GONE for an unknown or already used challenge (or one issued for another user or for a sign-in), 410 EXPIRED once it has expired; 403 ORIGIN_NOT_ALLOWED when \`browser_origin\` is not allowed, not the origin the options were issued for, or not the origin the browser signed; 403 FORBIDDEN when the authenticator signed for another RP id; 401 INVALID_TOKEN when the response does not verify (bad attestation, user verification missing while required: \`error.details\` says why); 409 CONFLICT when this credential is already registered with this tenant. ${RP_DOC}`,
+  description:
+    "`response` is the browser's `credential.toJSON()`, unchanged. On success the passkey is stored, the user's paired devices get a `new_passkey` security alert and the tenant a signed `passkey.registered` callback.",
+  docs: 'api.md#passkey-registration',
   tags: WEBAUTHN_TAGS,
   security: 'hmac',
   body: z
@@ -133,7 +140,12 @@ export const registerVerify = defineRoute({
     alerted_device_count: z.number().int().describe('Paired devices of the user that got the new_passkey security alert.'),
   }),
   successStatus: 201,
-  errors: [401, 409, 410],
+  errors: {
+    401: 'INVALID_TOKEN: the response does not verify (bad attestation, user verification missing while required); `error.details` says why',
+    403: 'ORIGIN_NOT_ALLOWED: browser_origin not allowed, not the one the options were issued for, or not the one the browser signed; FORBIDDEN: signed for another RP id',
+    409: 'this credential is already registered with this tenant',
+    410: 'GONE: an unknown or used challenge (or one issued for another user or a sign-in); EXPIRED: an expired one',
+  },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
     const rp = callerRelyingParty(tenant, body.browser_origin);

@@ -19,9 +19,6 @@ export type RelyingParty = {
   userVerification: 'required' | 'preferred';
 };
 
-export const RP_DOC =
-  'The tenant is the relying party: `webauthn_rp_id` (a registrable domain; `localhost` in development), `webauthn_origins` (exact origins, e.g. https://app.example.com; empty = passkeys off), `passkeys_enabled` (false turns passkeys off), `webauthn_user_verification` (required by default), RP name = the branding display name. 403 FORBIDDEN when passkeys are off or no RP id is set; 403 ORIGIN_NOT_ALLOWED when `browser_origin` is not one of `webauthn_origins` (exact match) or not under the RP id.';
-
 export function relyingParty(tenant: TenantDoc): RelyingParty {
   if (tenant.passkeys_enabled === false)
     throw new ApiError('FORBIDDEN', 'Passkeys are turned off for this tenant (passkeys_enabled is false).');
