@@ -7,7 +7,7 @@
  *
  * Exits non-zero when a scenario failed.
  */
-import { runScenario } from './scenario.js';
+import { runScenario, type Scenario } from './scenario.js';
 import { SCENARIOS, selectScenarios } from './scenarios.js';
 
 // Scenario names are the words; a scenario's own flags (push: --rate 200) and their values are not.
@@ -16,8 +16,15 @@ if (!names.length) {
   console.error(`usage: run.ts <scenario or area>…; scenarios:\n${SCENARIOS.map((s) => `  ${s.name}: ${s.about}`).join('\n')}`);
   process.exit(2);
 }
+let selected: Scenario[];
+try {
+  selected = selectScenarios(names);
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(2);
+}
 let failed = 0;
-for (const s of selectScenarios(names)) {
+for (const s of selected) {
   try {
     await runScenario(s);
   } catch (err) {
