@@ -31,7 +31,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sign } from '../../platform/signing.js';
 import { cpuMeter, servicePids } from './cpu.js';
-import { scenario } from './scenario.js';
+import { scenario, type Defer } from './scenario.js';
 import {
   ROOT,
   benchEnv,
@@ -151,7 +151,7 @@ async function wrk(url: string, file: string, seconds: number): Promise<WrkResul
 type Round = { round: number; bare: WrkResult; signed: WrkResult };
 
 /** The processes and tenants of one signed-call run (with or without a worker delivering). */
-async function setup(defer: (what: string, undo: () => unknown) => void, WITH_WORKER: boolean) {
+async function setup(defer: Defer, WITH_WORKER: boolean) {
   ensureWrk();
   const env = benchEnv('signed');
   defer('clean-up', () => cleanUp(env));
