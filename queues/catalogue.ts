@@ -6,6 +6,10 @@
  *
  * Payloads carry ids and, where an attempt would otherwise read MongoDB, the state it needs (a
  * callback's body); never secrets.
+ *
+ * Each job also lists its outcomes: what its processor may return when the job completes, which
+ * BullMQ keeps as the job's returnvalue (shown on the queue dashboard). A processor returning a
+ * string not in its list does not compile. Failures are not outcomes: they throw (and are retried).
  */
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
@@ -18,9 +22,14 @@ export const SCHEDULE_BACKOFF = 'relay-schedule';
 /** A delivery's job id: fixed per (delivery, replay), so enqueueing twice does nothing. */
 export const deliveryJobId = (deliveryId: string, replay: number): string => (replay === 0 ? deliveryId : `${deliveryId}-r${replay}`);
 
-type JobDef<S extends z.ZodType> = {
+/** `'count'`: the processor returns how many items it handled (a number) instead of a named outcome. */
+type Outcomes = readonly string[] | 'count';
+
+type JobDef<S extends z.ZodType, O extends Outcomes> = {
   queue: QueueName;
   payload: S;
+  /** How a completed job ended, as its processor returns it. */
+  outcomes: O;
   /** Fixed job id, so enqueueing the same work twice does nothing. */
   jobId?: (payload: z.infer<S>) => string;
   options: (config: Config) => JobsOptions;
@@ -28,7 +37,7 @@ type JobDef<S extends z.ZodType> = {
   timeoutMs: (config: Config) => number;
 };
 
-const def = <S extends z.ZodType>(d: JobDef<S>): JobDef<S> => d;
+const def = <S extends z.ZodType, const O extends Outcomes>(d: JobDef<S, O>): JobDef<S, O> => d;
 
 /** One callback delivery's job: what an attempt needs, so it reads no MongoDB. */
 const deliveryPayload = z.object({
@@ -44,6 +53,18 @@ const deliveryPayload = z.object({
   priorAttempts: z.number().int().min(0).default(0),
 });
 
+/** How approval.finalize ends (and push.expire-request, once it decided the request). */
+const FINALIZE_OUTCOMES = [
+  'finalized-approved',
+  'finalized-denied',
+  'finalized-expired',
+  'finalized-cancelled',
+  // Nothing to do: the request is no more in Redis, not decided yet, or finalized by an earlier run.
+  'gone',
+  'not-final',
+  'already-finalized',
+] as const;
+
 // Completed jobs are only bookkeeping (the state lives in MongoDB): keep a window for the dashboard.
 const keepCompleted = { age: 3600, count: 10_000 };
 // Failed jobs are the queue-level dead letters: keep them for inspection and replay from the dashboard.
@@ -56,6 +77,8 @@ export const JOB_CATALOGUE = {
   'webhook.deliver': def({
     queue: QUEUE.webhookDelivery,
     payload: deliveryPayload,
+    // Only a delivered callback completes the job: a retry or a dead letter fails it (it throws).
+    outcomes: ['succeeded'],
     // A replayed delivery gets a new job id (the old job may still sit in the failed set).
     jobId: (p) => deliveryJobId(p.deliveryId, p.replay),
     options: (c) => ({
@@ -76,6 +99,7 @@ export const JOB_CATALOGUE = {
       data: z.unknown(),
       createdAt: z.number().int(),
     }),
+    outcomes: ['recorded'],
     jobId: (p) => p.eventId,
     options: () => ({
       attempts: 8,
@@ -88,6 +112,8 @@ export const JOB_CATALOGUE = {
   'maintenance.sweep-deliveries': def({
     queue: QUEUE.maintenance,
     payload: z.object({}),
+    // How many pending deliveries it re-enqueued.
+    outcomes: 'count',
     options: () => ({ attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } }),
     timeoutMs: () => 60_000,
   }),
@@ -95,6 +121,8 @@ export const JOB_CATALOGUE = {
   'push.send': def({
     queue: QUEUE.push,
     payload: z.object({ tenantId: z.string().startsWith('tnt_'), requestId: z.string().min(4), deviceId: z.string().startsWith('dev_') }),
+    // The push delivery's settled status (models/auth/approval-request.ts PUSH_STATUSES, all but `queued`).
+    outcomes: ['sent', 'failed', 'invalid_token', 'no_token', 'skipped'],
     jobId: (p) => `push.${p.requestId}.${p.deviceId}`,
     // Transient FCM failures (UNAVAILABLE, INTERNAL, QUOTA_EXCEEDED) retry with backoff; the error carries Retry-After.
     options: () => ({ attempts: 5, backoff: { type: 'push-backoff' }, removeOnComplete: keepCompleted, removeOnFail: keepFailed }),
@@ -104,6 +132,8 @@ export const JOB_CATALOGUE = {
   'approval.persist': def({
     queue: QUEUE.push,
     payload: z.object({ tenantId: z.string().startsWith('tnt_'), requestId: z.string().min(4) }),
+    // `gone`: the request's Redis state is no more (it ended and was finalized long ago).
+    outcomes: ['persisted', 'gone'],
     jobId: (p) => `persist.${p.requestId}`,
     options: () => ({
       attempts: 8,
@@ -117,6 +147,7 @@ export const JOB_CATALOGUE = {
   'approval.finalize': def({
     queue: QUEUE.push,
     payload: z.object({ tenantId: z.string().startsWith('tnt_'), requestId: z.string().min(4) }),
+    outcomes: FINALIZE_OUTCOMES,
     jobId: (p) => `finalize.${p.requestId}`,
     options: () => ({
       attempts: 8,
@@ -131,6 +162,17 @@ export const JOB_CATALOGUE = {
   'push.expire-request': def({
     queue: QUEUE.push,
     payload: z.object({ tenantId: z.string().startsWith('tnt_'), requestId: z.string().min(4) }),
+    // A request still in Redis is finalized (FINALIZE_OUTCOMES); one Redis lost is expired from its
+    // MongoDB record, unless that is `missing` too or already ended (`already-<status>`).
+    outcomes: [
+      ...FINALIZE_OUTCOMES,
+      'missing',
+      'already-approved',
+      'already-denied',
+      'already-expired',
+      'already-cancelled',
+      'already-informational',
+    ],
     jobId: (p) => `expire.${p.requestId}`,
     options: () => ({
       attempts: 5,
@@ -160,6 +202,9 @@ export const JOB_CATALOGUE = {
       /** A visitor's message in the bot lane: the bot's turn follows once it is stored. */
       botTurn: z.boolean(),
     }),
+    // `renumbered`: its number was taken (Redis lost the conversation's state), so it was appended again
+    // under a new one; `tenant-gone`: that found the tenant deleted.
+    outcomes: ['stored', 'renumbered', 'tenant-gone'],
     jobId: (p) => `store.${p.message.id}`,
     options: () => ({
       attempts: 10,
@@ -177,6 +222,8 @@ export const JOB_CATALOGUE = {
       conversationId: z.string().startsWith('cnv_'),
       messageId: z.string().startsWith('msg_'),
     }),
+    // `noop`: no bot configured and the conversation had already left the bot lane when escalating.
+    outcomes: ['replied', 'escalated', 'escalated-after-failure', 'noop', 'not-in-bot-lane', 'message-gone', 'tenant-gone'],
     jobId: (p) => `bot.${p.messageId}`,
     // A failed bot call is retried once; after the last attempt the conversation escalates to a human.
     options: () => ({ attempts: 2, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: keepCompleted, removeOnFail: keepFailed }),
@@ -187,6 +234,8 @@ export const JOB_CATALOGUE = {
   'console.mail': def({
     queue: QUEUE.mail,
     payload: z.object({ mailId: z.string().startsWith('ml_') }),
+    // `expired`: the sealed mail's key lapsed before the job ran; `skipped`: SMTP_URL is not set.
+    outcomes: ['sent', 'skipped', 'expired'],
     jobId: (p) => p.mailId,
     options: () => ({
       attempts: 6,
@@ -203,6 +252,9 @@ export type JobName = keyof typeof JOB_CATALOGUE;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOB_CATALOGUE)[N]['payload']>;
 /** What a producer hands in (fields with defaults may be left out). */
 export type JobInput<N extends JobName> = z.input<(typeof JOB_CATALOGUE)[N]['payload']>;
+
+/** What a completed job's processor returned: one of its catalogued outcomes, or a count. */
+export type JobOutcome<N extends JobName> = (typeof JOB_CATALOGUE)[N]['outcomes'] extends readonly (infer O)[] ? O : number;
 
 export function jobsOfQueue(queue: QueueName): JobName[] {
   return (Object.keys(JOB_CATALOGUE) as JobName[]).filter((n) => JOB_CATALOGUE[n].queue === queue);

@@ -3,7 +3,7 @@
  * compile. Each processor receives its payload already validated against the catalogue's schema.
  */
 import type { Job } from 'bullmq';
-import type { JobName, JobPayload } from '../queues/catalogue.js';
+import type { JobName, JobOutcome, JobPayload } from '../queues/catalogue.js';
 import { QUEUE } from '../queues/names.js';
 import type { Producer } from '../queues/producer.js';
 import { recordEvent } from '../models/platform/delivery-records.js';
@@ -20,7 +20,7 @@ export type Processor<N extends JobName> = (
   token: string | undefined,
   payload: JobPayload<N>,
   signal: AbortSignal,
-) => Promise<unknown>;
+) => Promise<JobOutcome<N>>;
 export type Processors = { [N in JobName]: Processor<N> };
 
 export type WorkerDeps = DeliveryDeps & { producer: Producer } & Pick<PushDeps, 'fcmHttpAgent' | 'fcmSender'>;
@@ -33,7 +33,7 @@ export function createProcessors(deps: WorkerDeps): { processors: Processors; cl
   if (!mailer.configured) deps.logger.info('SMTP_URL is not set: console mail (codes, invitations) is not sent');
   const processors: Processors = {
     'webhook.deliver': createDeliveryProcessor(deps),
-    'event.record': (_job, _token, e) => recordEvent(e).then(() => 'recorded'),
+    'event.record': (_job, _token, e) => recordEvent(e).then(() => 'recorded' as const),
     'maintenance.sweep-deliveries': () => sweepDeliveries(deps, deps.producer.queue(QUEUE.webhookDelivery)),
     'chat.bot-turn': createBotTurnProcessor(deps),
     'chat.message.store': messages.processor,

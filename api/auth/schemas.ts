@@ -62,23 +62,3 @@ export const DATA_TYPES = [
   'IP_ADDRESS',
   'LOCATION',
 ] as const;
-
-export const displayBlock = z
-  .object({
-    title: z.string().trim().min(1).max(120),
-    subtitle: z.string().trim().max(200).optional(),
-    fields: z
-      .array(
-        z
-          .object({
-            key: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 characters of A-Z a-z 0-9 _ . -'),
-            title: z.string().trim().min(1).max(80),
-            value: z.string().max(500),
-            data_type: z.enum(DATA_TYPES),
-          })
-          .strict(),
-      )
-      .max(20)
-      .default([]),
-  })
-  .strict();

@@ -15,6 +15,7 @@
 import { DomainError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { redisKey } from '../../platform/keys.js';
+import type { JobOutcome } from '../../queues/catalogue.js';
 import type { FlowDeps, TenantFlowDeps } from '../platform/deps.js';
 import { emitEvent } from '../platform/emit-event.js';
 import { BatchInserter, BatchWriter } from '../platform/batch-insert.js';
@@ -363,7 +364,7 @@ function toDocument(s: ApprovalState) {
 }
 
 /** approval.persist: the new request into MongoDB (an insert if absent: a finalize may have come first). */
-export async function persistApprovalRequest(deps: FlowDeps, tenantId: string, requestId: string): Promise<string> {
+export async function persistApprovalRequest(deps: FlowDeps, tenantId: string, requestId: string): Promise<JobOutcome<'approval.persist'>> {
   const s = await readState(deps.redis, deps.config.queuePrefix, tenantId, requestId);
   if (!s) return 'gone';
   await ensureAuthIndexes();
@@ -409,7 +410,11 @@ async function announce(deps: TenantFlowDeps, s: ApprovalState): Promise<void> {
  * no more pushes. Safe to run twice: the write is a replace by _id, the callbacks' ids derive from the
  * request, and a finalized request is left alone.
  */
-export async function finalizeApprovalRequest(deps: TenantFlowDeps, tenantId: string, requestId: string): Promise<string> {
+export async function finalizeApprovalRequest(
+  deps: TenantFlowDeps,
+  tenantId: string,
+  requestId: string,
+): Promise<JobOutcome<'approval.finalize'>> {
   const s = await readState(deps.redis, deps.config.queuePrefix, tenantId, requestId);
   if (!s) return 'gone';
   if (s.status === 'pending' || s.status === 'informational') return 'not-final';
@@ -428,7 +433,11 @@ export async function finalizeApprovalRequest(deps: TenantFlowDeps, tenantId: st
  * finalized (its finalize job lost, a process killed in between) is finalized here: the expiry job
  * doubles as the reconciler of every request.
  */
-export async function expireApprovalRequest(deps: TenantFlowDeps, tenantId: string, requestId: string): Promise<string> {
+export async function expireApprovalRequest(
+  deps: TenantFlowDeps,
+  tenantId: string,
+  requestId: string,
+): Promise<JobOutcome<'push.expire-request'>> {
   const v = await endState(deps.redis, deps.config.queuePrefix, tenantId, requestId, 'expire', 'sweeper');
   if (v.kind === 'early') throw new Error('request not yet expired'); // an early timer: retried shortly
   if (v.kind === 'missing') return expireFromHistory(deps, tenantId, requestId);
@@ -436,7 +445,7 @@ export async function expireApprovalRequest(deps: TenantFlowDeps, tenantId: stri
 }
 
 /** Redis lost the request (restored from an old snapshot): expire it from its MongoDB record. */
-async function expireFromHistory(deps: TenantFlowDeps, tenantId: string, requestId: string): Promise<string> {
+async function expireFromHistory(deps: TenantFlowDeps, tenantId: string, requestId: string): Promise<JobOutcome<'push.expire-request'>> {
   const stored = await findRequest(tenantId, requestId);
   if (!stored) return 'missing';
   if (stored.status !== 'pending') return `already-${stored.status}`;

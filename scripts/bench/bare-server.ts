@@ -1,5 +1,5 @@
 /**
- * The bench-signed baseline: a bare Koa app with the relay's own body parser (api/middleware/body.ts)
+ * The signed-call bench's baseline (signed.ts): a bare Koa app with the relay's own body parser (api/middleware/body.ts)
  * and one POST route answering a small JSON envelope. No auth, no Redis, no MongoDB. Prints
  * `{"listening":PORT}` once it listens.
  */

@@ -1,5 +1,5 @@
 /**
- * Shared plumbing of the benchmark scripts (scripts/bench-*.ts): a bench-specific environment (own
+ * Shared plumbing of the benchmark scenarios (scripts/bench/<area>.ts): a bench-specific environment (own
  * database and queue prefix), child processes that are always stopped, tenants through the admin
  * API, figures as a table, and the clean-up of what a run wrote to Redis and MongoDB.
  */
@@ -220,7 +220,7 @@ export async function machine(): Promise<Record<string, unknown>> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Figures for `npm run bench` (scripts/bench.ts collects them into one table)
+// Figures for `npm run bench` (scripts/bench/index.ts collects them into one table)
 // ---------------------------------------------------------------------------------------------
 export type Figure = {
   /** What is measured, e.g. "signed enqueue req/s". */

@@ -1,4 +1,4 @@
--- wrk script for scripts/bench-signed.ts: cycles through pre-generated requests read from the file
+-- wrk script for scripts/bench/signed.ts: cycles through pre-generated requests read from the file
 -- named by BENCH_REQUESTS, one per line: path <TAB> tenant_id <TAB> timestamp_ms <TAB> signature <TAB> json_body
 -- (tenant/timestamp/signature empty for the bare route). Run as `wrk -tN ... -s requests.lua -- N`. Thread k of N takes lines k, k+n, k+2n, ...
 -- so no two threads send the same signed request. A thread that runs out starts over and counts a

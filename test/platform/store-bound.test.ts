@@ -103,7 +103,7 @@ describe('a job that never settles does not hold its worker slot', function () {
     let calls = 0;
     const hang = (() => {
       calls++;
-      return calls === 1 ? new Promise(() => undefined) : Promise.resolve('answered');
+      return calls === 1 ? new Promise(() => undefined) : Promise.resolve('replied');
     }) as Processors['chat.bot-turn'];
     const fleet = await startWorkers(
       config,
@@ -127,7 +127,7 @@ describe('a job that never settles does not hold its worker slot', function () {
         100,
       );
       assert.equal(calls, 2);
-      assert.equal(job.returnvalue, 'answered');
+      assert.equal(job.returnvalue, 'replied');
       assert.match((job.stacktrace ?? []).join('\n'), /chat\.bot-turn still running 5500 ms after it started/);
     } finally {
       await fleet.close();

@@ -45,7 +45,7 @@ import type { TenantFlowDeps } from '../../models/platform/deps.js';
 import { createFcmSender, type FcmMessage, type FcmSender } from '../../platform/fcm.js';
 import { redisKey } from '../../platform/keys.js';
 import { hitFixedWindow } from '../../platform/rate-limit.js';
-import type { JobPayload } from '../../queues/catalogue.js';
+import type { JobOutcome, JobPayload } from '../../queues/catalogue.js';
 
 export type PushDeps = TenantFlowDeps & {
   /** Test-only injection point: routes firebase-admin's connections (to the fake FCM). Production leaves it unset. */
@@ -65,6 +65,9 @@ export class PushRetryError extends Error {
 }
 
 const QUOTA_MIN_BACKOFF_MS = 60_000;
+
+/** A settled push's status, which is also the push.send job's outcome (never `queued`). */
+type SettledPush = JobOutcome<'push.send'> & PushStatus;
 
 export function buildSender(deps: PushDeps): FcmSender | null {
   if (deps.fcmSender !== undefined) return deps.fcmSender;
@@ -92,10 +95,10 @@ export function createPushProcessors(deps: PushDeps) {
    */
   async function settle(
     p: JobPayload<'push.send'>,
-    status: PushStatus,
+    status: SettledPush,
     o: { fcm_message_id?: string; error_code?: string | null } = {},
     attempts = 0,
-  ): Promise<PushStatus> {
+  ): Promise<SettledPush> {
     await markSettled(deps.redis, prefix, p.tenantId, p.requestId, {
       [p.deviceId]: {
         status,
@@ -112,7 +115,7 @@ export function createPushProcessors(deps: PushDeps) {
   /** What to send, from the push manifest (fast path) or, when it is gone, from MongoDB with every check. */
   async function target(
     p: JobPayload<'push.send'>,
-  ): Promise<{ token: string; message: FcmMessage; userHash: string } | { skip: PushStatus; code: string | null }> {
+  ): Promise<{ token: string; message: FcmMessage; userHash: string } | { skip: SettledPush; code: string | null }> {
     const manifest = await readManifest(deps.redis, prefix, p.tenantId, p.requestId, p.deviceId);
     if (manifest) return { token: manifest.token, message: manifest.message, userHash: manifest.userSocketHash };
     const [request, device] = await Promise.all([
@@ -141,7 +144,7 @@ export function createPushProcessors(deps: PushDeps) {
     throw new DelayedError();
   }
 
-  const send = async (job: Job, token: string | undefined, p: JobPayload<'push.send'>): Promise<string> => {
+  const send = async (job: Job, token: string | undefined, p: JobPayload<'push.send'>): Promise<SettledPush> => {
     // 1–2. What to send, or why not.
     const t = await target(p);
     if ('skip' in t) return settle(p, t.skip, { error_code: t.code });

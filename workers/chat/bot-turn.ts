@@ -17,7 +17,7 @@ import type { TenantStore } from '../../models/platform/tenant-store.js';
 import { VisitorSessionModel, type VisitorSessionDoc } from '../../models/chat/visitor-session.js';
 import { signedHeaders } from '../../platform/signing.js';
 import type { OutboundHttp } from '../../platform/outbound-http.js';
-import type { JobPayload } from '../../queues/catalogue.js';
+import type { JobOutcome, JobPayload } from '../../queues/catalogue.js';
 
 export type ChatWorkerDeps = FlowDeps & { tenants: TenantStore; http: OutboundHttp };
 
@@ -58,7 +58,12 @@ async function callBot(
 }
 
 export function createBotTurnProcessor(deps: ChatWorkerDeps) {
-  return async (job: Job, _token: string | undefined, p: JobPayload<'chat.bot-turn'>, signal: AbortSignal): Promise<string> => {
+  return async (
+    job: Job,
+    _token: string | undefined,
+    p: JobPayload<'chat.bot-turn'>,
+    signal: AbortSignal,
+  ): Promise<JobOutcome<'chat.bot-turn'>> => {
     // 1. Load the state; a conversation that already left the bot lane needs nothing.
     const entry = await deps.tenants.load(p.tenantId);
     if (!entry) return 'tenant-gone';

@@ -15,12 +15,14 @@ import { appendMessage } from '../../models/chat/conversation-messages.js';
 import { dropConversationState } from '../../models/chat/conversation-state.js';
 import { MessageModel } from '../../models/chat/message.js';
 import { rememberMessage } from '../../models/chat/recent-messages.js';
-import type { JobPayload } from '../../queues/catalogue.js';
+import type { JobOutcome, JobPayload } from '../../queues/catalogue.js';
 import type { ChatWorkerDeps } from './bot-turn.js';
+
+type StoreOutcome = JobOutcome<'chat.message.store'>;
 
 export function createStoreMessageProcessor(deps: ChatWorkerDeps) {
   const inserts = new BatchInserter(() => MessageModel.collection);
-  const processor = async (_job: Job, _token: string | undefined, p: JobPayload<'chat.message.store'>): Promise<string> => {
+  const processor = async (_job: Job, _token: string | undefined, p: JobPayload<'chat.message.store'>): Promise<StoreOutcome> => {
     const m = p.message;
     const at = new Date(m.created_at);
     try {
@@ -53,7 +55,7 @@ export function createStoreMessageProcessor(deps: ChatWorkerDeps) {
   return { processor, flush: () => inserts.flush() };
 }
 
-async function renumber(deps: ChatWorkerDeps, p: JobPayload<'chat.message.store'>): Promise<string> {
+async function renumber(deps: ChatWorkerDeps, p: JobPayload<'chat.message.store'>): Promise<StoreOutcome> {
   const m = p.message;
   deps.logger.warn({ conversation_id: m.conversation_id, seq: m.seq }, 'chat sequence number already used; numbering the message again');
   const entry = await deps.tenants.load(p.tenantId);

@@ -10,12 +10,12 @@ import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from '../../platform/mailer.js';
 import { mailSent, takeMail } from '../../models/console/mail.js';
 import { renderMail } from '../../models/console/mail-templates.js';
-import type { JobPayload } from '../../queues/catalogue.js';
+import type { JobOutcome, JobPayload } from '../../queues/catalogue.js';
 
 export type MailDeps = { config: Config; logger: Logger; redis: Redis; mailer: Mailer };
 
 export function createMailProcessor(deps: MailDeps) {
-  return async (_job: unknown, _token: string | undefined, p: JobPayload<'console.mail'>): Promise<string> => {
+  return async (_job: unknown, _token: string | undefined, p: JobPayload<'console.mail'>): Promise<JobOutcome<'console.mail'>> => {
     const mail = await takeMail(deps, p.mailId);
     if (!mail) return 'expired';
     if (!deps.mailer.configured) {

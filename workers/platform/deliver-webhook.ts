@@ -27,7 +27,7 @@ import { redisKey } from '../../platform/keys.js';
 import type { Logger } from '../../platform/logger.js';
 import type { AttemptResult, OutboundHttp } from '../../platform/outbound-http.js';
 import { signedHeaders } from '../../platform/signing.js';
-import type { JobPayload } from '../../queues/catalogue.js';
+import type { JobOutcome, JobPayload } from '../../queues/catalogue.js';
 import { ACQUIRE_SLOT_LUA, RELEASE_SLOT_LUA } from './delivery-slots.lua.js';
 
 export type DeliveryDeps = { config: Config; logger: Logger; redis: Redis; tenants: TenantStore; http: OutboundHttp };
@@ -104,7 +104,7 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
     token: string | undefined,
     d: JobPayload<'webhook.deliver'>,
     signal: AbortSignal,
-  ): Promise<string> {
+  ): Promise<JobOutcome<'webhook.deliver'>> {
     const { tenantId } = d;
     const allowed = job.opts.attempts ?? config.callbackRetryScheduleMs.length;
     // A dead letter's own failed job retried from the dashboard (bull-board "retry") keeps its
@@ -197,7 +197,7 @@ async function decide(
   d: JobPayload<'webhook.deliver'>,
   result: AttemptResult,
   a: { attemptNo: number; n: number; allowed: number; fromDead: boolean },
-): Promise<string> {
+): Promise<JobOutcome<'webhook.deliver'>> {
   const schedule = deps.config.callbackRetryScheduleMs;
   const now = new Date();
   const attempt: AttemptRecord = {

@@ -8,7 +8,7 @@
 import type { Queue } from 'bullmq';
 import { DeliveryModel, deliveryJobOf, type DeliveryDoc } from '../../models/platform/delivery.js';
 import type { Logger } from '../../platform/logger.js';
-import { deliveryJobId, type JobName } from '../../queues/catalogue.js';
+import { deliveryJobId, type JobName, type JobOutcome } from '../../queues/catalogue.js';
 import type { Producer } from '../../queues/producer.js';
 
 const BATCH = 500;
@@ -16,7 +16,7 @@ const BATCH = 500;
 export async function sweepDeliveries(
   deps: { producer: Producer; logger: Logger; config: { deliverySweepGraceMs: number } },
   queue: Queue,
-): Promise<number> {
+): Promise<JobOutcome<'maintenance.sweep-deliveries'>> {
   const overdue = await DeliveryModel.find({
     status: 'pending',
     next_attempt_at: { $lte: new Date(Date.now() - deps.config.deliverySweepGraceMs) },

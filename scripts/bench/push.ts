@@ -1,6 +1,6 @@
 /**
  * Push-latency benchmark of the Auth Relay (issues 3, 10):
- *   bash scripts/with-services.sh npx tsx scripts/bench-push.ts [--rate 200] [--seconds 20] [--users 200]
+ *   npm run bench:push -- [--rate 200] [--seconds 20] [--users 200]   (the scenario push.challenges)
  *        [--sat-seconds 10] [--sat-concurrency 256] [--tenants 16] [--warmup 5]
  *
  * Measures, from the moment a signed POST /relay/send/auth-challenge leaves the client to the moment
@@ -17,17 +17,19 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import mongoose from 'mongoose';
-import { parseConfig } from '../platform/config.js';
-import { connectMongo } from '../platform/mongo.js';
-import { workerRedis } from '../platform/redis.js';
-import { signedHeaders } from '../platform/signing.js';
-import { FakeFcmServer, createTestServiceAccount } from '../test/fakes/fcm-server.js';
-import { DeviceClient } from './device.js';
-import { cpuProfArgs, reportFigures, startTs, waitForOutput } from './bench/common.js';
+import { parseConfig } from '../../platform/config.js';
+import { connectMongo } from '../../platform/mongo.js';
+import { workerRedis } from '../../platform/redis.js';
+import { signedHeaders } from '../../platform/signing.js';
+import { FakeFcmServer, createTestServiceAccount } from '../../test/fakes/fcm-server.js';
+import { DeviceClient } from '../device.js';
+import { ROOT, cpuProfArgs, startTs, waitForOutput, type Figure } from './common.js';
+import { scenario, type Defer } from './scenario.js';
 
+// The scenario names given to scripts/bench/run.ts are positionals here.
 const { values: args } = parseArgs({
+  allowPositionals: true,
   options: {
     rate: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '20' },
@@ -45,7 +47,6 @@ const TENANTS = Number(args.tenants);
 const SAT_SECONDS = Number(args['sat-seconds']);
 const SAT_CONCURRENCY = Number(args['sat-concurrency']);
 const WARMUP_SECONDS = Number(args.warmup);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const log = (...a: unknown[]) => console.log(...a);
 const pct = (xs: number[], p: number) => {
@@ -55,7 +56,8 @@ const pct = (xs: number[], p: number) => {
 };
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
-async function main(): Promise<void> {
+/** The fake FCM, the push worker process, the web process, the tenants and the paired devices. */
+async function setup(defer: Defer) {
   const redisUrl = process.env.REDIS_URL;
   const mongoUri = process.env.MONGODB_URI;
   if (!redisUrl || !mongoUri) throw new Error('run through scripts/with-services.sh (REDIS_URL and MONGODB_URI)');
@@ -79,8 +81,16 @@ async function main(): Promise<void> {
   // 1. The fake FCM (in this process: it notes when each push arrives), and the push worker process routed to it.
   const fake = new FakeFcmServer(account);
   const { port: fakePort, agent } = await fake.start();
+  defer('stopping the fake FCM', () => fake.stop());
   await connectMongo(config.mongodbUri);
+  defer('disconnecting MongoDB', () => mongoose.disconnect());
+  defer('dropping the database', () => mongoose.connection.dropDatabase().catch(() => undefined));
   const wredis = workerRedis(redisUrl);
+  defer('closing Redis', () => wredis.quit());
+  defer('deleting the queue keys', async () => {
+    const keys = await wredis.keys(`${config.queuePrefix}*`);
+    for (let i = 0; i < keys.length; i += 500) await wredis.del(...keys.slice(i, i + 500));
+  });
   const worker = startTs(
     'scripts/bench/push-worker.ts',
     {
@@ -91,6 +101,7 @@ async function main(): Promise<void> {
     [],
     cpuProfArgs(),
   );
+  defer('stopping the push worker', () => worker.stop());
   await waitForOutput(worker, /workers started/, 'push worker process', 30_000);
 
   // 2. The web process.
@@ -106,6 +117,7 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   process.on('exit', () => api.kill('SIGKILL')); // never leave the web process behind
+  defer('stopping the web process', () => api.kill('SIGTERM'));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (
@@ -119,6 +131,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const agentPool = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  defer('closing the client sockets', () => agentPool.destroy());
   const post = (path: string, headers: Record<string, string>, body: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request(
@@ -177,7 +190,11 @@ async function main(): Promise<void> {
   log(`paired ${USERS} users × 2 devices across ${TENANTS} tenants in ${((Date.now() - t0Pair) / 1000).toFixed(1)} s`);
   await new Promise((r) => setTimeout(r, 1000)); // let the new-device alerts drain
   fake.reset();
+  return { suffix, fake, users, signedPost };
+}
 
+/** Warm-up, then phase 1 (open loop: push latency) and phase 2 (closed loop: saturation). */
+async function measure({ suffix, fake, users, signedPost }: Awaited<ReturnType<typeof setup>>) {
   const sentAt = new Map<string, bigint>();
   const apiMs: number[] = [];
   const statuses = new Map<number, number>();
@@ -265,13 +282,17 @@ async function main(): Promise<void> {
     `  accepted: ${accepted} in ${satSecs.toFixed(1)} s = ${(accepted / satSecs).toFixed(0)} challenges/s; API p50 ${ms(pct(apiMs, 50))}, p99 ${ms(pct(apiMs, 99))}`,
   );
   log(`  pushes received during the phase: ${fake.received.length}`);
+  return { pushMs, total, accepted, satSecs };
+}
+
+function report({ pushMs, total, accepted, satSecs }: Awaited<ReturnType<typeof measure>>): Figure[] {
   const p99 = pct(pushMs, 99);
   const satRate = accepted / satSecs;
   const allPushed = pushMs.length === total * 2;
   log(
     `\npush p99 at ${RATE}/s: ${ms(p99)} (target <= 50 ms${allPushed ? '' : ', and every push received'}); saturation ${satRate.toFixed(0)}/s (target >= 1000/s)`,
   );
-  reportFigures('push', [
+  return [
     {
       figure: `push challenge accepted → fake FCM received, p99 at ${RATE}/s`,
       value: Number(p99.toFixed(1)),
@@ -286,24 +307,15 @@ async function main(): Promise<void> {
       target: '≥ 1,000/s',
       met: satRate >= 1000,
     },
-  ]);
-
-  // 6. Clean up.
-  api.kill('SIGTERM');
-  await worker.stop();
-  const keys = await wredis.keys(`${config.queuePrefix}*`);
-  for (let i = 0; i < keys.length; i += 500) await wredis.del(...keys.slice(i, i + 500));
-  await wredis.quit();
-  await mongoose.connection.dropDatabase().catch(() => undefined);
-  await mongoose.disconnect();
-  await fake.stop();
-  agentPool.destroy();
+  ];
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+export const scenarios = [
+  scenario({
+    name: 'push.challenges',
+    about: 'push challenge accepted → fake FCM received, p99 at a fixed rate, then challenges accepted/s at saturation',
+    setup,
+    run: measure,
+    report,
+  }),
+];

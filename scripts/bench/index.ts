@@ -1,13 +1,17 @@
 /**
- * `npm run bench`: every benchmark, one after the other (never two at once: they share the CPUs),
- * each alternating with or preceded by its baseline in the same run, then one table of every figure:
- * value, baseline, ratio, target, met or not. The table is also written to .data/bench/last.md (and
- * the figures to last.json) with the machine it ran on, for the README.
+ * `npm run bench`: every benchmark scenario (scripts/bench/scenarios.ts), one after the other (never
+ * two at once: they share the CPUs), each alternating with or preceded by its baseline in the same
+ * run, then one table of every figure: value, baseline, ratio, target, met or not. The table of a
+ * full run is written into docs/benchmarks.md (between `<!-- bench:figures -->` and
+ * `<!-- /bench:figures -->`); every run's goes to .data/bench/last.md (and the figures to
+ * last.json) with the machine it ran on.
  *
- *   bash scripts/with-services.sh npx tsx scripts/bench.ts [names…]
+ *   bash scripts/with-services.sh npx tsx scripts/bench/index.ts [names…]
+ *   npm run bench -- delivery.throughput
  *
- * Names: signed, start, delivery, push, chat, replay, sudo (default: all, in that order). Each bench
- * prints its own table as it goes, and a `BENCH_FIGURES {…}` line that this script collects.
+ * Names: a scenario (`signed.enqueue`) or an area (`signed`: all its scenarios); default: all. Each
+ * scenario runs in a process of its own (scripts/bench/run.ts), prints its own table as it goes, and
+ * a `BENCH_FIGURES {…}` line that this script collects.
  *
  * Every bench runs twice, once with Redis at `appendfsync always` (the relay's setting: nothing
  * acknowledged is lost in a crash) and once at `everysec` (set live with CONFIG SET on the Redis of
@@ -15,33 +19,29 @@
  * `always` costs; a cost above 10% is flagged. BENCH_FSYNC=always (or everysec) runs one setting only.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { ROOT, fmt, machine, table, type Figure } from './bench/common.js';
+import { ROOT, fmt, machine, table, type Figure } from './common.js';
+import { selectScenarios } from './scenarios.js';
 
 type Fsync = 'always' | 'everysec';
 /** What `always` costs against `everysec` on one figure, as a fraction: more time (ms), or less of anything else (rates, shares). */
 const costOf = (f: Figure, everysec: number) =>
   everysec === 0 ? 0 : f.unit === 'ms' ? (f.value - everysec) / everysec : (everysec - f.value) / everysec;
 
-const BENCHES: Record<string, { script: string; args?: string[]; env?: Record<string, string> }> = {
-  signed: { script: 'scripts/bench-signed.ts' },
-  start: { script: 'scripts/bench-signed.ts', env: { BENCH_WITH_WORKER: '1' } },
-  delivery: { script: 'scripts/bench-delivery.ts' },
-  push: { script: 'scripts/bench-push.ts' },
-  chat: { script: 'scripts/bench-chat.ts' },
-  replay: { script: 'scripts/bench-replay.ts' },
-  sudo: { script: 'scripts/bench-sudo.ts' },
-};
+/** The page the figures are written into, between these markers (the rest of the page is prose). */
+const DOCS_PAGE = path.join(ROOT, 'docs/benchmarks.md');
+const OPEN = '<!-- bench:figures -->';
+const CLOSE = '<!-- /bench:figures -->';
 
+/** One scenario in a process of its own (scripts/bench/run.ts): a crash or a leak stays there. */
 function run(name: string): Promise<{ figures: Figure[]; ok: boolean; seconds: number }> {
-  const b = BENCHES[name]!;
   const started = Date.now();
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', b.script, ...(b.args ?? [])], {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/run.ts', name], {
       cwd: ROOT,
-      env: { ...process.env, ...b.env },
+      env: process.env,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -59,8 +59,7 @@ function run(name: string): Promise<{ figures: Figure[]; ok: boolean; seconds: n
 }
 
 async function main(): Promise<void> {
-  const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
-  for (const n of names) if (!BENCHES[n]) throw new Error(`unknown bench ${n}; known: ${Object.keys(BENCHES).join(', ')}`);
+  const names = selectScenarios(process.argv.slice(2)).map((s) => s.name);
   const only = process.env.BENCH_FSYNC as Fsync | undefined;
   if (only && only !== 'always' && only !== 'everysec') throw new Error('BENCH_FSYNC is always or everysec');
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
@@ -118,7 +117,24 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'last.md'), `${header}\n\n\`\`\`\n${t}\n\`\`\`\n`);
   writeFileSync(path.join(dir, 'last.json'), JSON.stringify({ at: new Date().toISOString(), machine: m, figures: all, failed }, null, 2));
+  // Only a full run replaces the page's figures: a subset would drop the others' from it.
+  if (names.length === selectScenarios([]).length) writeDocsFigures(header, t, failed);
+  else console.log(`\n${path.relative(ROOT, DOCS_PAGE)} left as it was: only a full run writes its figures`);
   process.exit(failed.length ? 1 : 0);
+}
+
+/** Replaces what is between the markers of docs/benchmarks.md (created with the markers if missing). */
+function writeDocsFigures(header: string, t: string, failed: string[]): void {
+  const block = `${OPEN}\n\n${header}\n\n\`\`\`\n${t}\n\`\`\`\n${failed.length ? `\nFailed to run: ${failed.join(', ')}\n` : ''}\n${CLOSE}`;
+  const page = existsSync(DOCS_PAGE)
+    ? readFileSync(DOCS_PAGE, 'utf8')
+    : `# Benchmarks\n\nWritten by \`npm run bench\`.\n\n${OPEN}\n${CLOSE}\n`;
+  const from = page.indexOf(OPEN);
+  const to = page.indexOf(CLOSE, from);
+  const next = from >= 0 && to >= 0 ? page.slice(0, from) + block + page.slice(to + CLOSE.length) : `${page.trimEnd()}\n\n${block}\n`;
+  mkdirSync(path.dirname(DOCS_PAGE), { recursive: true });
+  writeFileSync(DOCS_PAGE, next);
+  console.log(`\nfigures written into ${path.relative(ROOT, DOCS_PAGE)}`);
 }
 
 main().catch((err: unknown) => {

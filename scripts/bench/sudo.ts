@@ -1,7 +1,7 @@
 /**
  * Sudo benchmark (issue 11): dispatch → ApprovalEvent received by the tenant, with quorum 2 of 3.
  *
- *   bash scripts/with-services.sh npx tsx scripts/bench-sudo.ts
+ *   npm run bench:sudo                       (the scenario sudo.quorum)
  *
  * Real processes: the `web` process (api/server.ts) and one `worker` (workers/index.ts) against the
  * Redis and FerretDB of with-services.sh; the tenant's receiver (HMAC #1 checked on every callback)
@@ -24,8 +24,8 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sign } from '../platform/signing.js';
-import { DeviceClient, type OpenRequest } from './device.js';
+import { sign } from '../../platform/signing.js';
+import { DeviceClient, type OpenRequest } from '../device.js';
 import {
   benchEnv,
   cleanUp,
@@ -34,14 +34,14 @@ import {
   machine,
   percentile,
   provisionTenants,
-  reportFigures,
   sleep,
   startApi,
   startWorker,
   table,
-  type Proc,
+  type Figure,
   type Tenant,
-} from './bench/common.js';
+} from './common.js';
+import { scenario, type Defer } from './scenario.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -207,106 +207,117 @@ async function load(
   };
 }
 
-async function main(): Promise<void> {
+/** The tenant's receiver, one API and one worker process, the tenant and its paired people. */
+async function setup(defer: Defer) {
   // 100 dispatches/s over 60 people is ~100 prompts per person a minute: far past the fatigue limit
   // (PUSH_FATIGUE_MAX, 5 a minute by default), which this bench does not measure.
   const env = benchEnv('sudo', { PUSH_FATIGUE_MAX: '100000' });
-  const started: Proc[] = [];
+  defer('clean-up', () => cleanUp(env));
   let secret = '';
   const receiver = await startReceiver(() => secret);
-  try {
-    const api = await startApi(env, cpuProfArgs());
-    started.push(api);
-    started.push(await startWorker(env, cpuProfArgs()));
-    const [t] = await provisionTenants(api.url, 1, { rate_limit_per_min: 10_000, callback_url_base: receiver.url });
-    const tenant = t!;
-    secret = tenant.secret;
-    const people = await pairPeople(api.url, tenant);
-    console.error(`bench: ${people.length} people paired; warm-up ${WARMUP} s`);
-    await load(api.url, tenant, people, RATE, WARMUP, 0);
-    await sleep(2000); // let the warm-up's stragglers finish
-
-    console.error(`bench: ${RATE} dispatches/s for ${SECONDS} s, quorum 2 of 3`);
-    const { samples, failures } = await load(api.url, tenant, people, RATE, SECONDS, 1_000_000);
-    // Every request must end in one ApprovalEvent: wait for the stragglers, then count.
-    const until = Date.now() + 30_000;
-    while (Date.now() < until && samples.some((s) => !receiver.events.has(s.eventId))) await sleep(50);
-    for (const s of samples) s.eventAt = receiver.events.get(s.eventId);
-    const done = samples.filter((s) => s.eventAt !== undefined);
-    const missing = samples.length - done.length;
-
-    const total = done.map((s) => s.eventAt! - s.sentAt);
-    // The deciding device is the one whose approval was answered first... of the two earliest answers, the later one.
-    const decider = (s: Sample) => [...s.devices].sort((a, b) => a.answeredAt - b.answeredAt)[1]!;
-    const think = (s: Sample) => decider(s).answerSentAt - decider(s).seenAt;
-    const relayOnly = done.map((s) => s.eventAt! - s.sentAt - think(s));
-    const dispatchMs = done.map((s) => s.dispatchedAt - s.sentAt);
-    const visibleMs = done.map((s) => decider(s).seenAt - s.dispatchedAt);
-    const answerMs = done.map((s) => decider(s).answeredAt - decider(s).answerSentAt);
-    const toEventMs = done.map((s) => s.eventAt! - decider(s).answeredAt);
-    const statuses = new Map<number, number>();
-    for (const s of samples) for (const d of s.devices) statuses.set(d.status, (statuses.get(d.status) ?? 0) + 1);
-
-    const row = (name: string, xs: number[]) => [name, fmt(percentile(xs, 50), 1), fmt(percentile(xs, 99), 1), fmt(Math.max(...xs), 1)];
-    const m = await machine();
-    console.log(
-      `\nSudo: ${RATE} dispatches/s for ${SECONDS} s (${samples.length + failures.length}, ${failures.length} failed), quorum 2 of 3 over ${PEOPLE} people, one API and one worker process; ${m.cpus} CPUs (${m.cpu_model}), node ${m.node}, load ${m.load1}`,
-    );
-    console.log(
-      table(
-        ['ms', 'p50', 'p99', 'max'],
-        [
-          row('dispatch sent → ApprovalEvent received', total),
-          row('  the same, minus the device think time', relayOnly),
-          row('  dispatch answered (201)', dispatchMs),
-          row('  → visible to the deciding device (poll)', visibleMs),
-          row('  deciding answer answered', answerMs),
-          row('  answer → ApprovalEvent received', toEventMs),
-          row('device think time (sign)', done.map(think)),
-        ],
-      ),
-    );
-    console.log(
-      `events: ${done.length}/${samples.length} received (missing ${missing}), bad signatures ${receiver.badSignatures()}; device answers by status (0: decided before the device saw it) ${JSON.stringify(Object.fromEntries(statuses))}`,
-    );
-    const p99 = percentile(relayOnly, 99);
-    if (failures.length) {
-      const kinds = new Map<string, number>();
-      for (const f of failures) {
-        const kind = f.replace(/sud_\w+|req_[\w-]+/g, '…').slice(0, 160);
-        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-      }
-      console.log(`failed dispatches: ${failures.length}: ${JSON.stringify(Object.fromEntries(kinds))}`);
-    }
-    const met = p99 <= TARGET_P99_MS && missing === 0 && failures.length === 0 && receiver.badSignatures() === 0;
-    console.log(`p99 without think time: ${fmt(p99, 1)} ms (target <= ${TARGET_P99_MS} ms): ${met ? 'met' : 'NOT met'}`);
-    reportFigures('sudo', [
-      {
-        figure: `sudo dispatch → ApprovalEvent p99, quorum 2 of 3 at ${RATE}/s`,
-        value: Number(p99.toFixed(1)),
-        unit: 'ms',
-        target: `≤ ${TARGET_P99_MS} ms, every event received`,
-        met,
-      },
-      {
-        figure: 'sudo dispatch → ApprovalEvent p50',
-        value: Number(percentile(relayOnly, 50).toFixed(1)),
-        unit: 'ms',
-        target: '—',
-        met: null,
-      },
-    ]);
-  } finally {
-    for (const p of started.reverse()) await p.stop();
-    await receiver.close();
-    await cleanUp(env).catch((err: unknown) => console.error(`bench: clean-up failed: ${String(err)}`));
-  }
+  defer('closing the receiver', () => receiver.close());
+  const api = await startApi(env, cpuProfArgs());
+  defer('stopping the api', () => api.stop());
+  const worker = await startWorker(env, cpuProfArgs());
+  defer('stopping the worker', () => worker.stop());
+  const [t] = await provisionTenants(api.url, 1, { rate_limit_per_min: 10_000, callback_url_base: receiver.url });
+  const tenant = t!;
+  secret = tenant.secret;
+  const people = await pairPeople(api.url, tenant);
+  return { receiver, api, tenant, people };
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(`bench-sudo failed: ${err instanceof Error ? err.stack : String(err)}`, (err as { cause?: unknown }).cause ?? '');
-    process.exit(1);
-  },
-);
+/** A warm-up, then RATE dispatches a second for SECONDS, each waited for until its ApprovalEvent arrives. */
+async function measure({ receiver, api, tenant, people }: Awaited<ReturnType<typeof setup>>) {
+  console.error(`bench: ${people.length} people paired; warm-up ${WARMUP} s`);
+  await load(api.url, tenant, people, RATE, WARMUP, 0);
+  await sleep(2000); // let the warm-up's stragglers finish
+
+  console.error(`bench: ${RATE} dispatches/s for ${SECONDS} s, quorum 2 of 3`);
+  const { samples, failures } = await load(api.url, tenant, people, RATE, SECONDS, 1_000_000);
+  // Every request must end in one ApprovalEvent: wait for the stragglers, then count.
+  const until = Date.now() + 30_000;
+  while (Date.now() < until && samples.some((s) => !receiver.events.has(s.eventId))) await sleep(50);
+  for (const s of samples) s.eventAt = receiver.events.get(s.eventId);
+  return { samples, failures };
+}
+
+async function report(
+  { samples, failures }: Awaited<ReturnType<typeof measure>>,
+  { receiver }: Awaited<ReturnType<typeof setup>>,
+): Promise<Figure[]> {
+  const done = samples.filter((s) => s.eventAt !== undefined);
+  const missing = samples.length - done.length;
+
+  const total = done.map((s) => s.eventAt! - s.sentAt);
+  // The deciding device is the one whose approval was answered first... of the two earliest answers, the later one.
+  const decider = (s: Sample) => [...s.devices].sort((a, b) => a.answeredAt - b.answeredAt)[1]!;
+  const think = (s: Sample) => decider(s).answerSentAt - decider(s).seenAt;
+  const relayOnly = done.map((s) => s.eventAt! - s.sentAt - think(s));
+  const dispatchMs = done.map((s) => s.dispatchedAt - s.sentAt);
+  const visibleMs = done.map((s) => decider(s).seenAt - s.dispatchedAt);
+  const answerMs = done.map((s) => decider(s).answeredAt - decider(s).answerSentAt);
+  const toEventMs = done.map((s) => s.eventAt! - decider(s).answeredAt);
+  const statuses = new Map<number, number>();
+  for (const s of samples) for (const d of s.devices) statuses.set(d.status, (statuses.get(d.status) ?? 0) + 1);
+
+  const row = (name: string, xs: number[]) => [name, fmt(percentile(xs, 50), 1), fmt(percentile(xs, 99), 1), fmt(Math.max(...xs), 1)];
+  const m = await machine();
+  console.log(
+    `\nSudo: ${RATE} dispatches/s for ${SECONDS} s (${samples.length + failures.length}, ${failures.length} failed), quorum 2 of 3 over ${PEOPLE} people, one API and one worker process; ${m.cpus} CPUs (${m.cpu_model}), node ${m.node}, load ${m.load1}`,
+  );
+  console.log(
+    table(
+      ['ms', 'p50', 'p99', 'max'],
+      [
+        row('dispatch sent → ApprovalEvent received', total),
+        row('  the same, minus the device think time', relayOnly),
+        row('  dispatch answered (201)', dispatchMs),
+        row('  → visible to the deciding device (poll)', visibleMs),
+        row('  deciding answer answered', answerMs),
+        row('  answer → ApprovalEvent received', toEventMs),
+        row('device think time (sign)', done.map(think)),
+      ],
+    ),
+  );
+  console.log(
+    `events: ${done.length}/${samples.length} received (missing ${missing}), bad signatures ${receiver.badSignatures()}; device answers by status (0: decided before the device saw it) ${JSON.stringify(Object.fromEntries(statuses))}`,
+  );
+  const p99 = percentile(relayOnly, 99);
+  if (failures.length) {
+    const kinds = new Map<string, number>();
+    for (const f of failures) {
+      const kind = f.replace(/sud_\w+|req_[\w-]+/g, '…').slice(0, 160);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    console.log(`failed dispatches: ${failures.length}: ${JSON.stringify(Object.fromEntries(kinds))}`);
+  }
+  const met = p99 <= TARGET_P99_MS && missing === 0 && failures.length === 0 && receiver.badSignatures() === 0;
+  console.log(`p99 without think time: ${fmt(p99, 1)} ms (target <= ${TARGET_P99_MS} ms): ${met ? 'met' : 'NOT met'}`);
+  return [
+    {
+      figure: `sudo dispatch → ApprovalEvent p99, quorum 2 of 3 at ${RATE}/s`,
+      value: Number(p99.toFixed(1)),
+      unit: 'ms',
+      target: `≤ ${TARGET_P99_MS} ms, every event received`,
+      met,
+    },
+    {
+      figure: 'sudo dispatch → ApprovalEvent p50',
+      value: Number(percentile(relayOnly, 50).toFixed(1)),
+      unit: 'ms',
+      target: '—',
+      met: null,
+    },
+  ];
+}
+
+export const scenarios = [
+  scenario({
+    name: 'sudo.quorum',
+    about: 'sudo dispatch → ApprovalEvent received, quorum 2 of 3, at a fixed rate',
+    setup,
+    run: measure,
+    report,
+  }),
+];
