@@ -4,13 +4,11 @@
  *   bash scripts/with-services.sh npx tsx scripts/bench/stack-cost.ts
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { cpuSeconds } from './cpu.js';
 import { benchEnv, cleanUp, startApi, startHelper } from './common.js';
-const POST_LUA = path.join(mkdtempSync(path.join(tmpdir(), 'stack-cost-')), 'post.lua');
-writeFileSync(POST_LUA, 'wrk.method = "POST"\nwrk.body = "{\\"note\\":\\"x\\"}"\nwrk.headers["Content-Type"] = "application/json"\n');
+import { fileURLToPath } from 'node:url';
+
+const POST_LUA = fileURLToPath(new URL('./post-json.lua', import.meta.url));
 const env = benchEnv('stackcost');
 const api = await startApi(env);
 const bare = await startHelper('scripts/bench/bare-server.ts');
