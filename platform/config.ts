@@ -64,7 +64,7 @@ const envSchema = z.object({
   DELIVERY_CONCURRENCY: int(1, 1000).default(100),
   /** In-flight deliveries one tenant may hold across all workers, so a hanging endpoint cannot take every slot. */
   DELIVERY_TENANT_CONCURRENCY: int(1, 1000).default(10),
-  /** In-flight deliveries a tenant may hold while its endpoint is fast (workers/platform/delivery-slots.lua.ts). */
+  /** In-flight deliveries a tenant may hold while its endpoint is fast (workers/platform/tenant-slots.ts). */
   DELIVERY_TENANT_BURST: int(1, 1000).default(50),
   /** Consecutive network failures/timeouts that open a tenant's circuit, and how long it stays open. */
   DELIVERY_CIRCUIT_THRESHOLD: int(1, 1000).default(5),
