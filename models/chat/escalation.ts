@@ -22,10 +22,11 @@ export function escalatedBy(reason: string): ConversationWho {
 }
 
 /**
- * Bot → human lane (the machine's `escalate`): queue it (pending), open a ticket. Only a conversation still in the bot lane escalates.
- * The ticket is written before the conversation names it, so whoever reads a pending conversation finds its
- * ticket; when the conversation has left the bot lane meanwhile, the unnamed ticket is removed (and one a crash
- * leaves behind is named by nothing, so nothing reaches it).
+ * Bot → human lane (the machine's `escalate`): queue it (pending), open a ticket. Only a conversation
+ * still in the bot lane escalates. The ticket is written before the conversation names it, so whoever
+ * reads a pending conversation finds its ticket; when the conversation has left the bot lane
+ * meanwhile, the unnamed ticket is removed (and one a crash leaves behind is named by nothing, so
+ * nothing reaches it).
  */
 export async function escalate(deps: FlowDeps, tenant: TenantDoc, conversationId: string, reason: string): Promise<ConversationDoc | null> {
   const ticketId = newId('tkt');
