@@ -79,7 +79,15 @@ describe('delivery state machine: every move through the real code', function ()
           .then(() => 'made')
           .catch((e: unknown) => (e instanceof DomainError ? e.code : String(e)));
       } else {
-        const attempt = { n: 2, at: new Date(), duration_ms: 2, outcome: 'http_error', status_code: 503, error: null, response_body: null };
+        const attempt = {
+          n: 2,
+          at: new Date(),
+          duration_ms: 2,
+          outcome: 'http_error' as const,
+          status_code: 503,
+          error: null,
+          response_body: null,
+        };
         await recordAttempt(
           d,
           {
