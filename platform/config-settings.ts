@@ -222,7 +222,7 @@ export const SETTINGS = {
     env: 'DELIVERY_TENANT_BURST',
     default: '50',
     kind: int(1, 1000),
-    doc: 'In-flight deliveries a tenant may hold while its endpoint is fast (workers/platform/delivery-slots.lua.ts); never below `DELIVERY_TENANT_CONCURRENCY`.',
+    doc: 'In-flight deliveries a tenant may hold while its endpoint is fast (workers/platform/tenant-slots.ts); never below `DELIVERY_TENANT_CONCURRENCY`.',
   }),
   deliveryCircuitThreshold: callbacks({
     env: 'DELIVERY_CIRCUIT_THRESHOLD',

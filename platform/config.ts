@@ -39,7 +39,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const trustProxyHops = values.trustProxyHops ?? (values.trustProxy ? 1 : 0);
   return {
     ...values,
-    // The burst ceiling is never below the steady one (workers/platform/delivery-slots.lua.ts).
+    // The burst ceiling is never below the steady one (workers/platform/tenant-slots.ts).
     deliveryTenantBurst: Math.max(values.deliveryTenantBurst, values.deliveryTenantConcurrency),
     metricsToken: values.metricsToken ?? null,
     trustProxy: trustProxyHops > 0,

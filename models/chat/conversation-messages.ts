@@ -9,6 +9,7 @@ import type { FlowDeps } from '../platform/deps.js';
 import type { TenantDoc } from '../platform/tenant.js';
 import { busBase, publish } from './bus.js';
 import { chatCallback, chatCallbackJob } from './chat-callbacks.js';
+import { conversationMachine } from './conversation-machine.js';
 import { changeConversation, nextSeq, type ConvState } from './conversation-state.js';
 import { ConversationModel, conversationView, type ConversationDoc } from './conversation.js';
 import type { MessageView, SenderType } from './message.js';
@@ -128,13 +129,13 @@ export async function visitorMessage(deps: FlowDeps, tenant: TenantDoc, session:
   // the state at the moment its number was taken tells whether it must reopen or go to the bot.
   const conversationId = session.conversation_id ?? (await ensureConversation(deps, tenant, session))._id;
   const { message, state } = await appendMessage(deps, tenant, conversationId, { type: 'visitor', id: session._id }, text);
-  if (state.status === 'resolved') {
+  if (conversationMachine.can('reopen', state.status, 'visitor')) {
     const reopened = await changeConversation(
       deps,
       tenant._id,
       conversationId,
-      { status: 'resolved' },
-      { status: 'pending', assignee_operator_id: null, queued_at: new Date(), resolved_at: null },
+      { transitions: ['reopen'], by: { kind: 'visitor' } },
+      { assignee_operator_id: null, queued_at: new Date(), resolved_at: null },
     );
     if (reopened)
       await publish(deps, { ...busBase(reopened), kind: 'conversation', change: 'reopened', conversation: conversationView(reopened) });

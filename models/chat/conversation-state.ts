@@ -7,14 +7,16 @@
  *     index makes a number still in flight from before the loss a duplicate-key error, retried;
  *   - what routing a message needs (session, routing key, assignee, status, ticket).
  *
- * Coherence with MongoDB: every state change goes through `changeConversation`, which holds the
- * conversation lock, marks the hash stale, writes MongoDB, then writes the new state into the hash.
- * A message that finds the hash missing, stale or out of numbers reloads it from MongoDB under the
+ * Coherence with MongoDB: every state change goes through `changeConversation` (by a transition of
+ * conversation-machine.ts), which holds the conversation lock, marks the hash stale, writes MongoDB,
+ * then writes the new state into the hash. A message that finds the hash missing, stale or out of numbers reloads it from MongoDB under the
  * same lock. So a process dying between the two writes leaves a stale mark, never a wrong routing.
  */
 import { DomainError } from '../../platform/errors.js';
 import { redisKey } from '../../platform/keys.js';
+import { defineScript } from '../../platform/redis-scripts.js';
 import { ConversationModel, type ConversationDoc, type ConversationStatus } from './conversation.js';
+import { conversationGuard, type ConversationTransition, type ConversationWho } from './conversation-machine.js';
 import { MessageModel } from './message.js';
 import { lastRecentSeq } from './recent-messages.js';
 import { withConversationLock, type LockDeps } from './conversation-lock.js';
@@ -47,34 +49,17 @@ export type ConvState = ConvFacts & {
   last_seq: number;
 };
 
-// Both scripts answer false (nil) when the caller must reload: hash missing, stale, or (NEXT) lease
-// used up; else the fields fromHash reads, in its order.
-const GUARD = `if redis.call('exists', KEYS[1]) == 0 or redis.call('hexists', KEYS[1], 'stale') == 1 then return false end`;
-const FIELDS = `return redis.call('hmget', KEYS[1], 'status', 'session', 'rk', 'assignee', 'ticket', 'seq')`;
-const READ_LUA = `${GUARD}\n${FIELDS}`;
-// NEXT also marks the number in flight (KEYS[2]: seq scored by Redis time) until its message is in
-// the recent set (recent-messages.ts ADD removes the mark), so a reader at a gap can tell a message
-// still being written (wait) from a number nobody will fill (pass over): api/chat/ws/sequencer.ts.
-// Marks of writers that died are forgotten after ARGV[2] ms.
-const NEXT_LUA = `${GUARD}
-local seq = redis.call('hincrby', KEYS[1], 'seq', 1)
-if seq > tonumber(redis.call('hget', KEYS[1], 'ceil')) then
-  redis.call('hincrby', KEYS[1], 'seq', -1)
-  return false
-end
-redis.call('pexpire', KEYS[1], ARGV[1])
-local t = redis.call('time')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('zadd', KEYS[2], now, seq)
-redis.call('zremrangebyscore', KEYS[2], '-inf', now - tonumber(ARGV[2]))
-redis.call('pexpire', KEYS[2], ARGV[1])
-${FIELDS}`;
+// platform/lua/chat-conversation-read.lua, -next.lua and -mark-stale.lua: READ and NEXT answer null
+// when the caller must reload (hash missing, stale, or for NEXT the lease used up), else the fields
+// fromHash reads, in its order. NEXT also marks the number in flight until its message is in the
+// recent set, so a reader at a gap can tell a message still being written from a number nobody
+// will fill (api/chat/ws/sequencer.ts).
+type HashFields = (string | null)[] | null;
+const READ = defineScript<[state: string], [], HashFields>('chat-conversation-read');
+const NEXT = defineScript<[state: string, inFlight: string], [ttlMs: number, forgetMs: number], HashFields>('chat-conversation-next');
+const MARK_STALE = defineScript<[state: string], [], 1 | 0 | -1>('chat-conversation-mark-stale');
 /** A dead writer's in-flight mark is dropped after this (readers pass its number over long before: IN_FLIGHT_GIVE_UP_MS). */
 const IN_FLIGHT_FORGET_MS = 3600 * 1000;
-// Only an existing hash is marked (a missing one is reloaded anyway). Answers 1 when this call set the
-// mark, 0 when it was already there (left by a process that died mid-change), -1 when no hash.
-const MARK_STALE_LUA = `if redis.call('exists', KEYS[1]) == 0 then return -1 end return redis.call('hsetnx', KEYS[1], 'stale', '1')`;
-
 const stateKey = (deps: LockDeps, tenantId: string, conversationId: string) =>
   redisKey.conversationState(deps.config.queuePrefix, tenantId, conversationId);
 
@@ -151,28 +136,17 @@ async function reload(deps: LockDeps, tenantId: string, conversationId: string, 
   });
 }
 
-type StateRedis = LockDeps['redis'] & {
-  convStateRead(key: string, ttlMs: number): Promise<(string | null)[] | null>;
-  convStateNext(key: string, inFlightKey: string, ttlMs: number, forgetMs: number): Promise<(string | null)[] | null>;
-};
-
-/** Runs a script by its SHA (EVALSHA: the script text travels once per connection, not per message). */
+/** Runs READ or NEXT on the conversation's hash (by SHA: the script text travels once per connection, not per message). */
 async function run(deps: LockDeps, which: 'read' | 'next', tenantId: string, conversationId: string): Promise<ConvState | null> {
-  const redis = deps.redis as StateRedis;
-  if (typeof redis.convStateNext !== 'function') {
-    redis.defineCommand('convStateRead', { numberOfKeys: 1, lua: READ_LUA });
-    redis.defineCommand('convStateNext', { numberOfKeys: 2, lua: NEXT_LUA });
-  }
   const key = stateKey(deps, tenantId, conversationId);
   const v =
     which === 'next'
-      ? await redis.convStateNext(
-          key,
-          redisKey.conversationInFlight(deps.config.queuePrefix, tenantId, conversationId),
-          STATE_TTL_MS,
-          IN_FLIGHT_FORGET_MS,
+      ? await NEXT.run(
+          deps.redis,
+          [key, redisKey.conversationInFlight(deps.config.queuePrefix, tenantId, conversationId)],
+          [STATE_TTL_MS, IN_FLIGHT_FORGET_MS],
         )
-      : await redis.convStateRead(key, STATE_TTL_MS);
+      : await READ.run(deps.redis, [key], []);
   return v ? fromHash(tenantId, conversationId, v) : null;
 }
 
@@ -203,25 +177,37 @@ export async function dropConversationState(deps: LockDeps, tenantId: string, co
   });
 }
 
+/** A state change: the table's transitions it may be (all leading to one state), who makes it, and what it may see. */
+export type ConversationChange = {
+  transitions: readonly ConversationTransition[];
+  by: ConversationWho;
+  /** Which conversations `by` may see beyond the tenant (an operator's routing keys); not a state guard. */
+  scope?: Record<string, unknown>;
+};
+
 /**
- * The one way a conversation's state changes: a guarded findOneAndUpdate (`filter` on top of id and
- * tenant) under the conversation lock, with the Redis hash marked stale around it. Returns the
- * updated conversation, its `last_seq` the live one; null when the guard did not match.
+ * The one way a conversation's state changes: the transition named (conversation-machine.ts), as a
+ * guarded findOneAndUpdate whose filter the table gives (on top of id, tenant and `scope`), under the
+ * conversation lock, with the Redis hash marked stale around it. `set` holds the other fields; the
+ * status is the transition's `to`. Returns the updated conversation, its `last_seq` the live one;
+ * null when the guard did not match (or the table lets `by` make none of them).
  */
 export async function changeConversation(
   deps: LockDeps,
   tenantId: string,
   conversationId: string,
-  filter: Record<string, unknown>,
+  change: ConversationChange,
   set: Record<string, unknown>,
 ): Promise<ConversationDoc | null> {
+  const guard = conversationGuard(change.transitions, change.by);
+  if (!guard) return null;
   return withConversationLock(deps, tenantId, conversationId, async () => {
     const key = stateKey(deps, tenantId, conversationId);
-    const marked = (await deps.redis.eval(MARK_STALE_LUA, 1, key)) as number;
+    const marked = await MARK_STALE.run(deps.redis, [key], []);
     const [seqRaw, ceilRaw] = await deps.redis.hmget(key, 'seq', 'ceil');
     const doc = await ConversationModel.findOneAndUpdate(
-      { ...filter, _id: conversationId, tenant_id: tenantId },
-      { $set: set, ...(seqRaw !== null ? { $max: { last_seq: Number(seqRaw) } } : {}) },
+      { ...change.scope, ...guard.filter, _id: conversationId, tenant_id: tenantId },
+      { $set: { ...set, status: guard.to }, ...(seqRaw !== null ? { $max: { last_seq: Number(seqRaw) } } : {}) },
       { new: true },
     ).lean<ConversationDoc>();
     if (seqRaw !== null && ceilRaw !== null) {

@@ -10,6 +10,7 @@
  * closes that operator's sockets at once (api/chat/ws/operator-socket.ts).
  */
 import { redisKey } from '../../platform/keys.js';
+import { defineScript } from '../../platform/redis-scripts.js';
 import type { FlowDeps } from '../platform/deps.js';
 import { OperatorModel, type OperatorDoc, type OperatorRole } from './operator.js';
 
@@ -31,15 +32,9 @@ export type AccessChange = { tenant_id: string; operator_id: string; v: number; 
 /** Kept a little longer than the longest operator token (7 days); a missing record is read back from MongoDB. */
 const RECORD_TTL_S = 8 * 86400;
 
-// Write only when no record is stored or the stored version is not newer (ties refresh the fields).
-const STORE_LUA = `
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local ok, c = pcall(cjson.decode, cur)
-  if ok and type(c) == 'table' and tonumber(c.v) and tonumber(c.v) > tonumber(ARGV[2]) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-return 1`;
+// platform/lua/chat-operator-record-store.lua: writes only when no record is stored or the stored
+// version is not newer (ties refresh the fields); 1 stored, 0 refused.
+const STORE = defineScript<[record: string], [json: string, v: number, ttlS: number], 0 | 1>('chat-operator-record-store');
 
 export function toRecord(o: OperatorDoc): OperatorRecord {
   return {
@@ -59,7 +54,7 @@ const keyOf = (deps: Pick<FlowDeps, 'config'>, tenantId: string, operatorId: str
 
 /** Stores the record unless Redis already holds a newer version of it. */
 export async function storeRecord(deps: Pick<FlowDeps, 'config' | 'redis'>, r: OperatorRecord): Promise<void> {
-  await deps.redis.eval(STORE_LUA, 1, keyOf(deps, r.tenant_id, r._id), JSON.stringify(r), String(r.v), String(RECORD_TTL_S));
+  await STORE.run(deps.redis, [keyOf(deps, r.tenant_id, r._id)], [JSON.stringify(r), r.v, RECORD_TTL_S]);
 }
 
 /** The operator's record: Redis, or (when missing there) MongoDB by _id, stored back. Null for no such operator. */

@@ -10,8 +10,8 @@
  * conversation idle long enough for its set to expire, fall back to MongoDB, merged with the set for
  * messages not stored yet.
  */
-import type { Redis } from 'ioredis';
 import { redisKey } from '../../platform/keys.js';
+import { defineScript } from '../../platform/redis-scripts.js';
 import type { RedisKeyDeps } from '../platform/deps.js';
 import { messagesAfter, messageView, type MessageView } from './message.js';
 
@@ -20,44 +20,13 @@ export const RECENT_KEEP = 1000;
 /** Same lifetime as the conversation's state hash (conversation-state.ts), refreshed by every message. */
 const RECENT_TTL_MS = 7 * 24 * 3600 * 1000;
 
-// KEYS[1] the set, KEYS[2] the numbers in flight (conversation-state.ts NEXT); ARGV: seq, member,
-// keep, ttl. The message goes in and its number out of flight in one step, so a reader never sees
-// the number as neither.
-const ADD_LUA = `redis.call('zadd', KEYS[1], ARGV[1], ARGV[2])
-redis.call('zremrangebyrank', KEYS[1], 0, -tonumber(ARGV[3]) - 1)
-redis.call('pexpire', KEYS[1], ARGV[4])
-redis.call('zrem', KEYS[2], ARGV[1])
-return 1`;
-// KEYS[1] the set, KEYS[2] the numbers in flight; ARGV: after, limit. Answers {reaches, messages,
-// in flight}: reaches is 0 (and messages empty) when the set does not reach back to after + 1; in
-// flight lists seq, age in ms (Redis time) for each number above after still being written.
-const AFTER_LUA = `local t = redis.call('time')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local flying = {}
-local marks = redis.call('zrangebyscore', KEYS[2], '-inf', '+inf', 'WITHSCORES')
-for i = 1, #marks, 2 do
-  if tonumber(marks[i]) > tonumber(ARGV[1]) then
-    flying[#flying + 1] = tonumber(marks[i])
-    flying[#flying + 1] = now - tonumber(marks[i + 1])
-  end
-end
-local first = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
-if #first == 0 or tonumber(first[2]) > tonumber(ARGV[1]) + 1 then return {0, {}, flying} end
-return {1, redis.call('zrangebyscore', KEYS[1], '(' .. ARGV[1], '+inf', 'LIMIT', 0, tonumber(ARGV[2])), flying}`;
-
-type RecentRedis = Redis & {
-  chatRecentAdd(key: string, inFlightKey: string, seq: number, member: string, keep: number, ttlMs: number): Promise<number>;
-  chatRecentAfter(key: string, inFlightKey: string, after: number, limit: number): Promise<[0 | 1, string[], number[]]>;
-};
-
-function scripts(redis: Redis): RecentRedis {
-  const r = redis as RecentRedis;
-  if (typeof r.chatRecentAfter !== 'function') {
-    r.defineCommand('chatRecentAdd', { numberOfKeys: 2, lua: ADD_LUA });
-    r.defineCommand('chatRecentAfter', { numberOfKeys: 2, lua: AFTER_LUA });
-  }
-  return r;
-}
+// platform/lua/chat-recent-add.lua and chat-recent-after.lua (their headers say what each takes and answers).
+const ADD = defineScript<[set: string, inFlight: string], [seq: number, member: string, keep: number, ttlMs: number], number>(
+  'chat-recent-add',
+);
+const AFTER = defineScript<[set: string, inFlight: string], [after: number, limit: number], [0 | 1, string[], number[]]>(
+  'chat-recent-after',
+);
 
 const key = (deps: RedisKeyDeps, tenantId: string, conversationId: string) =>
   redisKey.conversationRecent(deps.config.queuePrefix, tenantId, conversationId);
@@ -66,13 +35,10 @@ const inFlightKey = (deps: RedisKeyDeps, tenantId: string, conversationId: strin
 
 /** Puts a numbered message into its conversation's recent set (and its number out of flight). */
 export async function rememberMessage(deps: RedisKeyDeps, tenantId: string, m: MessageView): Promise<void> {
-  await scripts(deps.redis).chatRecentAdd(
-    key(deps, tenantId, m.conversation_id),
-    inFlightKey(deps, tenantId, m.conversation_id),
-    m.seq,
-    JSON.stringify(m),
-    RECENT_KEEP,
-    RECENT_TTL_MS,
+  await ADD.run(
+    deps.redis,
+    [key(deps, tenantId, m.conversation_id), inFlightKey(deps, tenantId, m.conversation_id)],
+    [m.seq, JSON.stringify(m), RECENT_KEEP, RECENT_TTL_MS],
   );
 }
 
@@ -103,7 +69,7 @@ export async function readAfterSeq(
   limit = 500,
 ): Promise<AfterSeq> {
   const k = key(deps, tenantId, conversationId);
-  const [reaches, hot, flying] = await scripts(deps.redis).chatRecentAfter(k, inFlightKey(deps, tenantId, conversationId), afterSeq, limit);
+  const [reaches, hot, flying] = await AFTER.run(deps.redis, [k, inFlightKey(deps, tenantId, conversationId)], [afterSeq, limit]);
   const inFlight = new Map<number, number>();
   for (let i = 0; i + 1 < flying.length; i += 2) inFlight.set(Number(flying[i]), Number(flying[i + 1]));
   if (reaches === 1) return { messages: hot.map((m) => JSON.parse(m) as MessageView), inFlight };

@@ -8,6 +8,7 @@ import type { FlowDeps } from '../platform/deps.js';
 import type { TenantDoc } from '../platform/tenant.js';
 import { busBase, publish } from './bus.js';
 import { chatCallback } from './chat-callbacks.js';
+import type { ConversationTransition } from './conversation-machine.js';
 import { changeConversation } from './conversation-state.js';
 import { ConversationModel, conversationView, routingFilter, type ConversationDoc } from './conversation.js';
 import type { OperatorIdentity } from './operator.js';
@@ -27,8 +28,9 @@ async function notVisibleOrConflict(op: OperatorIdentity, role: string, conversa
 }
 
 type Transition = {
-  /** Who may make this change, beyond the operator's tenant and routing-key scope. */
-  filter: Record<string, unknown>;
+  /** The table's transitions this action is (conversation-machine.ts): who may make it from which state. */
+  names: readonly ConversationTransition[];
+  /** The fields it sets besides the status (the transition's `to`). */
   set: Record<string, unknown>;
   /** The 409 message when the conversation is visible but not in a state this operator can change. */
   conflict: string;
@@ -53,7 +55,13 @@ async function operatorTransition(
   conversationId: string,
   t: Transition,
 ): Promise<ConversationDoc> {
-  const conv = await changeConversation(deps, tenant._id, conversationId, { ...operatorScope(op, role), ...t.filter }, t.set);
+  const conv = await changeConversation(
+    deps,
+    tenant._id,
+    conversationId,
+    { transitions: t.names, by: { kind: 'operator', operatorId: op._id, admin: role === 'admin' }, scope: operatorScope(op, role) },
+    t.set,
+  );
   if (!conv) return notVisibleOrConflict(op, role, conversationId, t.conflict);
   const ticket = conv.ticket_id
     ? await TicketModel.findOneAndUpdate(
@@ -84,8 +92,8 @@ export async function takeConversation(
 ): Promise<ConversationDoc> {
   const now = new Date();
   return operatorTransition(deps, tenant, op, role, conversationId, {
-    filter: { status: 'pending' },
-    set: { status: 'assigned', assignee_operator_id: op._id, assigned_at: now },
+    names: ['take'],
+    set: { assignee_operator_id: op._id, assigned_at: now },
     conflict: 'This conversation is not waiting in the queue (already taken, in the bot lane or resolved).',
     change: 'assigned',
     callback: 'agent-assigned',
@@ -102,8 +110,8 @@ export async function releaseConversation(
   conversationId: string,
 ): Promise<ConversationDoc> {
   return operatorTransition(deps, tenant, op, role, conversationId, {
-    filter: { status: 'assigned', assignee_operator_id: op._id },
-    set: { status: 'pending', assignee_operator_id: null, assigned_at: null, queued_at: new Date() },
+    names: ['release'],
+    set: { assignee_operator_id: null, assigned_at: null, queued_at: new Date() },
     conflict: 'Only the operator assigned to this conversation can release it.',
     change: 'released',
     callback: 'agent-released',
@@ -121,8 +129,9 @@ export async function resolveConversation(
 ): Promise<ConversationDoc> {
   const now = new Date();
   return operatorTransition(deps, tenant, op, role, conversationId, {
-    filter: role === 'admin' ? { status: { $in: ['bot', 'pending', 'assigned'] } } : { status: 'assigned', assignee_operator_id: op._id },
-    set: { status: 'resolved', resolved_at: now },
+    // An admin resolves from any open state (`close` when nobody holds it); anyone else only its own.
+    names: ['resolve', 'close'],
+    set: { resolved_at: now },
     conflict: 'Only the operator assigned to this conversation can resolve it (or it is already resolved).',
     change: 'resolved',
     callback: 'agent-resolved',

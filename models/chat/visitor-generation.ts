@@ -5,6 +5,7 @@
  * refreshed token is refused afterwards — including by a second refresh racing the first. No key = 0.
  */
 import { redisKey } from '../../platform/keys.js';
+import { defineScript } from '../../platform/redis-scripts.js';
 import type { FlowDeps } from '../platform/deps.js';
 
 type Deps = Pick<FlowDeps, 'config' | 'redis'>;
@@ -12,13 +13,8 @@ type Deps = Pick<FlowDeps, 'config' | 'redis'>;
 const keyOf = (deps: Deps, tenantId: string, sessionId: string) =>
   redisKey.chatVisitorGeneration(deps.config.queuePrefix, tenantId, sessionId);
 
-// ARGV: the generation the token holds, the key's lifetime (ms: the session's remaining life).
-const ROTATE_LUA = `
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if cur ~= tonumber(ARGV[1]) then return -1 end
-local n = redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return n`;
+// platform/lua/chat-visitor-generation-rotate.lua: the new generation, or -1 when `gen` is no longer current.
+const ROTATE = defineScript<[generation: string], [gen: number, ttlMs: number], number>('chat-visitor-generation-rotate');
 
 export async function currentGeneration(deps: Deps, tenantId: string, sessionId: string): Promise<number> {
   return Number((await deps.redis.get(keyOf(deps, tenantId, sessionId))) ?? 0);
@@ -33,6 +29,6 @@ export async function rotateGeneration(
   sessionEndsAt: Date,
 ): Promise<number | null> {
   const ttlMs = Math.max(1000, sessionEndsAt.getTime() - Date.now());
-  const n = Number(await deps.redis.eval(ROTATE_LUA, 1, keyOf(deps, tenantId, sessionId), String(gen), String(ttlMs)));
+  const n = await ROTATE.run(deps.redis, [keyOf(deps, tenantId, sessionId)], [gen, ttlMs]);
   return n < 0 ? null : n;
 }

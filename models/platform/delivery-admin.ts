@@ -9,6 +9,7 @@ import type { JobPayload } from '../../queues/catalogue.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import type { FlowDeps } from './deps.js';
 import { DeliveryModel, deliveryJobOf, toPublicDelivery, type DeliveryDoc } from './delivery.js';
+import { deliveryGuard, deliveryMachine } from './delivery-machine.js';
 
 export type PublicDelivery = ReturnType<typeof toPublicDelivery>;
 export const MAX_REPLAY = 1000;
@@ -88,11 +89,14 @@ export async function listDeadLetters(tenantId: string, q: RangeQuery): Promise<
   return { dead_letters: rows.map(toPublicDelivery), total };
 }
 
-/** Guarded move dead → pending (a concurrent replay of the same delivery loses), then enqueue. */
+/** The machine's `replay` (dead → pending), guarded so a concurrent replay of the same delivery loses; then enqueue. */
 async function replayOne(deps: Deps, tenantId: string, deliveryId: string): Promise<boolean> {
   const d = await DeliveryModel.findOneAndUpdate(
-    { _id: deliveryId, tenant_id: tenantId, status: 'dead' },
-    { $set: { status: 'pending', dead_at: null, dead_reason: null, next_attempt_at: new Date() }, $inc: { replay_count: 1 } },
+    { _id: deliveryId, tenant_id: tenantId, ...deliveryGuard('replay') },
+    {
+      $set: { status: deliveryMachine.get('replay').to, dead_at: null, dead_reason: null, next_attempt_at: new Date() },
+      $inc: { replay_count: 1 },
+    },
     { new: true },
   ).lean<DeliveryDoc>();
   if (!d) return false;

@@ -4,13 +4,15 @@
  *
  *   first attempt   the event (insert) and the delivery with its first attempt and resulting state
  *                   (insert) — one write each, and for most deliveries the only ones;
- *   later attempts  one update each: the attempt appended, the state moved (guarded on `pending`, or
- *                   on `dead` for a dead letter retried from the dashboard).
+ *   later attempts  one update each: the attempt appended, the state moved by the attempt's
+ *                   transition (delivery-machine.ts), guarded on the transition's from-state
+ *                   (`pending`, or `dead` for a dead letter retried from the dashboard).
  * A job run twice (a worker killed after recording, before completing the job) finds its documents
  * there: the duplicate insert becomes an update, and the repeated POST is recorded as the attempt it was.
  */
 import { BatchInserter, BatchWriter, DuplicateKeyError } from './batch-insert.js';
-import { DeliveryModel, type AttemptRecord, type DeliveryStatus } from './delivery.js';
+import { DeliveryModel, type AttemptRecord } from './delivery.js';
+import { deliveryGuard, deliveryMachine, type AttemptTransition } from './delivery-machine.js';
 import { EventModel } from './event.js';
 
 const events = new BatchInserter(() => EventModel.collection);
@@ -29,7 +31,8 @@ export type DeliveryFacts = {
 };
 
 export type Outcome = {
-  status: DeliveryStatus;
+  /** What the attempt leads to: its state is the transition's `to`, its guard the transition's `from`. */
+  transition: AttemptTransition;
   attempt: AttemptRecord;
   nextAttemptAt: Date | null;
   deadReason: string | null;
@@ -47,20 +50,21 @@ export function recordEvent(e: { eventId: string; tenantId: string; eventType: s
 }
 
 function stateFields(o: Outcome) {
+  const status = deliveryMachine.get(o.transition).to;
   return {
-    status: o.status,
+    status,
     next_attempt_at: o.nextAttemptAt,
-    delivered_at: o.status === 'succeeded' ? o.attempt.at : null,
-    dead_at: o.status === 'dead' ? o.attempt.at : null,
+    delivered_at: status === 'succeeded' ? o.attempt.at : null,
+    dead_at: status === 'dead' ? o.attempt.at : null,
     dead_reason: o.deadReason,
   };
 }
 
 /**
- * Records one attempt and the state it leads to. `first`: the delivery's first attempt (insert);
- * `fromDead`: a dead letter retried from the dashboard (its guard is `dead`, not `pending`).
+ * Records one attempt and the state its transition leads to. `first`: the delivery's first attempt
+ * (insert, already in that state).
  */
-export async function recordAttempt(d: DeliveryFacts, o: Outcome, opts: { first: boolean; fromDead: boolean }): Promise<void> {
+export async function recordAttempt(d: DeliveryFacts, o: Outcome, opts: { first: boolean }): Promise<void> {
   const now = new Date();
   const data = (JSON.parse(d.body) as { data?: unknown }).data ?? {};
   if (opts.first) {
@@ -97,7 +101,7 @@ export async function recordAttempt(d: DeliveryFacts, o: Outcome, opts: { first:
           filter: {
             _id: d.deliveryId,
             tenant_id: d.tenantId,
-            status: opts.fromDead ? 'dead' : 'pending',
+            ...deliveryGuard(o.transition),
           },
           update: {
             $push: { attempts: o.attempt },

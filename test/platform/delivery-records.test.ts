@@ -24,8 +24,8 @@ const facts = (): DeliveryFacts => {
     replay: 0,
   };
 };
-const outcome = (n: number, status: Outcome['status'], code: number): Outcome => ({
-  status,
+const outcome = (n: number, transition: Outcome['transition'], code: number): Outcome => ({
+  transition,
   attempt: {
     n,
     at: new Date(),
@@ -35,7 +35,7 @@ const outcome = (n: number, status: Outcome['status'], code: number): Outcome =>
     error: null,
     response_body: null,
   },
-  nextAttemptAt: status === 'pending' ? new Date(Date.now() + 5000) : null,
+  nextAttemptAt: transition === 'retry' ? new Date(Date.now() + 5000) : null,
   deadReason: null,
 });
 
@@ -50,7 +50,7 @@ describe('delivery records: a retry whose earlier run recorded nothing', () => {
 
   it('a later attempt with no record before it creates the delivery and its event', async () => {
     const d = facts();
-    await recordAttempt(d, outcome(2, 'succeeded', 200), { first: false, fromDead: false });
+    await recordAttempt(d, outcome(2, 'deliver', 200), { first: false });
     const delivery = await db()
       .collection('deliveries')
       .findOne({ _id: d.deliveryId as never });
@@ -67,10 +67,10 @@ describe('delivery records: a retry whose earlier run recorded nothing', () => {
 
   it('later attempts append to an existing record, and a final delivery keeps its state (one record, one event)', async () => {
     const d = facts();
-    await recordAttempt(d, outcome(1, 'pending', 503), { first: true, fromDead: false });
-    await recordAttempt(d, outcome(2, 'succeeded', 200), { first: false, fromDead: false });
+    await recordAttempt(d, outcome(1, 'retry', 503), { first: true });
+    await recordAttempt(d, outcome(2, 'deliver', 200), { first: false });
     // A duplicate run after the delivery succeeded (e.g. its job retried after a Redis blip at completion).
-    await recordAttempt(d, outcome(3, 'pending', 503), { first: false, fromDead: false });
+    await recordAttempt(d, outcome(3, 'retry', 503), { first: false });
     const all = await db()
       .collection('deliveries')
       .find({ _id: d.deliveryId as never })
