@@ -65,7 +65,11 @@ export async function reapRun(owner: number, opts: { command?: boolean; stopTime
     const [pidText, ...paths] = line.trim().split(/\s+/);
     const pid = Number(pidText);
     if (pid > 1 && isService(pid)) {
-      log(`stopping leftover service (pid ${pid}) of an earlier run that did not clean up`);
+      log(
+        opts.command
+          ? `the supervisor (pid ${owner}) is gone; stopping its service (pid ${pid})`
+          : `stopping leftover service (pid ${pid}) of an earlier run that did not clean up`,
+      );
       await stopPid(pid, 5000);
     }
     for (const p of paths) if (p.startsWith(`${DATA}/`)) rmSync(p, { recursive: true, force: true });

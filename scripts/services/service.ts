@@ -71,9 +71,10 @@ export class Service {
     return result;
   }
 
-  /** Start again on the port it had (after crash() or stop()): true once it answers. */
-  async startAgain(): Promise<boolean> {
-    return (await this.launch()) === 'ready';
+  /** Start on a port the caller picked, or again on the port it had (after crash() or stop()). */
+  async startAt(port = this.port): Promise<Launch> {
+    this.port = port;
+    return this.launch();
   }
 
   /**
