@@ -69,4 +69,6 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main(process.argv.slice(2));
+// No top-level await: mocha loads test files (and so this module) through require() first, and a
+// module with top-level await makes it fall back to import(), which evaluates the models twice.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main(process.argv.slice(2));
