@@ -23,7 +23,7 @@ export function lockFile(file: string, opts: { wait: boolean }): Promise<Lock | 
     stdio: ['pipe', 'pipe', 'ignore'],
     detached: true,
   });
-  holder.unref();
+  // Not unref()ed: while we wait for the lock, this child may be all that keeps the event loop alive.
   return new Promise((resolve, reject) => {
     let out = '';
     holder.stdout.on('data', (d: Buffer) => {
