@@ -1,7 +1,7 @@
 /**
  * Chaos (issues 9 and 21): what the relay accepted keeps its promise while everything around it fails.
  * Real processes (a spawned API and spawned workers), real Redis and FerretDB (restarted in place
- * through scripts/services-ctl.sh). While CHAOS_CALLBACKS signed test-callbacks are sent (1,000 in CI,
+ * through services.restart of scripts/services/ctl.ts). While CHAOS_CALLBACKS signed test-callbacks are sent (1,000 in CI,
  * `npm run chaos` for 10,000) — and beside them, spread over the same time, push challenges, sudo
  * dispatches that a paired device approves, and widget chat messages — the tenants' receivers answer
  * 5xx at random 30% of the time and:
@@ -15,10 +15,8 @@
  * lost; while a store is down the API answers 503 quickly (never 500, never a hang) and recovers.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import mongoose from 'mongoose';
-import { fileURLToPath } from 'node:url';
 import { Receiver } from '../fakes/receiver.js';
 import type { DeviceClient, OpenRequest } from '../../scripts/device.js';
 import { newUserHash, pairDevice } from '../auth/support.js';
@@ -28,9 +26,9 @@ import { call, provision, signedHeaders, type TenantCreds } from '../support/cli
 import { complete, describeFindings, findings, type Findings } from '../support/durable-checks.js';
 import { redisKey } from '../../platform/keys.js';
 import { QUEUE } from '../../queues/names.js';
+import { services } from '../../scripts/services/ctl.js';
 import { eventually, sleep, spawnApi, spawnWorker, startRelay, type Child, type Relay } from '../support/harness.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOTAL = Number(process.env.CHAOS_CALLBACKS ?? 1000);
 const TENANTS = 4;
 const FAIL_RATE = 0.3;
@@ -39,14 +37,6 @@ const ORIGIN = 'https://shop.example.com';
 const CHALLENGES = Math.max(20, Math.round(TOTAL / 20));
 const SUDO = Math.max(10, Math.round(TOTAL / 50));
 const MESSAGES = Math.max(20, Math.round(TOTAL / 20));
-
-/** Restart one local service in place, keeping it down `downMs` so callers meet the outage. */
-function restartService(name: 'redis' | 'ferretdb', how: 'kill' | 'term', downMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('bash', ['scripts/services-ctl.sh', 'restart', name, how, String(downMs)], { cwd: ROOT, stdio: 'inherit' });
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`services-ctl restart ${name}: exit ${code}`))));
-  });
-}
 
 type Probe = { status: number; ms: number };
 
@@ -250,7 +240,7 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
     workers.push(await spawnWorker(relay.env));
     await at(0.35);
     await outage('Redis SIGKILLed, down 3 s, restarted from its AOF', () => {
-      const restarting = restartService('redis', 'kill', 3000);
+      const restarting = services.restart('redis', { how: 'kill', downMs: 3000 });
       fault(0.35);
       return restarting;
     });
@@ -260,7 +250,7 @@ describe('chaos: callbacks survive worker kills, a Redis crash and a FerretDB re
     workers.push(await spawnWorker(relay.env));
     await at(0.75);
     await outage('FerretDB stopped, down 3 s, restarted', () => {
-      const restarting = restartService('ferretdb', 'term', 3000);
+      const restarting = services.restart('ferretdb', { how: 'term', downMs: 3000 });
       fault(0.75);
       return restarting;
     });

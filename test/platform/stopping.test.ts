@@ -76,7 +76,8 @@ type Tree = { npm: ChildProcess; pids: Record<string, number>; all: number[]; po
 
 const ROLES: Record<string, (cmd: string) => boolean> = {
   sh: (c) => /^(\/bin\/)?sh -c/.test(c),
-  'with-services': (c) => /with-services\.sh/.test(c) && !/watch/.test(c),
+  // scripts/with-services.sh execs the supervisor (scripts/services/main.mjs); not its watchdog.
+  'with-services': (c) => /services\/main\.mjs/.test(c) && !/watch/.test(c),
   dev: (c) => /scripts\/dev\.ts/.test(c),
   web: (c) => /api\/server\.ts/.test(c),
   worker: (c) => /workers\/index\.ts/.test(c),

@@ -1,35 +1,25 @@
 /**
  * A Redis of the test's own, for the tests that crash, restart or cluster it (the shared Redis of
- * scripts/with-services.sh serves every other test file and must stay up). Started as
- * with-services.sh starts the relay's Redis — AOF with appendfsync always, noeviction, no RDB — on
+ * scripts/with-services.sh serves every other test file and must stay up). Started by the same code
+ * (scripts/services/) and settings as the relay's Redis — AOF with appendfsync always, noeviction, no RDB — on
  * a port probed below the kernel's ephemeral range (an outgoing connection cannot take it while the
  * server is down for a restart), with its data under the git-ignored .data/.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { portFree } from '../../scripts/services/ports.js';
+import { RELAY_REDIS_ARGS, redisServerAvailable, redisSpec } from '../../scripts/services/redis.js';
+import { Service } from '../../scripts/services/service.js';
 import { sleep } from './harness.js';
 
+export { RELAY_REDIS_ARGS, redisServerAvailable };
+
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Above with-services.sh's 6390–6589, below the ephemeral range. */
+/** Above the supervisor's 6390–6589 (scripts/services/ports.ts), below the ephemeral range. */
 const PORT_BASE = 6600;
 const PORT_SPAN = 400;
-
-/** The relay's Redis settings, as scripts/with-services.sh passes them (spawn_redis). */
-export const RELAY_REDIS_ARGS = ['--maxmemory-policy', 'noeviction', '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''];
-
-export function redisServerAvailable(): boolean {
-  return spawnSync('redis-server', ['--version']).status === 0 && spawnSync('redis-cli', ['--version']).status === 0;
-}
-
-const portFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
 
 // Each test process starts in a block of 40 of its own: a Redis one lane restarts is down a moment,
 // and another lane probing the same ports then would take its port.
@@ -64,70 +54,39 @@ export type PrivateRedis = {
   destroy: () => Promise<void>;
 };
 
+/**
+ * The supervisor's Service (scripts/services/service.ts) with the relay's Redis settings plus
+ * `extraArgs`; a child of this test process (not in a session of its own: a Ctrl-C to mocha ends it).
+ */
 export async function startPrivateRedis(name: string, extraArgs: string[] = []): Promise<PrivateRedis> {
   const port = await freeLowPort();
   const dir = join(ROOT, '.data', 'redis', `${name}-${process.pid}-${port}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  let proc: ChildProcess | null = null;
-  const exited = () =>
-    new Promise<void>((r) => (!proc || proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once('exit', () => r())));
+  const redis = new Service(redisSpec(dir, 30_000, { ownSession: false, extraArgs }));
   const start = async () => {
-    proc = spawn(
-      'redis-server',
-      [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--daemonize',
-        'no',
-        '--dir',
-        dir,
-        '--logfile',
-        join(dir, 'redis.log'),
-        ...RELAY_REDIS_ARGS,
-        ...extraArgs,
-      ],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 300; i++) {
-      if (proc.exitCode !== null) throw new Error(`redis-server on ${port} exited: ${log().slice(-2000)}`);
-      if (redisCli(port, 'ping') === 'PONG') return;
-      await sleep(50);
-    }
-    throw new Error(`redis-server on ${port} did not answer PING`);
-  };
-  const log = () => {
-    try {
-      return readFileSync(join(dir, 'redis.log'), 'utf8');
-    } catch {
-      return '';
-    }
+    const result = await redis.startAt(port);
+    if (result === 'exited') throw new Error(`redis-server on ${port} exited: ${redis.log().slice(-2000)}`);
+    if (result !== 'ready') throw new Error(`redis-server on ${port} did not answer PING (${result})`);
   };
   await start();
-  const r: PrivateRedis = {
+  return {
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
-    pid: () => proc?.pid ?? 0,
-    crash: async () => {
-      proc?.kill('SIGKILL');
-      await exited();
-    },
+    pid: () => redis.pid,
+    crash: () => redis.crash(),
     shutdown: async () => {
       redisCli(port, 'shutdown', 'nosave');
-      await exited();
+      await redis.exited();
     },
     start,
-    log,
+    log: () => redis.log(),
     destroy: async () => {
-      proc?.kill('SIGKILL');
-      await exited();
+      await redis.crash();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  return r;
 }
 
 export type PrivateCluster = { nodes: PrivateRedis[]; url: string; destroy: () => Promise<void> };
