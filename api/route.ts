@@ -79,6 +79,15 @@ export function defineRoute<
 export type AnyRoute = RouteDef<any, any, any, any>;
 
 /**
+ * A route's wire types, for the browser code and tests (type-only imports, erased from bundles): what
+ * a client sends — the body's or the query's input, so fields with a default may be left out — and
+ * the `data` of the success envelope it gets back.
+ */
+export type RequestBody<R extends AnyRoute> = z.input<NonNullable<R['body']>>;
+export type RequestQuery<R extends AnyRoute> = z.input<NonNullable<R['query']>>;
+export type ResponseData<R extends AnyRoute> = z.output<R['response']>;
+
+/**
  * Mounts every route on `router` (which also answers 405/OPTIONS for their paths: middleware/
  * methods.ts) and returns the fast path in front of it: every relay route has a static path, so the
  * request's method and path find its middleware in one Map lookup instead of @koa/router testing

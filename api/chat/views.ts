@@ -51,13 +51,19 @@ export const conversationDetailSchema = z.object({
   messages: z.array(messageSchema),
 });
 
+/** The wire shapes of a conversation, a message, a ticket (REST `data` and socket frames alike). */
+export type WireConversation = z.infer<typeof conversationSchema>;
+export type WireMessage = z.infer<typeof messageSchema>;
+export type WireTicket = z.infer<typeof ticketSchema>;
+export type ConversationDetail = z.infer<typeof conversationDetailSchema>;
+
 export async function conversationDetail(
   deps: LockDeps,
   tenant: TenantId,
   stored: ConversationDoc,
   afterSeq: number,
   limit: number,
-): Promise<z.infer<typeof conversationDetailSchema>> {
+): Promise<ConversationDetail> {
   const conv = await oneWithLiveSeq(deps, stored);
   const ticket = conv.ticket_id ? await ticketOfTenant(tenant, conv.ticket_id) : null;
   const messages = await messagesAfterSeq(deps, tenant, conv._id, afterSeq, limit);

@@ -16,7 +16,7 @@ import type { AppContext, AppDeps } from '../context.js';
 import { requireActiveTenant } from '../principals/tenant.js';
 import { mintVisitorToken, originProblem, widgetKeyHash } from '../principals/visitor.js';
 import { allowSessionCreate } from './ws/limits.js';
-import { defineRoute, q } from '../route.js';
+import { defineRoute, q, type RequestBody, type ResponseData } from '../route.js';
 import { appOrIWebOrigin } from '../schemas.js';
 
 export const widgetConfig = z.object({
@@ -29,6 +29,8 @@ export const widgetConfig = z.object({
   websocket_path: z.string(),
   max_message_chars: z.number(),
 });
+/** What GET /fetch/widget-config answers (`data`): the widget's own type for it. */
+export type WidgetConfig = z.infer<typeof widgetConfig>;
 
 async function widgetConfigOf(deps: AppDeps, t: TenantDoc): Promise<z.infer<typeof widgetConfig>> {
   // Cached in Redis (a minute; dropped on every operator change): a public route runs no operator scan per call.
@@ -194,5 +196,10 @@ export const refreshVisitorToken = defineRoute({
     };
   },
 });
+
+/** The wire types of these routes, for the widget and the tests. */
+export type CreateVisitorSessionRequest = RequestBody<typeof createVisitorSession>;
+export type CreateVisitorSessionResponse = ResponseData<typeof createVisitorSession>;
+export type RefreshVisitorTokenResponse = ResponseData<typeof refreshVisitorToken>;
 
 export const chatVisitorRoutes = [getWidgetConfig, createVisitorSession, refreshVisitorToken];
