@@ -5,7 +5,9 @@
  * Runs without services: nothing here reaches MongoDB.
  */
 import assert from 'node:assert/strict';
+import { groupsOf } from '../../models/auth/approver-group.js';
 import { changeGroup, removeGroup } from '../../models/auth/approver-group-data.js';
+import { grantsOf } from '../../models/auth/delegation-grant.js';
 import { revokeGivenGrant } from '../../models/auth/delegation-grant-data.js';
 import { devicesOfPairing, findUserDevice } from '../../models/auth/device-data.js';
 import { conversationOfTenant, ticketOfTenant } from '../../models/chat/conversation-data.js';
@@ -33,6 +35,10 @@ export function _tenantIsRequired(tenant: TenantId, fromRequest: string): void {
   void changeGroup(fromRequest, 'grp_1', {});
   // @ts-expect-error the tenant cannot be left out
   void removeGroup('grp_1');
+  // @ts-expect-error a bare string is not a tenant
+  void groupsOf(fromRequest);
+  // @ts-expect-error a bare string is not a tenant
+  void grantsOf(fromRequest);
   // @ts-expect-error a bare string is not a grantor
   void revokeGivenGrant(fromRequest, 'dgr_1');
 }

@@ -19,6 +19,8 @@ import { pickLocale, timeOf, translator, type Locale } from '../shared/i18n.js';
 import { Link, wsUrl, type Frame } from '../shared/socket.js';
 import { STRINGS, type StringKey } from './strings.js';
 import { INBOX_CSS } from './styles.js';
+// Wire types come from the routes (type-only: erased from the bundle).
+import type { WireConversation as Conv, WireMessage as Msg, WireTicket as Ticket } from '../../api/chat/views.js';
 
 export type InboxOptions = {
   baseUrl: string;
@@ -34,19 +36,6 @@ export type InboxOptions = {
   onTokenExpired?: () => Promise<string | null>;
 };
 
-type Conv = {
-  id: string;
-  session_id: string;
-  status: 'bot' | 'pending' | 'assigned' | 'resolved';
-  routing_key: string | null;
-  assignee_operator_id: string | null;
-  ticket_id: string | null;
-  last_seq: number;
-  created_at: string;
-  queued_at: string | null;
-};
-type Msg = { id: string; seq: number; sender_type: string; sender_id: string | null; text: string; created_at: string };
-type Ticket = { id: string; status: string; reason: string | null; assignee_operator_id: string | null; created_at: string };
 type Me = { id: string; display_name: string; routing_keys: string[]; role: string };
 
 export class Inbox {

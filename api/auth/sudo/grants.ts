@@ -100,7 +100,7 @@ export const fetchGrants = defineRoute({
   security: 'hmac',
   response: z.object({ given: z.array(publicGrant), received: z.array(publicGrant) }),
   handler: async (_ctx, { principal }) => {
-    const { given, received } = await grantsOf(principal.tenant.tenant._id);
+    const { given, received } = await grantsOf(principal.tenant.id);
     return {
       message: `${given.length} given, ${received.length} received.`,
       data: { given: given.map(toPublicGrant), received: received.map(toPublicGrant) },

@@ -101,7 +101,7 @@ export const fetchGroups = defineRoute({
   security: 'hmac',
   response: z.object({ groups: z.array(publicGroup) }),
   handler: async (_ctx, { principal }) => {
-    const groups = await groupsOf(principal.tenant.tenant._id);
+    const groups = await groupsOf(principal.tenant.id);
     return { message: `${groups.length} group(s).`, data: { groups: groups.map(toPublicGroup) } };
   },
 });
