@@ -20,6 +20,9 @@ export type { Security } from './principals/types.js';
 
 export type Success<T> = { status?: number; message: string; data: T };
 
+/** What every route answers on success (the error envelope is api/errors.ts's ErrorEnvelope). */
+export type SuccessEnvelope<T> = { success: true; status_code: number; message: string; data: T };
+
 export type RouteDef<
   B extends z.ZodType = z.ZodType,
   Q extends z.ZodType = z.ZodType,
@@ -118,7 +121,7 @@ export function mountRoutes(
       const result = await route.handler(ctx as AppContext, { body, query, deps, principal });
       const status = result.status ?? route.successStatus ?? 200;
       ctx.status = status;
-      ctx.body = { success: true, status_code: status, message: result.message, data: result.data };
+      ctx.body = { success: true, status_code: status, message: result.message, data: result.data } satisfies SuccessEnvelope<unknown>;
     };
     const path = `/api/v1${route.path}`;
     const template: Middleware<AppState> = async (ctx, next) => {
