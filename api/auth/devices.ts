@@ -5,7 +5,7 @@ import { devicesOfPairing, findUserDevice } from '../../models/auth/device-data.
 import { findPairing } from '../../models/auth/pairing.js';
 import { revokeDevice as revoke } from '../../models/auth/pairing-flow.js';
 import { notFound } from '../errors.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, type RequestBody, type RequestQuery, type ResponseData } from '../route.js';
 import { publicDevice, userSocketHash } from './schemas.js';
 
 const backendTags = ['Auth Relay: pairing & devices'];
@@ -63,3 +63,9 @@ export const revokeDevice = defineRoute({
     return { message: 'Device revoked.', data: toPublicDevice(revoked) };
   },
 });
+
+/** The wire types of these routes, for clients and tests. */
+export type FetchDevicesQuery = RequestQuery<typeof fetchDevices>;
+export type FetchDevicesResponse = ResponseData<typeof fetchDevices>;
+export type RevokeDeviceRequest = RequestBody<typeof revokeDevice>;
+export type RevokeDeviceResponse = ResponseData<typeof revokeDevice>;

@@ -14,7 +14,7 @@ import type { VisitorSessionDoc } from '../../models/chat/visitor-session.js';
 import { sessionOfTenant } from '../../models/chat/visitor-session-data.js';
 import type { TenantId } from '../../models/platform/tenant-id.js';
 import { ApiError, notFound } from '../errors.js';
-import { defineRoute, q } from '../route.js';
+import { defineRoute, q, type RequestBody, type RequestQuery, type ResponseData } from '../route.js';
 import { conversationDetail, conversationDetailSchema } from './views.js';
 
 async function sessionOf(tenant: TenantId, sessionId: string): Promise<VisitorSessionDoc> {
@@ -143,3 +143,12 @@ export const fetchTicket = defineRoute({
     return { message: 'Ticket.', data: { ticket: ticketView(t) } };
   },
 });
+
+/** The wire types of these routes, for clients and tests. */
+export type CreateConversationRequest = RequestBody<typeof createConversation>;
+export type CreateConversationResponse = ResponseData<typeof createConversation>;
+export type SendChatMessageRequest = RequestBody<typeof sendChatMessage>;
+export type SendChatMessageResponse = ResponseData<typeof sendChatMessage>;
+export type EscalateConversationRequest = RequestBody<typeof escalateConversation>;
+export type FetchConversationQuery = RequestQuery<typeof fetchConversation>;
+export type FetchTicketResponse = ResponseData<typeof fetchTicket>;

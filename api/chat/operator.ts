@@ -10,7 +10,7 @@ import { releaseConversation, resolveConversation, takeConversation } from '../.
 import { withLiveSeq } from '../../models/chat/conversation-state.js';
 import { CONVERSATION_STATUSES, conversationView } from '../../models/chat/conversation.js';
 import { operatorConversations, operatorVisibleConversation } from '../../models/chat/conversation-data.js';
-import { defineRoute, q } from '../route.js';
+import { defineRoute, q, type RequestQuery, type ResponseData } from '../route.js';
 import { conversationDetail, conversationDetailSchema, conversationSchema, messageSchema } from './views.js';
 
 const AUTH =
@@ -151,3 +151,8 @@ export const chatOperatorRoutes = [
   operatorSend,
   operatorTyping,
 ];
+
+/** The wire types of the operator's reads (the inbox's), for clients and tests. */
+export type OperatorQueueQuery = RequestQuery<typeof operatorQueue>;
+export type OperatorQueueResponse = ResponseData<typeof operatorQueue>;
+export type OperatorConversationQuery = RequestQuery<typeof operatorConversation>;

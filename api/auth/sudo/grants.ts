@@ -9,7 +9,7 @@ import { grantsOf, type DelegationGrantDoc } from '../../../models/auth/delegati
 import { insertGrant, revokeGivenGrant } from '../../../models/auth/delegation-grant-data.js';
 import { findRelayUserLink } from '../../../models/platform/relay-user-link.js';
 import { ApiError, notFound } from '../../errors.js';
-import { defineRoute } from '../../route.js';
+import { defineRoute, type RequestBody, type ResponseData } from '../../route.js';
 import { SUDO_TAGS, groupId, linkId, publicGrant, tenantIdField } from './schemas.js';
 import { fieldRules } from '../../schemas.js';
 
@@ -107,3 +107,9 @@ export const fetchGrants = defineRoute({
     };
   },
 });
+
+/** The wire types of these routes, for clients and tests. */
+export type CreateGrantRequest = RequestBody<typeof createGrant>;
+export type RevokeGrantRequest = RequestBody<typeof revokeGrant>;
+export type DelegationGrant = ResponseData<typeof createGrant>;
+export type FetchGrantsResponse = ResponseData<typeof fetchGrants>;

@@ -4,7 +4,7 @@ import { findGroup, groupsOf, toPublicGroup } from '../../../models/auth/approve
 import { changeGroup, insertGroup, removeGroup } from '../../../models/auth/approver-group-data.js';
 import { findRelayUserLink } from '../../../models/platform/relay-user-link.js';
 import { ApiError, notFound } from '../../errors.js';
-import { defineRoute } from '../../route.js';
+import { defineRoute, type RequestBody, type ResponseData } from '../../route.js';
 import { fieldRules } from '../../schemas.js';
 import { SUDO_TAGS, groupBody, groupId, groupMembers, publicGroup } from './schemas.js';
 
@@ -121,3 +121,10 @@ export const deleteGroup = defineRoute({
     return { message: 'Approver group deleted.', data: { group_id: body.group_id, deleted: true as const } };
   },
 });
+
+/** The wire types of these routes, for clients and tests. */
+export type CreateGroupRequest = RequestBody<typeof createGroup>;
+export type UpdateGroupRequest = RequestBody<typeof updateGroup>;
+export type ApproverGroup = ResponseData<typeof createGroup>;
+export type FetchGroupsResponse = ResponseData<typeof fetchGroups>;
+export type DeleteGroupRequest = RequestBody<typeof deleteGroup>;
