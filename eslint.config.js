@@ -39,6 +39,40 @@ export default tseslint.config(
       ],
     },
   })),
+  // No Mongoose in api/: handlers reach MongoDB only through the data modules of models/ (`*-data.ts`
+  // and the finders beside each schema), whose functions take the proven tenant (models/platform/
+  // tenant-id.ts). And only the principal layer, which proves a tenant, may brand an id as one.
+  ...[
+    ['api/**/*.ts', ['api/principals/**'], true],
+    ['api/principals/**/*.ts', [], false],
+  ].map(([files, ignores, noMinting]) => ({
+    files: [files],
+    ignores,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'mongoose', message: 'api/ does not use Mongoose: call a data module of models/ (see eslint.config.js)' }],
+          patterns: [
+            {
+              group: ['**/models/**'],
+              importNamePattern: '^[A-Z][A-Za-z]*Model$',
+              message: 'api/ does not query a Mongoose model: call a data module of models/ that takes the tenant',
+            },
+            ...(noMinting
+              ? [
+                  {
+                    group: ['**/models/platform/tenant-id.js'],
+                    importNames: ['provenTenantId'],
+                    message: 'Only the principal layer (api/principals/) proves a tenant: use principal.tenant.id',
+                  },
+                ]
+              : []),
+          ],
+        },
+      ],
+    },
+  })),
   {
     // Tests and scripts print, and tests read loosely typed JSON answers.
     files: ['test/**/*.ts', 'scripts/**/*.ts', 'sdk/typescript/test/**/*.ts', 'sdk/typescript/scripts/**/*.ts'],

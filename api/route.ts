@@ -20,6 +20,9 @@ export type { Security } from './principals/types.js';
 
 export type Success<T> = { status?: number; message: string; data: T };
 
+/** What every route answers on success (the error envelope is api/errors.ts's ErrorEnvelope). */
+export type SuccessEnvelope<T> = { success: true; status_code: number; message: string; data: T };
+
 export type RouteDef<
   B extends z.ZodType = z.ZodType,
   Q extends z.ZodType = z.ZodType,
@@ -82,6 +85,15 @@ export function defineRoute<
 export type AnyRoute = RouteDef<any, any, any, any>;
 
 /**
+ * A route's wire types, for the browser code and tests (type-only imports, erased from bundles): what
+ * a client sends — the body's or the query's input, so fields with a default may be left out — and
+ * the `data` of the success envelope it gets back.
+ */
+export type RequestBody<R extends AnyRoute> = z.input<NonNullable<R['body']>>;
+export type RequestQuery<R extends AnyRoute> = z.input<NonNullable<R['query']>>;
+export type ResponseData<R extends AnyRoute> = z.output<R['response']>;
+
+/**
  * Mounts every route on `router` (which also answers 405/OPTIONS for their paths: middleware/
  * methods.ts) and returns the fast path in front of it: every relay route has a static path, so the
  * request's method and path find its middleware in one Map lookup instead of @koa/router testing
@@ -112,7 +124,7 @@ export function mountRoutes(
       const result = await route.handler(ctx as AppContext, { body, query, deps, principal });
       const status = result.status ?? route.successStatus ?? 200;
       ctx.status = status;
-      ctx.body = { success: true, status_code: status, message: result.message, data: result.data };
+      ctx.body = { success: true, status_code: status, message: result.message, data: result.data } satisfies SuccessEnvelope<unknown>;
     };
     const path = `/api/v1${route.path}`;
     const template: Middleware<AppState> = async (ctx, next) => {

@@ -32,6 +32,12 @@ export async function ensureIndexes(): Promise<void> {
   await Promise.all(mongoose.modelNames().map((name) => mongoose.model(name).createIndexes()));
 }
 
+/** Resolves when the store answers a ping (the readiness probe bounds it with a timeout). */
+export async function pingMongo(): Promise<void> {
+  if (!mongoose.connection.db) throw new Error('MongoDB is not connected');
+  await mongoose.connection.db.admin().ping();
+}
+
 export async function disconnectMongo(): Promise<void> {
   await mongoose.disconnect();
 }

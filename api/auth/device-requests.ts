@@ -12,7 +12,9 @@
 import { z } from 'zod';
 import { answerApprovalRequest, loadApprovalRequest } from '../../models/auth/approval-flow.js';
 import { openRequestsOfDevice, type ApprovalState } from '../../models/auth/approval-state.js';
-import { DeviceModel, type DeviceDoc } from '../../models/auth/device.js';
+import type { DeviceDoc } from '../../models/auth/device.js';
+import { markDeviceSeen } from '../../models/auth/device-data.js';
+import type { TenantId } from '../../models/platform/tenant-id.js';
 import { fetchShownData, shownTo } from '../../models/auth/sudo-data.js';
 import { redisKey } from '../../platform/keys.js';
 import type { AppDeps } from '../context.js';
@@ -35,10 +37,10 @@ const SEEN_EVERY_MS = 5 * 60_000;
 const REQUEST_ID = /^(chg|sud)_[0-9a-z]{26}$/;
 
 /** last_seen_at, written when this device's Redis mark is absent (so at most once per SEEN_EVERY_MS, across processes). */
-async function markSeen(deps: AppDeps, device: DeviceDoc, now: number): Promise<void> {
-  const mark = redisKey.deviceSeen(deps.config.queuePrefix, device.tenant_id, device._id);
+async function markSeen(deps: AppDeps, tenant: TenantId, device: DeviceDoc, now: number): Promise<void> {
+  const mark = redisKey.deviceSeen(deps.config.queuePrefix, tenant, device._id);
   if ((await deps.redis.set(mark, '1', 'PX', SEEN_EVERY_MS, 'NX')) !== 'OK') return;
-  await DeviceModel.updateOne({ _id: device._id, tenant_id: device.tenant_id }, { $set: { last_seen_at: new Date(now) } });
+  await markDeviceSeen(tenant, device._id, new Date(now));
 }
 
 const openRequest = z.object({
@@ -86,7 +88,7 @@ export const pollRequests = defineRoute({
     const alerts = open.filter((r) => r.status === 'informational' && r.created_at.getTime() > now - ALERT_LOOKBACK_MS).slice(0, 20);
     // The principal's document may come from the session cache, so its last_seen_at is not a guide:
     // a Redis mark (set at most once per interval, across processes) decides when to write.
-    void markSeen(deps, device, now).catch(() => undefined);
+    void markSeen(deps, principal.tenant.id, device, now).catch(() => undefined);
     const mine = [...pending, ...alerts];
     return { message: `${mine.length} open request(s).`, data: { requests: mine.map((r) => toOpen(r)) } };
   },

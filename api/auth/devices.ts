@@ -1,10 +1,11 @@
 /** The backend's view of a user's devices (SPEC §2.1, decided): list them, revoke one. */
 import { z } from 'zod';
-import { DeviceModel, toPublicDevice, type DeviceDoc } from '../../models/auth/device.js';
+import { toPublicDevice } from '../../models/auth/device.js';
+import { devicesOfPairing, findUserDevice } from '../../models/auth/device-data.js';
 import { findPairing } from '../../models/auth/pairing.js';
 import { revokeDevice as revoke } from '../../models/auth/pairing-flow.js';
 import { notFound } from '../errors.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, type RequestBody, type RequestQuery, type ResponseData } from '../route.js';
 import { publicDevice, userSocketHash } from './schemas.js';
 
 const backendTags = ['Auth Relay: pairing & devices'];
@@ -26,10 +27,10 @@ export const fetchDevices = defineRoute({
   }),
   errors: [404],
   handler: async (_ctx, { query, principal }) => {
-    const tenantId = principal.tenant.tenant._id;
-    const pairing = await findPairing(tenantId, query.user_socket_hash);
+    const tenant = principal.tenant.id;
+    const pairing = await findPairing(tenant, query.user_socket_hash);
     if (!pairing) throw notFound('Pairing');
-    const devices = await DeviceModel.find({ tenant_id: tenantId, pairing_id: pairing._id }).sort({ _id: 1 }).lean<DeviceDoc[]>();
+    const devices = await devicesOfPairing(tenant, pairing._id);
     return {
       message: `${devices.filter((d) => d.status === 'active').length} active device(s).`,
       data: {
@@ -56,13 +57,15 @@ export const revokeDevice = defineRoute({
   response: publicDevice,
   errors: [404],
   handler: async (_ctx, { body, deps, principal }) => {
-    const device = await DeviceModel.findOne({
-      _id: body.device_id,
-      tenant_id: principal.tenant.tenant._id,
-      user_socket_hash: body.user_socket_hash,
-    }).lean<DeviceDoc>();
+    const device = await findUserDevice(principal.tenant.id, body.user_socket_hash, body.device_id);
     if (!device) throw notFound('Device');
     const revoked = await revoke(deps, device, 'backend');
     return { message: 'Device revoked.', data: toPublicDevice(revoked) };
   },
 });
+
+/** The wire types of these routes, for clients and tests. */
+export type FetchDevicesQuery = RequestQuery<typeof fetchDevices>;
+export type FetchDevicesResponse = ResponseData<typeof fetchDevices>;
+export type RevokeDeviceRequest = RequestBody<typeof revokeDevice>;
+export type RevokeDeviceResponse = ResponseData<typeof revokeDevice>;

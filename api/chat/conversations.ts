@@ -6,22 +6,25 @@
 import { z } from 'zod';
 import { appendMessage, ensureConversation, visitorMessage } from '../../models/chat/conversation-messages.js';
 import { oneWithLiveSeq } from '../../models/chat/conversation-state.js';
-import { ConversationModel, conversationView, type ConversationDoc } from '../../models/chat/conversation.js';
+import { conversationView, type ConversationDoc } from '../../models/chat/conversation.js';
+import { conversationOfTenant, ticketOfTenant } from '../../models/chat/conversation-data.js';
 import { escalate } from '../../models/chat/escalation.js';
-import { TicketModel, ticketView, type TicketDoc } from '../../models/chat/ticket.js';
-import { VisitorSessionModel, type VisitorSessionDoc } from '../../models/chat/visitor-session.js';
+import { ticketView } from '../../models/chat/ticket.js';
+import type { VisitorSessionDoc } from '../../models/chat/visitor-session.js';
+import { sessionOfTenant } from '../../models/chat/visitor-session-data.js';
+import type { TenantId } from '../../models/platform/tenant-id.js';
 import { ApiError, notFound } from '../errors.js';
-import { defineRoute, q } from '../route.js';
+import { defineRoute, q, type RequestBody, type RequestQuery, type ResponseData } from '../route.js';
 import { conversationDetail, conversationDetailSchema } from './views.js';
 
-async function sessionOf(tenantId: string, sessionId: string): Promise<VisitorSessionDoc> {
-  const s = await VisitorSessionModel.findOne({ _id: sessionId, tenant_id: tenantId }).lean<VisitorSessionDoc>();
+async function sessionOf(tenant: TenantId, sessionId: string): Promise<VisitorSessionDoc> {
+  const s = await sessionOfTenant(tenant, sessionId);
   if (!s) throw notFound('Visitor session');
   return s;
 }
 
-async function conversationOf(tenantId: string, conversationId: string): Promise<ConversationDoc> {
-  const c = await ConversationModel.findOne({ _id: conversationId, tenant_id: tenantId }).lean<ConversationDoc>();
+async function conversationOf(tenant: TenantId, conversationId: string): Promise<ConversationDoc> {
+  const c = await conversationOfTenant(tenant, conversationId);
   if (!c) throw notFound('Conversation');
   return c;
 }
@@ -41,7 +44,7 @@ export const createConversation = defineRoute({
   errors: [404],
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
-    const session = await sessionOf(tenant._id, body.session_id);
+    const session = await sessionOf(principal.tenant.id, body.session_id);
     const created = !session.conversation_id;
     const conv = await oneWithLiveSeq(deps, await ensureConversation(deps, tenant, session));
     return {
@@ -76,10 +79,10 @@ export const sendChatMessage = defineRoute({
       throw new ApiError('VALIDATION_FAILED', 'The request body failed validation.', [
         `text: at most ${deps.config.chatMessageMaxChars} characters`,
       ]);
-    const conv = await conversationOf(tenant._id, body.conversation_id);
+    const conv = await conversationOf(principal.tenant.id, body.conversation_id);
     const message =
       body.sender_type === 'visitor'
-        ? await visitorMessage(deps, tenant, await sessionOf(tenant._id, conv.session_id), body.text)
+        ? await visitorMessage(deps, tenant, await sessionOf(principal.tenant.id, conv.session_id), body.text)
         : (await appendMessage(deps, tenant, conv._id, { type: body.sender_type, id: null }, body.text)).message;
     return { message: 'Message sent.', data: { message } };
   },
@@ -98,7 +101,7 @@ export const escalateConversation = defineRoute({
   errors: [404, 409],
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
-    await conversationOf(tenant._id, body.conversation_id);
+    await conversationOf(principal.tenant.id, body.conversation_id);
     const conv = await escalate(deps, tenant, body.conversation_id, body.reason);
     if (!conv) throw new ApiError('CONFLICT', 'Only a conversation in the bot lane can be escalated.');
     return { message: 'Conversation escalated.', data: { conversation: conversationView(conv) } };
@@ -120,9 +123,8 @@ export const fetchConversation = defineRoute({
   response: conversationDetailSchema,
   errors: [404],
   handler: async (_ctx, { query, deps, principal }) => {
-    const tenant = principal.tenant.tenant;
-    const conv = await conversationOf(tenant._id, query.conversation_id);
-    return { message: 'Conversation.', data: await conversationDetail(deps, conv, query.after_seq, query.limit) };
+    const conv = await conversationOf(principal.tenant.id, query.conversation_id);
+    return { message: 'Conversation.', data: await conversationDetail(deps, principal.tenant.id, conv, query.after_seq, query.limit) };
   },
 });
 
@@ -136,9 +138,17 @@ export const fetchTicket = defineRoute({
   response: z.object({ ticket: conversationDetailSchema.shape.ticket.unwrap() }),
   errors: [404],
   handler: async (_ctx, { query, principal }) => {
-    const tenant = principal.tenant.tenant;
-    const t = await TicketModel.findOne({ _id: query.ticket_id, tenant_id: tenant._id }).lean<TicketDoc>();
+    const t = await ticketOfTenant(principal.tenant.id, query.ticket_id);
     if (!t) throw notFound('Ticket');
     return { message: 'Ticket.', data: { ticket: ticketView(t) } };
   },
 });
+
+/** The wire types of these routes, for clients and tests. */
+export type CreateConversationRequest = RequestBody<typeof createConversation>;
+export type CreateConversationResponse = ResponseData<typeof createConversation>;
+export type SendChatMessageRequest = RequestBody<typeof sendChatMessage>;
+export type SendChatMessageResponse = ResponseData<typeof sendChatMessage>;
+export type EscalateConversationRequest = RequestBody<typeof escalateConversation>;
+export type FetchConversationQuery = RequestQuery<typeof fetchConversation>;
+export type FetchTicketResponse = ResponseData<typeof fetchTicket>;

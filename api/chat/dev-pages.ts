@@ -6,64 +6,21 @@
  *   /dev/inbox    mints a token for the demo tenant's operator and sends you to /inbox#token=…
  *
  * The demo tenant ("dev-demo") and its operator are created on first use, and the page's origin is
- * added to the tenant's allowed_origins (localhost and 127.0.0.1 both work). This file talks to the
- * models directly because it stands in for a tenant's own backend and admin; nothing here is
- * reachable unless the setting is on.
+ * added to the tenant's allowed_origins (localhost and 127.0.0.1 both work). It stands in for a
+ * tenant's own backend and admin (models/chat/demo-data.ts); nothing here is reachable unless the
+ * setting is on.
  */
-import { randomBytes, scrypt } from 'node:crypto';
-import { promisify } from 'node:util';
-import { OperatorModel, type OperatorDoc } from '../../models/chat/operator.js';
-import { upsertRelayUserLink } from '../../models/platform/relay-user-link.js';
-import { TenantModel, type TenantDoc } from '../../models/platform/tenant.js';
-import { newId, newTenantId, newTenantSecret, newWidgetPublicKey } from '../../platform/ids.js';
-import { seal, sealedFor } from '../../platform/secret-box.js';
+import { demoOperator, demoTenant as loadDemoTenant } from '../../models/chat/demo-data.js';
+import type { TenantDoc } from '../../models/platform/tenant.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { mintOperatorToken } from '../principals/operator.js';
 import { escapeHtml, sendPage } from './pages.js';
 
-const DEMO_TENANT = 'dev-demo';
-const DEMO_OPERATOR = 'demo-operator@example.test';
-const scryptAsync = promisify(scrypt);
-
-async function demoTenant(deps: AppDeps, origin: string): Promise<TenantDoc> {
-  const found = await TenantModel.findOne({ tenant_name: DEMO_TENANT }).lean<TenantDoc>();
-  if (!found) {
-    const tenantId = newTenantId();
-    const doc = await TenantModel.create({
-      _id: tenantId,
-      tenant_name: DEMO_TENANT,
-      branding_display_name: 'Boutique démo',
-      branding_primary_color: '#0b6e4f',
-      allowed_origins: [origin],
-      secret: seal(deps.config.secretsMasterKey, newTenantSecret(), sealedFor.tenantSecret(tenantId)),
-      widget_public_key: newWidgetPublicKey(),
-    });
-    return doc.toObject() as TenantDoc;
-  }
-  if (!(found.allowed_origins ?? []).includes(origin)) {
-    await TenantModel.updateOne({ _id: found._id }, { $set: { allowed_origins: [...(found.allowed_origins ?? []), origin] } });
-    await deps.tenants.bump(found._id);
-  }
-  return found;
-}
-
-async function demoOperator(tenantId: string): Promise<OperatorDoc> {
-  const existing = await OperatorModel.findOne({ tenant_id: tenantId, email: DEMO_OPERATOR }).lean<OperatorDoc>();
-  if (existing) return existing;
-  const link = await upsertRelayUserLink(tenantId, DEMO_OPERATOR, 'operator', 'Camille (démo)');
-  const salt = randomBytes(16);
-  const hash = (await scryptAsync(randomBytes(32), salt, 32)) as Buffer;
-  const created = await OperatorModel.create({
-    _id: newId('op'),
-    tenant_id: tenantId,
-    email: DEMO_OPERATOR,
-    display_name: 'Camille (démo)',
-    routing_keys: [],
-    role: 'agent',
-    password_hash: `scrypt$${salt.toString('base64')}$${hash.toString('base64')}`,
-    relay_user_linked_id: String(link._id),
-  });
-  return created.toObject() as unknown as OperatorDoc;
+/** The demo tenant, allowing this page's origin: a newly added origin bumps the tenant so every process sees it. */
+async function demoTenant(deps: AppDeps, origin: string) {
+  const demo = await loadDemoTenant(deps.config.secretsMasterKey, origin);
+  if (demo.originAdded) await deps.tenants.bump(demo.id);
+  return demo;
 }
 
 function widgetDemo(t: TenantDoc, lang: 'fr' | 'en'): string {
@@ -95,17 +52,17 @@ export async function devPage(ctx: AppContext, deps: AppDeps): Promise<boolean> 
     return true;
   }
   if (ctx.path === '/dev/widget') {
-    const t = await demoTenant(deps, origin);
-    sendPage(ctx, widgetDemo(t, ctx.query.lang === 'en' ? 'en' : 'fr'));
+    const { tenant } = await demoTenant(deps, origin);
+    sendPage(ctx, widgetDemo(tenant, ctx.query.lang === 'en' ? 'en' : 'fr'));
     return true;
   }
   if (ctx.path === '/dev/inbox') {
     const t = await demoTenant(deps, origin);
-    const op = await demoOperator(t._id);
+    const op = await demoOperator(t.id);
     const { token } = mintOperatorToken(
       deps.config,
       op._id,
-      { [t._id]: op.role },
+      { [t.id]: op.role },
       deps.config.chatOperatorTokenTtlSeconds,
       op.token_version ?? 0,
     );

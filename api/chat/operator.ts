@@ -6,10 +6,11 @@
 import { z } from 'zod';
 import { notFound } from '../errors.js';
 import { operatorReply, operatorSignal } from '../../models/chat/operator-access.js';
-import { operatorScope, releaseConversation, resolveConversation, takeConversation } from '../../models/chat/take-release-resolve.js';
+import { releaseConversation, resolveConversation, takeConversation } from '../../models/chat/take-release-resolve.js';
 import { withLiveSeq } from '../../models/chat/conversation-state.js';
-import { CONVERSATION_STATUSES, ConversationModel, conversationView, type ConversationDoc } from '../../models/chat/conversation.js';
-import { defineRoute, q } from '../route.js';
+import { CONVERSATION_STATUSES, conversationView } from '../../models/chat/conversation.js';
+import { operatorConversations, operatorVisibleConversation } from '../../models/chat/conversation-data.js';
+import { defineRoute, q, type RequestQuery, type ResponseData } from '../route.js';
 import { conversationDetail, conversationDetailSchema, conversationSchema, messageSchema } from './views.js';
 
 const AUTH =
@@ -31,15 +32,10 @@ export const operatorQueue = defineRoute({
   response: z.object({ conversations: z.array(conversationSchema) }),
   errors: [401, 403],
   handler: async (_ctx, { query, deps, principal }) => {
-    const { operator, role } = principal;
-    const filter = {
-      ...operatorScope(operator, role),
-      status: query.status,
-      ...(query.mine === 'true' ? { assignee_operator_id: operator._id } : {}),
-    };
+    const { operator, role, tenant } = principal;
     const rows = await withLiveSeq(
       deps,
-      await ConversationModel.find(filter).sort({ queued_at: 1, _id: 1 }).limit(query.limit).lean<ConversationDoc[]>(),
+      await operatorConversations(tenant.id, operator, role, { status: query.status, mine: query.mine === 'true', limit: query.limit }),
     );
     return { message: 'Conversations.', data: { conversations: rows.map(conversationView) } };
   },
@@ -60,10 +56,10 @@ export const operatorConversation = defineRoute({
   response: conversationDetailSchema,
   errors: [401, 403, 404],
   handler: async (_ctx, { query, deps, principal }) => {
-    const { operator, role } = principal;
-    const conv = await ConversationModel.findOne({ _id: query.conversation_id, ...operatorScope(operator, role) }).lean<ConversationDoc>();
+    const { operator, role, tenant } = principal;
+    const conv = await operatorVisibleConversation(tenant.id, operator, role, query.conversation_id);
     if (!conv) throw notFound('Conversation');
-    return { message: 'Conversation.', data: await conversationDetail(deps, conv, query.after_seq, query.limit) };
+    return { message: 'Conversation.', data: await conversationDetail(deps, tenant.id, conv, query.after_seq, query.limit) };
   },
 });
 
@@ -155,3 +151,8 @@ export const chatOperatorRoutes = [
   operatorSend,
   operatorTyping,
 ];
+
+/** The wire types of the operator's reads (the inbox's), for clients and tests. */
+export type OperatorQueueQuery = RequestQuery<typeof operatorQueue>;
+export type OperatorQueueResponse = ResponseData<typeof operatorQueue>;
+export type OperatorConversationQuery = RequestQuery<typeof operatorConversation>;

@@ -4,7 +4,8 @@
  * vouches for them by minting tokens for its own tenant only.
  */
 import { z } from 'zod';
-import { OPERATOR_ROLES, OperatorModel, type OperatorDoc } from '../../models/chat/operator.js';
+import { OPERATOR_ROLES, type OperatorDoc } from '../../models/chat/operator.js';
+import { operatorOfTenant } from '../../models/chat/operator-data.js';
 import { deprovisionOperator, provisionOperator } from '../../models/chat/operator-lifecycle.js';
 import { storeRecord, toRecord } from '../../models/chat/operator-record.js';
 import { ApiError, notFound } from '../errors.js';
@@ -126,10 +127,7 @@ export const mintOperatorTokenRoute = defineRoute({
   errors: { 404: 'the operator is not in this tenant', 410: 'the operator was deprovisioned' },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
-    const op = await OperatorModel.findOne({
-      tenant_id: tenant._id,
-      ...(body.operator_id ? { _id: body.operator_id } : { email: body.email }),
-    }).lean<OperatorDoc>();
+    const op = await operatorOfTenant(principal.tenant.id, body);
     if (!op) throw notFound('Operator');
     if (op.status === 'disabled') throw new ApiError('GONE', 'This operator is deprovisioned; provision it again to enable it.');
     // The hot record is warmed with what the token carries (a monotonic write: never older than Redis holds).

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { redisKey } from '../../platform/keys.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { bearer } from '../principals/visitor.js';
-import { defineRoute } from '../route.js';
+import { defineRoute, type ResponseData } from '../route.js';
 
 export type SocketKind = 'visitor' | 'operator';
 type Stored = { kind: SocketKind; token: string; origin: string | null; tenantId: string | null };
@@ -84,3 +84,6 @@ export const operatorSocketTicket = defineRoute({
     data: { ...(await issue(ctx, deps, 'operator', principal.tenant.tenant._id)), websocket_path: '/api/v1/ws/operator' },
   }),
 });
+
+/** What either ticket route answers (`data`), for the widget, the inbox and the tests. */
+export type SocketTicketResponse = ResponseData<typeof visitorSocketTicket>;

@@ -5,7 +5,9 @@ import { oneWithLiveSeq } from '../../models/chat/conversation-state.js';
 import type { LockDeps } from '../../models/chat/conversation-lock.js';
 import { SENDER_TYPES } from '../../models/chat/message.js';
 import { messagesAfterSeq } from '../../models/chat/recent-messages.js';
-import { TicketModel, ticketView, type TicketDoc } from '../../models/chat/ticket.js';
+import { ticketOfTenant } from '../../models/chat/conversation-data.js';
+import { ticketView } from '../../models/chat/ticket.js';
+import type { TenantId } from '../../models/platform/tenant-id.js';
 
 export const conversationSchema = z.object({
   id: z.string(),
@@ -49,14 +51,21 @@ export const conversationDetailSchema = z.object({
   messages: z.array(messageSchema),
 });
 
+/** The wire shapes of a conversation, a message, a ticket (REST `data` and socket frames alike). */
+export type WireConversation = z.infer<typeof conversationSchema>;
+export type WireMessage = z.infer<typeof messageSchema>;
+export type WireTicket = z.infer<typeof ticketSchema>;
+export type ConversationDetail = z.infer<typeof conversationDetailSchema>;
+
 export async function conversationDetail(
   deps: LockDeps,
+  tenant: TenantId,
   stored: ConversationDoc,
   afterSeq: number,
   limit: number,
-): Promise<z.infer<typeof conversationDetailSchema>> {
+): Promise<ConversationDetail> {
   const conv = await oneWithLiveSeq(deps, stored);
-  const ticket = conv.ticket_id ? await TicketModel.findOne({ _id: conv.ticket_id, tenant_id: conv.tenant_id }).lean<TicketDoc>() : null;
-  const messages = await messagesAfterSeq(deps, conv.tenant_id, conv._id, afterSeq, limit);
+  const ticket = conv.ticket_id ? await ticketOfTenant(tenant, conv.ticket_id) : null;
+  const messages = await messagesAfterSeq(deps, tenant, conv._id, afterSeq, limit);
   return { conversation: conversationView(conv), ticket: ticket ? ticketView(ticket) : null, messages };
 }

@@ -1,8 +1,7 @@
 /** POST /relay/mint/visitor-token (SPEC §3.1): the tenant's backend vouches for an identified visitor. */
 import { z } from 'zod';
 import { currentGeneration } from '../../models/chat/visitor-generation.js';
-import { SESSION_LIFETIME_MS, VisitorSessionModel, type VisitorSessionDoc } from '../../models/chat/visitor-session.js';
-import { newId } from '../../platform/ids.js';
+import { insertVisitorSession, liveSessionOfVisitor } from '../../models/chat/visitor-session-data.js';
 import { ApiError } from '../errors.js';
 import { mintVisitorToken, originAllowed, widgetKeyHash } from '../principals/visitor.js';
 import { defineRoute } from '../route.js';
@@ -45,27 +44,17 @@ export const mintVisitorTokenRoute = defineRoute({
     const tenant = principal.tenant.tenant;
     if (body.origin && !originAllowed(tenant, body.origin))
       throw new ApiError('ORIGIN_NOT_ALLOWED', "This origin is not in the tenant's allowed_origins.");
-    let session = await VisitorSessionModel.findOne({
-      tenant_id: tenant._id,
-      visitor_user_id: body.visitor_user_id,
-      expires_at: { $gt: new Date() },
-    })
-      .sort({ created_at: -1 })
-      .lean<VisitorSessionDoc>();
+    let session = await liveSessionOfVisitor(principal.tenant.id, body.visitor_user_id);
     const created = !session;
     if (!session) {
-      const doc = await VisitorSessionModel.create({
-        _id: newId('vs'),
-        tenant_id: tenant._id,
+      session = await insertVisitorSession(principal.tenant.id, {
         origin: body.origin ?? 'backend:minted',
         locale: body.locale,
         routing_key: body.routing_key,
         mode: body.mode,
         visitor_user_id: body.visitor_user_id,
         visitor_email_hash: body.visitor_email_hash,
-        expires_at: new Date(Date.now() + SESSION_LIFETIME_MS),
       });
-      session = doc.toObject() as unknown as VisitorSessionDoc;
     }
     const minted = mintVisitorToken(
       deps.config,

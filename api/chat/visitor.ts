@@ -7,16 +7,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
-import { newId } from '../../platform/ids.js';
 import type { TenantDoc } from '../../models/platform/tenant.js';
+import type { TenantEntry } from '../../models/platform/tenant-store.js';
 import { tenantOnline } from '../../models/chat/operator-record.js';
 import { rotateGeneration } from '../../models/chat/visitor-generation.js';
-import { SESSION_LIFETIME_MS, VisitorSessionModel } from '../../models/chat/visitor-session.js';
+import { insertVisitorSession } from '../../models/chat/visitor-session-data.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { requireActiveTenant } from '../principals/tenant.js';
 import { mintVisitorToken, originProblem, widgetKeyHash } from '../principals/visitor.js';
 import { allowSessionCreate } from './ws/limits.js';
-import { defineRoute, q } from '../route.js';
+import { defineRoute, q, type RequestBody, type ResponseData } from '../route.js';
 import { appOrIWebOrigin } from '../schemas.js';
 
 export const widgetConfig = z.object({
@@ -29,6 +29,8 @@ export const widgetConfig = z.object({
   websocket_path: z.string(),
   max_message_chars: z.number(),
 });
+/** What GET /fetch/widget-config answers (`data`): the widget's own type for it. */
+export type WidgetConfig = z.infer<typeof widgetConfig>;
 
 async function widgetConfigOf(deps: AppDeps, t: TenantDoc): Promise<z.infer<typeof widgetConfig>> {
   // Cached in Redis (a minute; dropped on every operator change): a public route runs no operator scan per call.
@@ -48,11 +50,11 @@ async function widgetConfigOf(deps: AppDeps, t: TenantDoc): Promise<z.infer<type
 const sameKey = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** The tenant behind a widget key; unknown tenant and wrong key answer alike (403), a suspended tenant 403. */
-async function widgetTenant(deps: AppDeps, tenantId: string, widgetKey: string): Promise<TenantDoc> {
+async function widgetTenant(deps: AppDeps, tenantId: string, widgetKey: string): Promise<TenantEntry> {
   const unknown = () => new ApiError('FORBIDDEN', 'Unknown tenant or widget key.');
   const entry = await requireActiveTenant(deps, tenantId, unknown);
   if (!sameKey(entry.tenant.widget_public_key, widgetKey)) throw unknown();
-  return entry.tenant;
+  return entry;
 }
 
 /** The browser's Origin header, when present, must be allowed and agree with the origin claimed. */
@@ -73,7 +75,7 @@ export const getWidgetConfig = defineRoute({
   response: widgetConfig,
   errors: [403],
   handler: async (ctx, { query, deps }) => {
-    const tenant = await widgetTenant(deps, query.tenant_id, query.widget_public_key);
+    const { tenant } = await widgetTenant(deps, query.tenant_id, query.widget_public_key);
     checkOrigin(ctx, tenant, null);
     return { message: 'Widget configuration.', data: await widgetConfigOf(deps, tenant) };
   },
@@ -125,22 +127,20 @@ export const createVisitorSession = defineRoute({
   successStatus: 201,
   errors: [403, 429],
   handler: async (ctx, { body, deps }) => {
-    const tenant = await widgetTenant(deps, body.tenant_id, body.widget_public_key);
+    const entry = await widgetTenant(deps, body.tenant_id, body.widget_public_key);
+    const tenant = entry.tenant;
     checkOrigin(ctx, tenant, body.origin);
     const limit = await allowSessionCreate(deps, tenant._id, ctx.ip);
     if (!limit.ok)
       throw new ApiError('RATE_LIMITED', 'Too many visitor sessions from this address; try again later.', [], {
         'Retry-After': String(limit.retryAfterS),
       });
-    const session = await VisitorSessionModel.create({
-      _id: newId('vs'),
-      tenant_id: tenant._id,
+    const session = await insertVisitorSession(entry.id, {
       origin: body.origin,
       locale: body.locale,
       metadata: body.metadata,
       routing_key: body.routing_key,
       mode: body.mode,
-      expires_at: new Date(Date.now() + SESSION_LIFETIME_MS),
     });
     const minted = mintVisitorToken(
       deps.config,
@@ -194,5 +194,10 @@ export const refreshVisitorToken = defineRoute({
     };
   },
 });
+
+/** The wire types of these routes, for the widget and the tests. */
+export type CreateVisitorSessionRequest = RequestBody<typeof createVisitorSession>;
+export type CreateVisitorSessionResponse = ResponseData<typeof createVisitorSession>;
+export type RefreshVisitorTokenResponse = ResponseData<typeof refreshVisitorToken>;
 
 export const chatVisitorRoutes = [getWidgetConfig, createVisitorSession, refreshVisitorToken];

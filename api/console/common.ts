@@ -77,6 +77,12 @@ export const sessionOut = z.object({
   workspaces: z.array(workspaceSummary),
 });
 
+/** The console's wire types (what the browser console reads), derived from the schemas above. */
+export type ConsoleRole = z.infer<typeof role>;
+export type ConsoleAccount = z.infer<typeof publicAccount>;
+export type WorkspaceSummary = z.infer<typeof workspaceSummary>;
+export type ConsoleSession = z.infer<typeof sessionOut>;
+
 export async function sessionData(s: Session): Promise<z.infer<typeof sessionOut>> {
   return {
     console_token: s.token,

@@ -9,8 +9,8 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { KoaAdapter } from '@bull-board/koa';
 import type { Middleware } from 'koa';
-import mongoose from 'mongoose';
 import { redisKey } from '../../platform/keys.js';
+import { pingMongo } from '../../platform/mongo.js';
 import type { Metrics } from '../../platform/metrics.js';
 import { withTimeout } from '../../platform/with-timeout.js';
 import type { AppDeps, AppState } from '../context.js';
@@ -31,7 +31,7 @@ export function opsRouter(deps: AppDeps, metrics: Metrics, openapi: () => unknow
         () => 'ok',
         () => 'unavailable',
       ),
-      withTimeout(mongoose.connection.db ? mongoose.connection.db.admin().ping() : Promise.reject(new Error('down')), 1000).then(
+      withTimeout(pingMongo(), 1000).then(
         () => 'ok',
         () => 'unavailable',
       ),

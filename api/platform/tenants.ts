@@ -1,6 +1,6 @@
 /** The tenant lifecycle (SPEC §1.1), behind X-Admin-Key. Secrets are shown once, at provision and rotation. */
 import { z } from 'zod';
-import { TenantModel, type TenantDoc } from '../../models/platform/tenant.js';
+import { tenantsPage } from '../../models/platform/tenant-data.js';
 import {
   ANY_TENANT,
   loadTenant,
@@ -145,10 +145,7 @@ export const listTenants = defineRoute({
   query: z.object({ limit: q.int(1, 100, 20), offset: q.int(0, 1_000_000, 0) }),
   response: z.object({ tenants: z.array(publicTenant), total: z.number(), limit: z.number(), offset: z.number() }),
   handler: async (_ctx, { query }) => {
-    const [rows, total] = await Promise.all([
-      TenantModel.find().sort({ created_at: -1, _id: 1 }).skip(query.offset).limit(query.limit).lean<TenantDoc[]>(),
-      TenantModel.countDocuments(),
-    ]);
+    const { rows, total } = await tenantsPage(query);
     return {
       message: `${rows.length} tenant(s).`,
       data: { tenants: rows.map(toPublicTenant), total, limit: query.limit, offset: query.offset },

@@ -5,6 +5,7 @@
  */
 import { Schema, model, type InferSchemaType } from 'mongoose';
 import { baseSchemaOptions } from '../platform/common.js';
+import type { TenantId } from '../platform/tenant-id.js';
 
 const groupSchema = new Schema(
   {
@@ -27,8 +28,8 @@ export function findGroup(tenantId: string, groupId: string): Promise<ApproverGr
   return ApproverGroupModel.findOne({ _id: groupId, tenant_id: tenantId }).lean<ApproverGroupDoc>();
 }
 
-export function groupsOf(tenantId: string): Promise<ApproverGroupDoc[]> {
-  return ApproverGroupModel.find({ tenant_id: tenantId }).sort({ created_at: 1 }).limit(500).lean<ApproverGroupDoc[]>();
+export function groupsOf(tenant: TenantId): Promise<ApproverGroupDoc[]> {
+  return ApproverGroupModel.find({ tenant_id: tenant }).sort({ created_at: 1 }).limit(500).lean<ApproverGroupDoc[]>();
 }
 
 export function toPublicGroup(g: ApproverGroupDoc) {

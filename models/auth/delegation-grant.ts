@@ -6,6 +6,7 @@
  */
 import { Schema, model, type InferSchemaType } from 'mongoose';
 import { baseSchemaOptions } from '../platform/common.js';
+import type { TenantId } from '../platform/tenant-id.js';
 
 const grantSchema = new Schema(
   {
@@ -34,10 +35,10 @@ export function activeGrants(grantorTenantId: string, granteeTenantId: string): 
 }
 
 /** The grants a tenant gave (as grantor) and received (as grantee). */
-export async function grantsOf(tenantId: string): Promise<{ given: DelegationGrantDoc[]; received: DelegationGrantDoc[] }> {
+export async function grantsOf(tenant: TenantId): Promise<{ given: DelegationGrantDoc[]; received: DelegationGrantDoc[] }> {
   const [given, received] = await Promise.all([
-    DelegationGrantModel.find({ grantor_tenant_id: tenantId }).sort({ created_at: -1 }).limit(500).lean<DelegationGrantDoc[]>(),
-    DelegationGrantModel.find({ grantee_tenant_id: tenantId }).sort({ created_at: -1 }).limit(500).lean<DelegationGrantDoc[]>(),
+    DelegationGrantModel.find({ grantor_tenant_id: tenant }).sort({ created_at: -1 }).limit(500).lean<DelegationGrantDoc[]>(),
+    DelegationGrantModel.find({ grantee_tenant_id: tenant }).sort({ created_at: -1 }).limit(500).lean<DelegationGrantDoc[]>(),
   ]);
   return { given, received };
 }

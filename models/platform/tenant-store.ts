@@ -11,9 +11,12 @@
 import type { Redis } from 'ioredis';
 import { redisKey } from '../../platform/keys.js';
 import { open, sealedFor, type KeyRing } from '../../platform/secret-box.js';
+import { provenTenantId, type TenantId } from './tenant-id.js';
 import { TenantModel, type TenantDoc } from './tenant.js';
 
 export type TenantEntry = {
+  /** The tenant's id, proven by this load: what the tenant-scoped data modules take. */
+  id: TenantId;
   tenant: TenantDoc;
   /** Secrets a signature may be made with: the current one first, then a previous one still in grace. */
   secrets: string[];
@@ -77,7 +80,7 @@ export class TenantStore {
     const graceUntil = tenant.previous_secret_expires_at?.getTime() ?? 0;
     if (tenant.previous_secret && graceUntil > Date.now())
       secrets.push(open(this.keyRing, tenant.previous_secret, sealedFor.tenantSecret(tenantId)));
-    const entry = { tenant, secrets, graceUntil, gen, checkedAt: Date.now() };
+    const entry = { id: provenTenantId(tenant._id), tenant, secrets, graceUntil, gen, checkedAt: Date.now() };
     this.entries.set(tenantId, entry);
     this.missing.delete(tenantId);
     return entry;

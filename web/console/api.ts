@@ -1,17 +1,13 @@
 /** The console's calls to the relay: JSON in, the envelope's `data` out, a RelayError with the error code otherwise. */
 import { relayJson } from '../shared/http.js';
 
-export type Role = 'owner' | 'admin' | 'member';
-export type Account = {
-  account_id: string;
-  email: string;
-  display_name: string;
-  locale: 'fr' | 'en';
-  totp_enabled: boolean;
-  recovery_codes_left: number;
-};
-export type WorkspaceSummary = { workspace_id: string; name: string; role: Role; tenants: number; members: number };
-export type Session = { console_token: string; expires_at: string; account: Account; workspaces: WorkspaceSummary[] };
+// Wire types come from the routes (type-only: erased from the bundle).
+export type {
+  ConsoleAccount as Account,
+  ConsoleRole as Role,
+  ConsoleSession as Session,
+  WorkspaceSummary,
+} from '../../api/console/common.js';
 export type Tenant = Record<string, unknown> & {
   tenant_id: string;
   tenant_name: string;

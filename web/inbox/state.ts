@@ -8,20 +8,13 @@
  * Every function returns a new state object and never changes the one it was given.
  */
 
-/** A conversation as the operator routes and the `conversation` frames carry it (api/chat/views.ts). */
-export type Conv = {
-  id: string;
-  session_id: string;
-  status: 'bot' | 'pending' | 'assigned' | 'resolved';
-  routing_key: string | null;
-  assignee_operator_id: string | null;
-  ticket_id: string | null;
-  last_seq: number;
-  created_at: string;
-  queued_at: string | null;
-};
-export type Msg = { id: string; seq: number; sender_type: string; sender_id: string | null; text: string; created_at: string };
-export type Ticket = { id: string; status: string; reason: string | null; assignee_operator_id: string | null; created_at: string };
+import type { WireConversation, WireMessage, WireTicket } from '../../api/chat/views.js';
+
+// The wire types come from the routes (type-only imports: erased from the bundle).
+/** A conversation as the operator routes and the `conversation` frames carry it. */
+export type Conv = WireConversation;
+export type Msg = WireMessage;
+export type Ticket = WireTicket;
 export type Me = { id: string; display_name: string; routing_keys: string[]; role: string };
 export type Tab = 'queue' | 'mine';
 /** A socket frame, as web/shared/socket.ts parses it. */

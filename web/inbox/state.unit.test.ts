@@ -38,6 +38,8 @@ function conv(id: string, o: Partial<Conv> = {}): Conv {
     last_seq: 1,
     created_at: '2026-01-01T10:00:00.000Z',
     queued_at: '2026-01-01T10:00:00.000Z',
+    assigned_at: null,
+    resolved_at: null,
     ...o,
   };
 }
@@ -45,6 +47,7 @@ function conv(id: string, o: Partial<Conv> = {}): Conv {
 function msg(seq: number, o: Partial<Msg> = {}): Msg {
   return {
     id: `m${seq}`,
+    conversation_id: 'c1',
     seq,
     sender_type: 'visitor',
     sender_id: null,

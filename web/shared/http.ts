@@ -1,4 +1,15 @@
 /** JSON calls to the relay: the success envelope's `data`, or a RelayError carrying the error envelope's code and status. */
+// The envelopes and claims are the relay's own types (type-only imports: erased from the bundles).
+import type { ErrorEnvelope } from '../../api/errors.js';
+import type { SuccessEnvelope } from '../../api/route.js';
+import type { TokenClaims } from '../../platform/tokens.js';
+
+/** What the relay answers; any field may be missing when something else (a proxy's error page) answered. */
+type Envelope<T> = Partial<SuccessEnvelope<T>> & Partial<Pick<ErrorEnvelope, 'error'>>;
+
+/** What the browser reads of a visitor or operator token. */
+export type ReadableClaims = Partial<Pick<TokenClaims<'visitor'>, 'exp' | 'tid' | 'sid'> & Pick<TokenClaims<'operator'>, 'tids'>>;
+
 export class RelayError extends Error {
   constructor(
     readonly status: number,
@@ -16,7 +27,7 @@ export async function relayJson<T>(url: string, init: RequestInit = {}): Promise
   } catch {
     throw new RelayError(0, 'UNREACHABLE', 'The relay is unreachable.');
   }
-  let body: { data?: T; message?: string; error?: { code?: string } } = {};
+  let body: Envelope<T> = {};
   try {
     body = (await res.json()) as typeof body;
   } catch {
@@ -27,10 +38,10 @@ export async function relayJson<T>(url: string, init: RequestInit = {}): Promise
 }
 
 /** The claims of a JWT, unverified (the relay verifies; the browser only reads the expiry and tenant). */
-export function tokenClaims(token: string): { exp?: number; tid?: string; tids?: Record<string, string>; sid?: string } {
+export function tokenClaims(token: string): ReadableClaims {
   try {
     const part = token.split('.')[1] ?? '';
-    return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as ReturnType<typeof tokenClaims>;
+    return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as ReadableClaims;
   } catch {
     return {};
   }

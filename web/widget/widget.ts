@@ -18,6 +18,15 @@ import { pickLocale, timeOf, translator, type Locale } from '../shared/i18n.js';
 import { Link, wsUrl, type Frame, type LinkState } from '../shared/socket.js';
 import { STRINGS, type StringKey } from './strings.js';
 import { Store, type Outgoing } from './store.js';
+// Wire types come from the routes themselves (type-only: erased from the bundle).
+import type { SocketTicketResponse } from '../../api/chat/socket-tickets.js';
+import type {
+  CreateVisitorSessionRequest,
+  CreateVisitorSessionResponse,
+  RefreshVisitorTokenResponse,
+  WidgetConfig,
+} from '../../api/chat/visitor.js';
+import type { WireConversation, WireMessage as Message } from '../../api/chat/views.js';
 import { WIDGET_CSS } from './styles.js';
 import { WidgetView } from './view.js';
 
@@ -35,23 +44,8 @@ export type WidgetOptions = {
   index?: number;
 };
 
-type WidgetConfig = {
-  display_name: string;
-  logo_url: string | null;
-  primary_color: string | null;
-  online: boolean;
-  max_message_chars: number;
-};
-type Message = {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  sender_type: 'visitor' | 'operator' | 'bot' | 'system';
-  sender_id: string | null;
-  text: string;
-  created_at: string;
-};
-type Conversation = { id: string; status: string; assignee_operator_id: string | null };
+/** What the widget keeps of its conversation (it makes one up, pending, before the first frame). */
+type Conversation = Pick<WireConversation, 'id' | 'status' | 'assignee_operator_id'>;
 type Pending = Outgoing & { li: HTMLLIElement; meta: HTMLElement; messageId?: string };
 
 export type WidgetEvent = 'message' | 'open' | 'close' | 'unread';
@@ -218,7 +212,7 @@ export class Widget {
   private ensureSession(): Promise<void> {
     this.creating ??= (async () => {
       try {
-        const d = await relayJson<{ visitor_token: string; session_id: string }>(this.api('/create/visitor-session'), {
+        const d = await relayJson<CreateVisitorSessionResponse>(this.api('/create/visitor-session'), {
           method: 'POST',
           headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({
@@ -229,7 +223,7 @@ export class Widget {
             metadata: this.o.metadata ?? {},
             routing_key: this.o.routingKey ?? null,
             mode: this.o.mode ?? 'bot',
-          }),
+          } satisfies CreateVisitorSessionRequest),
         });
         this.store.set({ token: d.visitor_token, sessionId: d.session_id });
         this.startLink();
@@ -249,7 +243,7 @@ export class Widget {
     const token = this.store.get().token;
     if (!token) return false;
     try {
-      const d = await relayJson<{ visitor_token: string }>(this.api('/refresh/visitor-token'), {
+      const d = await relayJson<RefreshVisitorTokenResponse>(this.api('/refresh/visitor-token'), {
         method: 'POST',
         headers: { Authorization: `Bearer ${token}` },
       });
@@ -287,7 +281,10 @@ export class Widget {
     }
     // A one-time ticket in the URL, never the visitor token (proxies log URLs): api/chat/socket-tickets.ts.
     const ask = (bearer: string) =>
-      relayJson<{ ticket: string }>(this.api('/create/socket-ticket'), { method: 'POST', headers: { Authorization: `Bearer ${bearer}` } });
+      relayJson<SocketTicketResponse>(this.api('/create/socket-ticket'), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${bearer}` },
+      });
     let ticket: string;
     try {
       ticket = (await ask(token)).ticket;

@@ -5,11 +5,11 @@
  */
 import { z } from 'zod';
 import { findGroup } from '../../../models/auth/approver-group.js';
-import { DelegationGrantModel, grantsOf, type DelegationGrantDoc } from '../../../models/auth/delegation-grant.js';
+import { grantsOf, type DelegationGrantDoc } from '../../../models/auth/delegation-grant.js';
+import { insertGrant, revokeGivenGrant } from '../../../models/auth/delegation-grant-data.js';
 import { findRelayUserLink } from '../../../models/platform/relay-user-link.js';
-import { newId } from '../../../platform/ids.js';
 import { ApiError, notFound } from '../../errors.js';
-import { defineRoute } from '../../route.js';
+import { defineRoute, type RequestBody, type ResponseData } from '../../route.js';
 import { SUDO_TAGS, groupId, linkId, publicGrant, tenantIdField } from './schemas.js';
 import { fieldRules } from '../../schemas.js';
 
@@ -52,7 +52,7 @@ export const createGrant = defineRoute({
   response: publicGrant,
   successStatus: 201,
   handler: async (_ctx, { body, deps, principal }) => {
-    const grantor = principal.tenant.tenant._id;
+    const grantor = principal.tenant.id;
     // A grant to yourself is malformed for this caller (422); a well-formed id that names nothing
     // here is a lookup that found nothing (404), as everywhere else.
     if (body.grantee_tenant_id === grantor)
@@ -65,14 +65,12 @@ export const createGrant = defineRoute({
     if (body.relay_group_linked_id && !(await findGroup(grantor, body.relay_group_linked_id)))
       problems.push('relay_group_linked_id: not one of your groups');
     if (problems.length) throw new ApiError('NOT_FOUND', 'Something this grant names was not found.', problems);
-    const g = await DelegationGrantModel.create({
-      _id: newId('dgr'),
-      grantor_tenant_id: grantor,
+    const g = await insertGrant(grantor, {
       grantee_tenant_id: body.grantee_tenant_id,
       relay_user_linked_ids: links,
       relay_group_linked_id: body.relay_group_linked_id ?? null,
     });
-    return { message: 'Delegation grant created.', data: toPublicGrant(g.toObject() as unknown as DelegationGrantDoc) };
+    return { message: 'Delegation grant created.', data: toPublicGrant(g) };
   },
 });
 
@@ -87,12 +85,7 @@ export const revokeGrant = defineRoute({
   response: publicGrant,
   errors: [404],
   handler: async (_ctx, { body, principal }) => {
-    const grantor = principal.tenant.tenant._id;
-    await DelegationGrantModel.updateOne(
-      { _id: body.grant_id, grantor_tenant_id: grantor, status: 'active' },
-      { $set: { status: 'revoked', revoked_at: new Date() } },
-    );
-    const g = await DelegationGrantModel.findOne({ _id: body.grant_id, grantor_tenant_id: grantor }).lean<DelegationGrantDoc>();
+    const g = await revokeGivenGrant(principal.tenant.id, body.grant_id);
     if (!g) throw notFound('Delegation grant');
     return { message: 'Delegation grant revoked.', data: toPublicGrant(g) };
   },
@@ -107,10 +100,16 @@ export const fetchGrants = defineRoute({
   security: 'hmac',
   response: z.object({ given: z.array(publicGrant), received: z.array(publicGrant) }),
   handler: async (_ctx, { principal }) => {
-    const { given, received } = await grantsOf(principal.tenant.tenant._id);
+    const { given, received } = await grantsOf(principal.tenant.id);
     return {
       message: `${given.length} given, ${received.length} received.`,
       data: { given: given.map(toPublicGrant), received: received.map(toPublicGrant) },
     };
   },
 });
+
+/** The wire types of these routes, for clients and tests. */
+export type CreateGrantRequest = RequestBody<typeof createGrant>;
+export type RevokeGrantRequest = RequestBody<typeof revokeGrant>;
+export type DelegationGrant = ResponseData<typeof createGrant>;
+export type FetchGrantsResponse = ResponseData<typeof fetchGrants>;

@@ -1,10 +1,10 @@
 /** Approver groups (SPEC §2.4, decided): a tenant's sets of people with a threshold, for sudo_group_action. */
 import { z } from 'zod';
-import { ApproverGroupModel, findGroup, groupsOf, toPublicGroup, type ApproverGroupDoc } from '../../../models/auth/approver-group.js';
+import { findGroup, groupsOf, toPublicGroup } from '../../../models/auth/approver-group.js';
+import { changeGroup, insertGroup, removeGroup } from '../../../models/auth/approver-group-data.js';
 import { findRelayUserLink } from '../../../models/platform/relay-user-link.js';
-import { newId } from '../../../platform/ids.js';
 import { ApiError, notFound } from '../../errors.js';
-import { defineRoute } from '../../route.js';
+import { defineRoute, type RequestBody, type ResponseData } from '../../route.js';
 import { fieldRules } from '../../schemas.js';
 import { SUDO_TAGS, groupBody, groupId, groupMembers, publicGroup } from './schemas.js';
 
@@ -33,17 +33,15 @@ export const createGroup = defineRoute({
   response: publicGroup,
   successStatus: 201,
   handler: async (_ctx, { body, principal }) => {
-    const tenantId = principal.tenant.tenant._id;
-    const members = await checkMembers(tenantId, body.member_relay_user_linked_ids);
-    const g = await ApproverGroupModel.create({
-      _id: newId('grp'),
-      tenant_id: tenantId,
+    const tenant = principal.tenant.id;
+    const members = await checkMembers(tenant, body.member_relay_user_linked_ids);
+    const g = await insertGroup(tenant, {
       name: body.name,
       member_relay_user_linked_ids: members,
       threshold: body.threshold,
       deny_on_first_denial: body.deny_on_first_denial,
     });
-    return { message: 'Approver group created.', data: toPublicGroup(g.toObject() as unknown as ApproverGroupDoc) };
+    return { message: 'Approver group created.', data: toPublicGroup(g) };
   },
 });
 
@@ -72,11 +70,11 @@ export const updateGroup = defineRoute({
     409: 'The group would have a threshold above its number of members (what was sent, merged with what is stored).',
   },
   handler: async (_ctx, { body, principal }) => {
-    const tenantId = principal.tenant.tenant._id;
-    const current = await findGroup(tenantId, body.group_id);
+    const tenant = principal.tenant.id;
+    const current = await findGroup(tenant, body.group_id);
     if (!current) throw notFound('Approver group');
     const members = body.member_relay_user_linked_ids
-      ? await checkMembers(tenantId, body.member_relay_user_linked_ids)
+      ? await checkMembers(tenant, body.member_relay_user_linked_ids)
       : current.member_relay_user_linked_ids;
     const threshold = body.threshold ?? current.threshold;
     // The group as it would be (what was sent over what is stored): a conflict with the group's
@@ -89,11 +87,7 @@ export const updateGroup = defineRoute({
       threshold,
       ...(body.deny_on_first_denial !== undefined ? { deny_on_first_denial: body.deny_on_first_denial } : {}),
     };
-    const g = await ApproverGroupModel.findOneAndUpdate(
-      { _id: body.group_id, tenant_id: tenantId },
-      { $set: set },
-      { new: true },
-    ).lean<ApproverGroupDoc>();
+    const g = await changeGroup(tenant, body.group_id, set);
     if (!g) throw notFound('Approver group');
     return { message: 'Approver group updated.', data: toPublicGroup(g) };
   },
@@ -107,7 +101,7 @@ export const fetchGroups = defineRoute({
   security: 'hmac',
   response: z.object({ groups: z.array(publicGroup) }),
   handler: async (_ctx, { principal }) => {
-    const groups = await groupsOf(principal.tenant.tenant._id);
+    const groups = await groupsOf(principal.tenant.id);
     return { message: `${groups.length} group(s).`, data: { groups: groups.map(toPublicGroup) } };
   },
 });
@@ -123,8 +117,14 @@ export const deleteGroup = defineRoute({
   response: z.object({ group_id: z.string(), deleted: z.literal(true) }),
   errors: [404],
   handler: async (_ctx, { body, principal }) => {
-    const r = await ApproverGroupModel.deleteOne({ _id: body.group_id, tenant_id: principal.tenant.tenant._id });
-    if (!r.deletedCount) throw notFound('Approver group');
+    if (!(await removeGroup(principal.tenant.id, body.group_id))) throw notFound('Approver group');
     return { message: 'Approver group deleted.', data: { group_id: body.group_id, deleted: true as const } };
   },
 });
+
+/** The wire types of these routes, for clients and tests. */
+export type CreateGroupRequest = RequestBody<typeof createGroup>;
+export type UpdateGroupRequest = RequestBody<typeof updateGroup>;
+export type ApproverGroup = ResponseData<typeof createGroup>;
+export type FetchGroupsResponse = ResponseData<typeof fetchGroups>;
+export type DeleteGroupRequest = RequestBody<typeof deleteGroup>;
