@@ -1,6 +1,6 @@
 /**
  * One error type for the whole API, with a closed list of codes. Each code has one HTTP status;
- * the error middleware turns anything thrown into the envelope of SPEC §0. Domain errors thrown by
+ * the error middleware turns anything thrown into the envelope of docs/contract.md §0. Domain errors thrown by
  * models and workers (platform/errors.ts) are mapped here, and only here, to their HTTP form.
  */
 import type { ZodError } from 'zod';

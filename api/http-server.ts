@@ -2,7 +2,7 @@
  * The Node HTTP server around the Koa app. Requests Node's own parser refuses never reach Koa: an
  * oversized header block (431), a method token llhttp does not know, a malformed request line. Node's
  * default answer is a bare status line with an empty body; here they get the error envelope like
- * every other error (SPEC §0), and the connection is closed, since the parser's state is lost.
+ * every other error (docs/contract.md §0), and the connection is closed, since the parser's state is lost.
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';

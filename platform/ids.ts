@@ -86,6 +86,6 @@ export function idFor(prefix: IdPrefix, timeMs: number, seed: string): string {
 }
 
 export const newTenantId = (): string => `tnt_${randomBytes(12).toString('hex')}`;
-/** 256 bits of randomness, as SPEC §0 requires. */
+/** 256 bits of randomness, as docs/contract.md §0 requires. */
 export const newTenantSecret = (): string => `sk_${randomBytes(32).toString('base64url')}`;
 export const newWidgetPublicKey = (): string => `pk_${randomBytes(16).toString('base64url')}`;

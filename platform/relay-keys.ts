@@ -1,6 +1,6 @@
 /**
  * The relay's own signing keys (Ed25519), for what a device must be able to check without asking the
- * relay — a QR-login code (SPEC §2.3): the device verifies the code's signature with the relay's
+ * relay — a QR-login code (docs/contract.md §2.3): the device verifies the code's signature with the relay's
  * public key before it shows who asks. One key per master key in SECRETS_MASTER_KEY, derived (HKDF),
  * so nothing new is configured and the keys rotate with the master key; the public keys are served as
  * a JWKS at GET /api/v1/fetch/relay-keys, by key id.

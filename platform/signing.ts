@@ -1,5 +1,5 @@
 /**
- * HMAC #1 (SPEC §1.2): the one signing scheme for every backend → relay call and every relay →
+ * HMAC #1 (docs/contract.md §1.2): the one signing scheme for every backend → relay call and every relay →
  * backend callback. signature = hex(hmac_sha256(secret, `${timestamp_ms}.${sha256_hex(raw_body)}`)).
  * Verification works on the raw bytes received and compares in constant time.
  */

@@ -1,5 +1,5 @@
 /**
- * SSRF guard for callbacks (SPEC §1.4). A callback host that resolves to a loopback, private,
+ * SSRF guard for callbacks (docs/contract.md §1.4). A callback host that resolves to a loopback, private,
  * link-local, CGNAT, metadata or otherwise non-public address is refused. The check lives in the
  * DNS lookup the HTTP client uses to connect, so the socket goes to exactly the address that was
  * checked: there is no second resolution an attacker's DNS could answer differently (rebinding).

@@ -19,9 +19,9 @@ import { z } from 'zod';
 import type { KeyRing } from './secret-box.js';
 
 const CLAIMS = {
-  /** A pairing proof (SPEC §2.1): the tenant and the pairing intent; single use is the intent's state. */
+  /** A pairing proof (docs/contract.md §2.1): the tenant and the pairing intent; single use is the intent's state. */
   pairing: z.object({ typ: z.literal('pairing'), tid: z.string(), pin: z.string() }),
-  /** A visitor of the chat widget (SPEC §3.1), bound to tenant, session, widget key (hash) and origin. */
+  /** A visitor of the chat widget (docs/contract.md §3.1), bound to tenant, session, widget key (hash) and origin. */
   visitor: z.object({
     typ: z.literal('visitor'),
     tid: z.string(),
@@ -32,7 +32,7 @@ const CLAIMS = {
     /** The session's token generation (api/principals/visitor.ts): a refresh bumps it; absent = 0. */
     gen: z.number().int().min(0).optional(),
   }),
-  /** A chat operator (SPEC §3.3), for the tenants named in `tids` with their role. */
+  /** A chat operator (docs/contract.md §3.3), for the tenants named in `tids` with their role. */
   operator: z.object({
     typ: z.literal('operator'),
     sub: z.string(),
@@ -40,7 +40,7 @@ const CLAIMS = {
     /** The operator's token version when minted (models/chat/operator-record.ts); absent on tokens minted before it = 0. */
     ver: z.number().int().min(0).optional(),
   }),
-  /** A console session (SPEC §3.5): the account and its session, revocable through the session record. */
+  /** A console session (docs/contract.md §3.5): the account and its session, revocable through the session record. */
   console: z.object({ typ: z.literal('console'), kind: z.literal('tenant_admin'), sub: z.string(), sid: z.string() }),
 } as const;
 

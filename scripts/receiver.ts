@@ -1,6 +1,6 @@
 /**
  * `npm run receiver`: a small callback receiver for trying the relay locally, verifying every
- * callback exactly as a tenant's backend must (SPEC §1.2, §1.4) and printing each verified event:
+ * callback exactly as a tenant's backend must (docs/contract.md §1.2, §1.4) and printing each verified event:
  *   - the three HMAC #1 headers, the timestamp within ±30 s, the signature over the raw body bytes
  *     with the tenant secret (platform/signing.ts, constant time) → 401 otherwise;
  *   - de-duplication on X-Bloonio-Event-Id (retries carry the same id) → 200 "duplicate".

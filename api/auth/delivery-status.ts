@@ -1,4 +1,4 @@
-/** GET /relay/fetch/delivery-status (SPEC §2.2): a request's per-device push delivery and its outcome. */
+/** GET /relay/fetch/delivery-status (docs/contract.md §2.2): a request's per-device push delivery and its outcome. */
 import { z } from 'zod';
 import { challengeOutcomeOf, approvalStateOf, loadApprovalRequest, visibleStatus } from '../../models/auth/approval-flow.js';
 import { findRequestByInstruction, pushDeliveriesOf } from '../../models/auth/approval-request.js';

@@ -1,4 +1,4 @@
-/** QR login, device side (SPEC §2.3): a paired device approves or denies a QR code it scanned and checked. */
+/** QR login, device side (docs/contract.md §2.3): a paired device approves or denies a QR code it scanned and checked. */
 import { z } from 'zod';
 import { answerQrSession } from '../../models/auth/qr-login.js';
 import { findPairingById } from '../../models/auth/pairing.js';

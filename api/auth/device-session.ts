@@ -1,4 +1,4 @@
-/** A paired device's own session (SPEC §2.1, step 3): rotate its token, replace its push token, unpair. */
+/** A paired device's own session (docs/contract.md §2.1, step 3): rotate its token, replace its push token, unpair. */
 import { z } from 'zod';
 import { revokeDevice, rotateDeviceSession, updatePushToken as setPushToken } from '../../models/auth/pairing-flow.js';
 import { ApiError } from '../errors.js';

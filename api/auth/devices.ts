@@ -1,4 +1,4 @@
-/** The backend's view of a user's devices (SPEC §2.1, decided): list them, revoke one. */
+/** The backend's view of a user's devices (docs/contract.md §2.1, decided): list them, revoke one. */
 import { z } from 'zod';
 import { toPublicDevice } from '../../models/auth/device.js';
 import { devicesOfPairing, findUserDevice } from '../../models/auth/device-data.js';

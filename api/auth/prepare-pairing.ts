@@ -1,4 +1,4 @@
-/** POST /relay/prepare-pairing (SPEC §2.1, step 1): the backend gets a single-use pairing proof for the device. */
+/** POST /relay/prepare-pairing (docs/contract.md §2.1, step 1): the backend gets a single-use pairing proof for the device. */
 import { z } from 'zod';
 import { preparePairing as prepare } from '../../models/auth/pairing-flow.js';
 import { defineRoute } from '../route.js';

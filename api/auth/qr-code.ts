@@ -1,5 +1,5 @@
 /**
- * The QR-login code (SPEC §2.3, decided): `bloonio-qr:v1.{payload}.{signature}`, base64url, where the
+ * The QR-login code (docs/contract.md §2.3, decided): `bloonio-qr:v1.{payload}.{signature}`, base64url, where the
  * payload names the session, the tenant (id and display name), the origin that asked and the expiry,
  * and the signature is the relay's (Ed25519, platform/relay-keys.ts; public keys at
  * GET /api/v1/fetch/relay-keys by `kid`). A device checks it before it shows who asks; the relay checks

@@ -1,4 +1,4 @@
-/** QR login, backend side (SPEC §2.3): start a session for a browser origin, poll it. The device side is api/auth/device-qr.ts. */
+/** QR login, backend side (docs/contract.md §2.3): start a session for a browser origin, poll it. The device side is api/auth/device-qr.ts. */
 import { z } from 'zod';
 import { createQrSession, pollQrSession } from '../../models/auth/qr-login.js';
 import { describeBrowser } from '../../platform/user-agent.js';

@@ -1,4 +1,4 @@
-/** POST /device/register-token (SPEC §2.1, step 2): a device redeems its pairing proof for a session. */
+/** POST /device/register-token (docs/contract.md §2.1, step 2): a device redeems its pairing proof for a session. */
 import { z } from 'zod';
 import { redeemPairingProof } from '../../models/auth/pairing-flow.js';
 import { defineRoute } from '../route.js';

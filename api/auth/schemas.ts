@@ -44,7 +44,7 @@ export const publicDevice = z.object({
   created_at: z.string(),
 });
 
-/** The SDKs' DataType (SPEC §2.2): how the authenticator renders a display field. */
+/** The SDKs' DataType (docs/contract.md §2.2): how the authenticator renders a display field. */
 export const DATA_TYPES = [
   'CURRENCY_USD',
   'CURRENCY_EUR',

@@ -1,5 +1,5 @@
 /**
- * Push challenges and security alerts (SPEC §2.2), backend side: POST /relay/send/auth-challenge and
+ * Push challenges and security alerts (docs/contract.md §2.2), backend side: POST /relay/send/auth-challenge and
  * POST /relay/send/security-alert. The request path costs Redis only: the user's fan-out (cached),
  * the fatigue counter, the live request and one batch of jobs (models/auth/approval-flow.ts); the
  * workers push through FCM and write MongoDB. The API then waits a bounded time (PUSH_SYNC_WAIT_MS,

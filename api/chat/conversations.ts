@@ -1,5 +1,5 @@
 /**
- * Conversations from the tenant's backend (HMAC #1, SPEC §3.2): create one, send a message as the
+ * Conversations from the tenant's backend (HMAC #1, docs/contract.md §3.2): create one, send a message as the
  * visitor, the bot or the system, escalate to humans, read a conversation and its messages, read a
  * ticket. Scoped to the calling tenant; another tenant's ids answer 404.
  */

@@ -1,5 +1,5 @@
 /**
- * CORS for the chat routes a browser calls from a tenant's page (SPEC §3.1, §3.5b):
+ * CORS for the chat routes a browser calls from a tenant's page (docs/contract.md §3.1, §3.5b):
  *
  * - the public visitor routes the widget calls (widget-config, visitor-session, refresh, socket-ticket);
  * - the operator routes (`/api/v1/operator/*`) the inbox calls when BloonioInbox.mount() runs on the

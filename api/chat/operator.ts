@@ -1,5 +1,5 @@
 /**
- * Operator REST routes (SPEC §3.3), Bearer operator token (minted by the tenant backend through
+ * Operator REST routes (docs/contract.md §3.3), Bearer operator token (minted by the tenant backend through
  * POST /relay/mint/operator-token). An operator sees only its tenant and its routing keys: anything
  * else answers 404. The same actions exist on the operator WebSocket (/api/v1/ws/operator).
  */

@@ -1,5 +1,5 @@
 /**
- * Operators, from the tenant's backend (HMAC #1, SPEC §3.3): provision one (create or reuse,
+ * Operators, from the tenant's backend (HMAC #1, docs/contract.md §3.3): provision one (create or reuse,
  * idempotent on email + tenant), deprovision it, and mint its token (models/chat/operator-lifecycle.ts). Operators have no password: the tenant's backend
  * vouches for them by minting tokens for its own tenant only.
  */

@@ -1,4 +1,4 @@
-/** POST /relay/mint/visitor-token (SPEC §3.1): the tenant's backend vouches for an identified visitor. */
+/** POST /relay/mint/visitor-token (docs/contract.md §3.1): the tenant's backend vouches for an identified visitor. */
 import { z } from 'zod';
 import { currentGeneration } from '../../models/chat/visitor-generation.js';
 import { insertVisitorSession, liveSessionOfVisitor } from '../../models/chat/visitor-session-data.js';

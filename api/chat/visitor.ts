@@ -1,5 +1,5 @@
 /**
- * Public, origin-gated visitor routes (SPEC §3.1): the widget's configuration, a visitor session,
+ * Public, origin-gated visitor routes (docs/contract.md §3.1): the widget's configuration, a visitor session,
  * and refreshing a visitor token. CORS: these three answer browsers from any origin at the HTTP level
  * (api/chat/cors.ts), and each one checks the origin against the tenant's
  * `allowed_origins` itself (403 otherwise): no cookies are involved, the bearer token is the credential.

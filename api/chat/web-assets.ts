@@ -1,5 +1,5 @@
 /**
- * The browser pieces of the Chat Relay (SPEC §3.5b), served from the bundles scripts/build-web.ts
+ * The browser pieces of the Chat Relay (docs/contract.md §3.5b), served from the bundles scripts/build-web.ts
  * wrote to dist/web/:
  *
  *   GET /widget.js, /inbox.js          stable names (tenants embed them): a short cache

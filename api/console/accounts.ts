@@ -1,5 +1,5 @@
 /**
- * Console accounts (SPEC §3.5): registration with an emailed code, sign-in with a second factor,
+ * Console accounts (docs/contract.md §3.5): registration with an emailed code, sign-in with a second factor,
  * password reset by email. Public routes (`security: 'none'`): the caller has no session yet. Each
  * answers the same for a known and an unknown address (models/console/account-flows.ts).
  * `dev_otp` / `dev_invite_url` appear only in local development without SMTP (models/console/mail.ts).

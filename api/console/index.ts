@@ -1,4 +1,4 @@
-/** Every console route (SPEC §3.5), in one list for api/routes.ts. */
+/** Every console route (docs/contract.md §3.5), in one list for api/routes.ts. */
 import { consolePublicRoutes } from './accounts.js';
 import { consoleAccountRoutes } from './me.js';
 import { consoleOperatorRoutes } from './operators.js';

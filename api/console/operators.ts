@@ -1,5 +1,5 @@
 /**
- * A workspace's chat operators, managed from the console (SPEC §3.5): create (or enable again), edit,
+ * A workspace's chat operators, managed from the console (docs/contract.md §3.5): create (or enable again), edit,
  * disable — the same lifecycle as the tenant's backend uses (models/chat/operator-lifecycle.ts), so a
  * change of role or routing keys, or disabling, revokes the operator's tokens and closes its sockets
  * at once. Scoped to the workspace's tenant (another workspace's tenant or operator answers 404).

@@ -1,5 +1,5 @@
 /**
- * A workspace's tenants, without the platform admin key (SPEC §3.5): the same lifecycle as the admin
+ * A workspace's tenants, without the platform admin key (docs/contract.md §3.5): the same lifecycle as the admin
  * API (models/platform/tenant-lifecycle.ts, which bumps the tenant generation on every write), scoped
  * to the workspace in every query — another workspace's tenant answers 404, like a missing one.
  * Members read; admins and owners change. Every change goes to the workspace's audit log.

@@ -1,6 +1,6 @@
 /**
  * The outermost middleware: request id, access log, HTTP metrics, and the one place where anything
- * thrown becomes the error envelope (SPEC §0). Unknown errors are logged in full and answered 500
+ * thrown becomes the error envelope (docs/contract.md §0). Unknown errors are logged in full and answered 500
  * without internals; a store outage is answered 503.
  *
  * Nothing a caller chooses becomes a metric label or an unbounded log volume: the route label is the

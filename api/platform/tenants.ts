@@ -1,4 +1,4 @@
-/** The tenant lifecycle (SPEC §1.1), behind X-Admin-Key. Secrets are shown once, at provision and rotation. */
+/** The tenant lifecycle (docs/contract.md §1.1), behind X-Admin-Key. Secrets are shown once, at provision and rotation. */
 import { z } from 'zod';
 import { tenantsPage } from '../../models/platform/tenant-data.js';
 import {

@@ -1,5 +1,5 @@
 /**
- * X-Admin-Key check (SPEC §1.1). Several keys may be configured so they can rotate. Each candidate
+ * X-Admin-Key check (docs/contract.md §1.1). Several keys may be configured so they can rotate. Each candidate
  * is compared in constant time against every configured key, without stopping at the first match,
  * over SHA-256 digests so that key lengths do not leak either. The bull-board pages also accept the
  * key as the password of HTTP Basic auth, so ops can open them in a browser.

@@ -1,5 +1,5 @@
 /**
- * Console users (SPEC §3.5): `Authorization: Bearer <console_token>`, a token (platform/tokens.ts,
+ * Console users (docs/contract.md §3.5): `Authorization: Bearer <console_token>`, a token (platform/tokens.ts,
  * purpose `console`, kind `tenant_admin`) naming the account and its session. In order:
  *   1. minted by us for the console and unexpired (401);
  *   2. its session record still lives in Redis (written at sign-in, deleted at logout, revocation,

@@ -1,5 +1,5 @@
 /**
- * HMAC #1 verification for every /relay/* route (SPEC §1.2), in the documented order:
+ * HMAC #1 verification for every /relay/* route (docs/contract.md §1.2), in the documented order:
  *   headers (401) → timestamp within ±30 s (401) → tenant is active (403, only with a valid
  *   signature) → replay (401) → signature over the raw bytes, constant time (401) → per-tenant rate
  *   limit (429). Steps 4–6 and the tenant's freshness check share one Redis script (platform/lua/hmac-gate.lua).

@@ -1,5 +1,5 @@
 /**
- * Chat operators (SPEC §3.3): an operator token (platform/tokens.ts, purpose `operator`) minted by the
+ * Chat operators (docs/contract.md §3.3): an operator token (platform/tokens.ts, purpose `operator`) minted by the
  * tenant's backend, carrying `tids: {tenant_id: role}` for that tenant only. One check serves the REST
  * routes (`security: 'operator'`) and the operator socket:
  *   1. minted by us for an operator, unexpired (401);

@@ -26,7 +26,7 @@ export type PrincipalOf = {
   /** A chat visitor refreshing its token: the same checks, but the token may have expired. */
   'visitor-refresh': { kind: 'visitor-refresh'; claims: TokenClaims<'visitor'>; session: VisitorSessionDoc; tenant: TenantEntry };
   /**
-   * A console user (SPEC §3.5), by a console token of a live session of an active account; on a
+   * A console user (docs/contract.md §3.5), by a console token of a live session of an active account; on a
    * route with a `consoleRole`, also its membership of the workspace named by `?workspace_id=`.
    */
   console: {

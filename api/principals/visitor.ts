@@ -1,5 +1,5 @@
 /**
- * Chat visitors (SPEC §3.1): a visitor token (platform/tokens.ts, purpose `visitor`, ~1 h) bound to
+ * Chat visitors (docs/contract.md §3.1): a visitor token (platform/tokens.ts, purpose `visitor`, ~1 h) bound to
  * the tenant, the session, the widget key (its hash: rotating the key invalidates every token) and the
  * origin. One check serves the REST routes (`security: 'visitor' | 'visitor-refresh'`) and the widget
  * socket (api/chat/ws/), so both refuse exactly the same tokens:

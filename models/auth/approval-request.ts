@@ -1,6 +1,6 @@
 /**
  * Device approval requests: the one primitive behind everything a paired device is asked or told.
- * `kind` says what it is: `auth-challenge` (push MFA, SPEC §2.2) and `security-alert` (passive,
+ * `kind` says what it is: `auth-challenge` (push MFA, docs/contract.md §2.2) and `security-alert` (passive,
  * no answer); QR-login approval and sudo approvals reuse it with their own kinds.
  *
  * This collection is the durable history. The live request is a Redis hash (approval-state.ts):

@@ -1,5 +1,5 @@
 /**
- * Approver groups (SPEC §2.4, decided): a tenant-owned set of people (relay_user links) with a
+ * Approver groups (docs/contract.md §2.4, decided): a tenant-owned set of people (relay_user links) with a
  * threshold — how many distinct people must approve a `sudo_group_action` — and whether the first
  * denial ends it. Every finder takes the tenant; a group of another tenant is not found.
  */

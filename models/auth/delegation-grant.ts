@@ -1,5 +1,5 @@
 /**
- * Cross-organisation delegation (SPEC §2.4, decided): tenant B (the grantor, whose users approve)
+ * Cross-organisation delegation (docs/contract.md §2.4, decided): tenant B (the grantor, whose users approve)
  * grants tenant A (the grantee) the right to ask named B users, or a B group, to approve A's
  * `sudo_delegated_action`s. Only the grantor creates and revokes; each side reads only its half
  * (the grantee never sees anything of B beyond what the grant names). A revoked grant covers nothing.

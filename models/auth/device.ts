@@ -1,5 +1,5 @@
 /**
- * Devices (SPEC §2.1): an authenticator installed on a phone (or the reference CLI), belonging to
+ * Devices (docs/contract.md §2.1): an authenticator installed on a phone (or the reference CLI), belonging to
  * one pairing. It holds:
  *  - its ECDSA P-256 public key (JWK), registered at pairing: every later device request and every
  *    answer is signed with the matching private key, which never leaves the device;

@@ -1,5 +1,5 @@
 /**
- * The life of a pairing (SPEC §2.1), shared by the backend and device routes:
+ * The life of a pairing (docs/contract.md §2.1), shared by the backend and device routes:
  *   1. prepare: the backend's intent is stored and a single-use pairing proof minted (~5 min);
  *   2. redeem: a device presents the proof (authenticated by api/principals/pairing-proof.ts) and
  *      becomes a device of the user's pairing: the intent moves pending → consumed once, the

@@ -1,5 +1,5 @@
 /**
- * Pairing (SPEC §2.1). Two records:
+ * Pairing (docs/contract.md §2.1). Two records:
  *  - a pairing *intent*, written by `prepare-pairing`: what the tenant said about the user, and the
  *    single-use state of the pairing_proof that points at it (pending → consumed, guarded update);
  *  - the *pairing*, one per (tenant, user_socket_hash), made or refreshed when a device redeems a

@@ -1,5 +1,5 @@
 /**
- * Passkeys (SPEC §2.5): one WebAuthn credential registered by one user of one tenant.
+ * Passkeys (docs/contract.md §2.5): one WebAuthn credential registered by one user of one tenant.
  *
  * `_id` is `pkc_` + SHA-256(tenant_id, credential_id): the relay finds the credential a browser
  * presents by `_id` alone (the only filter FerretDB serves from an index), and the tenant is part of

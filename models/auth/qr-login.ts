@@ -1,5 +1,5 @@
 /**
- * QR login (SPEC §2.3): a browser on an allowed origin shows a QR code; a device paired with the same
+ * QR login (docs/contract.md §2.3): a browser on an allowed origin shows a QR code; a device paired with the same
  * tenant scans it, checks the relay's signature on it (it names the tenant and the origin that asked),
  * and approves or denies; the tenant's backend polls with the session's poll token and gets the
  * approving user once. The session lives only in Redis (a short-lived login handshake, not history);

@@ -1,5 +1,5 @@
 /**
- * Dynamic sudo data (SPEC §2.4, decided): for `data_access_type: dynamic` the relay fetches what the
+ * Dynamic sudo data (docs/contract.md §2.4, decided): for `data_access_type: dynamic` the relay fetches what the
  * approver sees from the tenant when the approver opens the request — POST {data_fetch_url}, signed
  * with HMAC #1 as a callback is, SSRF-guarded, 5 s, 64 KB — so the device shows what is current. What
  * it showed each device (and its hash, which the device signs) is kept with the request in Redis.

@@ -1,5 +1,5 @@
 /**
- * Sudo step-up (SPEC §2.4): "before this transfer runs, people approve it on devices they paired".
+ * Sudo step-up (docs/contract.md §2.4): "before this transfer runs, people approve it on devices they paired".
  * A dispatch is an approval request of kind `sudo` (the same state machine as a push challenge:
  * approval-state.ts) whose participants are the people to ask and whose threshold says how many
  * distinct people must approve:

@@ -1,5 +1,5 @@
 /**
- * WebAuthn challenges (SPEC §2.5): single-use, short-lived, in Redis only (hot state; nothing about a
+ * WebAuthn challenges (docs/contract.md §2.5): single-use, short-lived, in Redis only (hot state; nothing about a
  * challenge needs to outlive it).
  *
  * One key per challenge, `{prefix}:{tenant}:webauthn:chl:{challenge}` (the hash tag keeps a tenant's

@@ -1,5 +1,5 @@
 /**
- * The chat fan-out bus (SPEC §3.1, §3.3): every change of a conversation is stored first, then
+ * The chat fan-out bus (docs/contract.md §3.1, §3.3): every change of a conversation is stored first, then
  * published on its tenant's Redis channel; every API process subscribed to the tenants it holds
  * sockets for relays each event to the sockets allowed to see it (api/chat/ws/). A socket that misses
  * a publication reads the missing range from MongoDB (messages carry their sequence number).

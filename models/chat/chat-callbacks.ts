@@ -1,5 +1,5 @@
 /**
- * The nine chat callbacks (SPEC §3.6; models/platform/callback-catalogue.ts), each naming the
+ * The nine chat callbacks (docs/contract.md §3.6; models/platform/callback-catalogue.ts), each naming the
  * conversation, its session, its state and its latest sequence number, plus what the event adds.
  */
 import { chatEventName, type CallbackData, type ChatEvent } from '../platform/callback-catalogue.js';

@@ -1,5 +1,5 @@
 /**
- * Where a conversation is started and a message is accepted (SPEC §3.1–3.2), for the widget socket,
+ * Where a conversation is started and a message is accepted (docs/contract.md §3.1–3.2), for the widget socket,
  * the backend routes, operators and the bot worker: the message is numbered and queued for MongoDB
  * (with its callback), then fanned out; a visitor's first message starts the conversation (bot lane
  * when a bot is configured and asked for, else the human queue).

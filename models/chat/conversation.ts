@@ -1,5 +1,5 @@
 /**
- * Conversations and lanes (SPEC §3.2). States: bot → pending (queued for a human) → assigned →
+ * Conversations and lanes (docs/contract.md §3.2). States: bot → pending (queued for a human) → assigned →
  * resolved; a release returns it to pending; a visitor writing to a resolved conversation reopens it
  * (pending). Sequence numbers are handed out from Redis within leases reserved here
  * (`seq_reserved`), see conversation-state.ts; `last_seq` here is brought up to date at each state

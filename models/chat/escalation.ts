@@ -1,5 +1,5 @@
 /**
- * Bot lane → human lane (SPEC §3.2, §3.4): the conversation joins the queue and a ticket opens.
+ * Bot lane → human lane (docs/contract.md §3.2, §3.4): the conversation joins the queue and a ticket opens.
  */
 import { newId } from '../../platform/ids.js';
 import type { FlowDeps } from '../platform/deps.js';

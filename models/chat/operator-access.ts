@@ -1,5 +1,5 @@
 /**
- * What an operator may see and write (SPEC §3.3): a conversation of its tenant and routing keys
+ * What an operator may see and write (docs/contract.md §3.3): a conversation of its tenant and routing keys
  * (admins: the whole tenant), 404 otherwise; replies, typing and read receipts need it assigned to
  * the operator (admins: any conversation not resolved), 409 otherwise.
  */

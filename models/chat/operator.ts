@@ -1,5 +1,5 @@
 /**
- * Operators (SPEC §3.3): humans answering a tenant's conversations. Idempotent on (tenant, email);
+ * Operators (docs/contract.md §3.3): humans answering a tenant's conversations. Idempotent on (tenant, email);
  * `routing_keys` restrict an operator to queues (null or [] = tenant-wide). The password is random,
  * stored only as a scrypt hash and never returned (operators sign in through tokens the tenant's
  * backend mints).

@@ -1,5 +1,5 @@
 /**
- * Where a conversation is taken, released and resolved by an operator (SPEC §3.3–3.4), over REST and
+ * Where a conversation is taken, released and resolved by an operator (docs/contract.md §3.3–3.4), over REST and
  * the operator socket alike: one guarded state change under the conversation's lock, then the
  * ticket's follow-up, then the bus event and the tenant's callbacks.
  */

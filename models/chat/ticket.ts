@@ -1,5 +1,5 @@
 /**
- * Tickets (SPEC §3.4): created when a conversation escalates, assigned when an operator takes the
+ * Tickets (docs/contract.md §3.4): created when a conversation escalates, assigned when an operator takes the
  * conversation, resolved with it. Guarded state changes, like conversations.
  */
 import { Schema, model, type InferSchemaType } from 'mongoose';

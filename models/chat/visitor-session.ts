@@ -1,5 +1,5 @@
 /**
- * Visitor sessions (SPEC §3.1): one per widget launch or in-app SDK identity. A session lives ~30
+ * Visitor sessions (docs/contract.md §3.1): one per widget launch or in-app SDK identity. A session lives ~30
  * days; its short visitor tokens (~1 h) are refreshed against it. Expiry is checked in code (FerretDB
  * gives no TTL indexes we rely on). Every finder takes the tenant.
  */

@@ -1,5 +1,5 @@
 /**
- * Registration, sign-in with a second factor, password reset and change (SPEC §3.5).
+ * Registration, sign-in with a second factor, password reset and change (docs/contract.md §3.5).
  *
  * Sign-in policy: a password alone never opens a console session — a console session can rotate
  * tenant secrets. `login` always answers a challenge (`chl_…`) to finish with a second factor: the

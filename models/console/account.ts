@@ -1,5 +1,5 @@
 /**
- * Console accounts (SPEC §3.5): a person who manages workspaces. FerretDB only indexes `_id`, and the
+ * Console accounts (docs/contract.md §3.5): a person who manages workspaces. FerretDB only indexes `_id`, and the
  * hot lookup is by address (sign-in, registration, reset), so the `_id` is derived from the
  * normalised address: `acc_` + 128 bits of SHA-256 — one `_id` lookup finds an account, uniqueness
  * is the primary key's, and an id reveals nothing an attacker could not compute from an address they

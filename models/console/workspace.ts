@@ -1,6 +1,6 @@
 /**
  * Workspaces: a team that owns tenants (and through them operators and receivers), members and
- * invitations (SPEC §3.5). Members and pending invitations are kept inside the workspace document,
+ * invitations (docs/contract.md §3.5). Members and pending invitations are kept inside the workspace document,
  * and every change to them is one compare-and-set on the document's `rev`:
  *   - the membership check of every console request is one `_id` lookup (FerretDB indexes nothing else);
  *   - rules spanning members hold under concurrency: "the last owner cannot leave or be removed" is

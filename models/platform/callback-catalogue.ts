@@ -1,5 +1,5 @@
 /**
- * Every callback the relay sends (SPEC §1.4, §2, §3.6), in one catalogue: event name → where it goes
+ * Every callback the relay sends (docs/contract.md §1.4, §2, §3.6), in one catalogue: event name → where it goes
  * → the shape of its `data`. emitEvent (emit-event.ts) takes its types from here, the OpenAPI document
  * lists them as `webhooks`, and the SDKs type their handlers from it. Event names are a public
  * contract: never rename one, add new ones.
@@ -73,7 +73,7 @@ const passkeyEvent = z.object({
 });
 const passkey = <S extends z.ZodType>(summary: string, data: S) => def({ summary, path: fixed('/relay-callbacks/passkey'), data });
 
-/** The ApprovalEvent (SPEC §2.4): once per final state of a sudo dispatch, or of a push challenge sent with approval_event. */
+/** The ApprovalEvent (docs/contract.md §2.4): once per final state of a sudo dispatch, or of a push challenge sent with approval_event. */
 export const approvalEvent = z.object({
   event_id: z.string().describe('The sudo event (sud_…) or push challenge (chg_…) id.'),
   instruction_id: z.string(),
@@ -109,7 +109,7 @@ export const approvalEvent = z.object({
 
 // ---- Chat Relay -----------------------------------------------------------------------------------
 
-/** The nine chat callbacks (SPEC §3.6), sent to `{callback_url_base}/api/v1/chat-callbacks/{event}`. */
+/** The nine chat callbacks (docs/contract.md §3.6), sent to `{callback_url_base}/api/v1/chat-callbacks/{event}`. */
 export const CHAT_EVENTS = [
   'conversation-started',
   'message-received',

@@ -1,5 +1,5 @@
 /**
- * Emitting a callback event (SPEC §1.4): one enqueue, nothing else. The `webhook.deliver` job carries
+ * Emitting a callback event (docs/contract.md §1.4): one enqueue, nothing else. The `webhook.deliver` job carries
  * what the delivery needs — the exact body to sign and send, the URL, the ids — so neither the API
  * nor the worker reads MongoDB for it; the worker records the event, the delivery and each attempt
  * in MongoDB, in batches (delivery-records.ts). A tenant without a callback_url_base gets the event
@@ -63,7 +63,7 @@ export function prepareEvent<N extends CallbackName>(
     };
   }
   const url = catalogueUrl(tenant, eventType) ?? '';
-  // These exact bytes are signed and sent on every attempt (SPEC §1.4 body shape).
+  // These exact bytes are signed and sent on every attempt (docs/contract.md §1.4 body shape).
   const body = JSON.stringify({ event_id: eventId, event_type: eventType, tenant_id: tenantId, created_at: createdAt.toISOString(), data });
   const deliveryId = once ? idFor('dlv', createdAt.getTime(), once.key) : newId('dlv');
   return {

@@ -1,5 +1,5 @@
 /**
- * relay_user links (SPEC §1.3, the "Stripe Connect" model). The relay never owns a tenant's users:
+ * relay_user links (docs/contract.md §1.3, the "Stripe Connect" model). The relay never owns a tenant's users:
  * it links a tenant's backend_user_id to a relay-side id (the 24-hex `relay_user_linked_id`). A person
  * linked to several tenants has one link per tenant, and every lookup takes the tenant, so no tenant
  * can reach another tenant's link even by guessing its id.

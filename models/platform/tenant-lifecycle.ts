@@ -1,5 +1,5 @@
 /**
- * The tenant lifecycle (SPEC §1.1) as domain operations, shared by the platform admin API
+ * The tenant lifecycle (docs/contract.md §1.1) as domain operations, shared by the platform admin API
  * (api/platform/tenants.ts, any tenant) and the console (api/console/tenants.ts, the tenants of one
  * workspace). Every write bumps the tenant's generation (TenantStore.bump), so every process drops
  * its cached copy at once: a suspension or a rotation counts on the next signed request anywhere.

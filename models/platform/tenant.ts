@@ -1,5 +1,5 @@
 /**
- * The one `tenants` collection shared by both relays (SPEC §1.1). The secret is stored sealed
+ * The one `tenants` collection shared by both relays (docs/contract.md §1.1). The secret is stored sealed
  * (AES-256-GCM, platform/secret-box.ts); `toPublicTenant` is the only shape that leaves the relay,
  * and it never carries the secret.
  */

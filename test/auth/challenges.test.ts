@@ -1,5 +1,5 @@
 /**
- * Auth Relay push challenges (SPEC §2.2) through HTTP, queue and worker, against real Redis and
+ * Auth Relay push challenges (docs/contract.md §2.2) through HTTP, queue and worker, against real Redis and
  * FerretDB, with a relay that has no FCM credentials (delivery by device polling): the device
  * polls, answers signed by its key, the tenant receives the signed callback, delivery-status shows
  * the outcome; and every refusal of the answer protocol.

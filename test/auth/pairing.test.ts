@@ -1,5 +1,5 @@
 /**
- * Auth Relay pairing and devices (SPEC §2.1) through HTTP against real Redis and FerretDB: the
+ * Auth Relay pairing and devices (docs/contract.md §2.1) through HTTP against real Redis and FerretDB: the
  * seed's prepare-pairing, the device redeeming the proof, the refusals, refresh/unpair, and the
  * backend's device list and revocation.
  */

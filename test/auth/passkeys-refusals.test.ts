@@ -1,5 +1,5 @@
 /**
- * Passkeys (SPEC §2.5) as a tenant's backend calls them, refusals first: every response the relay
+ * Passkeys (docs/contract.md §2.5) as a tenant's backend calls them, refusals first: every response the relay
  * judges is made by headless Chromium with a CDP virtual authenticator (test/auth/passkeys-support.ts),
  * and the test plays the backend with signed calls. Then the HMAC suite on all seven routes.
  */

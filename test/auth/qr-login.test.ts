@@ -1,5 +1,5 @@
 /**
- * QR login (SPEC §2.3): a browser origin asks, the relay signs the code, a paired device of the same
+ * QR login (docs/contract.md §2.3): a browser origin asks, the relay signs the code, a paired device of the same
  * tenant checks the signature (the reference device, and its CLI), approves or denies; the backend
  * polls with its poll token and reads the approving user once.
  */

@@ -1,5 +1,5 @@
 /**
- * Sudo step-up (SPEC §2.4) end to end, with real Redis and FerretDB, the reference device protocol
+ * Sudo step-up (docs/contract.md §2.4) end to end, with real Redis and FerretDB, the reference device protocol
  * and a tenant receiver verifying every callback with HMAC #1: dispatch → devices see it → signed
  * answers → exactly one ApprovalEvent per final state, for single, quorum and cross-organisation
  * approvals; dynamic data shown and signed; expiry, cancel; every refusal with its status and code.

@@ -1,5 +1,5 @@
 /**
- * Chat lanes, tickets and the nine chat callbacks (SPEC §3.2, §3.4, §3.6), end to end: HTTP → queue
+ * Chat lanes, tickets and the nine chat callbacks (docs/contract.md §3.2, §3.4, §3.6), end to end: HTTP → queue
  * → worker → a local bot and a local callback receiver (real HTTP servers). Every callback and every
  * bot call is verified with the seed's recipe, written out here independently of our signing module.
  */

@@ -30,7 +30,7 @@ describe('chat relay core', function () {
     await relay?.stop();
   });
 
-  describe('visitor sessions (SPEC §3.1)', () => {
+  describe('visitor sessions (docs/contract.md §3.1)', () => {
     it('widget-config answers an allowed origin, refuses another (403), and CORS preflights are answered', async () => {
       const q = `tenant_id=${creds.tenantId}&widget_public_key=${encodeURIComponent(creds.widgetKey)}`;
       const ok = await fetch(`${api1.url}/api/v1/fetch/widget-config?${q}`, { headers: { Origin: ORIGIN } });
@@ -186,7 +186,7 @@ describe('chat relay core', function () {
     });
   });
 
-  describe('operators (SPEC §3.3)', () => {
+  describe('operators (docs/contract.md §3.3)', () => {
     it('provisioning is idempotent on email + tenant: 201 then 200 created:false, routing keys refreshed, no password returned', async () => {
       const body = { email: 'Bob@Example.com', display_name: 'Bob', routing_keys: ['store-1'] };
       const a = await signed(relay.baseUrl, creds, 'POST', '/relay/provision/operator', body);

@@ -1,5 +1,5 @@
 /**
- * Chat WebSocket frames beyond messages (SPEC §3.1, §3.3): read receipts, typing indicators,
+ * Chat WebSocket frames beyond messages (docs/contract.md §3.1, §3.3): read receipts, typing indicators,
  * agent_joined / agent_left / status, and a visitor token expiring while its socket is open. Real
  * `ws` clients, real Redis and FerretDB; visitor and operator sockets sit on different API processes
  * (spawnApi), so every frame here also crosses the Redis fan-out.

@@ -1,4 +1,4 @@
-/** The tenant lifecycle end to end through the admin API (SPEC §1.1), as an operator would drive it. */
+/** The tenant lifecycle end to end through the admin API (docs/contract.md §1.1), as an operator would drive it. */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import http from 'node:http';

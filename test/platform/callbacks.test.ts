@@ -1,5 +1,5 @@
 /**
- * Signed callbacks end to end (SPEC §1.4): API → MongoDB → BullMQ → worker → a real receiver.
+ * Signed callbacks end to end (docs/contract.md §1.4): API → MongoDB → BullMQ → worker → a real receiver.
  * Retry schedule shortened to 0, 300 ms, 300 ms (three attempts) by the test environment.
  */
 import assert from 'node:assert/strict';

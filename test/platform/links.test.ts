@@ -1,4 +1,4 @@
-/** relay_user links (SPEC §1.3): one link per (tenant, backend user), isolated between tenants. */
+/** relay_user links (docs/contract.md §1.3): one link per (tenant, backend user), isolated between tenants. */
 import assert from 'node:assert/strict';
 import {
   RelayUserLinkModel,

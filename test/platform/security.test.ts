@@ -1,6 +1,6 @@
 /**
  * HMAC #1 on the platform's own signed route, the shared rate limit across two API processes, and
- * the error envelope for bad input (SPEC §0, §1.2).
+ * the error envelope for bad input (docs/contract.md §0, §1.2).
  */
 import assert from 'node:assert/strict';
 import { spawnApi, startRelay, type Child, type Relay } from '../support/harness.js';

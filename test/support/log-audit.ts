@@ -1,5 +1,5 @@
 /**
- * "No secret, token or signature in the logs" (SPEC §1.5), checked over a whole test run. A mocha
+ * "No secret, token or signature in the logs" (docs/contract.md §1.5), checked over a whole test run. A mocha
  * root hook plugin (.mocharc.json `require`):
  *   - every relay a test starts logs at info level into one file per run (in-process relays through
  *     `auditLogger`, child processes through the harness, which appends their whole output);

@@ -1,5 +1,5 @@
 /**
- * The shared security suite every signed (/relay/*) route must pass (HMAC #1, SPEC §1.2). A route's
+ * The shared security suite every signed (/relay/*) route must pass (HMAC #1, docs/contract.md §1.2). A route's
  * test file calls `signedRouteSecurity(...)` with a way to build a valid request; the suite then
  * breaks one thing at a time and checks the status and error code a tenant developer would see.
  */

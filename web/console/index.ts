@@ -1,5 +1,5 @@
 /**
- * console.js: the self-service console (SPEC §3.5) served by the relay at /console. It mounts
+ * console.js: the self-service console (docs/contract.md §3.5) served by the relay at /console. It mounts
  * itself into the page body; everything it calls is /api/v1/console/* on the same origin.
  */
 import { App } from './app.js';

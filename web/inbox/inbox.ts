@@ -1,5 +1,5 @@
 /**
- * The operator inbox (SPEC §3.3, §3.5b), its wiring: the queue of the operator's routing keys and
+ * The operator inbox (docs/contract.md §3.3, §3.5b), its wiring: the queue of the operator's routing keys and
  * their own conversations, one conversation open at a time with its messages, its ticket and the
  * actions the relay allows (take, release, resolve, reply), live through the operator socket.
  *

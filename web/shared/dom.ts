@@ -1,6 +1,6 @@
 /**
  * DOM helpers for the browser bundles. Elements are built with createElement and textContent only,
- * never innerHTML: chat text is plain text (SPEC §3.1), and pages under Trusted Types or a strict
+ * never innerHTML: chat text is plain text (docs/contract.md §3.1), and pages under Trusted Types or a strict
  * CSP keep working. No inline `style` attributes either: styling is a constructed stylesheet adopted
  * by the shadow root (see `adopt`), which a Content-Security-Policy does not block.
  */

@@ -1,6 +1,6 @@
 /**
  * French and English. The locale comes from the option, else the page's `<html lang>`, else French
- * (the relay's default, SPEC §3.1). Each bundle has its own dictionary (widget/strings.ts,
+ * (the relay's default, docs/contract.md §3.1). Each bundle has its own dictionary (widget/strings.ts,
  * inbox/strings.ts) with the same keys in both languages, checked by the type.
  */
 export type Locale = 'fr' | 'en';

@@ -1,5 +1,5 @@
 /**
- * One visitor widget for one tenant (SPEC §3.1, §3.5b). It renders its launcher at once, then asks
+ * One visitor widget for one tenant (docs/contract.md §3.1, §3.5b). It renders its launcher at once, then asks
  * the relay for the tenant's configuration (branding, online status; a refused origin stops here
  * with a plain message and no session). The visitor session is created on the first message, and
  * resumed after a reload or in another tab from localStorage (keyed by tenant).

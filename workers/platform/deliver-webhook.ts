@@ -1,5 +1,5 @@
 /**
- * Where a callback is signed and sent (SPEC §1.4): one attempt of one delivery. The job carries what
+ * Where a callback is signed and sent (docs/contract.md §1.4): one attempt of one delivery. The job carries what
  * the attempt needs (the exact body, the URL, the ids: models/platform/emit-event.ts), so an attempt
  * reads no MongoDB:
  *   1. take a tenant slot (at most N in flight per tenant across all workers, more while its endpoint

@@ -1,5 +1,5 @@
 /**
- * POST /relay/sudo/dispatch (SPEC §2.4): ask people to approve an action on their paired devices.
+ * POST /relay/sudo/dispatch (docs/contract.md §2.4): ask people to approve an action on their paired devices.
  * The request path costs Redis only: the approvers (cached fan-outs), the live request and one batch
  * of jobs (models/auth/approval-flow.ts createRequest). Its end reaches the tenant as the ApprovalEvent.
  */

@@ -1,5 +1,5 @@
 /**
- * Delegation grants (SPEC §2.4, decided): the grantor (this tenant) lets the grantee ask the grantor's
+ * Delegation grants (docs/contract.md §2.4, decided): the grantor (this tenant) lets the grantee ask the grantor's
  * named users, or one of its groups, to approve the grantee's sudo_delegated_actions. Only the
  * grantor creates and revokes; each side lists only its half.
  */

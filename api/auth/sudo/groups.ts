@@ -1,4 +1,4 @@
-/** Approver groups (SPEC §2.4, decided): a tenant's sets of people with a threshold, for sudo_group_action. */
+/** Approver groups (docs/contract.md §2.4, decided): a tenant's sets of people with a threshold, for sudo_group_action. */
 import { z } from 'zod';
 import { findGroup, groupsOf, toPublicGroup } from '../../../models/auth/approver-group.js';
 import { changeGroup, insertGroup, removeGroup } from '../../../models/auth/approver-group-data.js';

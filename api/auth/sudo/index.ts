@@ -1,4 +1,4 @@
-/** The sudo routes (SPEC §2.4), for api/auth/index.ts. */
+/** The sudo routes (docs/contract.md §2.4), for api/auth/index.ts. */
 import type { AnyRoute } from '../../route.js';
 import { sudoDispatch } from './dispatch.js';
 import { cancelSudoEvent, fetchSudoEvent, submitResponse } from './events.js';

@@ -1,4 +1,4 @@
-/** Schemas of the sudo routes (SPEC §2.4): a dispatch, approver groups, delegation grants, the ApprovalEvent. */
+/** Schemas of the sudo routes (docs/contract.md §2.4): a dispatch, approver groups, delegation grants, the ApprovalEvent. */
 import { z } from 'zod';
 import { SUDO_EVENT_TYPES } from '../../../models/auth/sudo-flow.js';
 import { approvalEvent } from '../../../models/platform/callback-catalogue.js';
@@ -40,7 +40,7 @@ export const dispatchBody = z
       .describe(
         'localAuth: the person unlocks the device. goldenNumber: number matching; the answer carries `number`, your page shows it, the person picks it on the device and types it on your page (POST /relay/sudo/submit-response). totp: the device shows a code the person types on your page, checked with submit-response.',
       ),
-    fields: z.array(dataItem).max(20).default([]).describe('Display fields the device shows (SPEC §2.2 data types).'),
+    fields: z.array(dataItem).max(20).default([]).describe('Display fields the device shows (docs/contract.md §2.2 data types).'),
     relay_user_linked_id_list: z.array(linkId).max(50).default([]),
     relay_group_linked_id_list: z.array(groupId).max(10).default([]),
     grantor_tenant_id: tenantIdField

@@ -1,5 +1,5 @@
 /**
- * Passkey sign-in (SPEC §2.5):
+ * Passkey sign-in (docs/contract.md §2.5):
  *   POST /relay/webauthn/authenticate/options → `data.options` for navigator.credentials.get, for a
  *        known user (allow list) or usernameless (empty allow list: discoverable credentials,
  *        conditional UI / autofill);

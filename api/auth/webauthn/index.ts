@@ -1,4 +1,4 @@
-/** The seven passkey (WebAuthn) routes of SPEC §2.5, for api/auth/index.ts. */
+/** The seven passkey (WebAuthn) routes of docs/contract.md §2.5, for api/auth/index.ts. */
 import { authenticateRoutes } from './authenticate.js';
 import { passkeyRoutes } from './passkeys.js';
 import { registerRoutes } from './register.js';

@@ -1,5 +1,5 @@
 /**
- * Passkey registration (SPEC §2.5), the tenant's backend brokering the browser's ceremony:
+ * Passkey registration (docs/contract.md §2.5), the tenant's backend brokering the browser's ceremony:
  *   POST /relay/webauthn/register/options → `data.options` for navigator.credentials.create
  *   POST /relay/webauthn/register/verify  → the browser's `credential.toJSON()`, verified and stored.
  */

@@ -1,5 +1,5 @@
 /**
- * The chat WebSockets, on the API's own HTTP server (SPEC §3.1, §3.3):
+ * The chat WebSockets, on the API's own HTTP server (docs/contract.md §3.1, §3.3):
  *   /api/v1/ws/widget?token=<visitor_token>[&last_seq=n]   one visitor, its own conversation only (visitor-socket.ts)
  *   /api/v1/ws/operator?token=<operator_token>[&tenant_id=] one operator, its tenant and routing keys (operator-socket.ts)
  * or `?ticket=<one-time ticket>` in place of `token` (api/chat/socket-tickets.ts), which keeps tokens out of URLs.

@@ -283,7 +283,7 @@ class Device:
         return self.run("deny", request_id)
 
     def scan(self, qr_code_str: str, approve: bool = True) -> dict[str, Any]:
-        """SPEC §2.3: ``scan <qr_code_str> --approve|--deny`` (the flag last: it takes no value)."""
+        """docs/contract.md §2.3: ``scan <qr_code_str> --approve|--deny`` (the flag last: it takes no value)."""
         return self.run("scan", qr_code_str, flags=("--approve" if approve else "--deny",))
 
 

@@ -1,5 +1,5 @@
 /**
- * The Auth Relay's sudo, approver-group, delegation and QR-login routes (SPEC §2.3, §2.4) as client
+ * The Auth Relay's sudo, approver-group, delegation and QR-login routes (docs/contract.md §2.3, §2.4) as client
  * methods, typed exactly as the relay's OpenAPI document (the SDK's tests compare every entry).
  */
 import { ACTION_TYPES, APPROVAL_STATUSES, SUDO_ACTION_TYPES } from '../enums.js';
@@ -30,7 +30,7 @@ export const approval = s.object({
 /**
  * The ApprovalEvent: the `sudo.approval_event` callback's data, and what fetch/event answers. The
  * relay's one schema for both allows `pending`, which only fetch/event can answer: the callback is
- * sent once the request is final (SPEC §2.4).
+ * sent once the request is final (docs/contract.md §2.4).
  */
 export const approvalEvent = s.object({
   event_id: str(),

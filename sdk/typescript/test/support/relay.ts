@@ -308,7 +308,7 @@ export class Device {
     return this.answer(requestId, 'deny');
   }
 
-  /** SPEC §2.3: the reference device's `scan <qr_code_str> --approve|--deny` (its command line, as a user would run it). */
+  /** docs/contract.md §2.3: the reference device's `scan <qr_code_str> --approve|--deny` (its command line, as a user would run it). */
   async scan(qrCodeStr: string, approve = true): Promise<Json> {
     const dir = mkdtempSync(join(tmpdir(), 'tssdk-device-'));
     const state = join(dir, 'device.json');
