@@ -4,7 +4,7 @@
  * tests). Nothing of ours is stubbed; everything talks to the real Redis and FerretDB.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -143,23 +143,75 @@ function killer(proc: ChildProcess) {
   };
 }
 
-/** A separate `web` process (api/server.ts) sharing the given environment; resolves once /healthz answers. */
+/**
+ * Whether process `pid` holds the listening socket of 127.0.0.1:`port` (Linux: the socket's inode in
+ * /proc/net/tcp among the process's open files). freePort's port is free only when it is probed: in
+ * the gap before the spawned API binds it, another lane's process may take it, and that process's
+ * /readyz would then pass for ours (seen in a full run: a test talked to another lane's relay).
+ */
+function holdsPort(pid: number, port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let table: string;
+    try {
+      table = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of table.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address ends in the port; state 0A is LISTEN; field 9 is the inode.
+      if (f[1]?.endsWith(hex) && f[3] === '0A' && f[9]) inodes.add(f[9]);
+    }
+  }
+  if (!existsSync('/proc/net/tcp')) return true; // not Linux: no way to tell, trust the answer
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? '');
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** A separate `web` process (api/server.ts) sharing the given environment; resolves once /readyz (or /healthz) answers. */
 export async function spawnApi(
   env: Record<string, string>,
   opts: { waitFor?: '/readyz' | '/healthz'; port?: number } = {},
 ): Promise<Child> {
+  // A port taken by another process between freePort's probe and our bind: try another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnApiOn(env, opts, opts.port ?? (await freePort()));
+    } catch (err) {
+      if (opts.port !== undefined || attempt >= 3 || !(err instanceof PortTaken)) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function spawnApiOn(env: Record<string, string>, opts: { waitFor?: '/readyz' | '/healthz' }, port: number): Promise<Child> {
   // A fixed port lets a test take a process down and bring it back where its clients reconnect.
-  const port = opts.port ?? (await freePort());
   const { proc, output } = spawnTs('api/server.ts', { ...env, PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
   // Generous: on a loaded machine tsx alone can take well over 15 s to load the API.
   for (let i = 0; i < 600; i++) {
-    if (proc.exitCode !== null) throw new Error(`api process exited: ${output()}`);
+    if (proc.exitCode !== null) {
+      if (output().includes('EADDRINUSE')) throw new PortTaken(`port ${port} was taken: ${output()}`);
+      throw new Error(`api process exited: ${output()}`);
+    }
     const ok = await fetch(`${url}${opts.waitFor ?? '/readyz'}`).then(
       (r) => r.ok,
       () => false,
     );
-    if (ok) return { proc, url, output, kill: killer(proc) };
+    // Ready only when the answer came from our process, not from whoever else listens there.
+    if (ok && proc.pid !== undefined && holdsPort(proc.pid, port)) return { proc, url, output, kill: killer(proc) };
     await new Promise((r) => setTimeout(r, 100));
   }
   proc.kill('SIGKILL');
