@@ -17,6 +17,11 @@ npx tsx scripts/docs/cite-contract.ts --check || exit 1
 # The generated docs pages match the tables they come from (npm run docs:gen rewrites them).
 npx tsx scripts/docs/gen-config.ts --check || exit 1
 npx tsx scripts/docs/gen-errors.ts --check || exit 1
+# The docs site builds, and VitePress fails the build on a dead link between its pages (~20 s).
+npx vitepress build docs --logLevel warn >/tmp/docs-site.$$ 2>&1 || {
+	cat /tmp/docs-site.$$
+	exit 1
+}
 echo "== typecheck"
 npx tsc --noEmit || exit 1
 npx tsc --noEmit -p web/tsconfig.json || exit 1
