@@ -8,6 +8,7 @@ import {
 } from '../../models/platform/relay-user-link.js';
 import { startRelay, type Relay } from '../support/harness.js';
 import { provision } from '../support/client.js';
+import { provenTenantId } from '../../models/platform/tenant-id.js';
 
 describe('platform: relay_user links', () => {
   let relay: Relay;
@@ -39,9 +40,9 @@ describe('platform: relay_user links', () => {
     const la = await upsertRelayUserLink(a.tenantId, 'same-user', 'pairing');
     const lb = await upsertRelayUserLink(b.tenantId, 'same-user', 'pairing');
     assert.notEqual(String(la._id), String(lb._id));
-    assert.equal(String((await findRelayUserLink(a.tenantId, String(la._id)))?._id), String(la._id));
-    assert.equal(await findRelayUserLink(b.tenantId, String(la._id)), null, "B cannot read A's link by id");
-    assert.equal(await findRelayUserLink(a.tenantId, 'not-an-id'), null);
-    assert.equal(String((await findRelayUserLinkByBackendUser(b.tenantId, 'same-user'))?._id), String(lb._id));
+    assert.equal(String((await findRelayUserLink(provenTenantId(a.tenantId), String(la._id)))?._id), String(la._id));
+    assert.equal(await findRelayUserLink(provenTenantId(b.tenantId), String(la._id)), null, "B cannot read A's link by id");
+    assert.equal(await findRelayUserLink(provenTenantId(a.tenantId), 'not-an-id'), null);
+    assert.equal(String((await findRelayUserLinkByBackendUser(provenTenantId(b.tenantId), 'same-user'))?._id), String(lb._id));
   });
 });

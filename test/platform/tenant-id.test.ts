@@ -10,9 +10,12 @@ import { changeGroup, removeGroup } from '../../models/auth/approver-group-data.
 import { grantsOf } from '../../models/auth/delegation-grant.js';
 import { revokeGivenGrant } from '../../models/auth/delegation-grant-data.js';
 import { devicesOfPairing, findUserDevice } from '../../models/auth/device-data.js';
+import { findPairing, findPairingById, pairingsOfLink } from '../../models/auth/pairing.js';
+import { findPasskey, passkeysOfUser, renamePasskey, revokePasskey } from '../../models/auth/passkey.js';
 import { conversationOfTenant, ticketOfTenant } from '../../models/chat/conversation-data.js';
 import { operatorOfTenant } from '../../models/chat/operator-data.js';
 import { sessionOfTenant } from '../../models/chat/visitor-session-data.js';
+import { findRelayUserLink, findRelayUserLinkByBackendUser } from '../../models/platform/relay-user-link.js';
 import { provenTenantId, type TenantId } from '../../models/platform/tenant-id.js';
 
 /** Never called: only type-checked. */
@@ -41,6 +44,26 @@ export function _tenantIsRequired(tenant: TenantId, fromRequest: string): void {
   void grantsOf(fromRequest);
   // @ts-expect-error a bare string is not a grantor
   void revokeGivenGrant(fromRequest, 'dgr_1');
+  void findPairing(tenant, 'ush_1');
+  void findRelayUserLink(tenant, 'lnk_1');
+  // @ts-expect-error a bare string is not a tenant
+  void findPairing(fromRequest, 'ush_1');
+  // @ts-expect-error a bare string is not a tenant
+  void findPairingById(fromRequest, 'prg_1');
+  // @ts-expect-error a bare string is not a tenant
+  void pairingsOfLink(fromRequest, 'lnk_1');
+  // @ts-expect-error a bare string is not a tenant
+  void findRelayUserLink(fromRequest, 'lnk_1');
+  // @ts-expect-error the tenant cannot be left out
+  void findRelayUserLinkByBackendUser('user-42');
+  // @ts-expect-error a bare string is not a tenant
+  void findPasskey(fromRequest, 'cred_1');
+  // @ts-expect-error a bare string is not a tenant
+  void passkeysOfUser(fromRequest, 'lnk_1');
+  // @ts-expect-error a bare string is not a tenant
+  void renamePasskey(fromRequest, 'lnk_1', 'cred_1', 'Laptop');
+  // @ts-expect-error a bare string is not a tenant
+  void revokePasskey(fromRequest, 'lnk_1', 'cred_1');
 }
 
 describe('TenantId', () => {
