@@ -14,6 +14,7 @@ import { findPairing, findPairingById, pairingsOfLink } from '../../models/auth/
 import { findPasskey, passkeysOfUser, renamePasskey, revokePasskey } from '../../models/auth/passkey.js';
 import { conversationOfTenant, ticketOfTenant } from '../../models/chat/conversation-data.js';
 import { operatorOfTenant } from '../../models/chat/operator-data.js';
+import { findOperator, listOperators } from '../../models/chat/operator.js';
 import { sessionOfTenant } from '../../models/chat/visitor-session-data.js';
 import { findRelayUserLink, findRelayUserLinkByBackendUser } from '../../models/platform/relay-user-link.js';
 import { provenTenantId, type TenantId } from '../../models/platform/tenant-id.js';
@@ -64,6 +65,10 @@ export function _tenantIsRequired(tenant: TenantId, fromRequest: string): void {
   void renamePasskey(fromRequest, 'lnk_1', 'cred_1', 'Laptop');
   // @ts-expect-error a bare string is not a tenant
   void revokePasskey(fromRequest, 'lnk_1', 'cred_1');
+  // @ts-expect-error a bare string is not a tenant
+  void listOperators(fromRequest, { limit: 50, offset: 0 });
+  // @ts-expect-error a bare string is not a tenant
+  void findOperator(fromRequest, 'op_1');
 }
 
 describe('TenantId', () => {
