@@ -74,7 +74,7 @@ export const provisionOperatorRoute = defineRoute({
   otherSuccessStatuses: [200],
   handler: async (_ctx, { body, deps, principal }) => {
     const { routing_keys, ...rest } = body;
-    const r = await provisionOperator(deps, principal.tenant.tenant._id, { ...rest, routing_keys: routing_keys ?? [] });
+    const r = await provisionOperator(deps, principal.tenant.id, { ...rest, routing_keys: routing_keys ?? [] });
     return r.created
       ? { status: 201, message: 'Operator provisioned.', data: toOperatorView(r.operator, true) }
       : { status: 200, message: 'Operator already provisioned; settings refreshed.', data: toOperatorView(r.operator, false) };

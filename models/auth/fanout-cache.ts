@@ -36,7 +36,8 @@ export function loadFanout(redis: Redis, prefix: string, tenantId: string, userH
 
 async function loadFromMongo(tenantId: string, userHash: string): Promise<Fanout | null> {
   // The callers hold the tenant id of a stored request, a job or a principal: ids the relay wrote.
-  const [pairing, devices] = await Promise.all([findPairing(tenantOfRecord(tenantId), userHash), activeDevicesOfUser(tenantId, userHash)]);
+  const tenant = tenantOfRecord(tenantId);
+  const [pairing, devices] = await Promise.all([findPairing(tenant, userHash), activeDevicesOfUser(tenant, userHash)]);
   if (!pairing) return null;
   return {
     pairing: { _id: pairing._id, user_socket_hash: pairing.user_socket_hash, relay_user_linked_id: pairing.relay_user_linked_id },

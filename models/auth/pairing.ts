@@ -83,7 +83,7 @@ export type PairingUser = {
   relay_user_linked_id: string;
 };
 
-export async function upsertPairing(tenantId: string, newId: string, user: PairingUser): Promise<PairingDoc> {
+export async function upsertPairing(tenantId: TenantId, newId: string, user: PairingUser): Promise<PairingDoc> {
   const filter = { tenant_id: tenantId, user_socket_hash: user.user_socket_hash };
   const update = { $setOnInsert: { _id: newId, tenant_id: tenantId }, $set: user };
   try {

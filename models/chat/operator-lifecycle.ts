@@ -10,6 +10,7 @@ import type { FlowDeps } from '../platform/deps.js';
 import { newId } from '../../platform/ids.js';
 import { OperatorModel, type OperatorDoc, type OperatorRole } from './operator.js';
 import { announceChange } from './operator-record.js';
+import type { TenantId } from '../platform/tenant-id.js';
 
 /** The operator's status moves only by these transitions (both idempotent). */
 export const OPERATOR_TRANSITIONS = {
@@ -51,7 +52,7 @@ async function apply(
 /** Create or reuse (idempotent on tenant + email); provisioning a disabled operator enables it again. */
 export async function provisionOperator(
   deps: FlowDeps,
-  tenantId: string,
+  tenantId: TenantId,
   input: OperatorSettings & { email: string; backend_user_id?: string },
 ): Promise<{ operator: OperatorDoc; created: boolean }> {
   const { email, backend_user_id, ...settings } = input;

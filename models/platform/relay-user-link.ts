@@ -28,7 +28,7 @@ export type LinkSource = 'pairing' | 'operator' | 'passkey';
 
 /** Creates the link, or returns the existing one; idempotent under concurrent calls. */
 export async function upsertRelayUserLink(
-  tenantId: string,
+  tenantId: TenantId,
   backendUserId: string,
   source: LinkSource,
   displayName?: string,

@@ -5,18 +5,20 @@
  * Runs without services: nothing here reaches MongoDB.
  */
 import assert from 'node:assert/strict';
-import { groupsOf } from '../../models/auth/approver-group.js';
+import { findGroup, groupsOf } from '../../models/auth/approver-group.js';
 import { changeGroup, removeGroup } from '../../models/auth/approver-group-data.js';
 import { grantsOf } from '../../models/auth/delegation-grant.js';
 import { revokeGivenGrant } from '../../models/auth/delegation-grant-data.js';
 import { devicesOfPairing, findUserDevice } from '../../models/auth/device-data.js';
+import { findRequestByInstruction, pushDeliveriesOf } from '../../models/auth/approval-request.js';
+import { activeDevicesOfUser } from '../../models/auth/device.js';
 import { findPairing, findPairingById, pairingsOfLink } from '../../models/auth/pairing.js';
 import { findPasskey, passkeysOfUser, renamePasskey, revokePasskey } from '../../models/auth/passkey.js';
 import { conversationOfTenant, ticketOfTenant } from '../../models/chat/conversation-data.js';
 import { operatorOfTenant } from '../../models/chat/operator-data.js';
 import { findOperator, listOperators } from '../../models/chat/operator.js';
 import { sessionOfTenant } from '../../models/chat/visitor-session-data.js';
-import { findRelayUserLink, findRelayUserLinkByBackendUser } from '../../models/platform/relay-user-link.js';
+import { findRelayUserLink, findRelayUserLinkByBackendUser, upsertRelayUserLink } from '../../models/platform/relay-user-link.js';
 import { provenTenantId, type TenantId } from '../../models/platform/tenant-id.js';
 
 /** Never called: only type-checked. */
@@ -69,6 +71,16 @@ export function _tenantIsRequired(tenant: TenantId, fromRequest: string): void {
   void listOperators(fromRequest, { limit: 50, offset: 0 });
   // @ts-expect-error a bare string is not a tenant
   void findOperator(fromRequest, 'op_1');
+  // @ts-expect-error a bare string is not a tenant
+  void upsertRelayUserLink(fromRequest, 'user-42', 'passkey');
+  // @ts-expect-error a bare string is not a tenant
+  void activeDevicesOfUser(fromRequest, 'ush_1');
+  // @ts-expect-error a bare string is not a tenant
+  void findGroup(fromRequest, 'grp_1');
+  // @ts-expect-error a bare string is not a tenant
+  void findRequestByInstruction(fromRequest, 'ins_1');
+  // @ts-expect-error a bare string is not a tenant
+  void pushDeliveriesOf(fromRequest, 'apr_1');
 }
 
 describe('TenantId', () => {

@@ -74,7 +74,7 @@ export const registerOptions = defineRoute({
       if (!link) throw notFound('relay_user_linked_id');
     } else {
       // No display name: the link's is the one the tenant gave at pairing or provisioning.
-      link = await upsertRelayUserLink(tenant._id, body.backend_user_id!, 'passkey');
+      link = await upsertRelayUserLink(tenantId, body.backend_user_id!, 'passkey');
     }
     const linkId = link._id.toString();
     // 2. Their passkeys, excluded so the browser refuses an authenticator that already holds one.
