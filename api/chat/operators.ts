@@ -94,7 +94,7 @@ export const deprovisionOperatorRoute = defineRoute({
   errors: [404],
   handler: async (_ctx, { body, deps, principal }) => {
     const by = body.operator_id ? { operator_id: body.operator_id } : { email: body.email ?? '' };
-    const op = await deprovisionOperator(deps, principal.tenant.tenant._id, by);
+    const op = await deprovisionOperator(deps, principal.tenant.id, by);
     if (!op) throw notFound('Operator');
     const { created: _c, ...view } = toOperatorView(op, false);
     return { message: 'Operator deprovisioned; its tokens are revoked.', data: view };

@@ -78,7 +78,7 @@ export async function provisionOperator(
 /** Edits an operator of this tenant (the console); null when it has none by that id. Keeps its status. */
 export async function updateOperator(
   deps: FlowDeps,
-  tenantId: string,
+  tenantId: TenantId,
   operatorId: string,
   set: Partial<OperatorSettings>,
 ): Promise<OperatorDoc | null> {
@@ -88,7 +88,7 @@ export async function updateOperator(
 /** Disables an operator of this tenant (idempotent); null when it has none by that id or email. */
 export async function deprovisionOperator(
   deps: FlowDeps,
-  tenantId: string,
+  tenantId: TenantId,
   by: { operator_id: string } | { email: string },
 ): Promise<OperatorDoc | null> {
   const filter = { tenant_id: tenantId, ...('operator_id' in by ? { _id: by.operator_id } : { email: by.email }) };

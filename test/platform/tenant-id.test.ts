@@ -17,12 +17,13 @@ import { findPasskey, passkeysOfUser, renamePasskey, revokePasskey } from '../..
 import { conversationOfTenant, ticketOfTenant } from '../../models/chat/conversation-data.js';
 import { operatorOfTenant } from '../../models/chat/operator-data.js';
 import { findOperator, listOperators } from '../../models/chat/operator.js';
+import { deprovisionOperator, updateOperator } from '../../models/chat/operator-lifecycle.js';
 import { sessionOfTenant } from '../../models/chat/visitor-session-data.js';
 import { findRelayUserLink, findRelayUserLinkByBackendUser, upsertRelayUserLink } from '../../models/platform/relay-user-link.js';
 import { provenTenantId, type TenantId } from '../../models/platform/tenant-id.js';
 
 /** Never called: only type-checked. */
-export function _tenantIsRequired(tenant: TenantId, fromRequest: string): void {
+export function _tenantIsRequired(tenant: TenantId, fromRequest: string, deps: Parameters<typeof updateOperator>[0]): void {
   void devicesOfPairing(tenant, 'prg_1');
   void conversationOfTenant(tenant, 'cnv_1');
   // @ts-expect-error a tenant id read from a request is a string, not a proven TenantId
@@ -81,6 +82,10 @@ export function _tenantIsRequired(tenant: TenantId, fromRequest: string): void {
   void findRequestByInstruction(fromRequest, 'ins_1');
   // @ts-expect-error a bare string is not a tenant
   void pushDeliveriesOf(fromRequest, 'apr_1');
+  // @ts-expect-error a bare string is not a tenant
+  void updateOperator(deps, fromRequest, 'op_1', {});
+  // @ts-expect-error a bare string is not a tenant
+  void deprovisionOperator(deps, fromRequest, { operator_id: 'op_1' });
 }
 
 describe('TenantId', () => {
