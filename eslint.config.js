@@ -41,7 +41,8 @@ export default tseslint.config(
   })),
   // No Mongoose in api/: handlers reach MongoDB only through the data modules of models/ (`*-data.ts`
   // and the finders beside each schema), whose functions take the proven tenant (models/platform/
-  // tenant-id.ts). And only the principal layer, which proves a tenant, may brand an id as one.
+  // tenant-id.ts). And only the principal layer, which proves a tenant, may brand an id as one
+  // (`tenantOfRecord`, for ids the relay wrote itself, is for models/ and workers/ only).
   ...[
     ['api/**/*.ts', ['api/principals/**'], true],
     ['api/principals/**/*.ts', [], false],
@@ -63,7 +64,7 @@ export default tseslint.config(
               ? [
                   {
                     group: ['**/models/platform/tenant-id.js'],
-                    importNames: ['provenTenantId'],
+                    importNames: ['provenTenantId', 'tenantOfRecord'],
                     message: 'Only the principal layer (api/principals/) proves a tenant: use principal.tenant.id',
                   },
                 ]

@@ -36,7 +36,7 @@ export const fetchDeliveryStatus = defineRoute({
   }),
   errors: [404],
   handler: async (_ctx, { query, deps, principal }) => {
-    const tenantId = principal.tenant.tenant._id;
+    const tenantId = principal.tenant.id;
     const prefix = deps.config.queuePrefix;
     // The live request (Redis) while it is recent, else its history (MongoDB).
     const liveId = await requestIdOfInstruction(deps.redis, prefix, tenantId, query.instruction_id);

@@ -50,7 +50,7 @@ export const qrLoginAnswer = defineRoute({
     if (Math.abs(Date.now() - body.timestamp) > DEVICE_WINDOW_MS)
       throw new ApiError('TIMESTAMP_OUT_OF_WINDOW', 'Answer timestamp out of window (±60 s).');
     if (qr.exp * 1000 <= Date.now()) throw new ApiError('EXPIRED', 'This QR code has expired.');
-    const pairing = await findPairingById(device.tenant_id, device.pairing_id);
+    const pairing = await findPairingById(principal.tenant.id, device.pairing_id);
     if (!pairing) throw notFound('Pairing');
     const v = await answerQrSession(
       deps.redis,

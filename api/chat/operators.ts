@@ -74,7 +74,7 @@ export const provisionOperatorRoute = defineRoute({
   otherSuccessStatuses: [200],
   handler: async (_ctx, { body, deps, principal }) => {
     const { routing_keys, ...rest } = body;
-    const r = await provisionOperator(deps, principal.tenant.tenant._id, { ...rest, routing_keys: routing_keys ?? [] });
+    const r = await provisionOperator(deps, principal.tenant.id, { ...rest, routing_keys: routing_keys ?? [] });
     return r.created
       ? { status: 201, message: 'Operator provisioned.', data: toOperatorView(r.operator, true) }
       : { status: 200, message: 'Operator already provisioned; settings refreshed.', data: toOperatorView(r.operator, false) };
@@ -94,7 +94,7 @@ export const deprovisionOperatorRoute = defineRoute({
   errors: [404],
   handler: async (_ctx, { body, deps, principal }) => {
     const by = body.operator_id ? { operator_id: body.operator_id } : { email: body.email ?? '' };
-    const op = await deprovisionOperator(deps, principal.tenant.tenant._id, by);
+    const op = await deprovisionOperator(deps, principal.tenant.id, by);
     if (!op) throw notFound('Operator');
     const { created: _c, ...view } = toOperatorView(op, false);
     return { message: 'Operator deprovisioned; its tokens are revoked.', data: view };

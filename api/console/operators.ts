@@ -8,9 +8,8 @@
 import { z } from 'zod';
 import { deprovisionOperator, provisionOperator, updateOperator } from '../../models/chat/operator-lifecycle.js';
 import { OPERATOR_ROLES, type OperatorDoc } from '../../models/chat/operator.js';
-import { loadTenant } from '../../models/platform/tenant-lifecycle.js';
 import { notFound } from '../errors.js';
-import { inWorkspace } from '../principals/console.js';
+import { inWorkspace, workspaceTenantId } from '../principals/console.js';
 import { defineRoute, q } from '../route.js';
 import { audit, email, tags, wsQuery } from './common.js';
 
@@ -36,11 +35,8 @@ const toOut = (o: OperatorDoc): z.infer<typeof operatorOut> => ({
   status: o.status === 'disabled' ? 'disabled' : 'active',
 });
 
-/** The tenant, when it is the workspace's (404 otherwise, like a missing one). */
-async function workspaceTenant(principal: Parameters<typeof inWorkspace>[0], tenantId: string): Promise<string> {
-  await loadTenant(tenantId, { workspaceId: inWorkspace(principal).doc._id });
-  return tenantId;
-}
+/** The tenant, when it is the workspace's (404 otherwise, like a missing one), proven as a TenantId. */
+const workspaceTenant = workspaceTenantId;
 
 export const consoleProvisionOperator = defineRoute({
   method: 'post',

@@ -19,7 +19,7 @@ import {
 import { quotaExceeded, underLock } from '../../models/console/limits.js';
 import { addTenantToWorkspace, findWorkspace } from '../../models/console/workspace.js';
 import { deliveryOut, rangeQuery, replayBody } from '../platform/deliveries.js';
-import { inWorkspace } from '../principals/console.js';
+import { inWorkspace, workspaceTenantId } from '../principals/console.js';
 import { refuseNonPublicCallbackUrls } from '../platform/url-policy.js';
 import { defineRoute, q } from '../route.js';
 import { publicTenant, tenantSettings, toPublicTenant } from '../schemas.js';
@@ -259,8 +259,7 @@ export const listOperatorsRoute = defineRoute({
   response: z.object({ operators: z.array(operatorOut), total: z.number().int() }),
   errors: [404],
   handler: async (_ctx, { query, principal }) => {
-    await loadTenant(query.tenant_id, scopeOf(principal));
-    const r = await listOperators(query.tenant_id, query);
+    const r = await listOperators(await workspaceTenantId(principal, query.tenant_id), query);
     return {
       message: `${r.operators.length} operator(s).`,
       data: {

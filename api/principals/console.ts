@@ -21,6 +21,8 @@ import type { AppDeps, AppState } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import type { PrincipalOf } from './types.js';
 import { bearer } from './visitor.js';
+import { provenTenantId, type TenantId } from '../../models/platform/tenant-id.js';
+import { loadTenant } from '../../models/platform/tenant-lifecycle.js';
 
 export const workspaceId = () => z.string().regex(/^ws_[0-9a-z]{26}$/, 'must be a workspace id (ws_…)');
 
@@ -67,6 +69,16 @@ export function consoleAuth(deps: AppDeps): Middleware<AppState> {
 export function inWorkspace(p: PrincipalOf['console']): NonNullable<PrincipalOf['console']['workspace']> {
   if (!p.workspace) throw new Error('console route without consoleRole reads principal.workspace');
   return p.workspace;
+}
+
+/**
+ * A tenant of the principal's workspace, proven: the tenant exists and the workspace owns it (the
+ * lookup filters on both), else 404 like a missing one. The console's way to a TenantId, as the
+ * tenant store is the signed routes' (models/platform/tenant-id.ts).
+ */
+export async function workspaceTenantId(p: PrincipalOf['console'], tenantId: string): Promise<TenantId> {
+  const t = await loadTenant(tenantId, { workspaceId: inWorkspace(p).doc._id });
+  return provenTenantId(t._id);
 }
 
 /**

@@ -21,6 +21,7 @@
  */
 import { Schema, model, type InferSchemaType } from 'mongoose';
 import { baseSchemaOptions } from '../platform/common.js';
+import type { TenantId } from '../platform/tenant-id.js';
 
 export const REQUEST_KINDS = ['auth-challenge', 'security-alert', 'sudo'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
@@ -141,7 +142,7 @@ export const PushDeliveryModel = model('PushDelivery', pushDeliverySchema);
 
 export const pushDeliveryId = (requestId: string, deviceId: string): string => `${requestId}:${deviceId}`;
 
-export async function findRequestByInstruction(tenantId: string, instructionId: string): Promise<ApprovalRequestDoc | null> {
+export async function findRequestByInstruction(tenantId: TenantId, instructionId: string): Promise<ApprovalRequestDoc | null> {
   return ApprovalRequestModel.findOne({ tenant_id: tenantId, instruction_id: instructionId })
     .sort({ created_at: -1 })
     .lean<ApprovalRequestDoc>();
@@ -151,6 +152,6 @@ export async function findRequest(tenantId: string, requestId: string): Promise<
   return ApprovalRequestModel.findOne({ _id: requestId, tenant_id: tenantId }).lean<ApprovalRequestDoc>();
 }
 
-export async function pushDeliveriesOf(tenantId: string, requestId: string): Promise<PushDeliveryDoc[]> {
+export async function pushDeliveriesOf(tenantId: TenantId, requestId: string): Promise<PushDeliveryDoc[]> {
   return PushDeliveryModel.find({ tenant_id: tenantId, request_id: requestId }).sort({ _id: 1 }).lean<PushDeliveryDoc[]>();
 }

@@ -24,7 +24,7 @@ groupSchema.index({ tenant_id: 1, created_at: 1 });
 export type ApproverGroupDoc = InferSchemaType<typeof groupSchema> & { _id: string; created_at: Date; updated_at: Date };
 export const ApproverGroupModel = model('ApproverGroup', groupSchema);
 
-export function findGroup(tenantId: string, groupId: string): Promise<ApproverGroupDoc | null> {
+export function findGroup(tenantId: TenantId, groupId: string): Promise<ApproverGroupDoc | null> {
   return ApproverGroupModel.findOne({ _id: groupId, tenant_id: tenantId }).lean<ApproverGroupDoc>();
 }
 

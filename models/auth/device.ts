@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { Schema, model, type InferSchemaType } from 'mongoose';
 import { baseSchemaOptions } from '../platform/common.js';
+import type { TenantId } from '../platform/tenant-id.js';
 
 export const DEVICE_PLATFORMS = ['android', 'ios', 'web', 'cli'] as const;
 export type DevicePlatform = (typeof DEVICE_PLATFORMS)[number];
@@ -53,7 +54,7 @@ export async function activeDevicesOfPairing(tenantId: string, pairingId: string
   return DeviceModel.find({ tenant_id: tenantId, pairing_id: pairingId, status: 'active' }).sort({ _id: 1 }).lean<DeviceDoc[]>();
 }
 
-export async function activeDevicesOfUser(tenantId: string, userSocketHash: string): Promise<DeviceDoc[]> {
+export async function activeDevicesOfUser(tenantId: TenantId, userSocketHash: string): Promise<DeviceDoc[]> {
   return DeviceModel.find({ tenant_id: tenantId, user_socket_hash: userSocketHash, status: 'active' }).sort({ _id: 1 }).lean<DeviceDoc[]>();
 }
 

@@ -12,6 +12,7 @@ import { invalidate, readThrough } from '../../platform/guarded-cache.js';
 import { redisKey } from '../../platform/keys.js';
 import { activeDevicesOfUser } from './device.js';
 import { findPairing } from './pairing.js';
+import { tenantOfRecord } from '../platform/tenant-id.js';
 
 // Long enough that a steady user is never read from MongoDB; short enough to bound what a process dying
 // between its MongoDB write and the invalidation leaves behind.
@@ -34,7 +35,9 @@ export function loadFanout(redis: Redis, prefix: string, tenantId: string, userH
 }
 
 async function loadFromMongo(tenantId: string, userHash: string): Promise<Fanout | null> {
-  const [pairing, devices] = await Promise.all([findPairing(tenantId, userHash), activeDevicesOfUser(tenantId, userHash)]);
+  // The callers hold the tenant id of a stored request, a job or a principal: ids the relay wrote.
+  const tenant = tenantOfRecord(tenantId);
+  const [pairing, devices] = await Promise.all([findPairing(tenant, userHash), activeDevicesOfUser(tenant, userHash)]);
   if (!pairing) return null;
   return {
     pairing: { _id: pairing._id, user_socket_hash: pairing.user_socket_hash, relay_user_linked_id: pairing.relay_user_linked_id },

@@ -24,6 +24,7 @@ import { ensureAuthIndexes } from './indexes.js';
 import { deviceMachine, pairingIntentMachine, statusFilter, type DeviceActor } from './pairing-machine.js';
 import { PairingIntentModel, upsertPairing, type PairingDoc, type PairingIntentDoc } from './pairing.js';
 import { forgetLinkPairings } from './sudo-flow.js';
+import { tenantOfRecord } from '../platform/tenant-id.js';
 
 export type PairingRequest = {
   user_socket_hash: string;
@@ -100,7 +101,8 @@ export async function redeemPairingProof(
 
   // 2. The link, the pairing, the device.
   await ensureAuthIndexes();
-  const tenantId = intent.tenant_id;
+  // The intent's tenant, as the relay stored it when the proven tenant asked for the pairing.
+  const tenantId = tenantOfRecord(intent.tenant_id);
   const link = await upsertRelayUserLink(tenantId, intent.backend_user_id, 'pairing', intent.display_name);
   const pairing = await upsertPairing(tenantId, newId('pair'), {
     user_socket_hash: intent.user_socket_hash,

@@ -8,6 +8,7 @@
  */
 import { Schema, model, type InferSchemaType } from 'mongoose';
 import { baseSchemaOptions } from '../platform/common.js';
+import type { TenantId } from '../platform/tenant-id.js';
 
 const userFields = {
   user_socket_hash: { type: String, required: true },
@@ -56,16 +57,16 @@ pairingSchema.index({ tenant_id: 1, user_socket_hash: 1 }, { unique: true });
 export type PairingDoc = InferSchemaType<typeof pairingSchema> & { _id: string; created_at: Date; updated_at: Date };
 export const PairingModel = model('Pairing', pairingSchema);
 
-export async function findPairing(tenantId: string, userSocketHash: string): Promise<PairingDoc | null> {
+export async function findPairing(tenantId: TenantId, userSocketHash: string): Promise<PairingDoc | null> {
   return PairingModel.findOne({ tenant_id: tenantId, user_socket_hash: userSocketHash }).lean<PairingDoc>();
 }
 
-export async function findPairingById(tenantId: string, pairingId: string): Promise<PairingDoc | null> {
+export async function findPairingById(tenantId: TenantId, pairingId: string): Promise<PairingDoc | null> {
   return PairingModel.findOne({ _id: pairingId, tenant_id: tenantId }).lean<PairingDoc>();
 }
 
 /** The pairings of one relay_user link (a user may be paired under several user_socket_hashes); rare calls, not indexed. */
-export async function pairingsOfLink(tenantId: string, linkId: string): Promise<PairingDoc[]> {
+export async function pairingsOfLink(tenantId: TenantId, linkId: string): Promise<PairingDoc[]> {
   return PairingModel.find({ tenant_id: tenantId, relay_user_linked_id: linkId }).lean<PairingDoc[]>();
 }
 
@@ -82,7 +83,7 @@ export type PairingUser = {
   relay_user_linked_id: string;
 };
 
-export async function upsertPairing(tenantId: string, newId: string, user: PairingUser): Promise<PairingDoc> {
+export async function upsertPairing(tenantId: TenantId, newId: string, user: PairingUser): Promise<PairingDoc> {
   const filter = { tenant_id: tenantId, user_socket_hash: user.user_socket_hash };
   const update = { $setOnInsert: { _id: newId, tenant_id: tenantId }, $set: user };
   try {

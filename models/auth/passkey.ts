@@ -17,6 +17,7 @@ import { withLock } from '../../platform/claims.js';
 import { redisKey } from '../../platform/keys.js';
 import { baseSchemaOptions } from '../platform/common.js';
 import type { RedisKeyDeps } from '../platform/deps.js';
+import type { TenantId } from '../platform/tenant-id.js';
 
 const passkeySchema = new Schema(
   {
@@ -63,12 +64,12 @@ export function passkeyDocId(tenantId: string, credentialId: string): string {
   return `pkc_${createHash('sha256').update(`${tenantId}\n${credentialId}`).digest('base64url')}`;
 }
 
-export async function findPasskey(tenantId: string, credentialId: string): Promise<PasskeyDoc | null> {
+export async function findPasskey(tenantId: TenantId, credentialId: string): Promise<PasskeyDoc | null> {
   return PasskeyModel.findOne({ _id: passkeyDocId(tenantId, credentialId), tenant_id: tenantId }).lean<PasskeyDoc>();
 }
 
 /** One of this user's passkeys (any state), or null: another user's or another tenant's is not found. */
-export async function findUserPasskey(tenantId: string, linkId: string, credentialId: string): Promise<PasskeyDoc | null> {
+export async function findUserPasskey(tenantId: TenantId, linkId: string, credentialId: string): Promise<PasskeyDoc | null> {
   return PasskeyModel.findOne({
     _id: passkeyDocId(tenantId, credentialId),
     tenant_id: tenantId,
@@ -76,7 +77,7 @@ export async function findUserPasskey(tenantId: string, linkId: string, credenti
   }).lean<PasskeyDoc>();
 }
 
-export async function passkeysOfUser(tenantId: string, linkId: string, o: { activeOnly?: boolean } = {}): Promise<PasskeyDoc[]> {
+export async function passkeysOfUser(tenantId: TenantId, linkId: string, o: { activeOnly?: boolean } = {}): Promise<PasskeyDoc[]> {
   const filter: Record<string, unknown> = { tenant_id: tenantId, relay_user_linked_id: linkId };
   if (o.activeOnly) filter.status = 'active';
   return PasskeyModel.find(filter).sort({ created_at: 1, _id: 1 }).lean<PasskeyDoc[]>();
@@ -101,7 +102,7 @@ export type NewPasskey = {
 export class DuplicateCredentialError extends Error {}
 
 /** Inserts a new passkey; a credential id already known to this tenant (any user, any state) is refused. */
-export async function insertPasskey(tenantId: string, p: NewPasskey): Promise<PasskeyDoc> {
+export async function insertPasskey(tenantId: TenantId, p: NewPasskey): Promise<PasskeyDoc> {
   try {
     const doc = await PasskeyModel.create({ ...p, _id: passkeyDocId(tenantId, p.credential_id), tenant_id: tenantId });
     return doc.toObject() as PasskeyDoc;
@@ -124,7 +125,7 @@ export async function insertPasskey(tenantId: string, p: NewPasskey): Promise<Pa
  * guarded findOneAndUpdate is atomic on MongoDB, but FerretDB v1 runs it as a read then a write
  * (FerretDB/FerretDB#3040), and four concurrent sign-ins with one counter were seen all to pass there.
  */
-export async function recordPasskeyUse(deps: RedisKeyDeps, tenantId: string, credentialId: string, u: PasskeyUse): Promise<UseVerdict> {
+export async function recordPasskeyUse(deps: RedisKeyDeps, tenantId: TenantId, credentialId: string, u: PasskeyUse): Promise<UseVerdict> {
   const _id = passkeyDocId(tenantId, credentialId);
   return withLock(
     deps.redis,
@@ -147,14 +148,14 @@ async function checkAndRecordUse(_id: string, tenantId: string, u: PasskeyUse): 
   return { verdict: now?.status === 'active' ? 'regressed' : 'revoked', storedCount: now?.sign_count ?? 0 };
 }
 
-export async function recordCounterRegression(tenantId: string, credentialId: string): Promise<void> {
+export async function recordCounterRegression(tenantId: TenantId, credentialId: string): Promise<void> {
   await PasskeyModel.updateOne(
     { _id: passkeyDocId(tenantId, credentialId), tenant_id: tenantId },
     { $inc: { counter_regressions: 1 }, $set: { last_counter_regression_at: new Date() } },
   );
 }
 
-export async function renamePasskey(tenantId: string, linkId: string, credentialId: string, name: string): Promise<PasskeyDoc | null> {
+export async function renamePasskey(tenantId: TenantId, linkId: string, credentialId: string, name: string): Promise<PasskeyDoc | null> {
   return PasskeyModel.findOneAndUpdate(
     { _id: passkeyDocId(tenantId, credentialId), tenant_id: tenantId, relay_user_linked_id: linkId },
     { $set: { name } },
@@ -164,7 +165,7 @@ export async function renamePasskey(tenantId: string, linkId: string, credential
 
 /** active → revoked; null when this user has no such passkey. `changed` is false when it was already revoked. */
 export async function revokePasskey(
-  tenantId: string,
+  tenantId: TenantId,
   linkId: string,
   credentialId: string,
 ): Promise<{ passkey: PasskeyDoc; changed: boolean } | null> {

@@ -18,6 +18,7 @@ import { DeviceModel, type DeviceDoc } from './device.js';
 import { loadFanout, type FanoutDevice } from './fanout-cache.js';
 import { pairingsOfLink } from './pairing.js';
 import type { ApprovalState, NewParticipant } from './approval-state.js';
+import { tenantOfRecord, type TenantId } from '../platform/tenant-id.js';
 
 export const SUDO_EVENT_TYPES = ['sudo_action', 'sudo_group_action', 'sudo_delegated_action'] as const;
 export type SudoEventType = (typeof SUDO_EVENT_TYPES)[number];
@@ -30,7 +31,7 @@ const LINK_PAIRINGS_TTL_S = 3600;
  * Redis, so a dispatch reads no MongoDB for the people it names (FerretDB answers the pairings query
  * by scanning). Only an existing link is cached: an entry means the link exists.
  */
-async function socketHashesOfLink(deps: FlowDeps, tenantId: string, linkId: string): Promise<string[] | null> {
+async function socketHashesOfLink(deps: FlowDeps, tenantId: TenantId, linkId: string): Promise<string[] | null> {
   const key = redisKey.linkPairings(deps.config.queuePrefix, tenantId, linkId);
   const cached = await deps.redis.get(key);
   if (cached) return JSON.parse(cached) as string[];
@@ -46,7 +47,7 @@ export async function forgetLinkPairings(deps: FlowDeps, tenantId: string, linkI
 }
 
 /** A person of `tenantId` with every active device of their pairings; null when the link is not this tenant's. */
-async function person(deps: FlowDeps, tenantId: string, linkId: string): Promise<NewParticipant | null> {
+async function person(deps: FlowDeps, tenantId: TenantId, linkId: string): Promise<NewParticipant | null> {
   const hashes = await socketHashesOfLink(deps, tenantId, linkId);
   if (!hashes) return null;
   const fanouts = await Promise.all(hashes.map((h) => loadFanout(deps.redis, deps.config.queuePrefix, tenantId, h)));
@@ -64,7 +65,7 @@ export type Approvers = { participants: NewParticipant[]; threshold: number; den
 export async function resolveApprovers(
   deps: FlowDeps,
   a: {
-    callerTenantId: string;
+    callerTenantId: TenantId;
     eventType: SudoEventType;
     grantorTenantId?: string;
     linkIds: string[];
@@ -72,19 +73,23 @@ export async function resolveApprovers(
     threshold?: number;
   },
 ): Promise<Approvers> {
-  const owner = a.eventType === 'sudo_delegated_action' ? a.grantorTenantId : a.callerTenantId;
-  if (!owner)
+  const grantor = a.eventType === 'sudo_delegated_action' ? a.grantorTenantId : a.callerTenantId;
+  if (!grantor)
     throw new DomainError('VALIDATION_FAILED', 'The request body failed validation.', [
       'grantor_tenant_id: required for sudo_delegated_action',
     ]);
   const noGrant = () => new DomainError('FORBIDDEN', 'No active delegation grant covers these approvers.');
 
   // 1. A delegated request: every named person and group must be covered by an active grant.
+  let owner: TenantId = a.callerTenantId;
   if (a.eventType === 'sudo_delegated_action') {
-    const grants = await activeGrants(owner, a.callerTenantId);
+    const grants = await activeGrants(grantor, a.callerTenantId);
     const links = new Set(grants.flatMap((g) => g.relay_user_linked_ids));
     const groups = new Set(grants.flatMap((g) => (g.relay_group_linked_id ? [g.relay_group_linked_id] : [])));
-    if (!grants.length || a.linkIds.some((l) => !links.has(l)) || a.groupIds.some((g) => !groups.has(g))) throw noGrant();
+    if (!grants[0] || a.linkIds.some((l) => !links.has(l)) || a.groupIds.some((g) => !groups.has(g))) throw noGrant();
+    // The grantor as its grant records it (the grant, written by a proven grantor, is what lends
+    // its people to the caller): the one id read from the request is not used as a tenant.
+    owner = tenantOfRecord(grants[0].grantor_tenant_id);
   }
 
   // 2. The groups, and the people: listed ones and the groups' members, each once.
@@ -137,7 +142,7 @@ export async function approvalEventData(s: ApprovalState) {
       .map(async (a) => {
         const own = a.tenant_id === s.tenant_id;
         const [link, device] = await Promise.all([
-          own ? findRelayUserLink(a.tenant_id, a.relay_user_linked_id) : Promise.resolve(null),
+          own ? findRelayUserLink(tenantOfRecord(a.tenant_id), a.relay_user_linked_id) : Promise.resolve(null),
           DeviceModel.findOne({ _id: a.device_id, tenant_id: a.tenant_id }, { device_name: 1 }).lean<Pick<DeviceDoc, 'device_name'>>(),
         ]);
         return {

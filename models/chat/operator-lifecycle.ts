@@ -10,6 +10,7 @@ import type { FlowDeps } from '../platform/deps.js';
 import { newId } from '../../platform/ids.js';
 import { OperatorModel, type OperatorDoc, type OperatorRole } from './operator.js';
 import { announceChange } from './operator-record.js';
+import type { TenantId } from '../platform/tenant-id.js';
 
 /** The operator's status moves only by these transitions (both idempotent). */
 export const OPERATOR_TRANSITIONS = {
@@ -51,7 +52,7 @@ async function apply(
 /** Create or reuse (idempotent on tenant + email); provisioning a disabled operator enables it again. */
 export async function provisionOperator(
   deps: FlowDeps,
-  tenantId: string,
+  tenantId: TenantId,
   input: OperatorSettings & { email: string; backend_user_id?: string },
 ): Promise<{ operator: OperatorDoc; created: boolean }> {
   const { email, backend_user_id, ...settings } = input;
@@ -77,7 +78,7 @@ export async function provisionOperator(
 /** Edits an operator of this tenant (the console); null when it has none by that id. Keeps its status. */
 export async function updateOperator(
   deps: FlowDeps,
-  tenantId: string,
+  tenantId: TenantId,
   operatorId: string,
   set: Partial<OperatorSettings>,
 ): Promise<OperatorDoc | null> {
@@ -87,7 +88,7 @@ export async function updateOperator(
 /** Disables an operator of this tenant (idempotent); null when it has none by that id or email. */
 export async function deprovisionOperator(
   deps: FlowDeps,
-  tenantId: string,
+  tenantId: TenantId,
   by: { operator_id: string } | { email: string },
 ): Promise<OperatorDoc | null> {
   const filter = { tenant_id: tenantId, ...('operator_id' in by ? { _id: by.operator_id } : { email: by.email }) };

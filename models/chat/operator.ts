@@ -6,6 +6,7 @@
  */
 import { Schema, model, type InferSchemaType } from 'mongoose';
 import { baseSchemaOptions } from '../platform/common.js';
+import type { TenantId } from '../platform/tenant-id.js';
 
 export const OPERATOR_ROLES = ['agent', 'admin'] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
@@ -34,13 +35,13 @@ export const OperatorModel = model('Operator', operatorSchema);
 /** What the conversation rules need of an operator: a stored document or its hot record (operator-record.ts). */
 export type OperatorIdentity = { _id: string; tenant_id: string; display_name: string; routing_keys?: string[] | null };
 
-export async function findOperator(tenantId: string, operatorId: string): Promise<OperatorDoc | null> {
+export async function findOperator(tenantId: TenantId, operatorId: string): Promise<OperatorDoc | null> {
   return OperatorModel.findOne({ _id: operatorId, tenant_id: tenantId }).lean<OperatorDoc>();
 }
 
 /** A tenant's operators, newest first (the console's list; a scan of the tenant's operators). */
 export async function listOperators(
-  tenantId: string,
+  tenantId: TenantId,
   page: { limit: number; offset: number },
 ): Promise<{ operators: OperatorDoc[]; total: number }> {
   const [operators, total] = await Promise.all([

@@ -6,6 +6,7 @@
  */
 import { Schema, Types, model, type InferSchemaType } from 'mongoose';
 import { baseSchemaOptions } from './common.js';
+import type { TenantId } from './tenant-id.js';
 
 const linkSchema = new Schema(
   {
@@ -27,7 +28,7 @@ export type LinkSource = 'pairing' | 'operator' | 'passkey';
 
 /** Creates the link, or returns the existing one; idempotent under concurrent calls. */
 export async function upsertRelayUserLink(
-  tenantId: string,
+  tenantId: TenantId,
   backendUserId: string,
   source: LinkSource,
   displayName?: string,
@@ -49,11 +50,11 @@ export async function upsertRelayUserLink(
   }
 }
 
-export async function findRelayUserLink(tenantId: string, linkId: string): Promise<RelayUserLinkDoc | null> {
+export async function findRelayUserLink(tenantId: TenantId, linkId: string): Promise<RelayUserLinkDoc | null> {
   if (!Types.ObjectId.isValid(linkId) || !/^[0-9a-f]{24}$/.test(linkId)) return null;
   return RelayUserLinkModel.findOne({ _id: linkId, tenant_id: tenantId }).lean<RelayUserLinkDoc>();
 }
 
-export async function findRelayUserLinkByBackendUser(tenantId: string, backendUserId: string): Promise<RelayUserLinkDoc | null> {
+export async function findRelayUserLinkByBackendUser(tenantId: TenantId, backendUserId: string): Promise<RelayUserLinkDoc | null> {
   return RelayUserLinkModel.findOne({ tenant_id: tenantId, backend_user_id: backendUserId }).lean<RelayUserLinkDoc>();
 }

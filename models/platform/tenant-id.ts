@@ -17,3 +17,14 @@ export type TenantId = string & { readonly [proven]: 'TenantId' };
 export function provenTenantId(id: string): TenantId {
   return id as TenantId;
 }
+
+/**
+ * Brands a tenant id the relay itself wrote: the `tenant_id` of a stored document or of a job payload.
+ * It is trusted for its origin, not for a check made here: the relay wrote it after a proven call (the
+ * principal's tenant), so it names the tenant that owns the record. models/ and workers/ use it where
+ * they hold such an id; eslint.config.js refuses its import in api/, where a tenant id may come from a
+ * request and the principal's `tenant.id` is the one to use.
+ */
+export function tenantOfRecord(id: string): TenantId {
+  return id as TenantId;
+}

@@ -100,7 +100,7 @@ export const sudoDispatch = defineRoute({
     try {
       // 2. Who is asked, and how many must approve.
       const approvers = await resolveApprovers(deps, {
-        callerTenantId: tenant._id,
+        callerTenantId: principal.tenant.id,
         eventType: body.event_type,
         grantorTenantId: body.grantor_tenant_id,
         linkIds: body.relay_user_linked_id_list,

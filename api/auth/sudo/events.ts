@@ -13,11 +13,12 @@ import { defineRoute } from '../../route.js';
 import { instructionId } from '../schemas.js';
 import { SUDO_TAGS, approvalEventView, sudoEventId } from './schemas.js';
 import { fieldRules } from '../../schemas.js';
+import type { TenantId } from '../../../models/platform/tenant-id.js';
 
 /** A request of this tenant by its id or instruction_id: live (Redis) or from its history (MongoDB). */
 async function findEvent(
   deps: AppDeps,
-  tenantId: string,
+  tenantId: TenantId,
   q: { event_id?: string; instruction_id?: string },
 ): Promise<ApprovalState | null> {
   if (q.event_id) return loadApprovalRequest(deps, tenantId, q.event_id);
@@ -43,7 +44,7 @@ export const fetchSudoEvent = defineRoute({
   response: approvalEventView,
   errors: [404],
   handler: async (_ctx, { query, deps, principal }) => {
-    const s = await findEvent(deps, principal.tenant.tenant._id, query);
+    const s = await findEvent(deps, principal.tenant.id, query);
     if (!s || (s.kind !== 'sudo' && !(s.kind === 'auth-challenge' && s.approval_event))) throw notFound('Sudo event');
     return { message: `Sudo event ${visibleStatus(s)}.`, data: await approvalEventData(s) };
   },
@@ -85,7 +86,7 @@ export const submitResponse = defineRoute({
   response: z.object({ instruction_id: z.string(), status: z.string(), matched: z.boolean() }),
   errors: [404, 409, 410, 429],
   handler: async (_ctx, { body, deps, principal }) => {
-    const tenantId = principal.tenant.tenant._id;
+    const tenantId = principal.tenant.id;
     const s = await findEvent(deps, tenantId, { instruction_id: body.instruction_id });
     if (!s) throw notFound('Instruction');
     const customType = s.content.custom_type;

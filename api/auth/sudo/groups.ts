@@ -7,12 +7,13 @@ import { ApiError, notFound } from '../../errors.js';
 import { defineRoute, type RequestBody, type ResponseData } from '../../route.js';
 import { fieldRules } from '../../schemas.js';
 import { SUDO_TAGS, groupBody, groupId, groupMembers, publicGroup } from './schemas.js';
+import type { TenantId } from '../../../models/platform/tenant-id.js';
 
 /**
  * Every member must be one of this tenant's relay_user links: 404 naming the unknown ones (a
  * well-formed id that names nothing here, like any other lookup; 422 is for what the schema refuses).
  */
-async function checkMembers(tenantId: string, ids: string[]): Promise<string[]> {
+async function checkMembers(tenantId: TenantId, ids: string[]): Promise<string[]> {
   const found = await Promise.all(ids.map((id) => findRelayUserLink(tenantId, id)));
   // Named by position, never by value: an answer never says whether someone else's id exists.
   const unknown = ids.flatMap((_, i) => (found[i] ? [] : [`member_relay_user_linked_ids.${i}: not one of your relay_user links`]));

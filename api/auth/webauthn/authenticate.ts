@@ -10,7 +10,6 @@ import { z } from 'zod';
 import { findPasskey, passkeysOfUser, recordCounterRegression, recordPasskeyUse, type PasskeyDoc } from '../../../models/auth/passkey.js';
 import { saveChallenge } from '../../../models/auth/webauthn-challenge.js';
 import { findRelayUserLink, findRelayUserLinkByBackendUser } from '../../../models/platform/relay-user-link.js';
-import type { TenantDoc } from '../../../models/platform/tenant.js';
 import { ApiError, notFound } from '../../errors.js';
 import type { AppDeps } from '../../context.js';
 import { defineRoute } from '../../route.js';
@@ -18,6 +17,7 @@ import { alertUserDevices, emitPasskeyEvent, tenantDisplayName } from './notify.
 import { callerRelyingParty, simplewebauthn, takeCeremonyChallenge, userHandleOf, verificationRefused } from './relying-party.js';
 import { WEBAUTHN_TAGS, authenticationResponse, backendUserId, browserOrigin, relayUserLinkedId, requestOptionsJson } from './schemas.js';
 import { fieldRules } from '../../schemas.js';
+import type { TenantEntry } from '../../../models/platform/tenant-store.js';
 
 export const authenticateOptions = defineRoute({
   method: 'post',
@@ -52,16 +52,17 @@ export const authenticateOptions = defineRoute({
   },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
+    const tenantId = principal.tenant.id;
     const rp = callerRelyingParty(tenant, body.browser_origin);
     let linkId: string | null = null;
     let allow: PasskeyDoc[] = [];
     if (body.relay_user_linked_id || body.backend_user_id) {
       const link = body.relay_user_linked_id
-        ? await findRelayUserLink(tenant._id, body.relay_user_linked_id)
-        : await findRelayUserLinkByBackendUser(tenant._id, body.backend_user_id!);
+        ? await findRelayUserLink(tenantId, body.relay_user_linked_id)
+        : await findRelayUserLinkByBackendUser(tenantId, body.backend_user_id!);
       if (!link) throw notFound('User');
       linkId = link._id.toString();
-      allow = await passkeysOfUser(tenant._id, linkId, { activeOnly: true });
+      allow = await passkeysOfUser(tenantId, linkId, { activeOnly: true });
       if (allow.length === 0) throw new ApiError('CONFLICT', 'This user has no active passkey; register one first.');
     }
     const ttl = deps.config.webauthnChallengeTtlSeconds;
@@ -93,11 +94,18 @@ export const authenticateOptions = defineRoute({
 });
 
 /** A signed assertion whose counter did not move forward: refused, recorded, reported to the tenant and the user. */
-async function reportCounterRegression(deps: AppDeps, tenant: TenantDoc, p: PasskeyDoc, stored: number, presented: number): Promise<never> {
-  await recordCounterRegression(tenant._id, p.credential_id);
+async function reportCounterRegression(
+  deps: AppDeps,
+  entry: TenantEntry,
+  p: PasskeyDoc,
+  stored: number,
+  presented: number,
+): Promise<never> {
+  const tenant = entry.tenant;
+  await recordCounterRegression(entry.id, p.credential_id);
   await emitPasskeyEvent(deps, tenant, 'passkey.counter_regression', p, { stored_counter: stored, presented_counter: presented });
   const shop = tenantDisplayName(tenant);
-  await alertUserDevices(deps, tenant, p.relay_user_linked_id, {
+  await alertUserDevices(deps, entry, p.relay_user_linked_id, {
     alert_type: 'passkey_counter_regression',
     title: 'Passkey sign-in blocked',
     body: `A sign-in to ${shop} with your passkey "${p.name}" was blocked: the passkey may have been copied. If this keeps happening, remove that passkey and contact ${shop}.`,
@@ -144,6 +152,7 @@ export const authenticateVerify = defineRoute({
   },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
+    const tenantId = principal.tenant.id;
     const rp = callerRelyingParty(tenant, body.browser_origin);
     // 1. The challenge (consumed whatever follows), bound to ceremony, user and origin.
     const chal = await takeCeremonyChallenge(deps, tenant._id, {
@@ -153,7 +162,7 @@ export const authenticateVerify = defineRoute({
       linkId: body.relay_user_linked_id,
     });
     // 2. The passkey: this tenant's (by _id), this user's when a user is named, still active.
-    const passkey = await findPasskey(tenant._id, body.response.id);
+    const passkey = await findPasskey(tenantId, body.response.id);
     const expectedUser = chal.link ?? body.relay_user_linked_id ?? null;
     if (!passkey || (expectedUser !== null && passkey.relay_user_linked_id !== expectedUser)) throw notFound('Passkey');
     if (passkey.status !== 'active') throw new ApiError('FORBIDDEN', 'This passkey has been revoked.');
@@ -192,12 +201,13 @@ export const authenticateVerify = defineRoute({
     // 4. The counter (WebAuthn §6.1.1) and the use, one conditional update under a per-passkey lock:
     //    authenticators that count must move forward (0 and 0 means "does not count"), so two
     //    sign-ins presenting one counter cannot both pass; a revoke that landed meanwhile wins.
-    const recorded = await recordPasskeyUse(deps, tenant._id, passkey.credential_id, {
+    const recorded = await recordPasskeyUse(deps, tenantId, passkey.credential_id, {
       signCount: info.newCounter,
       backedUp: info.credentialBackedUp,
       deviceType: info.credentialDeviceType,
     });
-    if (recorded.verdict === 'regressed') await reportCounterRegression(deps, tenant, passkey, recorded.storedCount, info.newCounter);
+    if (recorded.verdict === 'regressed')
+      await reportCounterRegression(deps, principal.tenant, passkey, recorded.storedCount, info.newCounter);
     if (recorded.verdict !== 'ok') throw new ApiError('FORBIDDEN', 'This passkey has been revoked.');
     return {
       message: 'Signed in with a passkey.',

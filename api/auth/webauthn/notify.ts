@@ -13,6 +13,7 @@ import { pairingsOfLink } from '../../../models/auth/pairing.js';
 import { emitEvent } from '../../../models/platform/emit-event.js';
 import type { TenantDoc } from '../../../models/platform/tenant.js';
 import type { AppDeps } from '../../context.js';
+import type { TenantEntry } from '../../../models/platform/tenant-store.js';
 
 const ALERT_TTL_S = 7 * 86400;
 
@@ -43,13 +44,14 @@ export async function emitPasskeyEvent(
  */
 export async function alertUserDevices(
   deps: AppDeps,
-  tenant: TenantDoc,
+  entry: TenantEntry,
   linkId: string,
   alert: { alert_type: string; title: string; body: string; credential_id: string },
 ): Promise<number> {
+  const tenant = entry.tenant;
   try {
     let alerted = 0;
-    for (const pairing of await pairingsOfLink(tenant._id, linkId)) {
+    for (const pairing of await pairingsOfLink(entry.id, linkId)) {
       const fanout = await loadFanout(deps.redis, deps.config.queuePrefix, tenant._id, pairing.user_socket_hash);
       if (!fanout || fanout.devices.length === 0) continue;
       await createApprovalRequest(deps, {

@@ -22,7 +22,7 @@ export const fetchPasskeys = defineRoute({
   response: z.object({ relay_user_linked_id: z.string(), backend_user_id: z.string(), passkeys: z.array(publicPasskey) }),
   errors: [404],
   handler: async (_ctx, { body, principal }) => {
-    const tenantId = principal.tenant.tenant._id;
+    const tenantId = principal.tenant.id;
     const link = await findRelayUserLink(tenantId, body.relay_user_linked_id);
     if (!link) throw notFound('relay_user_linked_id');
     const passkeys = await passkeysOfUser(tenantId, body.relay_user_linked_id);
@@ -48,7 +48,7 @@ export const renamePasskeyRoute = defineRoute({
   response: publicPasskey,
   errors: [404],
   handler: async (_ctx, { body, principal }) => {
-    const tenantId = principal.tenant.tenant._id;
+    const tenantId = principal.tenant.id;
     const renamed = await renamePasskey(tenantId, body.relay_user_linked_id, body.credential_id, body.name);
     if (!renamed) throw notFound('Passkey');
     return { message: 'Passkey renamed.', data: toPublicPasskey(renamed) };
@@ -67,7 +67,7 @@ export const revokePasskeyRoute = defineRoute({
   errors: [404],
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
-    const r = await revokePasskey(tenant._id, body.relay_user_linked_id, body.credential_id);
+    const r = await revokePasskey(principal.tenant.id, body.relay_user_linked_id, body.credential_id);
     if (!r) throw notFound('Passkey');
     if (r.changed) await emitPasskeyEvent(deps, tenant, 'passkey.revoked', r.passkey);
     return { message: r.changed ? 'Passkey revoked.' : 'Passkey was already revoked.', data: toPublicPasskey(r.passkey) };

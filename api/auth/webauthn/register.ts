@@ -65,19 +65,20 @@ export const registerOptions = defineRoute({
   },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
+    const tenantId = principal.tenant.id;
     const rp = callerRelyingParty(tenant, body.browser_origin);
     // 1. The user: an existing link of this tenant, or one made for the backend user.
     let link: RelayUserLinkDoc | null;
     if (body.relay_user_linked_id) {
-      link = await findRelayUserLink(tenant._id, body.relay_user_linked_id);
+      link = await findRelayUserLink(tenantId, body.relay_user_linked_id);
       if (!link) throw notFound('relay_user_linked_id');
     } else {
       // No display name: the link's is the one the tenant gave at pairing or provisioning.
-      link = await upsertRelayUserLink(tenant._id, body.backend_user_id!, 'passkey');
+      link = await upsertRelayUserLink(tenantId, body.backend_user_id!, 'passkey');
     }
     const linkId = link._id.toString();
     // 2. Their passkeys, excluded so the browser refuses an authenticator that already holds one.
-    const existing = await passkeysOfUser(tenant._id, linkId, { activeOnly: true });
+    const existing = await passkeysOfUser(tenantId, linkId, { activeOnly: true });
     if (existing.length >= MAX_PASSKEYS_PER_USER) {
       throw new ApiError('CONFLICT', `This user already has ${MAX_PASSKEYS_PER_USER} passkeys; revoke one first.`);
     }
@@ -148,6 +149,7 @@ export const registerVerify = defineRoute({
   },
   handler: async (_ctx, { body, deps, principal }) => {
     const tenant = principal.tenant.tenant;
+    const tenantId = principal.tenant.id;
     const rp = callerRelyingParty(tenant, body.browser_origin);
     // 1. The challenge (consumed), bound to ceremony, user and origin.
     const chal = await takeCeremonyChallenge(deps, tenant._id, {
@@ -179,7 +181,7 @@ export const registerVerify = defineRoute({
     // 3. Store it; a credential id this tenant already knows is refused.
     let passkey;
     try {
-      passkey = await insertPasskey(tenant._id, {
+      passkey = await insertPasskey(tenantId, {
         relay_user_linked_id: linkId,
         backend_user_id: backendUser,
         credential_id: info.credential.id,
@@ -201,7 +203,7 @@ export const registerVerify = defineRoute({
     // 4. Tell the tenant (durable callback) and the user (their paired devices, best effort).
     await emitPasskeyEvent(deps, tenant, 'passkey.registered', passkey);
     const shop = tenantDisplayName(tenant);
-    const alerted = await alertUserDevices(deps, tenant, linkId, {
+    const alerted = await alertUserDevices(deps, principal.tenant, linkId, {
       alert_type: 'new_passkey',
       title: 'New passkey added',
       body: `A passkey ("${passkey.name}") was added to your ${shop} account. If this was not you, contact ${shop}.`,
