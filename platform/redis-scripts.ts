@@ -38,14 +38,18 @@ function command(target: object, name: string, lua: string): (...a: ScriptArg[])
   return (c[name] as (...a: ScriptArg[]) => unknown).bind(c);
 }
 
+const readLua = (path: string) => readFileSync(new URL(path, LUA_DIR), 'utf8');
+
 /**
- * The script in platform/lua/<file>.lua. Types are the caller's promise of what the header says;
- * test/platform/lua-scripts-*.test.ts run each script's decisions against a real Redis.
+ * The script in platform/lua/<file>.lua, with each `--- @include "name"` line replaced by
+ * platform/lua/includes/<name>.lua (BullMQ's convention): a helper several scripts need is written
+ * once, and Redis still gets one self-contained script. Types are the caller's promise of what the
+ * header says; test/platform/lua-scripts-*.test.ts run each script's decisions against a real Redis.
  */
 export function defineScript<Keys extends readonly string[], Args extends readonly ScriptArg[], Result>(
   file: string,
 ): RedisScript<Keys, Args, Result> {
-  const lua = readFileSync(new URL(`${file}.lua`, LUA_DIR), 'utf8');
+  const lua = readLua(`${file}.lua`).replace(/^--- @include "([\w-]+)"$/gm, (_, inc: string) => readLua(`includes/${inc}.lua`).trimEnd());
   // The ioredis command name: `lua_` + the file name with its dashes as underscores, so it cannot
   // shadow a Redis command of ioredis's.
   const name = `lua_${file.replace(/-/g, '_')}`;

@@ -14,10 +14,7 @@
 -- ARGV[6]: the state a denial moves to (deny's to)
 -- returns: {'DECIDED', status} | {'RECORDED', approvals, denials} | {'FINAL', status} (not in a
 --   state that takes answers) | {'EXPIRED'} | {'NOT_PARTICIPANT'} | {'DUPLICATE'} | {'MISSING'}
-local function among(s, list)
-  for x in string.gmatch(list, '%S+') do if x == s then return true end end
-  return false
-end
+--- @include "among"
 if redis.call('exists', KEYS[1]) == 0 then return {'MISSING'} end
 local st = redis.call('hget', KEYS[1], 'status')
 if not among(st, ARGV[4]) then return {'FINAL', st} end

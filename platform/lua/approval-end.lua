@@ -7,10 +7,7 @@
 -- ARGV[4]: '1' when the move waits for the expiry (expire), else '0'
 -- returns: {'DECIDED', status} | {'FINAL', status} (not in a state it may leave) | {'EARLY'} (the
 --   expiry has not passed) | {'MISSING'}
-local function among(s, list)
-  for x in string.gmatch(list, '%S+') do if x == s then return true end end
-  return false
-end
+--- @include "among"
 if redis.call('exists', KEYS[1]) == 0 then return {'MISSING'} end
 local st = redis.call('hget', KEYS[1], 'status')
 if not among(st, ARGV[3]) then return {'FINAL', st} end

@@ -8,10 +8,7 @@
 -- ARGV[2]: the attempts that kill it (MAX_ATTEMPTS)
 -- ARGV[3]: the states that take an attempt, space-separated (pass/miss's from: 'live')
 -- returns: 0 settled (deleted) | n > 0 wrong attempts so far | -1 missing | -2 dead
-local function among(s, list)
-  for x in string.gmatch(list, '%S+') do if x == s then return true end end
-  return false
-end
+--- @include "among"
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local st = 'live'
 if redis.call('HGET', KEYS[1], 'dead') == '1' then st = 'dead' end

@@ -15,10 +15,7 @@
 -- ARGV[11]: the states that take an answer, space-separated (approve/deny/mismatch's from)
 -- returns: 'OK' | 'MISMATCH' (moved by mismatch) | 'NEEDS_NUMBER' | 'FINAL' (not in a state that
 --   takes an answer) | 'EXPIRED' | 'MISSING'
-local function among(s, list)
-  for x in string.gmatch(list, '%S+') do if x == s then return true end end
-  return false
-end
+--- @include "among"
 if redis.call('exists', KEYS[1]) == 0 then return 'MISSING' end
 if not among(redis.call('hget', KEYS[1], 'status'), ARGV[11]) then return 'FINAL' end
 if tonumber(ARGV[5]) >= tonumber(redis.call('hget', KEYS[1], 'expires_at')) then return 'EXPIRED' end
