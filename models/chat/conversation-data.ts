@@ -1,17 +1,17 @@
 /**
  * Conversations and tickets as the API reads them: every function takes the proven tenant first and
  * puts it in the filter (models/platform/tenant-id.ts), so another tenant's conversation or ticket
- * answers as a missing one. An operator's reads add its routing-key scope on top (admins: none), as
- * take-release-resolve.ts's operatorScope does.
+ * answers as a missing one. An operator's reads add its routing-key scope on top (admins: none;
+ * conversation.ts operatorRouting, the rule take-release-resolve.ts's moves use too).
  */
 import type { TenantId } from '../platform/tenant-id.js';
-import { ConversationModel, routingFilter, type ConversationDoc, type ConversationStatus } from './conversation.js';
+import { ConversationModel, operatorRouting, type ConversationDoc, type ConversationStatus } from './conversation.js';
 import type { OperatorIdentity } from './operator.js';
 import { TicketModel, type TicketDoc } from './ticket.js';
 
-/** Which of the tenant's conversations an operator may see: its routing keys (an admin: all). */
+/** Which of the tenant's conversations an operator may see: the proven tenant, then its routing keys. */
 function operatorScope(tenant: TenantId, op: OperatorIdentity, role: string): Record<string, unknown> {
-  return { tenant_id: tenant, ...(role === 'admin' ? {} : routingFilter(op.routing_keys)) };
+  return { tenant_id: tenant, ...operatorRouting(op, role) };
 }
 
 export function conversationOfTenant(tenant: TenantId, conversationId: string): Promise<ConversationDoc | null> {

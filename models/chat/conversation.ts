@@ -83,3 +83,8 @@ export function routingAllows(keys: readonly string[] | null | undefined, routin
 export function routingFilter(keys: readonly string[] | null | undefined): Record<string, unknown> {
   return !keys || keys.length === 0 ? {} : { routing_key: { $in: [...keys] } };
 }
+
+/** Which of its tenant's conversations an operator may see: its routing keys (an admin: all). The caller adds the tenant. */
+export function operatorRouting(op: { routing_keys?: readonly string[] | null }, role: string): Record<string, unknown> {
+  return role === 'admin' ? {} : routingFilter(op.routing_keys);
+}

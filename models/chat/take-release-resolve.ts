@@ -10,7 +10,7 @@ import { busBase, publish } from './bus.js';
 import { chatCallback } from './chat-callbacks.js';
 import type { ConversationTransition } from './conversation-machine.js';
 import { changeConversation } from './conversation-state.js';
-import { ConversationModel, conversationView, routingFilter, type ConversationDoc } from './conversation.js';
+import { ConversationModel, conversationView, operatorRouting, type ConversationDoc } from './conversation.js';
 import type { OperatorIdentity } from './operator.js';
 import { TicketModel, type TicketDoc } from './ticket.js';
 
@@ -18,7 +18,7 @@ const opRef = (op: OperatorIdentity) => ({ id: op._id, display_name: op.display_
 
 /** Which conversations an operator may see: its tenant and its routing keys (admins: the whole tenant). */
 export function operatorScope(op: OperatorIdentity, role: string): Record<string, unknown> {
-  return { tenant_id: op.tenant_id, ...(role === 'admin' ? {} : routingFilter(op.routing_keys)) };
+  return { tenant_id: op.tenant_id, ...operatorRouting(op, role) };
 }
 
 async function notVisibleOrConflict(op: OperatorIdentity, role: string, conversationId: string, conflict: string): Promise<never> {
