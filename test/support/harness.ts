@@ -150,6 +150,7 @@ function killer(proc: ChildProcess) {
  * /readyz would then pass for ours (seen in a full run: a test talked to another lane's relay).
  */
 function holdsPort(pid: number, port: number): boolean {
+  if (!existsSync('/proc/net/tcp')) return true; // not Linux: no way to tell, trust the answer
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const inodes = new Set<string>();
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -165,7 +166,6 @@ function holdsPort(pid: number, port: number): boolean {
       if (f[1]?.endsWith(hex) && f[3] === '0A' && f[9]) inodes.add(f[9]);
     }
   }
-  if (!existsSync('/proc/net/tcp')) return true; // not Linux: no way to tell, trust the answer
   try {
     return readdirSync(`/proc/${pid}/fd`).some((fd) => {
       try {
